@@ -1,0 +1,110 @@
+"""The `placement` command line: thin commands over the library.
+
+Each command opens the database, calls one library function and turns a
+:class:`~placement.errors.PlacementError` into a clear message (sqlite-utils
+style). Commands live in one module per group; this module wires them up.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+from sqlalchemy import Engine
+
+from .. import __version__
+from ..config import DATABASE_URL_ENV, database_url
+from ..errors import PlacementError
+
+
+class AppContext:
+    """What every command shares: the database URL and a lazily opened engine."""
+
+    def __init__(self, db_url: str):
+        self.db_url = db_url
+        self._engine: Engine | None = None
+
+    def engine(self, *, create_if_empty: bool = True) -> Engine:
+        """Open the database, checking the schema is current.
+
+        A brand-new, empty database is given the schema by running the
+        migrations (never ``create_all``); an existing database behind the
+        newest migration is left alone and the user is told to upgrade it.
+        """
+        from ..db.migrate import current_revision, upgrade
+        from ..db.session import make_engine, require_schema, table_names
+
+        if self._engine is None:
+            engine = make_engine(self.db_url)
+            if create_if_empty and not table_names(engine) and current_revision(engine) is None:
+                upgrade(engine)
+                click.echo(f"Created a new placement database at {self.db_url}.", err=True)
+            require_schema(engine)
+            self._engine = engine
+        return self._engine
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's errors into click's clear one-message failures."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PlacementError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    return wrapper
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--db",
+    "db_url",
+    metavar="URL",
+    default=None,
+    help=f"Database URL (default: ${DATABASE_URL_ENV}, else sqlite:///placement.db in this directory).",
+)
+@click.version_option(__version__, prog_name="placement")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None) -> None:
+    """Place graduates with host organisations: optimal, explainable, auditable.
+
+    \b
+    Typical year:
+      placement import dir data/          # candidates, hosts, preferences, ...
+      placement solve                     # round 1 as a proposal
+      placement audit 1                   # fairness report (HTML)
+      placement round approve 1 --by "A. Coordinator"
+      placement offer accept C0001        # record answers, then solve again
+    """
+    ctx.obj = AppContext(database_url(db_url))
+
+
+def _register() -> None:
+    # Each group lives in its own module; importing registers its commands on `cli`.
+    import importlib
+
+    for name in ("db", "imports", "fixtures", "demo", "solve", "rounds", "audit", "admin", "bench"):
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+
+
+_register()
+
+
+def main() -> None:  # console script entry point
+    cli(prog_name="placement")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Database layer: SQLAlchemy models, engine/session, and the queries the rest asks for."""

@@ -1,0 +1,208 @@
+"""SQLAlchemy 2 typed ORM models.
+
+The schema is created only by Alembic migrations (``migrations/``), never by
+``create_all``. Protected characteristics live in a table of their own keyed
+by candidate, so that special category data can be kept out of exports,
+access-controlled and purged separately.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so migrations are identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ImportBatch(Base):
+    """One imported file: what, from where, by whom, and what it changed."""
+
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # candidates, hosts, preferences, ...
+    file_name: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    removed: Mapped[int] = mapped_column(Integer, default=0)
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    os_user: Mapped[str] = mapped_column(String(200))
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_id: Mapped[str] = mapped_column(String(100), unique=True)
+    given_name: Mapped[str | None] = mapped_column(String(200))  # None once purged
+    family_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    assessment_score: Mapped[float] = mapped_column(Float)
+    specialisms: Mapped[str] = mapped_column(String(100))  # canonical ';'-joined, sorted
+    home_region: Mapped[str] = mapped_column(String(40))
+    willing_to_relocate: Mapped[bool] = mapped_column(Boolean)
+    career_changer: Mapped[str] = mapped_column(String(20), default="not_known")
+    linked_with: Mapped[str | None] = mapped_column(String(100))
+    # A candidate who declined and left the scheme entirely stays on record but out of the pool.
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+    protected: Mapped[ProtectedCharacteristics | None] = relationship(
+        back_populates="candidate", uselist=False, cascade="all, delete-orphan"
+    )
+
+
+class ProtectedCharacteristics(Base):
+    """Equality-monitoring data, kept as given (raw codes) with derived groups beside them.
+
+    Ethnicity and disability are special category data (UK GDPR Art. 9).
+    """
+
+    __tablename__ = "protected_characteristics"
+    candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
+    sex: Mapped[str] = mapped_column(String(20))
+    ethnic_category: Mapped[str] = mapped_column(String(4))  # raw NHS code, never overwritten
+    ethnic_group: Mapped[str] = mapped_column(String(20))  # derived
+    minority_ethnic: Mapped[str] = mapped_column(String(20))  # derived
+    disability: Mapped[str] = mapped_column(String(20))
+
+    candidate: Mapped[Candidate] = relationship(back_populates="protected")
+
+
+class Host(Base):
+    __tablename__ = "hosts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host_id: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    org_type: Mapped[str] = mapped_column(String(20))
+    region: Mapped[str] = mapped_column(String(40))
+    capacity: Mapped[int] = mapped_column(Integer)
+    specialisms: Mapped[str] = mapped_column(String(100))
+    min_score: Mapped[float] = mapped_column(Float, default=0.0)
+    min_placements: Mapped[int] = mapped_column(Integer, default=0)
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class Preference(Base):
+    """A candidate's rank of a host (1 = most preferred)."""
+
+    __tablename__ = "preferences"
+    __table_args__ = (UniqueConstraint("candidate_pk", "host_pk"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    host_pk: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class HostRanking(Base):
+    """A host's own order of candidates (1 = most wanted; equal ranks tie)."""
+
+    __tablename__ = "host_rankings"
+    __table_args__ = (UniqueConstraint("host_pk", "candidate_pk"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host_pk: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+
+
+class Target(Base):
+    __tablename__ = "targets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    scope: Mapped[str] = mapped_column(String(200))
+    attribute: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(100))
+    min_share: Mapped[float | None] = mapped_column(Float)
+    max_share: Mapped[float | None] = mapped_column(Float)
+    strength: Mapped[str] = mapped_column(String(10))
+    weight: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class PairRule(Base):
+    """A pre-agreed (``require``) or barred (``forbid``) candidate-host pair."""
+
+    __tablename__ = "pair_rules"
+    __table_args__ = (UniqueConstraint("candidate_pk", "host_pk"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    host_pk: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class Round(Base):
+    """One solve: a proposal until a named person approves it (UK GDPR Art. 22)."""
+
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    state: Mapped[str] = mapped_column(String(20))  # proposal, approved, superseded
+    parent_number: Mapped[int | None] = mapped_column(Integer)  # the approved round it continues
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_by: Mapped[str] = mapped_column(String(200))
+    options: Mapped[dict] = mapped_column(JSON)
+    input_hash: Mapped[str] = mapped_column(String(64))
+    solver_version: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))  # OPTIMAL, FEASIBLE, INFEASIBLE, UNKNOWN
+    objective: Mapped[dict] = mapped_column(JSON)
+    bound: Mapped[dict] = mapped_column(JSON)
+    solve_seconds: Mapped[float] = mapped_column(Float)
+    summary: Mapped[dict] = mapped_column(JSON)  # targets, blocking pairs, diagnosis, dropped pairs
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    placements: Mapped[list[Placement]] = relationship(
+        back_populates="round", cascade="all, delete-orphan", order_by="Placement.id"
+    )
+
+
+class Placement(Base):
+    __tablename__ = "placements"
+    __table_args__ = (UniqueConstraint("round_id", "candidate_pk"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
+    host_pk: Mapped[int] = mapped_column(ForeignKey("hosts.id"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)  # the candidate's rank of the host as given
+    # proposed -> offered (on approval) -> accepted / declined; fixed = carried from an earlier accept
+    offer_status: Mapped[str] = mapped_column(String(20))
+    responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    round: Mapped[Round] = relationship(back_populates="placements")
+
+
+class AuditLog(Base):
+    """Who did what and when: imports, solves, approvals, exports, purges."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    os_user: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)  # never special category values

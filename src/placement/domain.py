@@ -1,0 +1,69 @@
+"""The scheme's vocabulary: regions, organisation types, codes and derived groups.
+
+One place for the canonical values (``shared/spec/formats.md``) so that
+ingestion, the encoder and the audit never disagree about what a code means.
+"""
+
+from __future__ import annotations
+
+REGIONS: tuple[str, ...] = (
+    "London",
+    "South East",
+    "South West",
+    "Midlands",
+    "East of England",
+    "North West",
+    "North East and Yorkshire",
+)
+ORG_TYPES: tuple[str, ...] = ("acute", "mental_health", "community", "ambulance", "ics", "ahsn", "other")
+SPECIALISMS: tuple[str, ...] = ("data", "digital", "technology")
+
+SEX_VALUES = ("female", "male", "not_stated", "not_known")
+DISABILITY_VALUES = ("yes", "no", "not_stated", "not_known")
+CAREER_CHANGER_VALUES = ("yes", "no", "not_known")
+MISSING_STATES = ("not_stated", "not_known")
+
+# NHS Data Dictionary ETHNIC CATEGORY (2001 census classification). I, O and Q are not used.
+ETHNIC_GROUP_OF_CODE: dict[str, str] = {
+    **{c: "white" for c in "ABC"},
+    **{c: "mixed" for c in "DEFG"},
+    **{c: "asian" for c in "HJKL"},
+    **{c: "black" for c in "MNP"},
+    **{c: "other" for c in "RS"},
+    "Z": "not_stated",
+    "99": "not_known",
+}
+ETHNIC_GROUPS = ("white", "mixed", "asian", "black", "other", "not_stated", "not_known")
+
+
+def ethnic_group(code: str) -> str:
+    """Derived ethnic group of a raw NHS ethnic category code (already validated)."""
+    return ETHNIC_GROUP_OF_CODE[code]
+
+
+def minority_ethnic(group: str) -> str:
+    """``yes`` for every group but white; the missing states stay missing.
+
+    Reports label ``yes`` "All other ethnic groups combined" and ``no`` "White"
+    (Race Disparity Unit style guide: not BAME/BME).
+    """
+    if group in MISSING_STATES:
+        return group
+    return "no" if group == "white" else "yes"
+
+
+# Attributes a target or the audit may name, and which of them are protected
+# characteristics under the Equality Act 2010 (a hard share target on these is a quota).
+TARGET_ATTRIBUTES = ("sex", "ethnic_group", "minority_ethnic", "disability", "career_changer", "home_region")
+PROTECTED_ATTRIBUTES = frozenset({"sex", "ethnic_group", "minority_ethnic", "disability"})
+# Special category data (UK GDPR Art. 9): never in logs, errors or default exports.
+SPECIAL_CATEGORY_ATTRIBUTES = frozenset({"ethnic_group", "minority_ethnic", "disability", "ethnic_category"})
+
+ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
+    "sex": SEX_VALUES,
+    "ethnic_group": ETHNIC_GROUPS,
+    "minority_ethnic": ("yes", "no", "not_stated", "not_known"),
+    "disability": DISABILITY_VALUES,
+    "career_changer": CAREER_CHANGER_VALUES,
+    "home_region": REGIONS,
+}

@@ -1,0 +1,112 @@
+"""The solver's contract: a placement problem and its answer as plain arrays.
+
+The encoder (``placement.solver.encode``) turns stored rows into a
+:class:`Problem`; solvers see only these arrays and return a
+:class:`Solution` of pair indices; the decoder turns indices back into ids.
+Nothing in the solver imports the database, pydantic row schemas or click, so
+it can be tested and benchmarked alone.
+
+Indices: candidates ``0..n_candidates-1``, hosts ``0..n_hosts-1``, eligible
+pairs ``0..n_pairs-1`` (only eligible pairs exist here: ineligible preferences
+were dropped by the encoder, which keeps the reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Objective = Literal["rank-sum", "rank-maximal", "generous"]
+Stability = Literal["none", "strict", "prefer"]
+Status = Literal["OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One concrete diversity target on one scope (``region=*`` is already expanded).
+
+    Counts candidates placed at ``scope_hosts`` and, among them, those with
+    ``member[c]`` true (the attribute has the target's value). With
+    ``placed_in_scope > 0``: ``min_share * placed_in_scope <= members_placed
+    <= max_share * placed_in_scope``.
+    """
+
+    name: str  # e.g. "women-per-region"
+    scope: str  # e.g. "region=North West", "cohort", "host=RX1"
+    scope_hosts: np.ndarray  # int32 host indices in the scope
+    member: np.ndarray  # bool per candidate: has the counted value
+    min_share: float | None
+    max_share: float | None
+    hard: bool
+    weight: float = 0.0  # soft only: penalty per candidate of shortfall (fractional shortfall allowed)
+    attribute: str = ""  # for messages and the quota check ("sex", "ethnic_group", ...)
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    n_candidates: int
+    n_hosts: int
+    # Eligible pairs, one entry each.
+    pair_cand: np.ndarray  # int32 [P]
+    pair_host: np.ndarray  # int32 [P]
+    pair_rank: np.ndarray  # int32 [P]: the candidate's rank of the host, 1 = first choice (gaps removed)
+    # Host's order of the candidate for stability: lower = more wanted, equal = tie.
+    pair_host_rank: np.ndarray  # int32 [P]
+    capacity: np.ndarray  # int32 [H]
+    min_placements: np.ndarray  # int32 [H] (lower quotas; 0 = none)
+    host_region: np.ndarray  # int32 [H] region index, for linked candidates
+    required: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # pair indices that must be placed
+    fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # pair indices accepted in an earlier round
+    links: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int32))  # [L, 2] candidate indices
+    targets: tuple[Target, ...] = ()
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.pair_cand.shape[0])
+
+
+@dataclass(frozen=True)
+class Options:
+    objective: Objective = "rank-sum"
+    stability: Stability = "none"
+    hard_min_placements: bool = False  # lower quotas hard, else soft with the weight below
+    min_placement_weight: float = 10.0  # soft lower quota: penalty per unfilled needed place (level 2)
+    time_limit: float = 60.0  # seconds, whole solve
+    workers: int = 2
+
+
+@dataclass
+class TargetResult:
+    name: str
+    scope: str
+    hard: bool
+    placed_in_scope: int
+    members_placed: int
+    required_min: float | None  # min_share * placed_in_scope
+    required_max: float | None
+    shortfall: float  # how far below min / above max (0 when met)
+
+    @property
+    def met(self) -> bool:
+        return self.shortfall <= 1e-9
+
+
+@dataclass
+class Solution:
+    status: Status
+    chosen: np.ndarray  # int32 pair indices placed (each candidate at most once)
+    placed: int
+    rank_sum: int
+    # The value of each lexicographic level in order, e.g. {"placed": 410, "rank_cost": 1033.5}
+    objective: dict[str, float]
+    bound: dict[str, float]  # proven bound of each level (equal to the value when OPTIMAL)
+    solve_seconds: float
+    method: str  # "min-cost-flow", "cp-sat", "cp-sat+flow-hint", ...
+    targets: list[TargetResult] = field(default_factory=list)
+    blocking_pairs: list[tuple[int, int]] = field(default_factory=list)  # (candidate, host)
+    diagnosis: list[str] = field(default_factory=list)  # plain-words reasons when INFEASIBLE
+    soft_violations: list[str] = field(default_factory=list)  # which soft constraints cost what
+    messages: list[str] = field(default_factory=list)
