@@ -62,6 +62,19 @@ class Problem:
     fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # pair indices accepted in an earlier round
     links: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int32))  # [L, 2] candidate indices
     targets: tuple[Target, ...] = ()
+    # Human-readable labels for messages (diagnosis, blocking pairs); optional, never special category data.
+    candidate_labels: tuple[str, ...] = ()
+    host_labels: tuple[str, ...] = ()
+    region_labels: tuple[str, ...] = ()
+
+    def candidate_label(self, c: int) -> str:
+        return self.candidate_labels[c] if self.candidate_labels else f"candidate #{c}"
+
+    def host_label(self, h: int) -> str:
+        return self.host_labels[h] if self.host_labels else f"host #{h}"
+
+    def region_label(self, r: int) -> str:
+        return self.region_labels[r] if self.region_labels else f"region #{r}"
 
     @property
     def n_pairs(self) -> int:
