@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 23:22:25.185251
+Create Date: 2026-11-21 23:26:51.664652
 """
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('approved_by', sa.String(length=200), nullable=True),
     sa.Column('approved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('inputs', sa.LargeBinary(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rounds')),
     sa.UniqueConstraint('number', name=op.f('uq_rounds_number'))
     )

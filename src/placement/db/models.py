@@ -17,6 +17,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -176,6 +177,9 @@ class Round(Base):
     summary: Mapped[dict] = mapped_column(JSON)  # targets, blocking pairs, diagnosis, dropped pairs
     approved_by: Mapped[str | None] = mapped_column(String(200))
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The encoded inputs exactly as solved (compressed), so the round can be re-derived and
+    # re-solved without its targets for the audit. Purged with personal data.
+    inputs: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
     placements: Mapped[list[Placement]] = relationship(
         back_populates="round", cascade="all, delete-orphan", order_by="Placement.id"
