@@ -1,0 +1,235 @@
+"""Stability: candidate-proposing deferred acceptance, blocking pairs, and the CP-SAT form.
+
+A placement is *stable* when no candidate and host would both rather be
+placed with each other than keep what they were given (a blocking pair, the
+"justified envy" of fairness.md §7). With hosts' orders that contain ties we
+use *weak* stability: a host only envies a candidate it ranks strictly better
+than someone it was given, so a tie never blocks.
+
+Three views of the same definition live here and are tested against each
+other:
+
+* :func:`deferred_acceptance` - Gale–Shapley with candidates proposing and
+  hosts holding their best ``capacity`` proposers: the candidate-optimal
+  stable placement (the NRMP/Roth–Peranson principle). Used when stability is
+  strict and there are no side constraints.
+* :func:`blocking_pairs` - checks any placement, for reports and for the
+  ``prefer`` option.
+* :func:`add_stability` - the no-blocking condition as linear constraints on
+  CP-SAT pair variables, for models with side constraints (targets, links,
+  required pairs) where deferred acceptance cannot be used.
+
+Tie-breaking in deferred acceptance: between two proposers a host ranks
+equally, the one with the lower candidate index is held. The encoder orders
+candidates by their id, so the result is reproducible from the input files.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Literal
+
+import numpy as np
+from ortools.sat.python import cp_model
+
+from placement.solver.problem import Problem
+
+# Hosts whose list of eligible candidates is longer than this get running
+# "placed so far" count variables in :func:`add_stability`, so the host side
+# of the constraints is linear in the list length instead of quadratic.
+PREFIX_VARIABLES_ABOVE = 24
+
+
+def _candidate_order(problem: Problem) -> np.ndarray:
+    """Pair indices sorted by candidate, then by the candidate's rank (best first)."""
+    return np.lexsort((problem.pair_rank, problem.pair_cand)).astype(np.int64)
+
+
+def _host_order(problem: Problem) -> np.ndarray:
+    """Pair indices sorted by host, then by the host's rank, then by candidate index."""
+    return np.lexsort((problem.pair_cand, problem.pair_host_rank, problem.pair_host)).astype(np.int64)
+
+
+def _group_starts(keys: np.ndarray, n_groups: int) -> np.ndarray:
+    """Start offsets of each key's run in a key-sorted array (length n_groups + 1)."""
+    return np.searchsorted(keys, np.arange(n_groups + 1), side="left")
+
+
+def deferred_acceptance(problem: Problem) -> np.ndarray:
+    """The candidate-optimal stable placement, as sorted pair indices.
+
+    Candidates propose to their eligible hosts in order of ``pair_rank``; each
+    host holds its best ``capacity`` proposers by ``pair_host_rank`` (ties to
+    the lower candidate index) and rejects the rest, who propose to their next
+    choice. Ignores required/fixed pairs, links, targets and lower quotas: the
+    caller uses it only when strict stability is the sole side condition.
+
+    Runs in O(P log capacity) with one heap per host.
+    """
+    order = _candidate_order(problem)
+    starts = _group_starts(problem.pair_cand[order], problem.n_candidates).tolist()
+    # Plain Python lists: the proposal loop is scalar and lists index fastest.
+    pref_pairs = order.tolist()
+    host_of = problem.pair_host.tolist()
+    host_rank = problem.pair_host_rank.tolist()
+    capacity = problem.capacity.tolist()
+
+    # Each host's heap holds (-host_rank, -candidate, pair) so its root is the
+    # proposer it wants least (worst rank, then highest index) - the one to bump.
+    held: list[list[tuple[int, int, int]]] = [[] for _ in range(problem.n_hosts)]
+    next_choice = starts[:-1]  # per candidate: offset of the next pair to propose on
+    free = list(range(problem.n_candidates - 1, -1, -1))  # stack; order does not change the result
+
+    while free:
+        c = free.pop()
+        end = starts[c + 1]
+        k = next_choice[c]
+        while k < end:
+            p = pref_pairs[k]
+            k += 1
+            h = host_of[p]
+            cap = capacity[h]
+            if cap <= 0:
+                continue
+            key = (-host_rank[p], -c, p)
+            heap = held[h]
+            if len(heap) < cap:
+                heapq.heappush(heap, key)
+                break
+            if key > heap[0]:  # the host prefers c to its least wanted holder
+                bumped = heapq.heapreplace(heap, key)
+                free.append(-bumped[1])
+                break
+        next_choice[c] = k
+
+    chosen = [entry[2] for heap in held for entry in heap]
+    return np.array(sorted(chosen), dtype=np.int32)
+
+
+def blocking_pairs(problem: Problem, chosen: np.ndarray) -> list[tuple[int, int]]:
+    """Every (candidate, host) pair that blocks the placement ``chosen``, sorted.
+
+    A pair blocks when it is eligible, the candidate is unplaced or ranks the
+    host above (lower ``pair_rank``) the host they were given, and the host has
+    a free place or ranks the candidate strictly above (lower
+    ``pair_host_rank``) someone it was given. Hosts with no places never block.
+    """
+    chosen = np.asarray(chosen, dtype=np.int64)
+    cand = problem.pair_cand
+    host = problem.pair_host
+    ch_cand = cand[chosen]
+    if np.unique(ch_cand).size != ch_cand.size:
+        raise ValueError("blocking_pairs: a candidate is placed more than once in 'chosen'")
+
+    # Rank of what each candidate got; unplaced candidates would take anything.
+    big = np.iinfo(np.int64).max
+    got_rank = np.full(problem.n_candidates, big, dtype=np.int64)
+    got_rank[ch_cand] = problem.pair_rank[chosen]
+
+    # Per host: how many placed there, and the host rank of the least wanted of them.
+    ch_host = host[chosen]
+    placed = np.bincount(ch_host, minlength=problem.n_hosts)
+    worst = np.full(problem.n_hosts, np.iinfo(np.int64).min, dtype=np.int64)
+    np.maximum.at(worst, ch_host, problem.pair_host_rank[chosen].astype(np.int64))
+
+    cand_wants = problem.pair_rank.astype(np.int64) < got_rank[cand]
+    host_wants = (placed[host] < problem.capacity[host]) | (problem.pair_host_rank.astype(np.int64) < worst[host])
+    block = np.flatnonzero(cand_wants & host_wants)
+    pairs = sorted(zip(cand[block].tolist(), host[block].tolist()))
+    return pairs
+
+
+def add_stability(
+    model: cp_model.CpModel,
+    x: list[cp_model.IntVar],
+    problem: Problem,
+    mode: Literal["strict", "prefer"],
+) -> list[cp_model.IntVar]:
+    """Adds "no blocking pair" for every eligible pair to ``model``.
+
+    For pair p = (c, h) with capacity_h > 0 (weak stability, ties never block)::
+
+        capacity_h * sum(x[q] : q of c, rank_q <= rank_p)
+          + sum(x[q'] : q' at h, host_rank_q' <= host_rank_p) >= capacity_h
+
+    i.e. c gets h or a host they like better, or h is filled with candidates
+    it wants at least as much as c. The host sum may include c's own pair: when
+    x[p] = 1 the candidate term already satisfies the constraint, so this is
+    the same condition as summing over the other candidates only.
+
+    ``strict``: hard constraints, returns ``[]``. ``prefer``: each constraint
+    is relaxed by a Boolean ``blocking_p`` (right-hand side
+    ``capacity_h * (1 - blocking_p)``); returns one per pair, in pair order
+    (a constant 0 for hosts with no places), for the caller to minimise.
+    At a minimum of their sum, ``blocking_p`` is 1 exactly for the blocking
+    pairs, so the sum equals ``len(blocking_pairs(...))``.
+    """
+    if mode not in ("strict", "prefer"):
+        raise ValueError(f"add_stability: mode must be 'strict' or 'prefer', not {mode!r}")
+    n_pairs = problem.n_pairs
+    if len(x) != n_pairs:
+        raise ValueError(f"add_stability: {len(x)} pair variables for {n_pairs} eligible pairs")
+    capacity = problem.capacity.tolist()
+    pair_cand = problem.pair_cand.tolist()
+    pair_host = problem.pair_host.tolist()
+
+    # Candidate side: the pairs of c at least as preferred as p, a prefix of c's list.
+    c_order = _candidate_order(problem)
+    c_starts = _group_starts(problem.pair_cand[c_order], problem.n_candidates).tolist()
+    c_order_list = c_order.tolist()
+    cand_prefix: list[list[cp_model.IntVar]] = [[] for _ in range(n_pairs)]
+    for c in range(problem.n_candidates):
+        seq = [x[q] for q in c_order_list[c_starts[c] : c_starts[c + 1]]]
+        for i, q in enumerate(c_order_list[c_starts[c] : c_starts[c + 1]]):
+            cand_prefix[q] = seq[: i + 1]
+
+    # Host side: candidates at h ranked at least as well as c - a prefix of h's
+    # list up to the end of c's tie group.
+    h_order = _host_order(problem)
+    h_sorted_host = problem.pair_host[h_order]
+    h_starts = _group_starts(h_sorted_host, problem.n_hosts).tolist()
+    h_rank_sorted = problem.pair_host_rank[h_order]
+    h_order_list = h_order.tolist()
+    host_part: list[cp_model.LinearExprT] = [0] * n_pairs
+    for h in range(problem.n_hosts):
+        lo, hi = h_starts[h], h_starts[h + 1]
+        if lo == hi or capacity[h] <= 0:
+            continue
+        ranks = h_rank_sorted[lo:hi]
+        # Position just past each pair's tie group within the host's list.
+        group_end = np.searchsorted(ranks, ranks, side="right").tolist()
+        pairs_here = h_order_list[lo:hi]
+        if hi - lo <= PREFIX_VARIABLES_ABOVE:
+            for i, p in enumerate(pairs_here):
+                host_part[p] = cp_model.LinearExpr.sum([x[q] for q in pairs_here[: group_end[i]]])
+            continue
+        # Long list: one running count per tie group, so each constraint adds one term.
+        ends = sorted(set(group_end))
+        running: dict[int, cp_model.IntVar] = {}
+        prev_end, prev_var = 0, None
+        for e in ends:
+            upper = min(capacity[h], e)
+            count = model.new_int_var(0, upper, f"placed_at_{h}_top_{e}")
+            chunk = cp_model.LinearExpr.sum([x[q] for q in pairs_here[prev_end:e]])
+            model.add(count == (chunk if prev_var is None else prev_var + chunk))
+            running[e] = count
+            prev_end, prev_var = e, count
+        for i, p in enumerate(pairs_here):
+            host_part[p] = running[group_end[i]]
+
+    indicators: list[cp_model.IntVar] = []
+    for p in range(n_pairs):
+        h = pair_host[p]
+        cap = capacity[h]
+        if cap <= 0:
+            if mode == "prefer":
+                indicators.append(model.new_constant(0))
+            continue
+        lhs = cap * cp_model.LinearExpr.sum(cand_prefix[p]) + host_part[p]
+        if mode == "strict":
+            model.add(lhs >= cap)
+        else:
+            b = model.new_bool_var(f"blocking_{pair_cand[p]}_{h}")
+            model.add(lhs + cap * b >= cap)
+            indicators.append(b)
+    return indicators
