@@ -144,6 +144,8 @@ def add_stability(
     x: list[cp_model.IntVar],
     problem: Problem,
     mode: Literal["strict", "prefer"],
+    *,
+    only_enforce_if: cp_model.IntVar | None = None,
 ) -> list[cp_model.IntVar]:
     """Adds "no blocking pair" for every eligible pair to ``model``.
 
@@ -163,9 +165,15 @@ def add_stability(
     (a constant 0 for hosts with no places), for the caller to minimise.
     At a minimum of their sum, ``blocking_p`` is 1 exactly for the blocking
     pairs, so the sum equals ``len(blocking_pairs(...))``.
+
+    ``only_enforce_if`` (strict only): a Boolean that switches all the
+    stability constraints on together, as one group - the diagnosis uses it
+    as an assumption literal to ask whether stability is part of a conflict.
     """
     if mode not in ("strict", "prefer"):
         raise ValueError(f"add_stability: mode must be 'strict' or 'prefer', not {mode!r}")
+    if only_enforce_if is not None and mode != "strict":
+        raise ValueError("add_stability: only_enforce_if applies to strict mode only")
     n_pairs = problem.n_pairs
     if len(x) != n_pairs:
         raise ValueError(f"add_stability: {len(x)} pair variables for {n_pairs} eligible pairs")
@@ -227,7 +235,9 @@ def add_stability(
             continue
         lhs = cap * cp_model.LinearExpr.sum(cand_prefix[p]) + host_part[p]
         if mode == "strict":
-            model.add(lhs >= cap)
+            constraint = model.add(lhs >= cap)
+            if only_enforce_if is not None:
+                constraint.only_enforce_if(only_enforce_if)
         else:
             b = model.new_bool_var(f"blocking_{pair_cand[p]}_{h}")
             model.add(lhs + cap * b >= cap)
