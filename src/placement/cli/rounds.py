@@ -1,0 +1,191 @@
+"""`placement round ...`, `placement offer ...`, `placement export`, `placement explain`."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import click
+
+from . import AppContext, cli, handle_errors, pass_app
+
+
+@cli.group("round")
+def round_group() -> None:
+    """List, show and approve rounds."""
+
+
+@round_group.command("list")
+@pass_app
+@handle_errors
+def round_list(app: AppContext) -> None:
+    """Every round with its state, status and headline figures."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from ..db.models import Round
+    from ..db.session import transaction
+
+    table = Table(title="Rounds")
+    for col in ("round", "state", "status", "placed", "unplaced", "rank sum", "created", "approved by"):
+        table.add_column(col)
+    with transaction(app.engine()) as s:
+        for r in s.scalars(select(Round).order_by(Round.number)).all():
+            table.add_row(
+                str(r.number), r.state, r.status, str(r.summary.get("placed", "")), str(r.summary.get("unplaced", "")),
+                str(r.summary.get("rank_sum", "")), r.created_at.strftime("%Y-%m-%d %H:%M"), r.approved_by or "",
+            )
+    Console().print(table)
+
+
+@round_group.command("show")
+@click.argument("number", type=int)
+@click.option("--placements/--no-placements", default=True, show_default=True, help="List each placement.")
+@pass_app
+@handle_errors
+def round_show(app: AppContext, number: int, placements: bool) -> None:
+    """One round: options, status, objective and bound, targets, placements."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from ..db.models import Candidate, Host, Placement
+    from ..db.session import transaction
+    from ..rounds import load_round
+
+    console = Console()
+    with transaction(app.engine()) as s:
+        r = load_round(s, number)
+        console.print(f"[bold]Round {r.number}[/bold]: {r.state}; solver status {r.status} ({r.summary.get('method', '')}) in {r.solve_seconds:.2f} s")
+        console.print(f"Created {r.created_at:%Y-%m-%d %H:%M} by {r.created_by}; continues round {r.parent_number or '-'}")
+        if r.approved_by:
+            console.print(f"Approved by {r.approved_by} at {r.approved_at:%Y-%m-%d %H:%M}")
+        console.print("Options: " + ", ".join(f"{k}={v}" for k, v in r.options.items()))
+        console.print("Objective: " + ", ".join(f"{k}={v:g}" for k, v in r.objective.items()) + "; bound: " + ", ".join(f"{k}={v:g}" for k, v in r.bound.items()))
+        console.print(f"Input hash {r.input_hash}; {r.solver_version}")
+        console.print(f"Placed {r.summary.get('placed')}, unplaced {r.summary.get('unplaced')}, rank sum {r.summary.get('rank_sum')}")
+        for line in r.summary.get("diagnosis", []):
+            console.print(f"[red]- {line}[/red]")
+        if r.summary.get("targets"):
+            t = Table(title="Targets")
+            for col in ("target", "scope", "hard", "required", "achieved", "met"):
+                t.add_column(col)
+            for x in r.summary["targets"]:
+                t.add_row(x["name"], x["scope"], "hard" if x["hard"] else "soft",
+                          "" if x["required"] is None else f"{x['required']:.2f}", str(x["achieved"]), "yes" if x["met"] else "no")
+            console.print(t)
+        if placements:
+            t = Table(title="Placements")
+            for col in ("candidate", "host", "region", "rank", "offer"):
+                t.add_column(col)
+            rows = s.execute(
+                select(Candidate.candidate_id, Host.host_id, Host.region, Placement.rank, Placement.offer_status)
+                .join(Placement, Placement.candidate_pk == Candidate.id)
+                .join(Host, Host.id == Placement.host_pk)
+                .where(Placement.round_id == r.id)
+                .order_by(Candidate.candidate_id)
+            ).all()
+            for row in rows:
+                t.add_row(*(str(v) for v in row))
+            console.print(t)
+
+
+@round_group.command("approve")
+@click.argument("number", type=int)
+@click.option("--by", "by", required=True, help="The full name of the person approving (no solely automated decisions).")
+@pass_app
+@handle_errors
+def round_approve(app: AppContext, number: int, by: str) -> None:
+    """Approve a proposal: its placements become offers."""
+    from ..rounds import approve_round
+
+    offers = approve_round(app.engine(), number, by)
+    click.echo(f"Round {number} approved by {by}: {offers} offers made. Record answers with `placement offer accept|decline CANDIDATE`.")
+
+
+@cli.group("offer")
+def offer_group() -> None:
+    """Record candidates' answers to their offers."""
+
+
+def _answer(app: AppContext, candidate_id: str, response: str) -> None:
+    from ..rounds import record_response
+
+    number, host = record_response(app.engine(), candidate_id, response)
+    verb = "accepted" if response == "accept" else "declined"
+    click.echo(f"{candidate_id} {verb} the offer at {host} (round {number}).")
+
+
+@offer_group.command("accept")
+@click.argument("candidate_id")
+@pass_app
+@handle_errors
+def offer_accept(app: AppContext, candidate_id: str) -> None:
+    """Record that CANDIDATE_ID accepted their offer."""
+    _answer(app, candidate_id, "accept")
+
+
+@offer_group.command("decline")
+@click.argument("candidate_id")
+@pass_app
+@handle_errors
+def offer_decline(app: AppContext, candidate_id: str) -> None:
+    """Record that CANDIDATE_ID declined their offer (their place is offered again next round)."""
+    _answer(app, candidate_id, "decline")
+
+
+@offer_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_app
+@handle_errors
+def offer_import(app: AppContext, file: Path) -> None:
+    """Record many answers from a CSV with columns candidate_id, response (accept|decline); all or none."""
+    from ..errors import InputError, RowProblem
+    from ..rounds import record_responses
+
+    answers: list[tuple[str, str]] = []
+    problems: list[RowProblem] = []
+    with file.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"candidate_id", "response"} - set(reader.fieldnames or [])
+        if missing:
+            raise InputError([RowProblem(file.name, 1, ", ".join(sorted(missing)), None, "required column missing", "add a header row: candidate_id,response")])
+        for i, row in enumerate(reader, start=2):
+            resp = (row["response"] or "").strip().lower()
+            resp = {"accepted": "accept", "declined": "decline", "yes": "accept", "no": "decline"}.get(resp, resp)
+            if resp not in ("accept", "decline"):
+                problems.append(RowProblem(file.name, i, "response", row["response"], "not a response", "use accept or decline"))
+            answers.append(((row["candidate_id"] or "").strip(), resp))
+    if problems:
+        raise InputError(problems)
+    results = record_responses(app.engine(), answers)
+    click.echo(f"Recorded {len(results)} answers from {file.name}.")
+
+
+@cli.command("export")
+@click.argument("number", type=int)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV file (default: placements-round-N.csv).")
+@click.option("--include-sensitive", is_flag=True, help="Add sex, ethnicity and disability columns (special category data: restricted use only).")
+@pass_app
+@handle_errors
+def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive: bool) -> None:
+    """Write round NUMBER's placements as CSV (no special category data unless asked)."""
+    from ..export import export_round
+
+    out = out or Path(f"placements-round-{number}.csv")
+    n = export_round(app.engine(), number, out, include_sensitive=include_sensitive)
+    click.echo(f"Wrote {n} placements to {out}.")
+
+
+@cli.command("explain")
+@click.argument("candidate_id")
+@click.option("--round", "number", type=int, default=None, help="Round number (default: latest approved, else latest).")
+@click.option("--time-limit", type=float, default=20.0, show_default=True, help="Seconds per what-if re-solve.")
+@pass_app
+@handle_errors
+def explain_cmd(app: AppContext, candidate_id: str, number: int | None, time_limit: float) -> None:
+    """Why CANDIDATE_ID was placed where they were, host by host."""
+    from ..explain import explain
+
+    click.echo(explain(app.engine(), candidate_id, number, time_limit=time_limit).render())

@@ -1,0 +1,93 @@
+"""`placement solve`: the next round, as a proposal."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from . import AppContext, cli, handle_errors, pass_app
+
+
+def print_round_summary(result, console=None) -> None:
+    """The round summary a coordinator reads after a solve (also used by the demo)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    gap = ""
+    if result.status == "FEASIBLE":
+        gap = "  (not proven optimal: bound " + ", ".join(f"{k} {v:g}" for k, v in result.bound.items()) + ")"
+    console.print(f"[bold]Round {result.round}[/bold] proposal: {result.status} by {result.method} in {result.solve_seconds:.2f} s{gap}")
+    if result.status == "INFEASIBLE":
+        console.print("[red]No placement can satisfy every hard constraint together:[/red]")
+        for line in result.diagnosis or ["(no smaller conflict found)"]:
+            console.print(f"  - {line}")
+        return
+    console.print(
+        f"Placed {result.placed}, unplaced {result.unplaced}; total rank {result.rank_sum}; "
+        f"{result.dropped} preferences were ineligible (see `placement explain CANDIDATE`)."
+    )
+    if result.objective:
+        console.print("Objective: " + ", ".join(f"{k} = {v:g}" for k, v in result.objective.items()))
+    if result.targets:
+        table = Table(title="Targets")
+        for col in ("target", "scope", "hard", "placed in scope", "required", "achieved", "met"):
+            table.add_column(col)
+        for t in result.targets:
+            req = "" if t["required"] is None else f"{t['required']:.2f}"
+            table.add_row(
+                t["name"], t["scope"], "hard" if t["hard"] else "soft", str(t["placed_in_scope"]), req,
+                str(t["achieved"]), "[green]yes[/green]" if t["met"] else "[red]no[/red]",
+            )
+        console.print(table)
+    if result.blocking_pairs:
+        console.print(f"{len(result.blocking_pairs)} blocking pair(s) (candidate, host): " + ", ".join(f"({c}, {h})" for c, h in result.blocking_pairs[:20]))
+    for note in result.notes:
+        console.print(f"[dim]note: {note}[/dim]")
+
+
+@cli.command("solve")
+@click.option("--objective", type=click.Choice(["rank-sum", "rank-maximal", "generous"]), default="rank-sum", show_default=True,
+              help="After placing as many as possible: least total rank, most first choices, or fewest worst choices.")
+@click.option("--stability", type=click.Choice(["none", "strict", "prefer"]), default="none", show_default=True,
+              help="Stability against hosts' orders: ignore, require (no blocking pairs), or prefer (fewest blocking pairs).")
+@click.option("--hard-min-placements/--soft-min-placements", default=False, show_default=True,
+              help="Treat hosts' min_placements as hard constraints (default: soft, penalised).")
+@click.option("--min-placement-weight", type=float, default=10.0, show_default=True, help="Penalty per unfilled needed place when soft.")
+@click.option("--allow-quota", is_flag=True, help="Acknowledge hard share targets on protected characteristics (Equality Act 2010: see docs).")
+@click.option("--decline-policy", type=click.Choice(["host", "scheme"]), default="host", show_default=True,
+              help="A declined offer removes the candidate from that host only, or from the scheme.")
+@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds the solver may take.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Solver threads.")
+@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary instead of tables.")
+@pass_app
+@handle_errors
+def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_placement_weight, allow_quota,
+              decline_policy, time_limit, workers, as_json) -> None:
+    """Solve the scheme as it stands and store the result as the next round (a proposal).
+
+    Nothing is offered until a named person approves the round with
+    `placement round approve N --by NAME`.
+    """
+    from rich.console import Console
+
+    from ..rounds import RoundOptions, solve_round
+
+    opts = RoundOptions(
+        objective=objective, stability=stability, hard_min_placements=hard_min_placements,
+        min_placement_weight=min_placement_weight, time_limit=time_limit, workers=workers,
+        allow_quota=allow_quota, decline_policy=decline_policy,
+    )
+    engine = app.engine()
+    err = Console(stderr=True)
+    if as_json:
+        result = solve_round(engine, opts)
+        click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
+        return
+    with err.status("Solving...") as status:
+        result = solve_round(engine, opts, progress=lambda msg: status.update(msg))
+    print_round_summary(result)
+    if result.status in ("OPTIMAL", "FEASIBLE"):
+        click.echo(f"Review it (`placement round show {result.round}`, `placement audit {result.round}`), then "
+                   f"`placement round approve {result.round} --by \"Your Name\"`.")

@@ -1,0 +1,446 @@
+"""Rounds: solve -> proposal -> approval -> offers -> answers -> next round.
+
+A round is a *proposal* until a named person approves it (UK GDPR Art. 22: no
+solely automated decision). Approval turns its placements into offers;
+candidates accept or decline; the next solve starts from the latest approved
+round: accepted (and still-pending) offers are fixed, declined pairs leave the
+pool (or the candidate leaves the scheme, by option), and freed places are
+offered again. Nothing ever overwrites an earlier round.
+
+A round and its placements are written in one transaction after the solve
+has finished, so an interrupted solve leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Literal
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from . import __version__
+from .config import os_user
+from .db.models import AuditLog, Candidate, Host, Placement, Round
+from .db.queries import load_scheme
+from .db.session import transaction
+from .domain import PROTECTED_ATTRIBUTES
+from .errors import ConcurrencyError, NotFound, QuotaRefused, RoundError
+from .scheme import History, Scheme
+from .solver import encode as enc_mod
+from .solver.problem import Options, Solution
+
+QUOTA_EXPLANATION = (
+    "Under the Equality Act 2010 positive discrimination - a quota that overrides merit - is unlawful; "
+    "s.159 allows preferring a candidate of an under-represented group only between candidates who are "
+    "'as qualified as' each other. A hard share target on a protected characteristic is such a quota. "
+    "Make the target soft (strength=soft with a weight), which is the lawful default, or, if your legal "
+    "advice supports it, acknowledge it explicitly with --allow-quota (the audit report will name it)."
+)
+
+
+@dataclass(frozen=True)
+class RoundOptions:
+    objective: Literal["rank-sum", "rank-maximal", "generous"] = "rank-sum"
+    stability: Literal["none", "strict", "prefer"] = "none"
+    hard_min_placements: bool = False
+    min_placement_weight: float = 10.0
+    time_limit: float = 60.0
+    workers: int = 2
+    allow_quota: bool = False
+    # A decline removes the candidate from that host only ("host") or from the scheme ("scheme").
+    decline_policy: Literal["host", "scheme"] = "host"
+    use_targets: bool = True
+
+    def solver_options(self) -> Options:
+        return Options(
+            objective=self.objective,
+            stability=self.stability,
+            hard_min_placements=self.hard_min_placements,
+            min_placement_weight=self.min_placement_weight,
+            time_limit=self.time_limit,
+            workers=self.workers,
+        )
+
+
+@dataclass
+class RoundResult:
+    round: int
+    status: str
+    placed: int
+    unplaced: int
+    rank_sum: int
+    objective: dict[str, float]
+    bound: dict[str, float]
+    solve_seconds: float
+    blocking_pairs: list[list[str]]
+    targets: list[dict]
+    method: str = ""
+    diagnosis: list[str] = field(default_factory=list)
+    soft_violations: list[str] = field(default_factory=list)
+    dropped: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["targets"] = [
+            {k: t[k] for k in ("name", "scope", "required", "achieved", "met")} for t in self.targets
+        ]
+        return d
+
+
+@dataclass
+class FreeSolve:
+    status: str
+    objective: dict[str, float]
+    placements: dict[str, tuple[str, int] | None]
+
+
+def solver_version() -> str:
+    from ortools import __version__ as ortools_version
+
+    return f"placement {__version__} / ortools {ortools_version}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def log_action(session: Session, action: str, detail: str) -> None:
+    """Append to the audit log (never special category values in ``detail``)."""
+    session.add(AuditLog(at=_now(), os_user=os_user(), action=action, detail=detail))
+
+
+def check_quotas(scheme: Scheme, allow_quota: bool) -> list[str]:
+    """Names of hard share targets on protected characteristics; refused without acknowledgement."""
+    quotas = [
+        t.name
+        for t in scheme.targets
+        if t.strength == "hard" and t.attribute in PROTECTED_ATTRIBUTES and t.min_share is not None and t.min_share > 0
+    ]
+    if quotas and not allow_quota:
+        raise QuotaRefused(
+            f"Target(s) {', '.join(quotas)} are hard share targets on a protected characteristic.",
+            QUOTA_EXPLANATION,
+        )
+    return quotas
+
+
+def load_round(session: Session, number: int) -> Round:
+    rnd = session.scalar(select(Round).where(Round.number == number))
+    if rnd is None:
+        latest = session.scalar(select(func.max(Round.number)))
+        hint = "No rounds yet: run `placement solve`." if latest is None else f"Rounds run from 1 to {latest}: see `placement round list`."
+        raise NotFound(f"There is no round {number}.", hint)
+    return rnd
+
+
+def latest_approved(session: Session) -> Round | None:
+    return session.scalar(select(Round).where(Round.approved_at.is_not(None)).order_by(Round.number.desc()).limit(1))
+
+
+def history(session: Session, decline_policy: str) -> tuple[History, Round | None]:
+    """What approved rounds settled: offers held or accepted, and every decline so far."""
+    hist = History()
+    parent = latest_approved(session)
+    if parent is None:
+        return hist, None
+    rows = session.execute(
+        select(Round.number, Candidate.candidate_id, Host.host_id, Placement.offer_status)
+        .join(Placement, Placement.round_id == Round.id)
+        .join(Candidate, Candidate.id == Placement.candidate_pk)
+        .join(Host, Host.id == Placement.host_pk)
+        .where(Round.approved_at.is_not(None))
+        .order_by(Round.number)
+    ).all()
+    for number, cid, hid, status in rows:
+        if status == "declined":
+            hist.declined.setdefault(cid, set()).add(hid)
+            hist.declined_round[(cid, hid)] = number
+            if decline_policy == "scheme":
+                hist.withdrawn.add(cid)
+        elif number == parent.number and status in ("offered", "accepted"):
+            hist.fixed[cid] = hid
+    # A candidate placed again after declining elsewhere is not withdrawn by that old decline.
+    hist.withdrawn -= set(hist.fixed)
+    return hist, parent
+
+
+def _target_summaries(solution: Solution, problem) -> list[dict]:
+    out = []
+    for tr, t in zip(solution.targets, problem.targets):
+        out.append(
+            {
+                "name": tr.name,
+                "scope": tr.scope,
+                "attribute": t.attribute,
+                "value": t.value,
+                "hard": tr.hard,
+                "min_share": t.min_share,
+                "max_share": t.max_share,
+                "placed_in_scope": tr.placed_in_scope,
+                "members_placed": tr.members_placed,
+                "required_min": tr.required_min,
+                "required_max": tr.required_max,
+                "required": tr.required_min if tr.required_min is not None else tr.required_max,
+                "achieved": tr.members_placed,
+                "shortfall": tr.shortfall,
+                "met": tr.met,
+            }
+        )
+    return out
+
+
+def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Round | None, list[str]]:
+    """Load the scheme and history and encode them (read-only)."""
+    with transaction(engine) as s:
+        scheme = load_scheme(s)
+        if not scheme.candidates:
+            raise RoundError("There are no candidates to place.", "Import candidates first: `placement import candidates FILE`.")
+        if not scheme.hosts:
+            raise RoundError("There are no hosts.", "Import hosts first: `placement import hosts FILE`.")
+        quotas = check_quotas(scheme, options.allow_quota)
+        if not options.use_targets:
+            scheme.targets = []
+        hist, parent = history(s, options.decline_policy)
+        encoded = enc_mod.encode(scheme, hist)
+    return encoded, parent, quotas
+
+
+def solve_round(
+    engine: Engine, options: RoundOptions | None = None, progress: Callable[[str], None] | None = None
+) -> RoundResult:
+    """Solve the scheme as it stands and store the answer as the next round's proposal."""
+    from .solver import solve
+
+    options = options or RoundOptions()
+    say = progress or (lambda _msg: None)
+    say("Loading the scheme")
+    encoded, parent, quotas = prepare(engine, options)
+    say(
+        f"Encoded {encoded.problem.n_candidates} candidates, {encoded.problem.n_hosts} hosts, "
+        f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
+    )
+    started = time.perf_counter()
+    solution = solve(encoded.problem, options.solver_options(), progress=say)
+    say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
+    blob = enc_mod.dumps(encoded)
+    return _store(engine, options, encoded, solution, blob, parent, quotas)
+
+
+def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundResult:
+    p = encoded.problem
+    placements = encoded.decode(solution)
+    fixed_pairs = {int(i) for i in p.fixed}
+    fixed_cands = {encoded.candidate_ids[int(p.pair_cand[i])] for i in fixed_pairs}
+    blocking = [[encoded.candidate_ids[c], encoded.host_ids[h]] for c, h in solution.blocking_pairs]
+    targets = _target_summaries(solution, p)
+    summary = {
+        "pool": encoded.candidate_ids,
+        "eligible": encoded.eligible_candidates(),
+        "placed": solution.placed,
+        "unplaced": p.n_candidates - solution.placed,
+        "rank_sum": int(sum(r for _, r in placements.values())),
+        "method": solution.method,
+        "targets": targets,
+        "blocking_pairs": blocking,
+        "dropped": [{"candidate_id": d.candidate_id, "host_id": d.host_id, "reason": d.reason} for d in encoded.dropped],
+        "diagnosis": solution.diagnosis,
+        "soft_violations": solution.soft_violations,
+        "messages": solution.messages,
+        "notes": encoded.notes,
+        "hard_protected_targets": quotas,
+    }
+    for attempt in range(3):
+        try:
+            with transaction(engine) as s:
+                number = (s.scalar(select(func.max(Round.number))) or 0) + 1
+                if parent is not None:
+                    current = latest_approved(s)
+                    if current is None or current.number != parent.number:
+                        raise ConcurrencyError(
+                            "Another round was approved while this one was being solved.",
+                            "Run `placement solve` again so the new round starts from it.",
+                        )
+                cand_pk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
+                host_pk = dict(s.execute(select(Host.host_id, Host.id)).all())
+                prev_status: dict[str, str] = {}
+                if parent is not None:
+                    prev_status = dict(
+                        s.execute(
+                            select(Candidate.candidate_id, Placement.offer_status)
+                            .join(Placement, Placement.candidate_pk == Candidate.id)
+                            .where(Placement.round_id == parent.id)
+                        ).all()
+                    )
+                # Older proposals nobody approved are replaced by this one.
+                s.execute(update(Round).where(Round.state == "proposal").values(state="superseded"))
+                rnd = Round(
+                    number=number,
+                    state="proposal",
+                    parent_number=parent.number if parent else None,
+                    created_at=_now(),
+                    created_by=os_user(),
+                    options=asdict(options),
+                    input_hash=enc_mod.input_hash(blob),
+                    solver_version=solver_version(),
+                    status=solution.status,
+                    objective=solution.objective,
+                    bound=solution.bound,
+                    solve_seconds=solution.solve_seconds,
+                    summary=summary,
+                    inputs=blob,
+                )
+                s.add(rnd)
+                s.flush()
+                s.add_all(
+                    Placement(
+                        round_id=rnd.id,
+                        candidate_pk=cand_pk[cid],
+                        host_pk=host_pk[hid],
+                        rank=rank,
+                        offer_status=prev_status.get(cid, "proposed") if cid in fixed_cands else "proposed",
+                    )
+                    for cid, (hid, rank) in sorted(placements.items())
+                )
+                log_action(
+                    s,
+                    "solve",
+                    f"round {number}: {solution.status}, {solution.placed} placed of {p.n_candidates}, options {asdict(options)}",
+                )
+            break
+        except IntegrityError as exc:
+            # Another solve took this round number first: become the next round instead.
+            if attempt == 2:
+                raise ConcurrencyError(
+                    "Another solve stored a round at the same moment, three times in a row.",
+                    "Wait for the other runs to finish and run `placement solve` again.",
+                ) from exc
+    return RoundResult(
+        round=number,
+        status=solution.status,
+        placed=solution.placed,
+        unplaced=p.n_candidates - solution.placed,
+        rank_sum=summary["rank_sum"],
+        objective=solution.objective,
+        bound=solution.bound,
+        solve_seconds=solution.solve_seconds,
+        blocking_pairs=blocking,
+        targets=targets,
+        method=solution.method,
+        diagnosis=solution.diagnosis,
+        soft_violations=solution.soft_violations,
+        dropped=len(encoded.dropped),
+        notes=encoded.notes,
+    )
+
+
+def approve_round(engine: Engine, number: int, by: str) -> int:
+    """A named person turns the latest proposal into offers. Returns the number of offers made."""
+    if not by.strip():
+        raise RoundError("Approval needs the approver's name.", "Pass --by \"Full Name\".")
+    with transaction(engine) as s:
+        rnd = load_round(s, number)
+        if rnd.state != "proposal":
+            raise RoundError(
+                f"Round {number} is {rnd.state}, not a proposal awaiting approval.",
+                "Only the latest proposal can be approved: see `placement round list`.",
+            )
+        if rnd.status not in ("OPTIMAL", "FEASIBLE"):
+            raise RoundError(f"Round {number} has no placements to approve (status {rnd.status}).", "Fix the inputs and solve again.")
+        current = latest_approved(s)
+        if current is not None and rnd.parent_number != current.number:
+            raise RoundError(
+                f"Round {number} was solved before round {current.number} was approved.",
+                "Run `placement solve` again so the proposal starts from the approved round.",
+            )
+        if current is not None:
+            current.state = "superseded"
+        rnd.state = "approved"
+        rnd.approved_by = by.strip()
+        rnd.approved_at = _now()
+        offers = 0
+        for pl in rnd.placements:
+            if pl.offer_status == "proposed":
+                pl.offer_status = "offered"
+                offers += 1
+        log_action(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers")
+    return offers
+
+
+def record_response(engine: Engine, candidate_id: str, response: Literal["accept", "decline"]) -> tuple[int, str]:
+    """Record one candidate's answer to their offer in the latest approved round."""
+    return record_responses(engine, [(candidate_id, response)])[0]
+
+
+def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tuple[int, str]]:
+    """Record several answers in one transaction: all or none. Returns (round, host_id) per answer."""
+    results = []
+    with transaction(engine) as s:
+        rnd = latest_approved(s)
+        if rnd is None:
+            raise RoundError("No round has been approved, so there are no offers to answer.", "Approve a round first: `placement round approve N --by NAME`.")
+        for cid, response in answers:
+            if response not in ("accept", "decline"):
+                raise RoundError(f"Unknown response {response!r} for {cid}.", "Use accept or decline.")
+            row = s.execute(
+                select(Placement, Host.host_id)
+                .join(Candidate, Candidate.id == Placement.candidate_pk)
+                .join(Host, Host.id == Placement.host_pk)
+                .where(Placement.round_id == rnd.id, Candidate.candidate_id == cid)
+            ).first()
+            if row is None:
+                raise RoundError(f"{cid} has no offer in round {rnd.number}.", "Check the candidate id: `placement round show " + str(rnd.number) + "`.")
+            pl, hid = row
+            if pl.offer_status != "offered":
+                raise RoundError(
+                    f"{cid}'s offer at {hid} in round {rnd.number} is already {pl.offer_status}.",
+                    "An answer is recorded once; to change it, contact the scheme lead (it is in the audit log).",
+                )
+            pl.offer_status = "accepted" if response == "accept" else "declined"
+            pl.responded_at = _now()
+            log_action(s, response, f"{cid} {pl.offer_status} {hid} (round {rnd.number})")
+            results.append((rnd.number, hid))
+    return results
+
+
+def stored_inputs(session: Session, number: int) -> tuple[Round, enc_mod.Encoded]:
+    rnd = load_round(session, number)
+    blob = session.scalar(select(Round.inputs).where(Round.id == rnd.id))
+    if blob is None:
+        raise RoundError(f"Round {number}'s inputs were purged.", "It can no longer be re-solved; its aggregate figures remain.")
+    return rnd, enc_mod.loads(blob)
+
+
+def rederive(engine: Engine, number: int) -> dict[str, tuple[str, int]]:
+    """Re-solve round N's stored inputs with its stored options (reproducibility check)."""
+    from .solver import solve
+
+    with transaction(engine) as s:
+        rnd, encoded = stored_inputs(s, number)
+        opts = RoundOptions(**rnd.options)
+    solution = solve(encoded.problem, opts.solver_options())
+    return encoded.decode(solution)
+
+
+def resolve_without_targets(engine: Engine, number: int) -> FreeSolve:
+    """Round N's stored inputs and options, solved without the diversity targets (price of fairness)."""
+    from dataclasses import replace
+
+    from .solver import solve
+
+    with transaction(engine) as s:
+        rnd, encoded = stored_inputs(s, number)
+        opts = RoundOptions(**rnd.options)
+    problem = replace(encoded.problem, targets=())
+    solution = solve(problem, opts.solver_options())
+    placed = encoded.decode(solution)
+    return FreeSolve(
+        status=solution.status,
+        objective=solution.objective,
+        placements={cid: placed.get(cid) for cid in encoded.candidate_ids},
+    )
