@@ -1,0 +1,78 @@
+"""`placement fixtures ...`: synthetic schemes for trials, demos and benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import cli, handle_errors
+
+
+@cli.group("fixtures")
+def fixtures_group() -> None:
+    """Make synthetic scheme data in the canonical CSV format (no database needed)."""
+
+
+@fixtures_group.command("generate")
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--candidates", type=click.IntRange(min=1), required=True, help="Number of candidates.")
+@click.option("--seed", type=int, required=True, help="Random seed: the same seed writes the same files.")
+@click.option(
+    "--hosts", type=click.IntRange(min=1), default=None, help="Number of hosts (default: candidates / 2.5)."
+)
+@click.option(
+    "--preferences", type=click.IntRange(min=1), default=10, show_default=True, help="Hosts each candidate ranks."
+)
+@click.option("--no-targets", is_flag=True, help="Leave out targets.csv (the three sample target families).")
+@click.option(
+    "--host-rankings-share",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.1,
+    show_default=True,
+    help="Share of hosts that give their own ranking of applicants (0 leaves out host_rankings.csv).",
+)
+@click.option("--force", is_flag=True, help="Overwrite scheme files already in OUTDIR.")
+@handle_errors
+def fixtures_generate(
+    outdir: Path,
+    candidates: int,
+    seed: int,
+    hosts: int | None,
+    preferences: int,
+    no_targets: bool,
+    host_rankings_share: float,
+    force: bool,
+) -> None:
+    """Write a realistic synthetic scheme (candidates, hosts, preferences, ...) to OUTDIR.
+
+    \b
+    Import it with:  placement import dir OUTDIR
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..generate import FILE_COLUMNS, generate_scheme
+
+    existing = sorted(name for name in FILE_COLUMNS if (outdir / name).exists())
+    if existing and not force:
+        raise click.ClickException(
+            f"{outdir} already holds scheme files ({', '.join(existing)}).\n"
+            "Choose another directory, or pass --force to replace them."
+        )
+    counts = generate_scheme(
+        outdir,
+        candidates=candidates,
+        seed=seed,
+        hosts=hosts,
+        preferences=preferences,
+        targets=not no_targets,
+        host_rankings_share=host_rankings_share,
+    )
+    table = Table(title=f"Synthetic scheme, seed {seed}")
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, rows in counts.items():
+        table.add_row(name, f"{rows:,}")
+    Console(width=100).print(table)
+    click.echo(f"Written to {outdir.resolve()}\nImport it with: placement import dir {outdir}")
