@@ -1,0 +1,90 @@
+"""`placement import ...`: load CSV files (one, or a whole folder) into the database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..ingest import KINDS, ImportReport, import_dir, import_file, load_mapping
+from . import AppContext, cli, handle_errors, pass_app
+
+_path = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _common_options(fn):
+    fn = click.option("--max-errors", type=click.IntRange(min=1), default=50, show_default=True,
+                      help="Report at most this many problems.")(fn)
+    fn = click.option("--dry-run", is_flag=True,
+                      help="Validate and report what would change, without writing anything.")(fn)
+    fn = click.option("--mapping", "mapping_path", type=_path, default=None, metavar="MAP.toml",
+                      help="Mapping file: the export's column names and spellings (see docs/import.md).")(fn)
+    return fn
+
+
+def _show(reports: list[ImportReport], dry_run: bool) -> None:
+    title = "Dry run: nothing was written" if dry_run else "Imported"
+    table = Table(title=title, title_justify="left")
+    table.add_column("file", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    for name in ("rows", "added", "updated", "unchanged", "removed"):
+        table.add_column(name, justify="right")
+    table.add_column("note")
+    for r in reports:
+        note = "same file as before, nothing changed" if r.skipped_same_file else ""
+        table.add_row(r.file, r.kind.replace("_", "-"), str(r.rows), str(r.added), str(r.updated),
+                      str(r.unchanged), str(r.removed), note)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
+        console = Console(width=140)
+    console.print(table)
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Import CSV files: candidates, hosts, preferences, host rankings, targets, pairs.
+
+    \b
+    Every problem in the input is reported (file, row, column, fix) and then
+    nothing is written. Importing the same file again changes nothing;
+    a changed file updates rows by id.
+    """
+
+
+def _make_kind_command(kind: str) -> None:
+    name = kind.replace("_", "-")
+
+    @import_group.command(name, help=f"Import {name} from FILE (CSV); rows are matched to stored ones by id.")
+    @click.argument("file", type=_path)
+    @_common_options
+    @pass_app
+    @handle_errors
+    def command(app: AppContext, file: Path, mapping_path: Path | None, dry_run: bool, max_errors: int) -> None:
+        mapping = load_mapping(mapping_path) if mapping_path else None
+        report = import_file(app.engine(), kind, file, mapping=mapping, dry_run=dry_run, max_errors=max_errors)
+        _show([report], dry_run)
+
+
+for _kind in KINDS:
+    _make_kind_command(_kind)
+
+
+@import_group.command("dir")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@_common_options
+@pass_app
+@handle_errors
+def import_directory(app: AppContext, directory: Path, mapping_path: Path | None, dry_run: bool,
+                     max_errors: int) -> None:
+    """Import every file found in DIRECTORY together, in one transaction.
+
+    \b
+    Looks for candidates.csv, hosts.csv, preferences.csv, host_rankings.csv,
+    targets.csv and pairs.csv (or the names a mapping file gives) and imports
+    them in that order, checking ids across the files.
+    """
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    reports = import_dir(app.engine(), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors)
+    _show(reports, dry_run)

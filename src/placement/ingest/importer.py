@@ -1,0 +1,149 @@
+"""Importing files: read, validate everything, then write everything in one transaction.
+
+All or nothing: every file of an import is read and validated (against the
+database and against the other files) before the first write, and all writes
+share one transaction, so any problem — or any failure while writing — leaves
+the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..config import os_user
+from ..errors import ConfigError, InputError, PlacementError
+from .mapping import KINDS, NO_MAPPING, Mapping, canonical_kind, load_mapping
+from .reader import Problems, Table, read_table
+from .store import PLANNERS, Snapshot, record_import
+from .validate import validate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What importing one file did (or, in a dry run, would do)."""
+
+    kind: str
+    file: str
+    sha256: str
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    skipped_same_file: bool  # imported before, byte for byte, and nothing in it differs from the database
+    dry_run: bool = False
+    batch_id: int | None = None  # the import_batches row written; None in a dry run or a no-op
+
+
+def _as_mapping(mapping: Mapping | str | Path | None) -> Mapping:
+    if mapping is None:
+        return NO_MAPPING
+    if isinstance(mapping, Mapping):
+        return mapping
+    return load_mapping(mapping)
+
+
+def import_file(
+    engine: Engine,
+    kind: str,
+    path: str | Path,
+    *,
+    mapping: Mapping | str | Path | None = None,
+    dry_run: bool = False,
+    max_errors: int = 50,
+) -> ImportReport:
+    """Import one file of ``kind`` (candidates, hosts, preferences, host_rankings, targets, pairs)."""
+    return _import(engine, [(canonical_kind(kind), Path(path))], _as_mapping(mapping), dry_run, max_errors)[0]
+
+
+def files_in(directory: str | Path, mapping: Mapping | None = None) -> list[tuple[str, Path]]:
+    """The files of an import folder, in dependency order: the mapping's ``file`` name, else ``<kind>.csv``."""
+    directory = Path(directory)
+    mapping = mapping or NO_MAPPING
+    if not directory.is_dir():
+        raise ConfigError(f"{directory} is not a folder.", "Give the folder holding candidates.csv, hosts.csv, ...")
+    found = []
+    for kind in KINDS:
+        name = mapping.for_kind(kind).file or f"{kind}.csv"
+        if (directory / name).is_file():
+            found.append((kind, directory / name))
+    return found
+
+
+def import_dir(
+    engine: Engine,
+    directory: str | Path,
+    *,
+    mapping: Mapping | str | Path | None = None,
+    dry_run: bool = False,
+    max_errors: int = 50,
+) -> list[ImportReport]:
+    """Import every canonical file found in ``directory`` together, in one transaction."""
+    loaded = _as_mapping(mapping)
+    files = files_in(directory, loaded)
+    if not files:
+        names = ", ".join(loaded.for_kind(k).file or f"{k}.csv" for k in KINDS)
+        raise ConfigError(f"No import files in {directory}.", f"The folder should hold some of: {names}.")
+    return _import(engine, files, loaded, dry_run, max_errors)
+
+
+def _import(
+    engine: Engine, files: list[tuple[str, Path]], mapping: Mapping, dry_run: bool, max_errors: int
+) -> list[ImportReport]:
+    if max_errors < 1:
+        raise ConfigError("max_errors must be at least 1.", "Use e.g. --max-errors 50.")
+    seen_kinds = [kind for kind, _ in files]
+    if len(set(seen_kinds)) != len(seen_kinds):
+        raise ConfigError("The same kind of file is given twice.", "Import one file per kind at a time.")
+    problems = Problems(max_errors)
+    tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems)
+                                       for kind, path in files}
+    try:
+        with engine.begin() as conn:
+            snapshot = Snapshot(conn)
+            valid = validate(tables, snapshot, problems)
+            if len(problems):
+                raise InputError(problems.items, truncated=problems.truncated)
+            # Plan every file against the database as it was, then write: plans use
+            # natural keys, so a later file's plan does not depend on earlier writes.
+            plans = {kind: PLANNERS[kind](v.rows, snapshot) for kind, v in valid.items()}
+            same_file = {kind: snapshot.imported_before(kind, v.table.sha256) for kind, v in valid.items()}
+            at = datetime.now(timezone.utc)
+            user = os_user()
+            reports = []
+            for kind, _ in files:
+                table, plan = valid[kind].table, plans[kind]
+                skipped = same_file[kind] and plan.changes == 0
+                batch_id = None
+                if not dry_run and not skipped:
+                    batch_id = record_import(conn, kind=kind, file_name=table.file, sha256=table.sha256,
+                                             rows=len(table.rows), plan=plan, at=at, user=user)
+                    plan.write(conn, batch_id)
+                reports.append(ImportReport(
+                    kind=kind, file=table.file, sha256=table.sha256, rows=len(table.rows),
+                    added=plan.added, updated=plan.updated, unchanged=plan.unchanged, removed=plan.removed,
+                    skipped_same_file=skipped, dry_run=dry_run, batch_id=batch_id,
+                ))
+    except PlacementError:
+        raise
+    except SQLAlchemyError as exc:
+        # The driver's message can quote row values (names, codes): name the error class only.
+        cause = type(getattr(exc, "orig", None) or exc).__name__
+        raise PlacementError(
+            f"The database refused the import ({cause}); nothing was written.",
+            "Check that no one else is importing into the same database and try again; "
+            "if it happens again, report it (with the command, not the file's contents).",
+        ) from None
+    for r in reports:
+        log.info("import %s %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s%s", r.kind, r.file,
+                 r.rows, r.added, r.updated, r.unchanged, r.removed,
+                 " (same file as before)" if r.skipped_same_file else "", " (dry run)" if dry_run else "")
+    return reports

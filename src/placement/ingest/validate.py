@@ -1,0 +1,267 @@
+"""Validation of the files of one import, before anything is written.
+
+Three layers, all reporting into one :class:`Problems` so the coordinator sees
+every problem at once:
+
+1. each row through its pydantic model (``placement.schemas``): codes, numbers, ids;
+2. checks across the rows of a file: duplicate ids (also ids differing only
+   in letter case or blanks, refused as likely typos), duplicate emails,
+   duplicate ranks, mutual ``linked_with``;
+3. checks against the other files of the import and the database: every id a
+   file refers to must exist in one of them, and the state after the import
+   must be consistent (links mutual, one ``require`` per candidate).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ValidationError
+
+from ..schemas import DOCS, CellError, ROW_MODELS, id_key
+from .reader import Problems, Table
+from .store import Snapshot
+
+
+@dataclass
+class Valid:
+    """The rows of one file that passed their model, with their spreadsheet row numbers."""
+
+    table: Table
+    rows: list[tuple[int, BaseModel]]
+
+
+class KnownIds:
+    """The ids of candidates (or hosts) that will exist after the import: database + this import's file."""
+
+    def __init__(self, what: str, db_ids: Iterable[str], batch: Table | None, batch_failed: bool):
+        self.what = what
+        self.ids = set(db_ids)
+        if batch is not None:
+            column = f"{what}_id"
+            self.ids.update(cells[column] for _, cells in batch.rows + batch.broken if cells.get(column))
+        self.source = f"{batch.file} or the database" if batch is not None else "the database"
+        # When this import's candidates (hosts) file could not be read at all, every
+        # reference to it would look unknown: its own problem is reported instead.
+        self.check = not batch_failed
+        self._by_key: dict[str, str] | None = None
+
+    def near(self, identifier: str) -> str | None:
+        if self._by_key is None:
+            self._by_key = {id_key(i): i for i in self.ids}
+        return self._by_key.get(id_key(identifier))
+
+    def verify(self, table: Table, problems: Problems, row: int, column: str, identifier: str) -> bool:
+        if identifier in self.ids or not self.check:
+            return True
+        near = self.near(identifier)
+        if near is not None:
+            table.report(problems, row, column, identifier, f"is not a known {self.what} id; did you mean {near!r}?",
+                         f"ids must match exactly, letter case and blanks included: write {near!r}")
+        else:
+            plural = "candidates" if self.what == "candidate" else "hosts"
+            table.report(problems, row, column, identifier, f"is not a {self.what} in {self.source}",
+                         f"correct the id, or add the {self.what} to {plural}.csv and import it first "
+                         f"(or import all files together with `placement import dir`)")
+        return False
+
+
+def validate_rows(table: Table, problems: Problems) -> Valid:
+    """Every row through its pydantic model; every failing cell becomes a problem."""
+    model = ROW_MODELS[table.kind]
+    valid: list[tuple[int, BaseModel]] = []
+    for row, cells in table.rows:
+        try:
+            valid.append((row, model.model_validate(cells)))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False, include_input=False):
+                cause = (err.get("ctx") or {}).get("error")
+                column = err["loc"][0] if err["loc"] else None
+                if isinstance(cause, CellError):
+                    column = cause.column or column
+                    problem, fix = cause.problem, cause.fix
+                else:  # pragma: no cover - every field has a validator raising CellError
+                    problem, fix = err["msg"], f"see {DOCS}"
+                table.report(problems, row, str(column) if column else None, cells.get(str(column)), problem, fix)
+    return Valid(table, valid)
+
+
+def check_unique_ids(valid: Valid, column: str, what: str, db_ids: Iterable[str], problems: Problems) -> None:
+    """Ids unique in the file, and none a near-twin (case, blanks) of another id or of one in the database."""
+    table = valid.table
+    db_ids = db_ids if isinstance(db_ids, set | dict) else set(db_ids)
+    db_by_key = {id_key(i): i for i in db_ids}
+    seen: dict[str, tuple[int, str]] = {}
+    for row, model in valid.rows:
+        identifier = getattr(model, column)
+        key = id_key(identifier)
+        if key in seen:
+            first_row, first = seen[key]
+            if first == identifier:
+                table.report(problems, row, column, identifier, f"repeats the {what} on row {first_row}",
+                             f"keep one row per {what}: {column} must be unique")
+            else:
+                table.report(problems, row, column, identifier,
+                             f"differs from {first!r} on row {first_row} only in letter case or blanks",
+                             f"if it is the same {what}, keep one row; otherwise choose a clearly different id")
+            continue
+        seen[key] = (row, identifier)
+        twin = db_by_key.get(key)
+        if identifier not in db_ids and twin is not None:
+            table.report(problems, row, column, identifier,
+                         f"differs from {twin!r}, already in the database, only in letter case or blanks",
+                         f"write {twin!r} exactly to update that {what}, or choose a clearly different id")
+
+
+def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> None:
+    table = valid.table
+    existing = snapshot.candidates
+    check_unique_ids(valid, "candidate_id", "candidate", existing, problems)
+    in_file = {m.candidate_id: (row, m) for row, m in valid.rows}
+
+    for row, m in valid.rows:
+        old = existing.get(m.candidate_id)
+        if old is not None and old["purged"]:
+            table.report(problems, row, "candidate_id", m.candidate_id,
+                         "belongs to a candidate whose personal data was purged",
+                         "remove this row: a purged candidate is not imported again")
+
+    # Emails unique (ignoring case) among this file and the candidates it leaves as they are.
+    owner: dict[str, tuple[str, int | None]] = {
+        email.casefold(): (cid, None)
+        for cid, old in existing.items()
+        if (email := old["email"]) and cid not in in_file
+    }
+    for row, m in valid.rows:
+        key = m.email.casefold()
+        if key in owner and owner[key][0] != m.candidate_id:
+            other, other_row = owner[key]
+            where = f"row {other_row} ({other})" if other_row else f"candidate {other} in the database"
+            table.report(problems, row, "email", m.email, f"is also the email of {where}",
+                         "give each candidate their own email address (compared ignoring letter case)")
+        else:
+            owner[key] = (m.candidate_id, row)
+
+    # Links are mutual in the state after the import: this file's rows over the database's.
+    links = {cid: old["linked_with"] for cid, old in existing.items()}
+    links.update((cid, m.linked_with) for cid, (_, m) in in_file.items())
+    # Rows of this file that failed their own checks: present, but their links unknown.
+    failed = {cells["candidate_id"] for _, cells in table.rows + table.broken} - set(in_file)
+    known = set(existing) | set(in_file) | failed
+    fix_pair = "both candidates must name each other (A's linked_with is B and B's is A), or clear the cell"
+    for row, m in valid.rows:
+        other = m.linked_with
+        if other is None:
+            continue
+        if id_key(other) == id_key(m.candidate_id):
+            table.report(problems, row, "linked_with", other, "names the candidate themself", fix_pair)
+        elif other not in known:
+            table.report(problems, row, "linked_with", other,
+                         f"names no candidate in {table.file} or the database",
+                         "write the candidate_id of the linked candidate exactly, or clear the cell")
+        elif other not in failed and links.get(other) != m.candidate_id:
+            back = links.get(other)
+            said = f"names {back!r}" if back else "is blank"
+            table.report(problems, row, "linked_with", other,
+                         f"is one-sided: {other}'s linked_with {said}", fix_pair)
+    # A candidate left as stored who names one of this file's candidates must still be named back.
+    for cid, old in existing.items():
+        other = old["linked_with"]
+        if cid not in in_file and other in in_file and in_file[other][1].linked_with != cid:
+            row = in_file[other][0]
+            table.report(problems, row, "linked_with", in_file[other][1].linked_with,
+                         f"does not name {cid!r}, who is linked with this candidate in the database",
+                         f"write {cid!r} here, or import {cid!r} again with a blank linked_with")
+
+
+def check_references(valid: Valid, candidates: KnownIds, hosts: KnownIds, problems: Problems) -> list[tuple[int, BaseModel]]:
+    """Rows whose candidate and host ids both exist; others are reported."""
+    table = valid.table
+    ok = []
+    for row, m in valid.rows:
+        good = candidates.verify(table, problems, row, "candidate_id", m.candidate_id)
+        good = hosts.verify(table, problems, row, "host_id", m.host_id) and good
+        if good:
+            ok.append((row, m))
+    return ok
+
+
+def check_pairs_unique(valid: Valid, rows: list[tuple[int, BaseModel]], owner: str, problems: Problems) -> None:
+    """One row per (candidate, host); ``owner`` is the column whose rows the file lists."""
+    other = "host_id" if owner == "candidate_id" else "candidate_id"
+    seen: dict[tuple[str, str], int] = {}
+    for row, m in rows:
+        key = (getattr(m, owner), getattr(m, other))
+        if key in seen:
+            valid.table.report(problems, row, other, key[1],
+                               f"is listed for {key[0]!r} already on row {seen[key]}",
+                               f"keep one row per {owner} and {other}")
+        else:
+            seen[key] = row
+
+
+def check_preference_ranks(valid: Valid, rows: list[tuple[int, BaseModel]], problems: Problems) -> None:
+    """A candidate's ranks are distinct (gaps are fine: only the order counts)."""
+    seen: dict[tuple[str, int], int] = {}
+    for row, m in rows:
+        key = (m.candidate_id, m.rank)
+        if key in seen:
+            valid.table.report(problems, row, "rank", str(m.rank),
+                               f"is {m.candidate_id}'s rank on row {seen[key]} too",
+                               "give each of a candidate's preferences a different rank (1 = most preferred)")
+        else:
+            seen[key] = row
+
+
+def check_targets(valid: Valid, hosts: KnownIds, snapshot: Snapshot, problems: Problems) -> None:
+    check_unique_ids(valid, "name", "target", snapshot.targets, problems)
+    for row, m in valid.rows:
+        if m.scope.startswith("host="):
+            hosts.verify(valid.table, problems, row, "scope", m.scope.removeprefix("host="))
+
+
+def check_requires(valid: Valid, rows: list[tuple[int, BaseModel]], snapshot: Snapshot, problems: Problems) -> None:
+    """After the import a candidate has at most one pre-agreed (``require``) host."""
+    final = {key: old["rule"] for key, old in snapshot.pairs.items()}
+    final.update(((m.candidate_id, m.host_id), m.rule) for _, m in rows)
+    required: dict[str, list[str]] = defaultdict(list)
+    for (cid, hid), rule in final.items():
+        if rule == "require":
+            required[cid].append(hid)
+    for row, m in rows:
+        hosts = required[m.candidate_id]
+        if m.rule == "require" and len(hosts) > 1:
+            valid.table.report(problems, row, "rule", m.rule,
+                               f"makes {m.candidate_id} required at {len(hosts)} hosts ({', '.join(sorted(hosts))})",
+                               "keep one require rule per candidate (a candidate takes one place)")
+
+
+def validate(tables: dict[str, Table | None], snapshot: Snapshot, problems: Problems) -> dict[str, Valid]:
+    """Validate the files of one import (kind -> table; None = could not be read) together."""
+    valid = {kind: validate_rows(table, problems) for kind, table in tables.items() if table is not None}
+    candidates = KnownIds("candidate", snapshot.candidates, tables.get("candidates"),
+                          "candidates" in tables and tables["candidates"] is None)
+    hosts = KnownIds("host", snapshot.hosts, tables.get("hosts"), "hosts" in tables and tables["hosts"] is None)
+
+    if "candidates" in valid:
+        check_candidates(valid["candidates"], snapshot, problems)
+    if "hosts" in valid:
+        check_unique_ids(valid["hosts"], "host_id", "host", snapshot.hosts, problems)
+    if "preferences" in valid:
+        v = valid["preferences"]
+        rows = check_references(v, candidates, hosts, problems)
+        check_pairs_unique(v, rows, "candidate_id", problems)
+        check_preference_ranks(v, rows, problems)
+    if "host_rankings" in valid:
+        v = valid["host_rankings"]
+        check_pairs_unique(v, check_references(v, candidates, hosts, problems), "host_id", problems)
+    if "targets" in valid:
+        check_targets(valid["targets"], hosts, snapshot, problems)
+    if "pairs" in valid:
+        v = valid["pairs"]
+        rows = check_references(v, candidates, hosts, problems)
+        check_pairs_unique(v, rows, "candidate_id", problems)
+        check_requires(v, rows, snapshot, problems)
+    return valid

@@ -1,0 +1,421 @@
+"""Pydantic models of the canonical input rows (``shared/spec/formats.md``).
+
+Each model takes one CSV row as a dict of canonical column -> trimmed text
+(blank = ``""``; a column the file does not have is simply absent) and gives
+typed, canonical values: codes in their canonical spelling (matching is
+case-insensitive), specialisms sorted and ``;``-joined, numbers parsed.
+
+Validators raise :class:`CellError`, which carries the problem *and the fix*
+for the coordinator; ingestion turns it into a :class:`~placement.errors.RowProblem`
+with file, row and column. Messages never repeat the cell's value (ingestion
+shows it beside the message, except for special category columns), so a bad
+ethnic category or disability code is reported by row and column only.
+
+These models know nothing about the database: cross-row and cross-file checks
+(duplicate ids, unknown ids, mutual links) live in ``placement.ingest``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+
+from .domain import (
+    ATTRIBUTE_VALUES,
+    CAREER_CHANGER_VALUES,
+    DISABILITY_VALUES,
+    ETHNIC_GROUP_OF_CODE,
+    ORG_TYPES,
+    REGIONS,
+    SEX_VALUES,
+    SPECIALISMS,
+    TARGET_ATTRIBUTES,
+)
+
+# Longest text a cell may hold: anything longer is a broken export (a whole
+# row pasted into one cell, binary junk), not a name or a code.
+MAX_CELL_CHARS = 1000
+# Characters that make a spreadsheet run a cell as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+DOCS = "docs/import.md"
+
+
+class CellError(ValueError):
+    """What is wrong with a cell and how to fix it.
+
+    ``column`` names the cell when a check spans columns (``min_share`` >
+    ``max_share``) and pydantic cannot tell which one is at fault.
+    """
+
+    def __init__(self, problem: str, fix: str, column: str | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.fix = fix
+        self.column = column
+
+
+def looks_like_formula(text: str) -> bool:
+    return text[:1] in FORMULA_PREFIXES
+
+
+def id_key(identifier: str) -> str:
+    """What two ids are compared by when looking for likely typos: no blanks, no letter case."""
+    return "".join(identifier.split()).casefold()
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _one_of(values: tuple[str, ...]) -> str:
+    return ", ".join(values)
+
+
+# ---------------------------------------------------------------- field validators
+
+
+def _identifier(max_len: int) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = _text(value)
+        if not text:
+            raise CellError("is blank", "give the id")
+        if looks_like_formula(text):
+            raise CellError(
+                "starts with =, +, - or @, so a spreadsheet would run it as a formula",
+                "use an id that starts with a letter or a digit",
+            )
+        if len(text) > max_len:
+            raise CellError(f"is longer than {max_len} characters", f"use an id of at most {max_len} characters")
+        return text
+
+    return check
+
+
+def _optional_identifier(value: Any) -> str | None:
+    return _identifier(100)(value) if _text(value) else None
+
+
+def _required_text(max_len: int, what: str) -> Callable[[Any], str]:
+    """Free text (names): kept exactly as given, formulas included (exports escape them)."""
+
+    def check(value: Any) -> str:
+        text = _text(value)
+        if not text:
+            raise CellError("is blank", f"give the {what}")
+        if len(text) > max_len:
+            raise CellError(f"is longer than {max_len} characters", f"shorten the {what} to {max_len} characters")
+        return text
+
+    return check
+
+
+def _optional_text(value: Any) -> str:
+    return _text(value)
+
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def _email(value: Any) -> str:
+    text = _text(value)
+    if not text:
+        raise CellError("is blank", "give the candidate's email address")
+    if len(text) > 320 or not _EMAIL.fullmatch(text):
+        raise CellError("is not an email address", "write one address like name@example.org")
+    return text
+
+
+def _code(allowed: tuple[str, ...], what: str, default: str | None = None) -> Callable[[Any], str]:
+    """One value of a fixed vocabulary, matched case-insensitively, returned in its canonical spelling."""
+    lookup = {a.casefold(): a for a in allowed}
+
+    def check(value: Any) -> str:
+        text = _text(value)
+        if not text:
+            if default is not None:
+                return default
+            raise CellError("is blank", f"give one of: {_one_of(allowed)}")
+        found = lookup.get(text.casefold())
+        if found is not None:
+            return found
+        problem = (
+            "looks like a spreadsheet formula, not a " + what
+            if looks_like_formula(text)
+            else f"is not a recognised {what}"
+        )
+        raise CellError(
+            problem,
+            f"use one of: {_one_of(allowed)}; if the export spells it differently, "
+            f"map the spelling in the mapping file ({DOCS})",
+        )
+
+    return check
+
+
+def _yes_no_bool(value: Any) -> bool:
+    return _code(("yes", "no"), "yes/no answer")(value) == "yes"
+
+
+def _specialisms(value: Any) -> str:
+    text = _text(value)
+    items = [part.strip() for part in text.split(";") if part.strip()]
+    fix = f"give one or more of {_one_of(SPECIALISMS)}, separated by ';'"
+    if not items:
+        raise CellError("is blank", fix)
+    lookup = {s.casefold(): s for s in SPECIALISMS}
+    found = set()
+    for item in items:
+        canonical = lookup.get(item.casefold())
+        if canonical is None:
+            raise CellError(
+                f"has {item!r}, which is not a specialism",
+                fix + f"; map other spellings in the mapping file ({DOCS})",
+            )
+        found.add(canonical)
+    return ";".join(sorted(found))
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_WHOLE = re.compile(r"[+-]?\d+(\.0*)?")
+
+
+def _number(
+    lo: float, hi: float | None, *, default: float | None = None, required: bool = True
+) -> Callable[[Any], float | None]:
+    """A decimal number in [lo, hi]; blank gives ``default`` unless the number is required."""
+    span = f"from {lo:g} to {hi:g}" if hi is not None else f"of at least {lo:g}"
+
+    def check(value: Any) -> float | None:
+        text = _text(value)
+        if not text:
+            if default is not None or not required:
+                return default
+            raise CellError("is blank", f"give a number {span}")
+        if not _NUMBER.fullmatch(text):
+            hint = ""
+            if text.endswith("%"):
+                hint = " (a share is a fraction: 0.4 for 40%)"
+            elif "," in text:
+                hint = " (use a full stop as the decimal mark)"
+            raise CellError("is not a number", f"write a number {span}{hint}")
+        number = float(text)
+        if not math.isfinite(number) or number < lo or (hi is not None and number > hi):
+            raise CellError(f"is outside the range {span}", f"write a number {span}")
+        return number
+
+    return check
+
+
+def _integer(minimum: int, what: str, default: int | None = None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        text = _text(value)
+        fix = f"write a whole number of at least {minimum} ({what})"
+        if not text:
+            if default is not None:
+                return default
+            raise CellError("is blank", fix)
+        if not _WHOLE.fullmatch(text):
+            raise CellError("is not a whole number", fix)
+        number = int(text.split(".")[0])
+        if number < minimum:
+            raise CellError("is less than " + str(minimum), fix)
+        return number
+
+    return check
+
+
+_SCOPE_FIX = "write cohort, region=<region>, org_type=<type>, host=<host_id>, region=* or org_type=*"
+
+
+def _scope(value: Any) -> str:
+    text = _text(value)
+    if text.casefold() == "cohort":
+        return "cohort"
+    key, sep, rest = text.partition("=")
+    key, rest = key.strip().casefold(), rest.strip()
+    if not sep or not rest or key not in ("region", "org_type", "host"):
+        raise CellError("is not a valid scope", _SCOPE_FIX)
+    if key == "host":
+        if rest == "*":
+            raise CellError("cannot be host=* (one target per host)", "name one host, e.g. host=RX1, or use org_type=*")
+        return "host=" + _identifier(100)(rest)
+    if rest == "*":
+        return f"{key}=*"
+    allowed = REGIONS if key == "region" else ORG_TYPES
+    lookup = {a.casefold(): a for a in allowed}
+    canonical = lookup.get(rest.casefold())
+    if canonical is None:
+        raise CellError(f"names an unknown {key}", f"after {key}= use one of: {_one_of(allowed)}, or *")
+    return f"{key}={canonical}"
+
+
+# ---------------------------------------------------------------- reusable field types
+
+CandidateId = Annotated[str, BeforeValidator(_identifier(100))]
+HostId = Annotated[str, BeforeValidator(_identifier(100))]
+LinkedWith = Annotated[str | None, BeforeValidator(_optional_identifier)]
+Specialisms = Annotated[str, BeforeValidator(_specialisms)]
+Region = Annotated[str, BeforeValidator(_code(REGIONS, "NHS England region"))]
+YesNo = Annotated[bool, BeforeValidator(_yes_no_bool)]
+Score = Annotated[float, BeforeValidator(_number(0, 100))]
+Rank = Annotated[int, BeforeValidator(_integer(1, "1 = most preferred"))]
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CandidateRow(_Row):
+    candidate_id: CandidateId
+    given_name: Annotated[str, BeforeValidator(_required_text(200, "given name"))]
+    family_name: Annotated[str, BeforeValidator(_required_text(200, "family name"))]
+    email: Annotated[str, BeforeValidator(_email)]
+    assessment_score: Score
+    specialisms: Specialisms
+    home_region: Region
+    willing_to_relocate: YesNo
+    sex: Annotated[str, BeforeValidator(_code(SEX_VALUES, "sex code", "not_known"))] = "not_known"
+    ethnic_category: Annotated[
+        str, BeforeValidator(_code(tuple(ETHNIC_GROUP_OF_CODE), "NHS ethnic category code", "99"))
+    ] = "99"
+    disability: Annotated[str, BeforeValidator(_code(DISABILITY_VALUES, "disability code", "not_known"))] = (
+        "not_known"
+    )
+    career_changer: Annotated[
+        str, BeforeValidator(_code(CAREER_CHANGER_VALUES, "career changer answer", "not_known"))
+    ] = "not_known"
+    linked_with: LinkedWith = None
+
+
+class HostRow(_Row):
+    host_id: HostId
+    name: Annotated[str, BeforeValidator(_required_text(300, "host's name"))]
+    org_type: Annotated[str, BeforeValidator(_code(ORG_TYPES, "organisation type"))]
+    region: Region
+    capacity: Annotated[int, BeforeValidator(_integer(0, "places offered this year"))]
+    specialisms: Specialisms
+    min_score: Annotated[float, BeforeValidator(_number(0, 100, default=0.0))] = 0.0
+    min_placements: Annotated[int, BeforeValidator(_integer(0, "places the host needs filled", default=0))] = 0
+
+    @model_validator(mode="after")
+    def _quota_fits(self) -> HostRow:
+        if self.min_placements > self.capacity:
+            raise CellError(
+                "is more than the host's capacity",
+                "lower min_placements to at most capacity, or raise capacity",
+                column="min_placements",
+            )
+        return self
+
+
+class PreferenceRow(_Row):
+    candidate_id: CandidateId
+    host_id: HostId
+    rank: Rank
+
+
+class HostRankingRow(_Row):
+    host_id: HostId
+    candidate_id: CandidateId
+    rank: Rank
+
+
+_Share = Annotated[float | None, BeforeValidator(_number(0, 1, required=False))]
+
+
+class TargetRow(_Row):
+    name: Annotated[str, BeforeValidator(_identifier(200))]
+    scope: Annotated[str, BeforeValidator(_scope)]
+    attribute: Annotated[str, BeforeValidator(_code(TARGET_ATTRIBUTES, "target attribute"))]
+    value: Annotated[str, BeforeValidator(_required_text(100, "value counted"))]
+    min_share: _Share = None
+    max_share: _Share = None
+    strength: Annotated[str, BeforeValidator(_code(("hard", "soft"), "strength"))]
+    weight: Annotated[float, BeforeValidator(_number(0, None, default=0.0))] = 0.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TargetRow:
+        allowed = ATTRIBUTE_VALUES[self.attribute]
+        canonical = {a.casefold(): a for a in allowed}.get(self.value.casefold())
+        if canonical is None:
+            raise CellError(
+                f"is not a value of {self.attribute}",
+                f"use one of: {_one_of(allowed)}",
+                column="value",
+            )
+        self.value = canonical
+        if self.min_share is None and self.max_share is None:
+            raise CellError(
+                "is blank and so is max_share: the target sets no bound",
+                "give min_share, max_share or both (fractions 0-1)",
+                column="min_share",
+            )
+        if self.min_share is not None and self.max_share is not None and self.min_share > self.max_share:
+            raise CellError(
+                "is greater than max_share",
+                "make min_share at most max_share",
+                column="min_share",
+            )
+        if self.strength == "soft" and self.weight <= 0:
+            raise CellError(
+                "is not positive, but a soft target needs a penalty weight",
+                "give a weight above 0 (penalty per candidate of shortfall), or make the target hard",
+                column="weight",
+            )
+        if self.strength == "hard" and self.weight > 0:
+            raise CellError(
+                "is set on a hard target, which has no penalty",
+                "leave weight blank for a hard target, or make it soft",
+                column="weight",
+            )
+        return self
+
+
+class PairRow(_Row):
+    candidate_id: CandidateId
+    host_id: HostId
+    rule: Annotated[str, BeforeValidator(_code(("require", "forbid"), "pair rule"))]
+    reason: Annotated[str, BeforeValidator(_optional_text)] = ""
+
+
+# Canonical columns of each file kind: (required, optional), in the spec's order.
+ROW_MODELS: dict[str, type[_Row]] = {
+    "candidates": CandidateRow,
+    "hosts": HostRow,
+    "preferences": PreferenceRow,
+    "host_rankings": HostRankingRow,
+    "targets": TargetRow,
+    "pairs": PairRow,
+}
+
+
+def columns(kind: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The canonical (required, optional) columns of a file kind, from its row model."""
+    fields = ROW_MODELS[kind].model_fields
+    required = tuple(name for name, f in fields.items() if f.is_required())
+    optional = tuple(name for name, f in fields.items() if not f.is_required())
+    return required, optional
+
+
+# Columns whose values come from a fixed vocabulary: a mapping file may only map
+# export spellings onto these values (checked when the mapping is loaded).
+VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "sex": SEX_VALUES,
+    "ethnic_category": tuple(ETHNIC_GROUP_OF_CODE),
+    "disability": DISABILITY_VALUES,
+    "career_changer": CAREER_CHANGER_VALUES,
+    "willing_to_relocate": ("yes", "no"),
+    "home_region": REGIONS,
+    "region": REGIONS,
+    "org_type": ORG_TYPES,
+    "specialisms": SPECIALISMS,
+    "attribute": TARGET_ATTRIBUTES,
+    "strength": ("hard", "soft"),
+    "rule": ("require", "forbid"),
+}
+# Columns holding a ';'-separated list: value mappings apply to each item too.
+LIST_COLUMNS = frozenset({"specialisms"})
