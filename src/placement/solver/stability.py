@@ -198,7 +198,7 @@ def add_stability(
     h_starts = _group_starts(h_sorted_host, problem.n_hosts).tolist()
     h_rank_sorted = problem.pair_host_rank[h_order]
     h_order_list = h_order.tolist()
-    host_part: list[cp_model.LinearExprT] = [0] * n_pairs
+    host_part: list[list[cp_model.IntVar]] = [[] for _ in range(n_pairs)]
     for h in range(problem.n_hosts):
         lo, hi = h_starts[h], h_starts[h + 1]
         if lo == hi or capacity[h] <= 0:
@@ -207,23 +207,25 @@ def add_stability(
         # Position just past each pair's tie group within the host's list.
         group_end = np.searchsorted(ranks, ranks, side="right").tolist()
         pairs_here = h_order_list[lo:hi]
+        vars_here = [x[q] for q in pairs_here]
         if hi - lo <= PREFIX_VARIABLES_ABOVE:
             for i, p in enumerate(pairs_here):
-                host_part[p] = cp_model.LinearExpr.sum([x[q] for q in pairs_here[: group_end[i]]])
+                host_part[p] = vars_here[: group_end[i]]
             continue
         # Long list: one running count per tie group, so each constraint adds one term.
-        ends = sorted(set(group_end))
         running: dict[int, cp_model.IntVar] = {}
         prev_end, prev_var = 0, None
-        for e in ends:
-            upper = min(capacity[h], e)
-            count = model.new_int_var(0, upper, f"placed_at_{h}_top_{e}")
-            chunk = cp_model.LinearExpr.sum([x[q] for q in pairs_here[prev_end:e]])
-            model.add(count == (chunk if prev_var is None else prev_var + chunk))
+        for e in sorted(set(group_end)):
+            count = model.new_int_var(0, min(capacity[h], e), f"placed_at_{h}_top_{e}")
+            chunk = vars_here[prev_end:e]
+            terms = chunk if prev_var is None else [prev_var, *chunk]
+            model.add_linear_constraint(
+                cp_model.LinearExpr.weighted_sum([count, *terms], [-1] + [1] * len(terms)), 0, 0
+            )
             running[e] = count
             prev_end, prev_var = e, count
         for i, p in enumerate(pairs_here):
-            host_part[p] = running[group_end[i]]
+            host_part[p] = [running[group_end[i]]]
 
     indicators: list[cp_model.IntVar] = []
     for p in range(n_pairs):
@@ -233,13 +235,14 @@ def add_stability(
             if mode == "prefer":
                 indicators.append(model.new_constant(0))
             continue
-        lhs = cap * cp_model.LinearExpr.sum(cand_prefix[p]) + host_part[p]
-        if mode == "strict":
-            constraint = model.add(lhs >= cap)
-            if only_enforce_if is not None:
-                constraint.only_enforce_if(only_enforce_if)
-        else:
+        terms = cand_prefix[p] + host_part[p]
+        coeffs = [cap] * len(cand_prefix[p]) + [1] * len(host_part[p])
+        if mode == "prefer":
             b = model.new_bool_var(f"blocking_{pair_cand[p]}_{h}")
-            model.add(lhs + cap * b >= cap)
+            terms.append(b)
+            coeffs.append(cap)
             indicators.append(b)
+        constraint = model.add_linear_constraint(cp_model.LinearExpr.weighted_sum(terms, coeffs), cap, cp_model.INT_MAX)
+        if only_enforce_if is not None:
+            constraint.only_enforce_if(only_enforce_if)
     return indicators
