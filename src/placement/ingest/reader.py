@@ -221,20 +221,22 @@ def _read_rows(
         if not any(c.strip() for c in cells):
             continue  # blank rows (often trailing ones) are not data
         bad = False
-        stray = next((i for i, c in enumerate(cells) if c.strip() and (i >= width or i in unnamed)), None)
+        stray = None
+        if len(cells) > width or unnamed:
+            stray = next((i for i, c in enumerate(cells) if c.strip() and (i >= width or i in unnamed)), None)
         if stray is not None:
             table.report(problems, row_number, None, None,
                          f"has a value in column {stray + 1}, which has no name in the header",
                          "remove the stray value, or give its column a name in the header row")
             bad = True
-        row: dict[str, str] = {}
-        for index, column in keep:
-            value = cells[index].strip() if index < len(cells) else ""
+        if len(cells) < width:  # spreadsheets drop trailing empty cells
+            cells = cells + [""] * (width - len(cells))
+        row = {column: cells[index].strip() for index, column in keep}
+        for column, value in row.items():
             if len(value) > MAX_CELL_CHARS:
                 table.report(problems, row_number, column, value, f"has {len(value)} characters",
                              f"no value needs more than {MAX_CELL_CHARS} characters: check the export")
                 bad = True
-            row[column] = value
         if bad:
             table.broken.append((row_number, row))
             continue

@@ -78,6 +78,18 @@ class Snapshot:
         return out
 
     @cached_property
+    def candidate_ids(self) -> set[str]:
+        if "candidates" in self.__dict__:
+            return set(self.candidates)
+        return set(self.conn.execute(select(CANDIDATES.c.candidate_id)).scalars())
+
+    @cached_property
+    def host_ids(self) -> set[str]:
+        if "hosts" in self.__dict__:
+            return set(self.hosts)
+        return set(self.conn.execute(select(HOSTS.c.host_id)).scalars())
+
+    @cached_property
     def hosts(self) -> dict[str, dict[str, Any]]:
         h = HOSTS.c
         query = select(h.id.label("pk"), h.host_id, *(h[f] for f in HOST_FIELDS))
