@@ -476,7 +476,7 @@ _NAME_POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "Young|Griffiths|Mitchell|Cook|Carter|Richardson|Bailey|Collins|Bell|Shaw|Miller|Cox|Marshall|Gray|"
             "Simpson|Ellis|Chapman|Powell|Webb|Rogers|Mason|Hunt|Holmes|Palmer|Fletcher|Lloyd|Barker|Pearce|"
             "Fox|Armstrong|Ashworth|Pemberton|Hargreaves|Fothergill|Lloyd-Jones|Bright-Hughes|MacLeod|"
-            "Campbell|Stewart|Ap Rhys",
+            "Campbell|Stewart|ap Rhys",
         ),
         "irish": (
             "Aoife Siobhán Niamh Ciara Róisín Orla Saoirse Clodagh Sinéad Aisling Gráinne Maeve",
@@ -484,14 +484,16 @@ _NAME_POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "Murphy|Kelly|O'Brien|O'Sullivan|Byrne|Ryan|O'Connor|Doyle|McCarthy|Gallagher|Quinn|Brennan|"
             "Fitzgerald|Kavanagh|O'Neill|Ó Briain|Mac Giolla",
         ),
-        "european": (
-            "Agnieszka Katarzyna Zofia Giulia Francesca Ana Maria Ioana Eleni Anja Marta Lucía Inês Kristina "
-            "Magdalena Chiara",
-            "Piotr Tomasz Jakub Marco Luca Andrei Mihai João Diego Nikolaos Lukas Mateusz Stefan Dimitrios "
-            "Pavel Bogdan",
-            "Kowalski|Nowak|Rossi|Ferrari|Esposito|Popescu|Ionescu|Silva|Santos|Ferreira|Papadopoulos|Müller|"
-            "Schmidt|Novák|Horvat|García|Fernández|Kovács|Jansen|Lindqvist|Wiśniewski|Dąbrowski",
-        ),
+        "polish": ("Agnieszka Katarzyna Zofia Magdalena Joanna Ewa", "Piotr Tomasz Jakub Mateusz Krzysztof Paweł",
+                   "Nowak|Kowalczyk|Wiśniewski|Dąbrowski|Lewandowski|Zieliński|Kamiński"),
+        "italian": ("Giulia Francesca Chiara Alessia Sara", "Marco Luca Matteo Alessandro Davide",
+                    "Rossi|Ferrari|Esposito|Bianchi|Romano|Colombo|Ricci"),
+        "iberian": ("Ana Lucía Inês Marta Beatriz Carmen", "João Diego Pedro Javier Tiago Miguel",
+                    "Silva|Santos|Ferreira|García|Fernández|Pereira|Martínez|Costa"),
+        "romanian": ("Ioana Andreea Elena Cristina Bianca", "Andrei Mihai Bogdan Alexandru Ionuț",
+                     "Popescu|Ionescu|Popa|Stan|Dumitru|Constantin"),
+        "greek": ("Eleni Maria Katerina Sofia Despina", "Nikolaos Dimitrios Georgios Konstantinos Yannis",
+                  "Papadopoulos|Georgiou|Nikolaidis|Christodoulou|Pappas"),
         "indian": (
             "Priya Ananya Kavya Divya Pooja Shreya Neha Anjali Meera Simran Harpreet Jaspreet Nisha Riya Deepa",
             "Arjun Rohan Vikram Rahul Aarav Sanjay Anil Rajesh Karan Nikhil Harjit Gurpreet Amit Dev Vivek",
@@ -508,61 +510,70 @@ _NAME_POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "Rahim Shahid Jamal Rafiq Anwar Abdul Tanvir Shafiq Mizanur",
             "Begum|Uddin|Miah|Rahman|Islam|Chowdhury|Hoque|Ali|Ahmed|Sarkar",
         ),
-        "other_asian": (
-            "Tharshini Anusha Sunita Maricel Rowena Linh Nirmala Kalpana",
-            "Kajan Suresh Bishal Jericho Rommel Minh Dinesh Prakash",
-            "Sivakumar|Perera|Fernando|Gurung|Thapa|Reyes|Nguyen|Tran|Wickramasinghe|Balasubramaniam|Dela Cruz",
-        ),
+        "sri_lankan": ("Tharshini Anusha Nirmala Kalpana Dilini", "Kajan Suresh Dinesh Pradeep Kasun",
+                       "Sivakumar|Perera|Fernando|Wickramasinghe|Balasubramaniam|Jayawardena"),
+        "nepali": ("Sunita Sita Anjana Pratima", "Bishal Prakash Suman Bikash", "Gurung|Thapa|Rai|Limbu|Shrestha"),
+        "filipino": ("Maricel Rowena Jasmine Kristine", "Jericho Rommel Mark Jonathan", "Reyes|Santos|Dela Cruz|Bautista|Mendoza"),
+        "vietnamese": ("Linh Thao Huong Mai", "Minh Tuan Duc Quang", "Nguyen|Tran|Le|Pham|Hoang"),
         "caribbean": (
             "Shanice Tanisha Chantelle Keisha Monique Aaliyah Jade Simone Kezia Marcia",
             "Tyrone Marcus Jermaine Leon Andre Delroy Kemar Nathaniel Jerome Winston",
             "Campbell|Brown|Williams|Thompson|Francis|Clarke|Forbes|Bailey|Henry|Grant|Reid|Gayle|McKenzie|"
             "Edwards|Walters|Bennett",
         ),
-        "african": (
-            "Chiamaka Adaeze Ngozi Folake Abena Ama Amara Hodan Ifeoma Temitope Yetunde Wanjiru Chipo Fadumo",
-            "Chinedu Oluwaseun Tunde Kwame Kofi Emeka Abdi Tendai Obinna Babajide Mohamed Yaw Kayode Tesfaye",
-            "Okafor|Adeyemi|Okonkwo|Mensah|Asante|Boateng|Ogunleye|Eze|Nwosu|Abdullahi|Osei|Mohamud|Adebayo|"
-            "Banda|Owusu|Oyelaran|Warsame|Tesfaye|Kamara",
-        ),
+        "nigerian": ("Chiamaka Adaeze Ngozi Folake Ifeoma Temitope Yetunde Funmilayo",
+                     "Chinedu Oluwaseun Tunde Emeka Obinna Babajide Kayode Ikenna",
+                     "Okafor|Adeyemi|Okonkwo|Ogunleye|Eze|Nwosu|Adebayo|Oyelaran|Abdullahi"),
+        "ghanaian": ("Abena Ama Akosua Efua Adwoa", "Kwame Kofi Yaw Kwabena Kojo", "Mensah|Asante|Boateng|Osei|Owusu|Appiah"),
+        "somali": ("Hodan Fadumo Amina Sahra Ayaan", "Abdi Mohamed Abdirahman Yusuf Ahmed", "Mohamud|Warsame|Farah|Abdi|Hassan|Omar"),
+        "zimbabwean": ("Chipo Rutendo Nyasha Tatenda Grace", "Tinashe Farai Takudzwa Simbarashe Brian",
+                       "Moyo|Ncube|Sibanda|Chikwanha|Mutasa|Banda"),
+        "kenyan": ("Wanjiru Achieng Njeri Wambui Faith", "Kamau Otieno Kiprop Brian Daniel",
+                   "Mwangi|Otieno|Odhiambo|Kiprono|Njoroge|Kamau"),
         "chinese": (
             "Jing Xiaoyu Mei Lin Yan Wen Hui Jiayi Siu Ying Xinyi",
-            "Wei Jun Hao Jian Ming Tao Kai Zhiwei Ka Ho Yuxuan",
+            "Wei Jun Hao Jian Ming Tao Kai Zhiwei Ka-ho Yuxuan",
             "Wang|Li|Zhang|Liu|Chen|Yang|Huang|Zhao|Wu|Zhou|Lau|Cheung|Wong|Chan|Ng|Ho|Leung",
         ),
-        "other": (
-            "Leila Yasmin Noor Elif Zeynep Shirin Darya Layla Carolina Valentina Rania",
-            "Omar Karim Yusuf Emre Mehmet Reza Dariush Ahmad Mateo Santiago Tariq",
-            "Haddad|Khalil|Nasser|Yılmaz|Demir|Kaya|Hosseini|Karimi|Rahimi|Al-Masri|Mansour|Rodríguez|"
-            "Morales|Aziz|El-Sayed",
-        ),
+        "arab": ("Leila Yasmin Noor Layla Rania Huda", "Omar Karim Yusuf Ahmad Tariq Khaled",
+                 "Haddad|Khalil|Nasser|Al-Masri|Mansour|El-Sayed|Aziz"),
+        "turkish": ("Elif Zeynep Ayşe Merve", "Emre Mehmet Can Burak", "Yılmaz|Demir|Kaya|Şahin|Çelik"),
+        "iranian": ("Shirin Darya Maryam Parisa", "Reza Dariush Arash Kian", "Hosseini|Karimi|Rahimi|Mohammadi|Ahmadi"),
+        "latin_american": ("Carolina Valentina Camila Daniela", "Mateo Santiago Andrés Felipe",
+                           "Rodríguez|Morales|Gómez|Herrera|Castillo"),
     }.items()
 }
-# Pools of each ethnic category; two pools for the mixed categories (D-G), whose
-# given name and surname each come from either.
+# Name pools of each ethnic category: one pool is drawn per candidate. For the
+# mixed categories (D-G) the given name and the surname come from two draws.
 _POOLS_OF_CODE: dict[str, tuple[str, ...]] = {
-    "A": ("british",), "B": ("irish",), "C": ("european",),
-    "D": ("british", "caribbean"), "E": ("british", "african"), "F": ("british", "indian", "pakistani"),
-    "G": ("british", "european", "chinese", "other", "african"),
-    "H": ("indian",), "J": ("pakistani",), "K": ("bangladeshi",), "L": ("other_asian",),
-    "M": ("caribbean",), "N": ("african",), "P": ("african", "caribbean"), "R": ("chinese",), "S": ("other",),
+    "A": ("british",), "B": ("irish",), "C": ("polish", "italian", "iberian", "romanian", "greek"),
+    "D": ("british", "caribbean"), "E": ("british", "nigerian", "ghanaian"), "F": ("british", "indian", "pakistani"),
+    "G": ("british", "iberian", "chinese", "arab", "filipino"),
+    "H": ("indian",), "J": ("pakistani",), "K": ("bangladeshi",), "L": ("sri_lankan", "nepali", "filipino", "vietnamese"),
+    "M": ("caribbean",), "N": ("nigerian", "ghanaian", "somali", "zimbabwean", "kenyan"), "P": ("caribbean", "zimbabwean"),
+    "R": ("chinese",), "S": ("arab", "turkish", "iranian", "latin_american"),
 }  # fmt: skip
+_MIXED_CODES = frozenset("DEFG")
 
 
 def candidate_name(code: str, female: bool, u: np.ndarray) -> tuple[str, str]:
     """A (given, family) name for a candidate of ethnic category ``code`` from four uniforms ``u``."""
     pools = _POOLS_OF_CODE[code]
     given_pool = _NAME_POOLS[pools[int(u[0] * len(pools))]]
-    family_pool = _NAME_POOLS[pools[int(u[1] * len(pools))]]
+    family_pool = _NAME_POOLS[pools[int(u[1] * len(pools))]] if code in _MIXED_CODES else given_pool
     givens = given_pool[0] if female else given_pool[1]
     return givens[int(u[2] * len(givens))], family_pool[2][int(u[3] * len(family_pool[2]))]
+
+
+# Letters NFKD does not split into a base letter and an accent.
+_NO_DECOMPOSITION = str.maketrans({"ı": "i", "ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "đ": "d", "ß": "ss", "æ": "ae"})
 
 
 def email_local_part(given: str, family: str) -> str:
     """``firstname.lastname``: accents folded, apostrophes and spaces dropped, lower case."""
 
     def fold(text: str) -> str:
-        plain = unicodedata.normalize("NFKD", text.replace("ı", "i")).encode("ascii", "ignore").decode()
+        plain = unicodedata.normalize("NFKD", text.translate(_NO_DECOMPOSITION)).encode("ascii", "ignore").decode()
         return "".join(ch for ch in plain.lower() if ch.isalnum() or ch == "-")
 
     return f"{fold(given)}.{fold(family)}"
