@@ -114,7 +114,7 @@ FORBID_REASONS = (
 
 
 @dataclass(frozen=True)
-class Scheme:
+class GeneratedScheme:
     """A generated scheme as rows of strings, one list per canonical file (files absent when empty by design)."""
 
     tables: dict[str, list[tuple[str, ...]]]
@@ -150,7 +150,7 @@ def generate_scheme(
     return write_scheme(scheme, outdir)
 
 
-def write_scheme(scheme: Scheme, outdir: str | Path) -> dict[str, int]:
+def write_scheme(scheme: GeneratedScheme, outdir: str | Path) -> dict[str, int]:
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     for name in FILE_COLUMNS:
@@ -173,7 +173,7 @@ def build_scheme(
     preferences: int = 10,
     targets: bool = True,
     host_rankings_share: float = 0.1,
-) -> Scheme:
+) -> GeneratedScheme:
     """The rows of a synthetic scheme, without writing anything (see :func:`generate_scheme`)."""
     n_hosts = max(1, round(candidates / CANDIDATES_PER_HOST)) if hosts is None else hosts
     _check_arguments(candidates, n_hosts, preferences, host_rankings_share)
@@ -195,7 +195,7 @@ def build_scheme(
     if targets:
         tables["targets.csv"] = [tuple(t[c] for c in TARGET_COLUMNS) for t in TARGET_FAMILIES]
     tables["pairs.csv"] = _draw_forbid_pairs(rng, pref_cand, pref_host, candidates, cids, hids)
-    return Scheme(tables)
+    return GeneratedScheme(tables)
 
 
 def _check_arguments(candidates: int, hosts: int, preferences: int, share: float) -> None:
