@@ -1,0 +1,129 @@
+"""The audit as JSON (the machine contract, ``docs/audit-json.md``) and as one tidy CSV table.
+
+The CSV has five columns — characteristic, group, metric, value, suppressed —
+one figure a row, so a coordinator can pivot it in Excel. It is written as
+UTF-8 with a byte-order mark, which Excel needs to read the dashes and
+accents right. Both formats are deterministic: the same round gives the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+Row = tuple[str, str, str, Any, bool]
+
+
+def to_json(audit: dict[str, Any]) -> str:
+    return json.dumps(audit, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _cell_rows(characteristic: str, group: str, prefix: str, obj: dict[str, Any]) -> Iterator[Row]:
+    """Rows for every {"value", "suppressed"} cell in ``obj`` (one level of nesting for intervals)."""
+    for key, val in obj.items():
+        if isinstance(val, dict) and set(val) == {"value", "suppressed"}:
+            yield characteristic, group, prefix + key, val["value"], val["suppressed"]
+        elif isinstance(val, dict) and set(val) == {"low", "high"}:
+            for end in ("low", "high"):
+                yield characteristic, group, f"{prefix}{key}_{end}", val[end]["value"], val[end]["suppressed"]
+
+
+def rows(audit: dict[str, Any]) -> Iterator[Row]:
+    dc = audit["disclosure_control"]
+    yield "report", "", "schema", audit["schema"], False
+    yield "report", "", "generator", audit["generator"], False
+    yield "report", "", "round", audit["round"], False
+    yield "report", "", "disclosure_control", "applied" if dc["applied"] else "NOT APPLIED", False
+    if dc["notice"]:
+        yield "report", "", "notice", dc["notice"], False
+
+    for key, val in audit["provenance"].items():
+        if isinstance(val, dict):
+            for k, v in val.items():
+                yield "provenance", "", f"{key}.{k}", v, False
+        else:
+            yield "provenance", "", key, val, False
+
+    s = audit["summary"]
+    yield from _cell_rows("cohort", "", "", s)
+    for key, val in s["targets"].items():
+        yield "cohort", "", f"target_scopes_{key}", val, False
+
+    for ch in audit["characteristics"]:
+        name = ch["name"]
+        for g in [*ch["groups"], {**ch["total"], "value": "total"}]:
+            gv = g["value"]
+            yield from _cell_rows(name, gv, "", g)
+            for step in g["rank_profile"]:
+                yield name, gv, f"rank_profile_count_{step['choice']}", step["count"]["value"], step["count"]["suppressed"]
+                yield name, gv, f"rank_profile_share_{step['choice']}", step["share"]["value"], step["share"]["suppressed"]
+            air = g.get("adverse_impact")
+            if air:
+                yield from _cell_rows(name, gv, "adverse_impact_", air)
+                yield name, gv, "adverse_impact_reference_group", air["reference_group"], False
+                yield name, gv, "adverse_impact_flag", air["flag"], False
+        for rl in ch["relative_likelihoods"]:
+            pre = f"relative_likelihood_{rl['outcome']}"
+            yield name, "", f"{pre}_reference_group", rl["reference_group"], False
+            yield name, "", f"{pre}_comparison_group", rl["comparison_group"], False
+            yield name, "", pre, rl["value"]["value"], rl["value"]["suppressed"]
+            yield from _cell_rows(name, "", f"{pre}_", {k: rl[k] for k in ("fisher_p", "ci95")})
+            yield name, "", f"{pre}_infinite", rl["infinite"], False
+            yield name, "", f"{pre}_flag", rl["flag"], False
+        p = ch["parity"]
+        yield from _cell_rows(name, "", "parity_", p)
+        yield name, "", "parity_highest_group", p["highest_group"], False
+        yield name, "", "parity_lowest_group", p["lowest_group"], False
+        for state, d in ch["declaration"].items():
+            yield from _cell_rows(name, state, "declaration_", d)
+
+    for t in audit["targets"]:
+        key = f"target:{t['name']}"
+        for field in ("attribute", "value", "hard", "min_share", "max_share", "status", "binding"):
+            yield key, t["scope"], field, t[field], False
+        yield from _cell_rows(key, t["scope"], "", t)
+
+    st = audit["stability"]
+    yield "stability", "", "option", st["option"], False
+    yield "stability", "", "stable", st["stable"], False
+    yield from _cell_rows("stability", "", "", st)
+
+    pf = audit["price_of_fairness"]
+    for key, val in pf.items():
+        if key == "moved":
+            continue
+        if isinstance(val, dict):
+            for k, v in val.items():
+                yield "price_of_fairness", "", f"{key}.{k}", v, False
+        else:
+            yield "price_of_fairness", "", key, val, False
+    for m in pf["moved"]:
+        for key in ("choice_with_targets", "choice_without_targets", "change"):
+            yield "price_of_fairness_moved", m["candidate_id"], key, m[key], False
+
+    for f in audit["summary"]["flags"]:
+        where = "/".join(x for x in (f["characteristic"], f["group"]) if x)
+        yield "flag", where, f["kind"], f["message"], False
+
+
+def to_csv(audit: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(["characteristic", "group", "metric", "value", "suppressed"])
+    for characteristic, group, metric, value, suppressed in rows(audit):
+        w.writerow([characteristic, group, metric, _fmt(value), _fmt(bool(suppressed))])
+    return "\ufeff" + buf.getvalue()

@@ -1,0 +1,107 @@
+"""The audit as one self-contained HTML file (jinja2 template, inline SVG charts, print CSS).
+
+Nothing is fetched from the network — NHS machines are often offline — and
+there is no JavaScript: styles and charts are inside the file. Every withheld
+cell is shown as a marked ``*`` with an explanation; a restricted report
+(``--no-suppression``) carries its notice at the top of every printed page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
+
+from . import charts
+from . import labels as L
+
+WITHHELD = Markup('<span class="withheld" title="Withheld: small numbers (disclosure control)">*</span>')
+NOT_APPLICABLE = Markup('<span class="na" title="Not applicable">—</span>')
+
+
+def _cell(c: dict[str, Any] | None, fmt) -> Markup:
+    if c is None:
+        return NOT_APPLICABLE
+    if c["suppressed"]:
+        return WITHHELD
+    if c["value"] is None:
+        return NOT_APPLICABLE
+    return escape(fmt(c["value"]))
+
+
+def count(c: dict[str, Any] | None) -> Markup:
+    return _cell(c, lambda v: f"{int(v):,}")
+
+
+def pct(c: dict[str, Any] | None, digits: int = 0) -> Markup:
+    return _cell(c, lambda v: f"{100 * v:.{digits}f}%")
+
+
+def dec(c: dict[str, Any] | None, digits: int = 2) -> Markup:
+    return _cell(c, lambda v: f"{v:.{digits}f}")
+
+
+def pvalue(c: dict[str, Any] | None) -> Markup:
+    return _cell(c, lambda v: "< 0.001" if v < 0.001 else f"{v:.3f}")
+
+
+def interval(iv: dict[str, Any] | None, kind: str = "pct") -> Markup:
+    """"(40%–62%)" or "(0.55–1.10)"; withheld or undefined ends are marked."""
+    if iv is None:
+        return Markup("")
+    f = pct if kind == "pct" else dec
+    low, high = iv["low"], iv["high"]
+    if not low["suppressed"] and not high["suppressed"] and low["value"] is None and high["value"] is None:
+        return Markup("")
+    return Markup('<span class="ci">(') + f(low) + Markup("–") + f(high) + Markup(")</span>")
+
+
+def plain_number(v: Any, digits: int = 2) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def objective_text(objective: dict[str, Any]) -> str:
+    """{"placed": 410.0, "rank_cost": 1033.5} -> "placed 410, rank_cost 1,033.5"."""
+    if not objective:
+        return "—"
+    return ", ".join(f"{k} {v:,.10g}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in objective.items())
+
+
+def price_text(x: float | None) -> str:
+    """0.0123 -> "0.0123 (1.23% worse)"; None -> "—"."""
+    if x is None:
+        return "—"
+    if x == 0:
+        return "0 (no cost)"
+    return f"{x:.4f} ({abs(100 * x):.2f}% {'worse' if x > 0 else 'better'})"
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("placement.audit", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(count=count, pct=pct, dec=dec, pvalue=pvalue, interval=interval, num=plain_number, ordinal=L.ordinal)
+    env.globals.update(group_label=L.group_label, characteristic_label=L.characteristic_label,
+                       objective_text=objective_text, price_text=price_text)
+    return env
+
+
+def to_html(audit: dict[str, Any]) -> str:
+    figures = {}
+    for i, ch in enumerate(audit["characteristics"]):
+        figures[ch["name"]] = {
+            "profile": charts.rank_profile_chart(ch, f"c{i}p"),
+            "rates": charts.rate_chart(ch, f"c{i}r"),
+        }
+    template = environment().get_template("report.html")
+    return template.render(a=audit, figures={k: {n: Markup(v) if v else None for n, v in d.items()} for k, d in figures.items()})

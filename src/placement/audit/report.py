@@ -1,0 +1,312 @@
+"""Build the audit of one round: the single structure every renderer writes out.
+
+``build_audit`` turns a round's records (``load.RoundFacts``) and its price of
+fairness into a plain, JSON-ready dict — the machine contract documented in
+``docs/audit-json.md``. The HTML and CSV renderers only format this dict, so
+the three formats always carry the same figures.
+
+Order of work: count exactly; apply disclosure control to the counts (unless
+the restricted, unsuppressed report was asked for); compute every rate,
+ratio, test and interval from the counts that will be shown.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from .. import __version__
+from . import labels as L
+from .disclosure import Line, characteristic_lines, protect, row_lines, target_lines
+from .load import CHARACTERISTICS, RoundFacts
+from .metrics import (
+    BLOCKING_COLUMNS,
+    COUNT_COLUMNS,
+    FOUR_FIFTHS,
+    RL_BAND,
+    SUPPRESSED,
+    Comparison,
+    Figure,
+    Person,
+    adverse_impact,
+    choice_bins,
+    declaration_rates,
+    demographic_parity,
+    group_counts,
+    rank_summary,
+    ratio,
+    relative_likelihood,
+    target_figures,
+    wilson_interval,
+)
+from .narrative import flags_and_notes, law_section
+from .price import Price
+
+SCHEMA = "placement-audit/1"
+NOTICE = "contains unsuppressed small numbers — do not publish"
+DISCLOSURE_RULES = (
+    "Counts of 1 to 7 are withheld (*) and counts of 8 or more rounded to the nearest 5; 0 stays 0. "
+    "Where a withheld count could be worked out from a total, a second count is withheld too. "
+    "Every rate, share, ratio, test and interval is computed from the counts as shown, and is withheld "
+    "when any of them is."
+)
+
+
+def cell(value: Figure) -> dict[str, Any]:
+    """A figure as the JSON carries it: the value, or null with ``suppressed: true``."""
+    if value is SUPPRESSED:
+        return {"value": None, "suppressed": True}
+    return {"value": value, "suppressed": False}
+
+
+def _interval(low: Figure, high: Figure) -> dict[str, Any]:
+    return {"low": cell(low), "high": cell(high)}
+
+
+def _groups(characteristic: str, facts: RoundFacts) -> list[str]:
+    known = list(L.groups_of(characteristic))
+    extra = sorted({c.attributes[characteristic] for c in facts.candidates} - set(known))
+    return known + extra
+
+
+def build_audit(facts: RoundFacts, price: Price, *, suppression: bool = True) -> dict[str, Any]:
+    bins = choice_bins(max((c.choice for c in facts.candidates if c.choice), default=1))
+    choice_cols = [f"choice_{b}" for b in bins]
+    columns = [*COUNT_COLUMNS, *choice_cols, *BLOCKING_COLUMNS]
+    envy = Counter(cid for cid, _ in facts.blocking_pairs)
+
+    # 1. Exact counts: one table per characteristic, all sharing the cohort's total row.
+    groups_of = {ch: _groups(ch, facts) for ch in CHARACTERISTICS}
+    cells: dict[Any, int] = {}
+    lines: list[Line] = []
+    for ch in CHARACTERISTICS:
+        people = [Person(c.attributes[ch], c.eligible, c.choice, envy.get(c.candidate_id, 0)) for c in facts.candidates]
+        table = group_counts(people, groups_of[ch], bins)
+        for g in groups_of[ch]:
+            for col in columns:
+                cells[(ch, g, col)] = table[g][col]
+        for col in columns:
+            cells[("cohort", col)] = table["total"][col]
+        lines += characteristic_lines(ch, groups_of[ch], columns, choice_cols)
+    lines += row_lines(lambda col: ("cohort", col), choice_cols)
+    for i, t in enumerate(facts.targets):
+        cells[("target", i, "placed_in_scope")] = int(t.get("placed_in_scope", 0))
+        cells[("target", i, "members_placed")] = int(t.get("members_placed", 0))
+    lines += target_lines(facts.targets, cells)
+
+    # 2. Disclosure control, then 3. every figure from the counts as shown.
+    shown = protect(cells, lines) if suppression else dict(cells)
+    cohort = {col: shown[("cohort", col)] for col in columns}
+    characteristics = [
+        _characteristic(ch, groups_of[ch], facts, shown, cohort, bins, choice_cols, columns) for ch in CHARACTERISTICS
+    ]
+    targets = [_target(i, t, shown) for i, t in enumerate(facts.targets)]
+    stability = {
+        "option": facts.options.get("stability", "none"),
+        "blocking_pairs": cell(cohort["blocking_pairs"]),
+        "envious_candidates": cell(cohort["envious_candidates"]),
+        "stable": len(facts.blocking_pairs) == 0,
+    }
+    summary = _summary(cohort, targets)
+    audit: dict[str, Any] = {
+        "schema": SCHEMA,
+        "generator": f"placement {__version__}",
+        "round": facts.number,
+        "disclosure_control": {"applied": suppression, "notice": None if suppression else NOTICE, "rules": DISCLOSURE_RULES if suppression else None},
+        "provenance": _provenance(facts),
+        "summary": summary,
+        "characteristics": characteristics,
+        "targets": targets,
+        "stability": stability,
+        "price_of_fairness": asdict(price),
+        "law": law_section(facts, suppression),
+    }
+    summary["flags"], summary["notes"] = flags_and_notes(audit, facts)
+    return audit
+
+
+def _summary(cohort: Mapping[str, Any], targets: list[dict]) -> dict[str, Any]:
+    status = Counter(t["status"] for t in targets)
+    return {
+        "pool": cell(cohort["pool"]),
+        "eligible": cell(cohort["eligible"]),
+        "no_eligible_host": cell(cohort["no_eligible_host"]),
+        "placed": cell(cohort["placed"]),
+        "unplaced": cell(cohort["unplaced"]),
+        "placement_rate": cell(ratio(cohort["placed"], cohort["eligible"])),
+        "first_choice": cell(cohort["choice_1"]),
+        "first_choice_share_of_placed": cell(ratio(cohort["choice_1"], cohort["placed"])),
+        "blocking_pairs": cell(cohort["blocking_pairs"]),
+        "targets": {
+            "scopes": len(targets),
+            "met": status["met"],
+            "missed": status["missed"],
+            "withheld": status["withheld"],
+            "no_placements_in_scope": status["empty_scope"],
+        },
+        "flags": [],
+        "notes": [],
+    }
+
+
+def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_cols, columns) -> dict[str, Any]:
+    counts: dict[str, dict[str, Any]] = {g: {col: shown[(ch, g, col)] for col in columns} for g in groups}
+    counts["total"] = dict(cohort)
+    declared = [g for g in groups if not L.is_missing(g)]
+    missing = [g for g in groups if L.is_missing(g)]
+    choices: dict[str, list[int]] = {g: [] for g in groups}
+    for c in facts.candidates:
+        if c.choice is not None:
+            choices[c.attributes[ch]].append(c.choice)
+    all_choices = [c.choice for c in facts.candidates if c.choice is not None]
+    air = adverse_impact(counts, declared)
+
+    def row(g: str, *, is_total: bool = False) -> dict[str, Any]:
+        k = counts[g]
+        rated = is_total or not L.is_missing(g)  # missing states are left out of every rate
+        out: dict[str, Any] = {} if is_total else {"value": g, "label": L.group_label(ch, g), "missing_state": not rated}
+        out.update({col: cell(k[col]) for col in COUNT_COLUMNS})
+        rate = ratio(k["placed"], k["eligible"]) if rated else None
+        out["placement_rate"] = cell(rate)
+        out["placement_rate_ci95"] = _interval(*(wilson_interval(k["placed"], k["eligible"]) if rated else (None, None)))
+        out["share_of_placements"] = cell(ratio(k["placed"], cohort["placed"]))
+        out["first_choice_rate"] = cell(ratio(k["choice_1"], k["eligible"]) if rated else None)
+        out["rank_profile"] = [
+            {"choice": b, "count": cell(k[col]), "share": cell(ratio(k[col], k["eligible"]) if rated else None)}
+            for b, col in zip(bins, choice_cols)
+        ] + [{"choice": "unplaced", "count": cell(k["unplaced"]), "share": cell(ratio(k["unplaced"], k["eligible"]) if rated else None)}]
+        mean, med = rank_summary(all_choices if is_total else choices[g])
+        hidden = k["placed"] is SUPPRESSED  # a mean of 1-7 people is withheld with their count
+        out["mean_choice"] = cell(SUPPRESSED if hidden else mean)
+        out["median_choice"] = cell(SUPPRESSED if hidden else med)
+        out["envious_candidates"] = cell(k["envious_candidates"])
+        out["blocking_pairs"] = cell(k["blocking_pairs"])
+        out["envious_share"] = cell(ratio(k["envious_candidates"], k["eligible"]) if rated else None)
+        if not is_total:
+            out["adverse_impact"] = _air(air[g]) if rated else None
+        return out
+
+    rl = [
+        _rl(ch, relative_likelihood(outcome, *L.RELATIVE_LIKELIHOOD_PAIRS[ch], counts))
+        for outcome in ("placed", "first_choice")
+        if ch in L.RELATIVE_LIKELIHOOD_PAIRS
+    ]
+    parity = demographic_parity(counts, declared)
+    declared_people = sum(1 for c in facts.candidates if c.eligible and not L.is_missing(c.attributes[ch]))
+    note = None
+    if declared_people == 0:
+        what = "declared this" if missing else "has a value for this"
+        note = f"No candidate with an eligible host {what}: rates cannot be calculated or compared."
+    elif any(counts[g]["eligible"] is SUPPRESSED for g in declared) and all(
+        counts[g]["eligible"] is SUPPRESSED or counts[g]["eligible"] == 0 for g in declared
+    ):
+        note = "Every declared group is small: its figures are withheld."
+    return {
+        "name": ch,
+        "label": L.characteristic_label(ch),
+        "protected": L.is_protected(ch),
+        "special_category": L.is_special_category(ch),
+        "note_on_law": None if L.is_protected(ch) else L.NOT_PROTECTED_NOTE,
+        "choice_bins": list(bins),
+        "declared_eligible_candidates": declared_people > 0,
+        "note": note,
+        "groups": [row(g) for g in groups],
+        "total": row("total", is_total=True),
+        "relative_likelihoods": rl,
+        "parity": {
+            "difference": cell(parity.difference),
+            "ratio": cell(parity.ratio),
+            "highest_group": parity.highest,
+            "lowest_group": parity.lowest,
+            "groups_compared": list(parity.compared),
+            "groups_not_compared": list(parity.not_compared),
+        },
+        "declaration": {
+            m: {"count": cell(n), "share_of_pool": cell(share)} for m, (n, share) in declaration_rates(counts, missing).items()
+        },
+    }
+
+
+def _stats(s: Comparison) -> dict[str, Any]:
+    return {"fisher_p": cell(s.fisher_p), "ci95": _interval(s.ci_low, s.ci_high)}
+
+
+def _air(a) -> dict[str, Any]:
+    return {
+        "ratio": cell(a.stats.ratio),
+        "reference_group": a.reference,
+        **_stats(a.stats),
+        "shortfall": cell(a.shortfall),
+        "threshold": FOUR_FIFTHS,
+        "flag": a.flag,
+    }
+
+
+def _rl(ch: str, r) -> dict[str, Any]:
+    return {
+        "outcome": r.outcome,
+        "reference_group": r.reference,
+        "comparison_group": r.comparison,
+        "reference_label": L.group_label(ch, r.reference),
+        "comparison_label": L.group_label(ch, r.comparison),
+        "value": cell(r.stats.ratio),
+        "infinite": r.stats.infinite,
+        **_stats(r.stats),
+        "band": list(RL_BAND),
+        "flag": r.flag,
+    }
+
+
+def _target(i: int, t: Mapping[str, Any], shown: Mapping[Any, Any]) -> dict[str, Any]:
+    placed = shown[("target", i, "placed_in_scope")]
+    members = shown[("target", i, "members_placed")]
+    fig = target_figures(t.get("min_share"), t.get("max_share"), placed, members)
+    if int(t.get("placed_in_scope", 0)) == 0:
+        status = "empty_scope"
+    elif placed is SUPPRESSED or members is SUPPRESSED:
+        status = "withheld"
+    else:
+        status = "met" if t.get("met", True) else "missed"
+    attribute = t.get("attribute", "")
+    return {
+        "name": t.get("name", ""),
+        "scope": t.get("scope", ""),
+        "attribute": attribute,
+        "value": t.get("value", ""),
+        "value_label": L.group_label(attribute, t.get("value", "")),
+        "hard": bool(t.get("hard", False)),
+        "protected_characteristic": L.is_protected(attribute),
+        "min_share": t.get("min_share"),
+        "max_share": t.get("max_share"),
+        "placed_in_scope": cell(placed),
+        "members_placed": cell(members),
+        "achieved_share": cell(fig.achieved_share),
+        "required_min": cell(fig.required_min),
+        "required_max": cell(fig.required_max),
+        "status": status,
+        "binding": fig.binding if status in ("met", "missed") else None,
+    }
+
+
+def _provenance(f: RoundFacts) -> dict[str, Any]:
+    return {
+        "number": f.number,
+        "state": f.state,
+        "parent_number": f.parent_number,
+        "created_at": f.created_at.isoformat() if f.created_at else None,
+        "created_by": f.created_by,
+        "approved_by": f.approved_by,
+        "approved_at": f.approved_at.isoformat() if f.approved_at else None,
+        "options": f.options,
+        "input_hash": f.input_hash,
+        "solver_version": f.solver_version,
+        "status": f.status,
+        "method": f.method,
+        "objective": f.objective,
+        "bound": f.bound,
+        "solve_seconds": f.solve_seconds,
+        "dropped_preferences": f.dropped,
+        "choice_positions_from": f.positions_from,
+    }

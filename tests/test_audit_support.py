@@ -1,0 +1,160 @@
+"""Builders for the audit tests: a scheme and a stored round written through the ORM.
+
+Rounds are written exactly as ``briefs/rounds-contract.md`` describes them
+(Round row with options, hash, status, objective, bound and summary;
+one Placement per placed candidate with the candidate's given rank), with the
+encoded inputs stored beside them as ``rounds.py`` does. The solver is not
+run: each test says who is placed where, so its expected figures can be
+worked out by hand. Also checks the builder itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from placement.db.models import Candidate, Host, Placement, Preference, ProtectedCharacteristics, Round
+from placement.db.queries import load_scheme
+from placement.db.session import transaction
+from placement.domain import ETHNIC_GROUP_OF_CODE, minority_ethnic
+from placement.solver import encode as enc_mod
+
+# A code per ethnic group, for building candidates by group.
+CODE_OF_GROUP = {"white": "A", "mixed": "D", "asian": "H", "black": "M", "other": "R", "not_stated": "Z", "not_known": "99"}
+
+
+def add_candidates(engine, rows: list[dict]) -> None:
+    """rows: candidate_id plus optional sex, ethnic_group (or ethnic_category), disability,
+    career_changer, home_region, relocate, score, protected=False to store no characteristics."""
+    with transaction(engine) as s:
+        for r in rows:
+            code = r.get("ethnic_category") or CODE_OF_GROUP[r.get("ethnic_group", "not_known")]
+            group = ETHNIC_GROUP_OF_CODE[code]
+            cand = Candidate(
+                candidate_id=r["candidate_id"], given_name="Ada", family_name=f"Surname{r['candidate_id']}",
+                email=f"{r['candidate_id'].lower()}@example.org", assessment_score=r.get("score", 70.0),
+                specialisms="data", home_region=r.get("home_region", "London"),
+                willing_to_relocate=r.get("relocate", True), career_changer=r.get("career_changer", "not_known"),
+            )
+            if r.get("protected", True):
+                cand.protected = ProtectedCharacteristics(
+                    sex=r.get("sex", "not_known"), ethnic_category=code, ethnic_group=group,
+                    minority_ethnic=minority_ethnic(group), disability=r.get("disability", "not_known"),
+                )
+            s.add(cand)
+
+
+def add_hosts(engine, rows: list[dict]) -> None:
+    with transaction(engine) as s:
+        for h in rows:
+            s.add(Host(host_id=h["host_id"], name=f"Trust {h['host_id']}", org_type=h.get("org_type", "acute"),
+                       region=h.get("region", "London"), capacity=h.get("capacity", 10), specialisms="data",
+                       min_score=h.get("min_score", 0.0), min_placements=0))
+
+
+def add_preferences(engine, prefs: list[tuple[str, str, int]]) -> None:
+    with transaction(engine) as s:
+        cpk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
+        hpk = dict(s.execute(select(Host.host_id, Host.id)).all())
+        s.add_all(Preference(candidate_pk=cpk[c], host_pk=hpk[h], rank=r) for c, h, r in prefs)
+
+
+@dataclass
+class StoredRound:
+    number: int
+    placements: dict[str, tuple[str, int]]  # candidate_id -> (host_id, given rank)
+    summary: dict = field(default_factory=dict)
+
+
+def store_round(
+    engine,
+    placements: dict[str, str],
+    *,
+    targets: list[dict] | None = None,
+    blocking_pairs: list[list[str]] | None = None,
+    status: str = "OPTIMAL",
+    state: str = "proposal",
+    options: dict | None = None,
+    hard_protected_targets: list[str] | None = None,
+    keep_inputs: bool = True,
+) -> StoredRound:
+    """Store the next round with these placements (candidate_id -> host_id), as rounds.py would."""
+    with transaction(engine) as s:
+        encoded = enc_mod.encode(load_scheme(s))
+        blob = enc_mod.dumps(encoded)
+        given = {(c, h): r for c, h, r in s.execute(
+            select(Candidate.candidate_id, Host.host_id, Preference.rank)
+            .join(Candidate, Candidate.id == Preference.candidate_pk).join(Host, Host.id == Preference.host_pk)
+        ).all()}
+        position = {k: int(encoded.problem.pair_rank[i]) for k, i in encoded.pair_index().items()}
+        placed = {c: (h, given[(c, h)]) for c, h in placements.items()}
+        number = (s.scalar(select(Round.number).order_by(Round.number.desc()).limit(1)) or 0) + 1
+        rank_cost = float(sum(position[(c, h)] for c, h in placements.items()))
+        summary = {
+            "pool": encoded.candidate_ids,
+            "eligible": encoded.eligible_candidates(),
+            "placed": len(placed),
+            "unplaced": len(encoded.candidate_ids) - len(placed),
+            "rank_sum": sum(r for _, r in placed.values()),
+            "method": "test",
+            "targets": targets or [],
+            "blocking_pairs": blocking_pairs or [],
+            "dropped": [{"candidate_id": d.candidate_id, "host_id": d.host_id, "reason": d.reason} for d in encoded.dropped],
+            "diagnosis": [],
+            "soft_violations": [],
+            "hard_protected_targets": hard_protected_targets or [],
+        }
+        objective = {"placed": float(len(placed)), "rank_cost": rank_cost} if status in ("OPTIMAL", "FEASIBLE") else {}
+        rnd = Round(
+            number=number, state=state, parent_number=None,
+            created_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), created_by="coordinator",
+            options=options or {"objective": "rank-sum", "stability": "none", "hard_min_placements": False,
+                                "time_limit": 60.0, "workers": 2, "allow_quota": False, "decline_policy": "host"},
+            input_hash=enc_mod.input_hash(blob), solver_version="placement 0.1.0 / ortools test",
+            status=status, objective=objective, bound=dict(objective), solve_seconds=0.25, summary=summary,
+            inputs=blob if keep_inputs else None,
+        )
+        s.add(rnd)
+        s.flush()
+        cpk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
+        hpk = dict(s.execute(select(Host.host_id, Host.id)).all())
+        s.add_all(Placement(round_id=rnd.id, candidate_pk=cpk[c], host_pk=hpk[h], rank=r, offer_status="proposed")
+                  for c, (h, r) in sorted(placed.items()))
+    return StoredRound(number, placed, summary)
+
+
+@dataclass
+class FakeFree:
+    """What ``rounds.resolve_without_targets`` returns, for tests that fix the free solve's answer."""
+
+    status: str
+    objective: dict
+    placements: dict
+
+
+def resolver(placements: dict[str, tuple[str, int] | None], status: str = "OPTIMAL", objective: dict | None = None):
+    def resolve(engine, number):
+        placed = sum(1 for v in placements.values() if v)
+        return FakeFree(status, objective or {"placed": float(placed), "rank_cost": 0.0}, dict(placements))
+
+    return resolve
+
+
+def no_resolve(engine, number):  # pragma: no cover - fails the test if called
+    raise AssertionError("the audit re-solved a round that has no targets")
+
+
+def test_store_round_follows_the_contract(engine) -> None:
+    add_candidates(engine, [{"candidate_id": "C1", "sex": "female"}, {"candidate_id": "C2", "sex": "male"}])
+    add_hosts(engine, [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}])
+    add_preferences(engine, [("C1", "H1", 1), ("C1", "H2", 3), ("C2", "H2", 2)])
+    r = store_round(engine, {"C1": "H2", "C2": "H2"})
+    assert r.number == 1
+    assert r.placements == {"C1": ("H2", 3), "C2": ("H2", 2)}
+    with transaction(engine) as s:
+        rnd = s.scalar(select(Round).where(Round.number == 1))
+        assert sorted(rnd.summary["pool"]) == ["C1", "C2"]
+        assert rnd.objective == {"placed": 2.0, "rank_cost": 3.0}  # positions 2 and 1
+        assert sorted(p.rank for p in rnd.placements) == [2, 3]
