@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from test_ingest_support import (
     CANDIDATE_HEADER,
     HOST_HEADER,
@@ -349,3 +350,42 @@ def test_unknown_id_message_names_the_batch_file(empty_template, tmp_path) -> No
     assert "hosts.csv" in problem.fix
     assert dump(engine)["candidates"] == []
     engine.dispose()
+
+
+def test_purged_candidate_is_not_imported_again(loaded, tmp_path) -> None:
+    with loaded.begin() as conn:
+        conn.execute(text("update candidates set given_name = null, family_name = null, email = null, "
+                          "purged_at = '2026-01-01 00:00:00' where candidate_id = 'C4'"))
+    error = _fail(loaded, "candidates", _candidates(tmp_path, candidates_rows()))
+    _only(error, 5, "candidate_id", "purged")
+
+
+def test_database_failure_while_writing_hides_values_and_rolls_back(loaded, tmp_path, monkeypatch) -> None:
+    """Should the database refuse a write after validation, its message (which can quote values) is not shown."""
+    from sqlalchemy.exc import IntegrityError
+
+    from placement.errors import PlacementError
+    from placement.ingest import store
+
+    real = store.PLANNERS["candidates"]
+
+    def failing(rows, snapshot):
+        plan = real(rows, snapshot)
+
+        def write(conn, batch_id):
+            conn.execute(text("delete from preferences"))
+            raise IntegrityError("INSERT ...", {"ethnic_category": "SecretCode"}, Exception("SecretCode clash"))
+
+        plan.write = write
+        return plan
+
+    monkeypatch.setitem(store.PLANNERS, "candidates", failing)
+    rows = candidates_rows()
+    rows[0]["assessment_score"] = "12"
+    before = dump(loaded)
+    with pytest.raises(PlacementError) as excinfo:
+        import_file(loaded, "candidates", _candidates(tmp_path, rows))
+    assert "nothing was written" in str(excinfo.value) and "IntegrityError" in str(excinfo.value)
+    assert "SecretCode" not in str(excinfo.value)
+    assert excinfo.value.__cause__ is None and excinfo.value.__suppress_context__
+    assert dump(loaded) == before

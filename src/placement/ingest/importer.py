@@ -136,9 +136,8 @@ def _import(
         raise
     except SQLAlchemyError as exc:
         # The driver's message can quote row values (names, codes): name the error class only.
-        cause = type(getattr(exc, "orig", None) or exc).__name__
         raise PlacementError(
-            f"The database refused the import ({cause}); nothing was written.",
+            f"The database refused the import ({type(exc).__name__}); nothing was written.",
             "Check that no one else is importing into the same database and try again; "
             "if it happens again, report it (with the command, not the file's contents).",
         ) from None
