@@ -1,0 +1,88 @@
+"""`placement log` and `placement purge`: the audit trail and data retention."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import click
+
+from . import AppContext, cli, handle_errors, pass_app
+
+
+def _day(value: datetime | None) -> datetime | None:
+    """click.DateTime gives a naive date at midnight: read it as UTC, as everything placement stores."""
+    return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+@cli.command("log")
+@click.option("--action", "actions", multiple=True, metavar="ACTION",
+              help="Only these actions (import, solve, approve, accept, decline, export, audit, purge...); repeatable.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+              default=None, help="Only entries on or after this date (UTC), e.g. 2025-09-01.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest entries shown.")
+@pass_app
+@handle_errors
+def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, limit: int) -> None:
+    """Who imported, solved, approved, exported and purged what, and when (newest first)."""
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from ..db.models import AuditLog
+    from ..db.session import transaction
+
+    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+    if actions:
+        query = query.where(AuditLog.action.in_([a.strip().lower() for a in actions]))
+    if since is not None:
+        query = query.where(AuditLog.at >= _day(since))
+    with transaction(app.engine()) as s:
+        entries = s.scalars(query).all()
+    if not entries:
+        click.echo("No audit log entries match." if actions or since else "The audit log is empty.")
+        return
+    table = Table(title="Audit log (newest first, times in UTC)")
+    for col in ("when", "who", "action", "what"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        at = e.at if e.at.tzinfo is None else e.at.astimezone(timezone.utc)
+        table.add_row(at.strftime("%Y-%m-%d %H:%M:%S"), e.os_user, e.action, e.detail)
+    Console().print(table)
+
+
+@cli.command("purge")
+@click.option("--before", "before", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Purge candidates whose last involvement was before this date (YYYY-MM-DD, UTC).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@pass_app
+@handle_errors
+def purge_cmd(app: AppContext, before: datetime, yes: bool, dry_run: bool) -> None:
+    """Delete candidates' personal data past its retention date; keep rounds' anonymised figures.
+
+    \b
+    Removed: names, emails, equality-monitoring records, preferences, host
+    rankings, pair rules and links of every candidate last involved before
+    the date; stored solver inputs of rounds created before it.
+    Kept: rounds with their summary figures, placements, candidate ids.
+    See docs/data-protection.md for the full list.
+    """
+    from ..purge import purge
+
+    engine = app.engine()
+    day = _day(before)
+    preview = purge(engine, day, dry_run=True)
+    for line in preview.lines():
+        click.echo(line)
+    if dry_run:
+        return
+    if preview.changes == 0:
+        click.echo("Nothing to purge.")
+        return
+    if not yes:
+        click.confirm("Remove this personal data for good? It cannot be undone", abort=True, err=True)
+    report = purge(engine, day)
+    click.echo(
+        f"Purged the personal data of {report.candidates} candidate(s) and the stored inputs of "
+        f"{report.rounds_cleared} round(s). The purge is recorded in `placement log --action purge`."
+    )
