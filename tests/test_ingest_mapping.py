@@ -139,3 +139,14 @@ def test_delimiter_option(engine, tmp_path) -> None:
     assert report.added == 1
     with engine.connect() as conn:
         assert conn.execute(text("select name, specialisms from hosts")).one() == ("One, Two & Co", "data;digital")
+
+
+def test_ignore_wins_over_a_canonical_name(engine, tmp_path) -> None:
+    """An export whose 'Sex' column the coordinator chose to leave out: stored as not known."""
+    mapping = _mapping(tmp_path, '[candidates]\nignore = ["SEX", "notes"]\n')
+    path = tmp_path / "candidates.csv"
+    path.write_text("candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,"
+                    "willing_to_relocate,Sex,Notes\nC1,A,B,a@b.org,50,data,London,no,garbage,anything\n")
+    assert import_file(engine, "candidates", path, mapping=mapping).added == 1
+    with engine.connect() as conn:
+        assert conn.execute(text("select sex from protected_characteristics")).scalar() == "not_known"

@@ -170,10 +170,10 @@ def _map_header(table: Table, header: list[str], mapping: FileMapping, problems:
         key = fold(name)
         if not name:
             continue  # an unnamed column: its cells must be blank (checked per row)
+        if key in mapping.ignore:  # the coordinator's explicit choice wins, even over a canonical name
+            continue
         target = mapping.columns.get(key) or canonical.get(key)
         if target is None:
-            if key in mapping.ignore:
-                continue
             ok = False
             problems.add(
                 table.file, 1, name, None, f"is not a column of {table.kind}",
