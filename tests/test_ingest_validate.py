@@ -199,6 +199,7 @@ def test_every_problem_is_reported_up_to_the_limit(loaded, tmp_path) -> None:
 @pytest.mark.parametrize(("column", "value", "text"), [
     ("capacity", "-1", "less than 0"),
     ("capacity", "2.5", "not a whole number"),
+    ("capacity", "3000000000", "larger than 1,000,000"),  # past PostgreSQL's INTEGER: a cell error, not a crash
     ("min_placements", "3", "more than the host's capacity"),
     ("org_type", "hospital", "not a recognised organisation type"),
     ("min_score", "120", "outside the range"),
@@ -231,6 +232,7 @@ def _prefs(tmp_path: Path, rows: list[list[str]]) -> Path:
     (["C1", "H1", "0"], "rank", "less than 1"),
     (["C1", "H1", "-2"], "rank", "less than 1"),
     (["C1", "H1", "1.5"], "rank", "not a whole number"),
+    (["C1", "H1", "99999999999"], "rank", "larger than 1,000,000"),
     (["C1", "H1", "first"], "rank", "not a whole number"),
     (["C1", "H1", ""], "rank", "is blank"),
 ])

@@ -210,10 +210,15 @@ def _number(
     return check
 
 
+# Largest whole number a cell may hold: far above any real capacity or rank, and
+# well inside the database's INTEGER (PostgreSQL's int4 stops at 2,147,483,647).
+MAX_WHOLE = 1_000_000
+
+
 def _integer(minimum: int, what: str, default: int | None = None) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         text = _text(value)
-        fix = f"write a whole number of at least {minimum} ({what})"
+        fix = f"write a whole number from {minimum} to {MAX_WHOLE:,} ({what})"
         if not text:
             if default is not None:
                 return default
@@ -223,6 +228,8 @@ def _integer(minimum: int, what: str, default: int | None = None) -> Callable[[A
         number = int(text.split(".")[0])
         if number < minimum:
             raise CellError("is less than " + str(minimum), fix)
+        if number > MAX_WHOLE:
+            raise CellError(f"is larger than {MAX_WHOLE:,}", fix)
         return number
 
     return check
