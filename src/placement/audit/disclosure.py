@@ -20,12 +20,18 @@ apart would say which cell is the small one.
 
 The tables are described as *lines*: a total cell and the cells that add up
 to it. :func:`protect` knows nothing else about the report, so it can be
-tested on hand-made tables.
+tested on hand-made tables. Which second cell to withhold is chosen by a
+cost, so that detail goes before substance: a later choice's count before a
+group's placed count, a group's placed count before its eligible count, a
+"not stated" row before a declared one, any group before the cohort's total.
+Even so, the rule has a price the coordinator should know: in a group where
+only 1-7 were left unplaced, the placed count is withheld too (placed =
+eligible - unplaced), and with it the group's rate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -59,36 +65,49 @@ def publish_count(n: int) -> Count:
     return round_to_5(n) if n else 0
 
 
-def suppressed_cells(cells: Mapping[Hashable, int], lines: Iterable[Line]) -> set[Hashable]:
-    """Primary suppressions, then secondary ones until every line is safe."""
+def suppressed_cells(
+    cells: Mapping[Hashable, int], lines: Iterable[Line], cost: Callable[[Hashable], float] | None = None
+) -> set[Hashable]:
+    """Primary suppressions, then secondary ones until every line is safe.
+
+    The second cell of a line is the cheapest non-zero cell still shown,
+    by ``cost`` (default: any part before the total), then the smallest.
+    Zeros are never chosen: 0 stays 0.
+    """
     withheld = {k for k, v in cells.items() if is_small(v)}
     lines = [ln for ln in lines if ln.total in cells and all(p in cells for p in ln.parts)]
+
+    def price(member: Hashable, is_total: bool) -> float:
+        if cost is not None:
+            return cost(member)
+        return 1.0 if is_total else 0.0
+
     changed = True
     while changed:
         changed = False
         for ln in lines:
-            members = (ln.total, *ln.parts)
+            members = (*ln.parts, ln.total)
             hidden = [m for m in members if m in withheld]
             if len(hidden) != 1:
                 continue
             # The lone withheld cell = total - the others (or the sum of the parts): hide one more.
-            choices = sorted(
-                ((cells[p], i) for i, p in enumerate(ln.parts) if p not in withheld and cells[p] > 0),
-            )
-            if choices:
-                pick = ln.parts[choices[0][1]]
-            elif ln.total not in withheld and cells[ln.total] > 0:
-                pick = ln.total
-            else:  # only zeros left: the withheld cell equals a shown zero-sum, cannot happen for counts
+            choices = [
+                (price(m, i == len(ln.parts)), cells[m], i)
+                for i, m in enumerate(members)
+                if m not in withheld and cells[m] > 0
+            ]
+            if not choices:  # cannot happen for counts: a non-zero hidden part makes a non-zero total
                 continue
-            withheld.add(pick)
+            withheld.add(members[min(choices)[2]])
             changed = True
     return withheld
 
 
-def protect(cells: Mapping[Hashable, int], lines: Iterable[Line]) -> dict[Hashable, Count]:
+def protect(
+    cells: Mapping[Hashable, int], lines: Iterable[Line], cost: Callable[[Hashable], float] | None = None
+) -> dict[Hashable, Count]:
     """The published value of every cell: ``*`` where withheld, else 0 or rounded to 5."""
-    withheld = suppressed_cells(cells, lines)
+    withheld = suppressed_cells(cells, lines, cost)
     return {k: SUPPRESSED if k in withheld else (round_to_5(v) if v else 0) for k, v in cells.items()}
 
 
@@ -109,12 +128,16 @@ def characteristic_lines(name: str, groups: Sequence[str], columns: Sequence[str
 
 
 def row_lines(key, choice_columns: Sequence[str]) -> list[Line]:
-    """Within a row: pool = eligible + no eligible host; eligible = placed + unplaced; placed = Σ choices."""
+    """Within a row: eligible = placed + unplaced; placed = the sum of the choice columns."""
     return [
-        Line(key("pool"), (key("eligible"), key("no_eligible_host"))),
         Line(key("eligible"), (key("placed"), key("unplaced"))),
         Line(key("placed"), tuple(key(c) for c in choice_columns)),
     ]
+
+
+def cohort_lines() -> list[Line]:
+    """The cohort's own row: candidates considered = with an eligible host + with none."""
+    return [Line(("cohort", "pool"), (("cohort", "eligible"), ("cohort", "no_eligible_host")))]
 
 
 def target_lines(targets: Sequence[Mapping], cells: Mapping[Hashable, int]) -> list[Line]:

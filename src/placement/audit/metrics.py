@@ -98,6 +98,8 @@ class Person:
 
 
 COUNT_COLUMNS: Final = ("pool", "eligible", "no_eligible_host", "placed", "unplaced")
+GROUP_COUNT_COLUMNS: Final = ("eligible", "placed", "unplaced")  # what the tables show by group
+COHORT_ONLY_COLUMNS: Final = ("pool", "no_eligible_host")  # shown for the whole cohort only
 BLOCKING_COLUMNS: Final = ("envious_candidates", "blocking_pairs")
 
 
@@ -292,10 +294,15 @@ def demographic_parity(counts: Mapping[str, Mapping[str, Count]], groups: Sequen
 # --- Declaration, targets, price of fairness helpers -----------------------------------------
 
 
-def declaration_rates(counts: Mapping[str, Mapping[str, Count]], missing_states: Sequence[str]) -> dict[str, tuple[Count, Figure]]:
-    """Per missing state: (count, share of the pool) — how many did not declare, or are not known."""
-    total = counts["total"]["pool"]
-    return {m: (counts[m]["pool"], ratio(counts[m]["pool"], total)) for m in missing_states if m in counts}
+def declaration_rates(
+    counts: Mapping[str, Mapping[str, Count]], missing_states: Sequence[str], column: str = "eligible"
+) -> dict[str, tuple[Count, Figure]]:
+    """Per missing state: (count, share of all) — how many did not declare, or are not known.
+
+    Counted, like every figure of the tables, among the candidates with an eligible host.
+    """
+    total = counts["total"][column]
+    return {m: (counts[m][column], ratio(counts[m][column], total)) for m in missing_states if m in counts}
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,13 @@ from typing import Any
 
 from .. import __version__
 from . import labels as L
-from .disclosure import Line, characteristic_lines, protect, row_lines, target_lines
+from .disclosure import Line, characteristic_lines, cohort_lines, protect, row_lines, target_lines
 from .load import CHARACTERISTICS, RoundFacts
 from .metrics import (
     BLOCKING_COLUMNS,
-    COUNT_COLUMNS,
+    COHORT_ONLY_COLUMNS,
     FOUR_FIFTHS,
+    GROUP_COUNT_COLUMNS,
     RL_BAND,
     SUPPRESSED,
     Comparison,
@@ -71,10 +72,30 @@ def _groups(characteristic: str, facts: RoundFacts) -> list[str]:
     return known + extra
 
 
+# Which cell secondary suppression gives up first (cheapest): detail before substance.
+COLUMN_COST = {"no_eligible_host": 0.0, "pool": 1.0, "envious_candidates": 3.0, "blocking_pairs": 3.0,
+               "unplaced": 4.0, "placed": 5.0, "eligible": 6.0, "placed_in_scope": 5.0, "members_placed": 4.0}
+
+
+def secondary_cost(key: Any) -> float:
+    """A later choice's count before a group's placed count before its eligible count; groups before the cohort."""
+    column = key[-1]
+    if column.startswith("choice_"):
+        k = column.removeprefix("choice_").rstrip("+")
+        base = 2.0 - int(k) / 100
+    else:
+        base = COLUMN_COST[column]
+    if key[0] == "cohort":
+        return base + 10.0
+    if key[0] != "target" and L.is_missing(key[1]):
+        return base - 0.5
+    return base
+
+
 def build_audit(facts: RoundFacts, price: Price, *, suppression: bool = True) -> dict[str, Any]:
     bins = choice_bins(max((c.choice for c in facts.candidates if c.choice), default=1))
     choice_cols = [f"choice_{b}" for b in bins]
-    columns = [*COUNT_COLUMNS, *choice_cols, *BLOCKING_COLUMNS]
+    columns = [*GROUP_COUNT_COLUMNS, *choice_cols, *BLOCKING_COLUMNS]
     envy = Counter(cid for cid, _ in facts.blocking_pairs)
 
     # 1. Exact counts: one table per characteristic, all sharing the cohort's total row.
@@ -87,18 +108,18 @@ def build_audit(facts: RoundFacts, price: Price, *, suppression: bool = True) ->
         for g in groups_of[ch]:
             for col in columns:
                 cells[(ch, g, col)] = table[g][col]
-        for col in columns:
+        for col in [*COHORT_ONLY_COLUMNS, *columns]:
             cells[("cohort", col)] = table["total"][col]
         lines += characteristic_lines(ch, groups_of[ch], columns, choice_cols)
-    lines += row_lines(lambda col: ("cohort", col), choice_cols)
+    lines += row_lines(lambda col: ("cohort", col), choice_cols) + cohort_lines()
     for i, t in enumerate(facts.targets):
         cells[("target", i, "placed_in_scope")] = int(t.get("placed_in_scope", 0))
         cells[("target", i, "members_placed")] = int(t.get("members_placed", 0))
     lines += target_lines(facts.targets, cells)
 
     # 2. Disclosure control, then 3. every figure from the counts as shown.
-    shown = protect(cells, lines) if suppression else dict(cells)
-    cohort = {col: shown[("cohort", col)] for col in columns}
+    shown = protect(cells, lines, secondary_cost) if suppression else dict(cells)
+    cohort = {col: shown[("cohort", col)] for col in [*COHORT_ONLY_COLUMNS, *columns]}
     characteristics = [
         _characteristic(ch, groups_of[ch], facts, shown, cohort, bins, choice_cols, columns) for ch in CHARACTERISTICS
     ]
@@ -167,7 +188,7 @@ def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_c
         k = counts[g]
         rated = is_total or not L.is_missing(g)  # missing states are left out of every rate
         out: dict[str, Any] = {} if is_total else {"value": g, "label": L.group_label(ch, g), "missing_state": not rated}
-        out.update({col: cell(k[col]) for col in COUNT_COLUMNS})
+        out.update({col: cell(k[col]) for col in ((*COHORT_ONLY_COLUMNS, *GROUP_COUNT_COLUMNS) if is_total else GROUP_COUNT_COLUMNS)})
         rate = ratio(k["placed"], k["eligible"]) if rated else None
         out["placement_rate"] = cell(rate)
         out["placement_rate_ci95"] = _interval(*(wilson_interval(k["placed"], k["eligible"]) if rated else (None, None)))
@@ -224,7 +245,7 @@ def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_c
             "groups_not_compared": list(parity.not_compared),
         },
         "declaration": {
-            m: {"count": cell(n), "share_of_pool": cell(share)} for m, (n, share) in declaration_rates(counts, missing).items()
+            m: {"count": cell(n), "share": cell(share)} for m, (n, share) in declaration_rates(counts, missing).items()
         },
     }
 

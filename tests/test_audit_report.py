@@ -1,0 +1,314 @@
+"""The audit of a stored round, end to end: figures by hand, disclosure control, formats, law.
+
+The round (built with the ORM as the rounds contract describes it):
+- White: 11 candidates, one with no eligible host; of the 10 eligible, 6 placed
+  at their 1st choice, 2 at their 2nd, 2 unplaced;
+- All other ethnic groups combined: 8, all eligible; 2 placed at 1st, 2 at 3rd, 4 unplaced;
+- Not stated: 2, one placed at 1st.
+Everyone ranks H1, H2, H3 with given ranks 1, 3, 5 (gaps), so a placement at
+H2 is their 2nd choice.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import stat
+
+import pytest
+from sqlalchemy import select
+from test_audit_support import add_candidates, add_hosts, add_preferences, no_resolve, resolver, store_round
+
+from placement.audit import NOTICE, audit_round, default_report_path, render, write_report
+from placement.db.models import AuditLog
+from placement.db.session import transaction
+from placement.errors import NotFound
+
+WHITE = [f"W{i:02d}" for i in range(1, 11)]
+MINORITY = [f"M{i:02d}" for i in range(1, 9)]
+UNSTATED = ["N01", "N02"]
+
+
+def _scheme(engine, *, protected: bool = True) -> None:
+    rows = []
+    for i, cid in enumerate(WHITE + ["X01"]):
+        rows.append({"candidate_id": cid, "ethnic_group": "white", "sex": "female" if i % 2 else "male", "disability": "no"})
+    for i, cid in enumerate(MINORITY):
+        rows.append({"candidate_id": cid, "ethnic_group": ["asian", "black", "mixed", "other"][i % 4],
+                     "sex": "female" if i % 2 else "male", "disability": "yes" if i < 2 else "no"})
+    for cid in UNSTATED:
+        rows.append({"candidate_id": cid, "ethnic_group": "not_stated", "sex": "not_stated", "disability": "not_stated"})
+    if not protected:
+        rows = [{"candidate_id": r["candidate_id"], "protected": i % 2 == 0} for i, r in enumerate(rows)]
+    rows[-3]["score"] = 10.0 if protected else rows[-3].get("score", 70.0)
+    for r in rows:
+        r["score"] = 10.0 if r["candidate_id"] == "X01" else 70.0
+    add_candidates(engine, rows)
+    add_hosts(engine, [{"host_id": h, "capacity": 10} for h in ("H1", "H2", "H3")] + [{"host_id": "H4", "min_score": 90.0}])
+    prefs = [(c, h, r) for c in WHITE + MINORITY + UNSTATED for h, r in (("H1", 1), ("H2", 3), ("H3", 5))]
+    add_preferences(engine, prefs + [("X01", "H4", 1)])
+
+
+PLACED = {
+    **{c: "H1" for c in WHITE[:6]}, **{c: "H2" for c in WHITE[6:8]},
+    **{c: "H1" for c in MINORITY[:2]}, **{c: "H3" for c in MINORITY[2:4]},
+    "N01": "H1",
+}
+TARGET = {
+    "name": "minority-share", "scope": "cohort", "attribute": "minority_ethnic", "value": "yes", "hard": False,
+    "min_share": 0.3, "max_share": None, "placed_in_scope": 13, "members_placed": 4, "required_min": 3.9,
+    "required_max": None, "shortfall": 0.0, "met": True,
+}
+BLOCKING = [["M05", "H1"], ["M05", "H2"], ["W09", "H1"]]
+# Without the target: M03 and M04 (3rd choice) swap places with W09, W10, who get H2 (2nd choice).
+FREE = {c: ((h, {"H1": 1, "H2": 3, "H3": 5}[h]) if h else None) for c, h in {
+    **PLACED, "M03": None, "M04": None, "W09": "H2", "W10": "H2"}.items()}
+
+
+@pytest.fixture
+def round1(engine):
+    _scheme(engine)
+    store_round(engine, PLACED, targets=[TARGET], blocking_pairs=BLOCKING)
+    return engine
+
+
+def _char(audit, name):
+    return next(c for c in audit["characteristics"] if c["name"] == name)
+
+
+def _group(audit, name, value):
+    return next(g for g in _char(audit, name)["groups"] if g["value"] == value)
+
+
+def v(c):
+    return c["value"]
+
+
+def test_exact_figures_by_hand(round1) -> None:
+    a = audit_round(round1, 1, suppression=False, resolve=resolver(FREE))
+    white, other = _group(a, "minority_ethnic", "no"), _group(a, "minority_ethnic", "yes")
+    assert (v(white["eligible"]), v(white["placed"]), v(white["unplaced"])) == (10, 8, 2)
+    total = _char(a, "minority_ethnic")["total"]
+    assert (v(total["pool"]), v(total["no_eligible_host"]), v(total["eligible"])) == (21, 1, 20)
+    assert [v(s["count"]) for s in white["rank_profile"]] == [6, 2, 0, 2]  # 1st, 2nd, 3rd, unplaced
+    assert [s["choice"] for s in white["rank_profile"]] == ["1", "2", "3", "unplaced"]
+    assert v(white["placement_rate"]) == pytest.approx(0.8) and v(other["placement_rate"]) == pytest.approx(0.5)
+    assert v(white["first_choice_rate"]) == pytest.approx(0.6)
+    assert v(white["mean_choice"]) == pytest.approx(10 / 8) and v(white["median_choice"]) == 1.0
+    assert v(other["mean_choice"]) == pytest.approx(2.0) and v(other["median_choice"]) == 2.0
+    assert v(white["share_of_placements"]) == pytest.approx(8 / 13)
+    # Missing states are counted but never rated.
+    unstated = _group(a, "minority_ethnic", "not_stated")
+    assert v(unstated["placed"]) == 1 and v(unstated["placement_rate"]) is None and unstated["adverse_impact"] is None
+
+    rl = {r["outcome"]: r for r in _char(a, "minority_ethnic")["relative_likelihoods"]}
+    assert rl["placed"]["reference_label"] == "White"
+    assert rl["placed"]["comparison_label"] == "All other ethnic groups combined"
+    assert v(rl["placed"]["value"]) == pytest.approx(0.8 / 0.5) and rl["placed"]["flag"] is True
+    assert v(rl["first_choice"]["value"]) == pytest.approx(0.6 / 0.25)
+    air = other["adverse_impact"]
+    assert air["reference_group"] == "no" and v(air["ratio"]) == pytest.approx(0.625) and air["flag"] is True
+    assert v(air["shortfall"]) == 3  # 0.8 x 8 = 6.4 -> 7 needed, 4 placed
+    parity = _char(a, "minority_ethnic")["parity"]
+    assert v(parity["difference"]) == pytest.approx(0.3) and v(parity["ratio"]) == pytest.approx(0.625)
+    assert v(_char(a, "minority_ethnic")["declaration"]["not_stated"]["share"]) == pytest.approx(2 / 20)
+
+    assert (v(other["envious_candidates"]), v(other["blocking_pairs"])) == (1, 2)
+    assert (v(white["envious_candidates"]), v(white["blocking_pairs"])) == (1, 1)
+    s = a["summary"]
+    assert (v(s["pool"]), v(s["eligible"]), v(s["placed"]), v(s["first_choice"])) == (21, 20, 13, 9)
+
+    t = a["targets"][0]
+    assert (v(t["placed_in_scope"]), v(t["members_placed"]), v(t["required_min"])) == (13, 4, 4)
+    assert t["status"] == "met" and t["binding"] is True
+
+    pf = a["price_of_fairness"]
+    assert pf["applicable"] and pf["placed_with_targets"] == pf["placed_without_targets"] == 13
+    assert (pf["rank_cost_with_targets"], pf["rank_cost_without_targets"]) == (6 + 4 + 2 + 6 + 1, 6 + 8 + 2 + 1)
+    assert pf["price_rank_cost"] == pytest.approx((19 - 17) / 17)
+    moved = {m["candidate_id"]: m for m in pf["moved"]}
+    assert set(moved) == {"M03", "M04", "W09", "W10"}
+    assert moved["W09"]["choice_with_targets"] is None and moved["W09"]["choice_without_targets"] == 2
+
+    kinds = {f["kind"] for f in s["flags"]}
+    assert {"relative_likelihood", "adverse_impact", "stability"} <= kinds
+
+
+def test_published_counts_are_suppressed_or_rounded_and_rates_follow_them(round1) -> None:
+    a = audit_round(round1, 1, resolve=resolver(FREE))
+    assert a["disclosure_control"]["applied"] and a["disclosure_control"]["notice"] is None
+    for ch in a["characteristics"]:
+        for g in [*ch["groups"], ch["total"]]:
+            for k in ("eligible", "placed", "unplaced", "envious_candidates", "blocking_pairs"):
+                assert g[k]["suppressed"] or g[k]["value"] % 5 == 0, (ch["name"], k, g[k])
+            for step in g["rank_profile"]:
+                assert step["count"]["suppressed"] or step["count"]["value"] % 5 == 0
+            # Every rate shown is worked out from the counts shown.
+            if not g["placement_rate"]["suppressed"] and g["placement_rate"]["value"] is not None:
+                assert g["placement_rate"]["value"] == v(g["placed"]) / v(g["eligible"])
+    other = _group(a, "minority_ethnic", "yes")
+    assert other["placed"]["suppressed"] and other["placement_rate"]["suppressed"]  # 4 placed
+    assert other["adverse_impact"]["ratio"]["suppressed"] and other["adverse_impact"]["flag"] is None
+    white = _group(a, "minority_ethnic", "no")
+    # 2 White candidates were unplaced: withheld, and the placed count with it (placed = eligible - unplaced).
+    assert white["unplaced"]["suppressed"] and white["placed"]["suppressed"] and v(white["eligible"]) == 10
+    # The cohort: 21 considered, 20 with an eligible host, 13 placed, 7 unplaced, 9 at first choice.
+    s = a["summary"]
+    assert s["no_eligible_host"]["suppressed"] and s["pool"]["suppressed"]  # 21 - 20 would reveal the 1
+    assert v(s["eligible"]) == 20 and s["placed"]["suppressed"] and s["placement_rate"]["suppressed"]
+    assert v(s["first_choice"]) == 10
+    rl = _char(a, "minority_ethnic")["relative_likelihoods"][0]
+    assert rl["value"]["suppressed"] and rl["flag"] is None
+    assert not any(f["kind"] in ("relative_likelihood", "adverse_impact") and f["characteristic"] == "minority_ethnic"
+                   for f in a["summary"]["flags"])
+    # The target counts the same 4 people as the table's withheld cell: withheld too.
+    assert a["targets"][0]["members_placed"]["suppressed"] and a["targets"][0]["status"] == "withheld"
+
+
+def _json_cells(a):
+    """(characteristic, group, metric) -> (value, suppressed) for the group cells, as the CSV names them."""
+    out = {}
+    for ch in a["characteristics"]:
+        for g in [*ch["groups"], {**ch["total"], "value": "total"}]:
+            for k, c in g.items():
+                if isinstance(c, dict) and set(c) == {"value", "suppressed"}:
+                    out[(ch["name"], g["value"], k)] = (c["value"], c["suppressed"])
+            for step in g["rank_profile"]:
+                out[(ch["name"], g["value"], f"rank_profile_count_{step['choice']}")] = (step["count"]["value"], step["count"]["suppressed"])
+            if g.get("adverse_impact"):
+                c = g["adverse_impact"]["ratio"]
+                out[(ch["name"], g["value"], "adverse_impact_ratio")] = (c["value"], c["suppressed"])
+    return out
+
+
+@pytest.mark.parametrize("suppression", [True, False])
+def test_json_and_csv_carry_the_same_figures(round1, suppression) -> None:
+    a = audit_round(round1, 1, suppression=suppression, resolve=resolver(FREE))
+    parsed = json.loads(render(a, "json"))
+    text = render(a, "csv").decode("utf-8")
+    assert text.startswith("\ufeffcharacteristic,group,metric,value,suppressed\r\n")
+    rows = {(r["characteristic"], r["group"], r["metric"]): r for r in csv.DictReader(io.StringIO(text.lstrip("\ufeff")))}
+    cells = _json_cells(parsed)
+    assert len(cells) > 500
+    for key, (value, suppressed) in cells.items():
+        row = rows[key]
+        assert row["suppressed"] == ("true" if suppressed else "false"), key
+        if value is None:
+            assert row["value"] == "", key
+        else:
+            assert math.isclose(float(row["value"]), value), key
+    assert rows[("price_of_fairness", "", "price_rank_cost")]["value"] == repr(parsed["price_of_fairness"]["price_rank_cost"])
+    assert rows[("price_of_fairness_moved", "W09", "choice_without_targets")]["value"] == "2"
+
+
+def test_reports_are_byte_for_byte_reproducible(round1, tmp_path) -> None:
+    for fmt in ("html", "json", "csv"):
+        first = write_report(round1, 1, fmt, tmp_path / f"a.{fmt}", resolve=resolver(FREE)).read_bytes()
+        second = write_report(round1, 1, fmt, tmp_path / f"b.{fmt}", resolve=resolver(FREE)).read_bytes()
+        assert first == second, fmt
+
+
+def test_default_exports_hold_no_special_category_data_about_individuals(round1) -> None:
+    a = audit_round(round1, 1, resolve=resolver(FREE))
+    moved_ids = {m["candidate_id"] for m in a["price_of_fairness"]["moved"]}
+    assert all(set(m) == {"candidate_id", "choice_with_targets", "choice_without_targets", "change"}
+               for m in a["price_of_fairness"]["moved"])
+    all_ids = set(WHITE + MINORITY + UNSTATED + ["X01"])
+    for fmt in ("html", "json", "csv"):
+        text = render(a, fmt).decode("utf-8")
+        assert "Surname" not in text and "@example.org" not in text
+        shown = {cid for cid in all_ids if cid in text}
+        assert shown == moved_ids, fmt  # blocking pairs' candidates (M05, W09) appear only as counts
+    csv_rows = list(csv.DictReader(io.StringIO(render(a, "csv").decode("utf-8").lstrip("\ufeff"))))
+    for r in csv_rows:
+        if any(cid in (r["group"] + r["value"]) for cid in all_ids):
+            assert r["characteristic"] == "price_of_fairness_moved"
+
+
+def test_a_round_with_no_protected_data_says_so(engine) -> None:
+    _scheme(engine, protected=False)
+    store_round(engine, PLACED)
+    a = audit_round(engine, 1, suppression=False, resolve=no_resolve)
+    for name in ("sex", "ethnic_group", "minority_ethnic", "disability"):
+        ch = _char(a, name)
+        assert ch["declared_eligible_candidates"] is False
+        assert "No candidate with an eligible host declared" in ch["note"]
+        assert all(v(g["placement_rate"]) is None for g in ch["groups"])
+        assert ch["relative_likelihoods"] == [] or all(r["flag"] is None for r in ch["relative_likelihoods"])
+        assert ch["parity"]["difference"]["value"] is None
+    notes = " ".join(a["summary"]["notes"])
+    assert "Ethnic group: No candidate" in notes
+    html = render(a, "html").decode("utf-8")
+    assert "No candidate with an eligible host declared this" in html
+    assert a["price_of_fairness"]["reason"].startswith("This round had no diversity targets")
+
+
+def test_unsuppressed_report_is_stamped_everywhere_and_private(round1, tmp_path) -> None:
+    html_path = write_report(round1, 1, "html", None, suppression=False, resolve=resolver(FREE))
+    assert html_path == default_report_path(round1, 1, "html", suppression=False)
+    assert html_path.name == "round-1-audit-unsuppressed.html"
+    assert stat.S_IMODE(html_path.stat().st_mode) == 0o600
+    html = html_path.read_text()
+    assert f'<div class="stamp" role="alert" id="stamp">{NOTICE[0].upper() + NOTICE[1:]}</div>' in html
+    assert "position: fixed" in html.split(".stamp {")[-1]  # repeated at the top of every printed page
+    assert '<body class="restricted">' in html
+    a = json.loads(write_report(round1, 1, "json", tmp_path / "r.json", suppression=False, resolve=resolver(FREE)).read_text())
+    assert a["disclosure_control"] == {"applied": False, "notice": NOTICE, "rules": None}
+    text = write_report(round1, 1, "csv", tmp_path / "r.csv", suppression=False, resolve=resolver(FREE)).read_text(encoding="utf-8-sig")
+    assert f"report,,notice,{NOTICE},false" in text
+    published = write_report(round1, 1, "html", tmp_path / "p.html", resolve=resolver(FREE)).read_text()
+    assert 'class="stamp"' not in published and NOTICE not in published
+
+
+def test_quotas_and_special_category_targets_are_named(engine) -> None:
+    _scheme(engine)
+    store_round(engine, PLACED, targets=[{**TARGET, "hard": True}], hard_protected_targets=["minority-share"])
+    a = audit_round(engine, 1, resolve=resolver(FREE))
+    law = a["law"]
+    assert law["hard_protected_targets"] == ["minority-share"] and "Equality Act 2010" in law["quota_note"]
+    assert law["special_category_targets"] == ["minority-share"] and "Art. 9" in law["special_category_note"]
+    assert law["proposal"] and "Art. 22" in law["decision_note"]
+    kinds = [f["kind"] for f in a["summary"]["flags"]]
+    assert "quota" in kinds and "special_category_use" in kinds
+    assert "four-fifths rule" in render(a, "html").decode() and "not an NHS England threshold" in render(a, "html").decode()
+
+
+def test_an_infeasible_round_is_reported_without_placements(engine) -> None:
+    _scheme(engine)
+    store_round(engine, {}, status="INFEASIBLE", targets=[{**TARGET, "placed_in_scope": 0, "members_placed": 0}])
+    a = audit_round(engine, 1, resolve=resolver({}, status="INFEASIBLE", objective={}))
+    assert v(a["summary"]["placed"]) == 0
+    assert a["summary"]["flags"][0]["kind"] == "status"
+    assert a["targets"][0]["status"] == "empty_scope"
+    assert not a["price_of_fairness"]["applicable"] and "INFEASIBLE" in a["price_of_fairness"]["reason"]
+    assert "Nobody was placed" in render(a, "html").decode()
+
+
+def test_purged_inputs_use_the_preferences_and_cannot_be_re_solved(engine) -> None:
+    try:
+        from placement.solver import solve  # noqa: F401  rounds.resolve_without_targets imports it first
+    except ImportError:
+        pytest.skip("the solver package is not there yet")
+    _scheme(engine)
+    store_round(engine, PLACED, targets=[TARGET], keep_inputs=False)
+    a = audit_round(engine, 1, suppression=False)  # the real rounds.resolve_without_targets
+    assert a["provenance"]["choice_positions_from"] == "preferences"
+    assert [v(s["count"]) for s in _group(a, "minority_ethnic", "no")["rank_profile"]] == [6, 2, 0, 2]
+    assert not a["price_of_fairness"]["applicable"]
+    assert "inputs were purged" in a["price_of_fairness"]["reason"]
+
+
+def test_write_report_defaults_next_to_the_database_and_logs_the_export(round1, sqlite_url, tmp_path) -> None:
+    path = write_report(round1, 1, "json", resolve=resolver(FREE))
+    assert path == tmp_path / "round-1-audit.json" and path.exists()
+    with transaction(round1) as s:
+        logs = s.scalars(select(AuditLog).where(AuditLog.action == "audit")).all()
+        assert len(logs) == 1 and "round 1" in logs[0].detail and "json" in logs[0].detail
+
+
+def test_unknown_round_is_not_found(engine) -> None:
+    with pytest.raises(NotFound) as excinfo:
+        audit_round(engine, 7)
+    assert "no round 7" in excinfo.value.message
