@@ -177,12 +177,14 @@ def solve_highs(problem: Problem, options: Options, time_limit: float) -> dict[s
     h.setOptionValue("time_limit", max(0.01, time_limit - (time.perf_counter() - t0)))
     h.run()
     status1 = _status(h)
+    level1_seconds = time.perf_counter() - t0 - build_seconds
     result: dict[str, Any] = {
         "status": status1,
         "chosen": np.zeros(0, np.int32),
         "bound": {},
         "levels": [status1],
         "build_seconds": build_seconds,
+        "level_seconds": [level1_seconds],
         "version": h.version(),
     }
     if status1 in ("INFEASIBLE", "UNKNOWN"):
@@ -209,6 +211,7 @@ def solve_highs(problem: Problem, options: Options, time_limit: float) -> dict[s
     else:
         status2, x2, bound2 = "UNKNOWN", x1, float("-inf")
     result["levels"].append(status2)
+    result["level_seconds"].append(time.perf_counter() - t0 - build_seconds - level1_seconds)
     result["status"] = "OPTIMAL" if (status1 == "OPTIMAL" and status2 == "OPTIMAL") else "FEASIBLE"
     result["bound"]["rank_cost"] = bound2
     result["chosen"] = np.flatnonzero(x2[:P] > 0.5).astype(np.int32)
