@@ -207,3 +207,55 @@ def test_deferred_acceptance_runs_beyond_the_default_recursion_limit() -> None:
     assert blocking_pairs(problem, chosen) == []
     assert violations(problem, Options(), chosen) == []
     assert chosen.size > 1000
+
+
+# --------------------------------------------------------------------------- the harness's own checks
+
+
+def test_benchmark_agreement_flags_a_claimed_optimum_that_another_solver_beats() -> None:
+    from benchmarks.runner import agreement
+
+    rows = {
+        "placement solve": {"status": "OPTIMAL", "objective": {"placed": 10, "rank_cost": 30.0}},
+        "HiGHS MIP": {"status": "FEASIBLE", "objective": {"placed": 10, "rank_cost": 29.0}},
+        "min-cost flow": {"status": "OPTIMAL", "objective": {"placed": 10, "rank_cost": 29.0}},
+    }
+    errors: list[str] = []
+    agreement(rows, ["placement solve", "HiGHS MIP"], errors, "[x]")
+    assert len(errors) == 1 and "placement solve's claimed optimum" in errors[0]
+    errors = []
+    rows["placement solve"]["objective"]["rank_cost"] = 29.0
+    agreement(rows, ["placement solve", "HiGHS MIP", "min-cost flow"], errors, "[x]")
+    assert errors == []
+    rows["HiGHS MIP"]["objective"]["placed"] = 9  # fewer placed is worse, whatever the rank cost
+    agreement(rows, ["placement solve", "HiGHS MIP"], errors, "[x]")
+    assert errors == []
+
+
+def test_benchmark_pure_scheme_has_no_side_constraints(tmp_path) -> None:
+    pytest.importorskip("placement.generate")
+    from benchmarks.runner import PURE, generate
+
+    out = generate(300, PURE, seed=1, workdir=tmp_path)
+    import csv
+
+    with (out / "candidates.csv").open(newline="") as fh:
+        assert all(row["linked_with"] == "" for row in csv.DictReader(fh))
+    with (out / "hosts.csv").open(newline="") as fh:
+        assert all(row["min_placements"] == "" for row in csv.DictReader(fh))
+    assert not (out / "targets.csv").exists()
+
+
+def test_benchmark_measurement_reports_its_own_memory_not_the_parents(tmp_path) -> None:
+    import pickle
+
+    from benchmarks.runner import run_child
+
+    ballast = np.ones(40_000_000)  # ~300 MiB in this (the parent) process
+    path = tmp_path / "p.pkl"
+    path.write_bytes(pickle.dumps(synthetic_problem(200, seed=2, targets=False)))
+    r = run_child("flow", {"problem": str(path)}, tmp_path, "flow", 120)
+    assert r["status"] == "OPTIMAL"
+    assert r["objective"] == flow_reference(synthetic_problem(200, seed=2, targets=False))[1]
+    assert 0 <= r["rss_delta_mb"] < r["rss_peak_mb"] < 250
+    del ballast
