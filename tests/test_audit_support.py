@@ -158,3 +158,51 @@ def test_store_round_follows_the_contract(engine) -> None:
         assert sorted(rnd.summary["pool"]) == ["C1", "C2"]
         assert rnd.objective == {"placed": 2.0, "rank_cost": 3.0}  # positions 2 and 1
         assert sorted(p.rank for p in rnd.placements) == [2, 3]
+
+
+def build_sample_round(engine, n: int = 300, seed: int = 7) -> StoredRound:
+    """A deterministic, realistic-looking round: n candidates, greedy placements, a soft target per region."""
+    import random
+
+    from placement.domain import REGIONS
+
+    rng = random.Random(seed)
+    cands = [
+        {
+            "candidate_id": f"C{i:04d}",
+            "sex": rng.choice(["female", "female", "male", "male", "not_stated"]),
+            "ethnic_group": rng.choice(["white"] * 6 + ["asian", "asian", "black", "mixed", "other", "not_stated"]),
+            "disability": rng.choice(["no"] * 8 + ["yes", "yes", "not_stated"]),
+            "career_changer": rng.choice(["yes", "no", "no"]),
+            "home_region": rng.choice(REGIONS),
+        }
+        for i in range(n)
+    ]
+    hosts = [{"host_id": f"H{j:03d}", "region": REGIONS[j % len(REGIONS)], "capacity": rng.randint(1, 6)} for j in range(n // 4)]
+    add_candidates(engine, cands)
+    add_hosts(engine, hosts)
+    prefs = [(c["candidate_id"], h["host_id"], k + 1)
+             for c in cands for k, h in enumerate(rng.sample(hosts, 6))]
+    add_preferences(engine, prefs)
+    room = {h["host_id"]: h["capacity"] for h in hosts}
+    placed: dict[str, str] = {}
+    for cid in sorted({c for c, _, _ in prefs}, key=lambda _: rng.random()):
+        for _, hid, _ in sorted((p for p in prefs if p[0] == cid), key=lambda p: p[2]):
+            if room[hid]:
+                room[hid] -= 1
+                placed[cid] = hid
+                break
+    region_of = {h["host_id"]: h["region"] for h in hosts}
+    sex_of = {c["candidate_id"]: c["sex"] for c in cands}
+    targets = []
+    for region in sorted(REGIONS):
+        here = [c for c, h in placed.items() if region_of[h] == region]
+        women = sum(1 for c in here if sex_of[c] == "female")
+        need = 0.4 * len(here)
+        targets.append({
+            "name": "women-per-region", "scope": f"region={region}", "attribute": "sex", "value": "female",
+            "hard": False, "min_share": 0.4, "max_share": None, "placed_in_scope": len(here), "members_placed": women,
+            "required_min": need, "required_max": None, "shortfall": max(0.0, need - women), "met": women >= need - 1e-9,
+        })
+    blocking = [[c, h] for c, h, r in prefs if r == 1 and c not in placed][:12]
+    return store_round(engine, placed, targets=targets, blocking_pairs=blocking)

@@ -1,0 +1,87 @@
+"""`placement audit N`: formats, default path next to the database, the restricted stamp, errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from test_audit_support import add_candidates, add_hosts, add_preferences, resolver, store_round
+
+import placement.rounds
+from placement.audit import NOTICE
+from placement.cli import cli
+
+
+@pytest.fixture
+def db(engine, sqlite_url):
+    add_candidates(engine, [{"candidate_id": f"C{i}", "sex": "female" if i % 2 else "male"} for i in range(12)])
+    add_hosts(engine, [{"host_id": "H1", "capacity": 20}])
+    add_preferences(engine, [(f"C{i}", "H1", 1) for i in range(12)])
+    store_round(engine, {f"C{i}": "H1" for i in range(10)})
+    return sqlite_url
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def test_html_by_default_next_to_the_database(db, tmp_path) -> None:
+    result = run("--db", db, "audit", "1")
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "round-1-audit.html"
+    assert result.stdout.strip() == str(path)
+    html = path.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "Fairness audit: round 1" in html
+    assert "This round had no diversity targets" in html
+    assert NOTICE not in html
+
+
+def test_json_to_a_chosen_file(db, tmp_path) -> None:
+    out = tmp_path / "reports" / "r1.json"
+    result = run("--db", db, "audit", "1", "--format", "json", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(out)
+    audit = json.loads(out.read_text())
+    assert audit["schema"] == "placement-audit/1" and audit["round"] == 1
+    assert audit["summary"]["eligible"] == {"value": 10, "suppressed": False}  # 12, rounded
+    assert audit["summary"]["placed"] == {"value": None, "suppressed": True}  # 10 = 12 - 2 unplaced would show the 2
+
+
+def test_csv_without_suppression_warns_and_is_stamped(db, tmp_path) -> None:
+    result = run("--db", db, "audit", "1", "--format", "csv", "--no-suppression")
+    assert result.exit_code == 0
+    path = tmp_path / "round-1-audit-unsuppressed.csv"
+    assert result.stdout.strip() == str(path)
+    assert "do not publish" in result.stderr
+    text = path.read_text(encoding="utf-8-sig")
+    assert f"report,,notice,{NOTICE},false" in text
+    assert "cohort,,placed,10,false" in text  # exact: 10 placed, not rounded or withheld
+
+
+def test_the_price_of_fairness_comes_from_the_rounds_library(engine, sqlite_url, tmp_path, monkeypatch) -> None:
+    add_candidates(engine, [{"candidate_id": "C1", "sex": "female"}, {"candidate_id": "C2", "sex": "male"}])
+    add_hosts(engine, [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}])
+    add_preferences(engine, [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H2", 2)])
+    target = {"name": "women", "scope": "host=H1", "attribute": "sex", "value": "female", "hard": False, "min_share": 1.0,
+              "max_share": None, "placed_in_scope": 1, "members_placed": 1, "required_min": 1.0, "required_max": None,
+              "shortfall": 0.0, "met": True}
+    store_round(engine, {"C1": "H1", "C2": "H2"}, targets=[target])
+    calls = []
+
+    def fake(engine_, number):
+        calls.append(number)
+        return resolver({"C1": ("H2", 2), "C2": ("H1", 1)})(engine_, number)
+
+    monkeypatch.setattr(placement.rounds, "resolve_without_targets", fake)
+    result = run("--db", sqlite_url, "audit", "1", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert calls == [1]
+    pf = json.loads((tmp_path / "round-1-audit.json").read_text())["price_of_fairness"]
+    assert {m["candidate_id"]: m["change"] for m in pf["moved"]} == {"C1": -1, "C2": 1}
+
+
+def test_unknown_round_is_a_clear_error(db) -> None:
+    result = CliRunner().invoke(cli, ["--db", db, "audit", "9"])
+    assert result.exit_code == 1
+    assert "There is no round 9" in result.output and "round list" in result.output
