@@ -30,7 +30,7 @@ import numpy as np
 from ortools.sat.python import cp_model
 
 from placement.solver.problem import Options, Problem, Target
-from placement.solver.stability import add_stability, deferred_acceptance
+from placement.solver.stability import add_stability, blocking_pairs, deferred_acceptance
 
 DEFAULT_TIME_LIMIT = 30.0  # seconds for the whole diagnosis, first solve and shrinking
 
@@ -68,7 +68,9 @@ class _Index:
         return np.unique(self.problem.pair_cand[mask])
 
 
-def _build_model(problem: Problem, options: Options, index: _Index) -> tuple[cp_model.CpModel, list[_Group]]:
+def _build_model(
+    problem: Problem, options: Options, index: _Index
+) -> tuple[cp_model.CpModel, list[cp_model.IntVar], list[_Group]]:
     model = cp_model.CpModel()
     # Variables: one Boolean per eligible (candidate, host) pair.
     x = [
@@ -136,33 +138,105 @@ def _build_model(problem: Problem, options: Options, index: _Index) -> tuple[cp_
     if options.stability == "strict":
         add_stability(model, x, problem, "strict", only_enforce_if=group("stability", 0))
 
-    return model, groups
+    return model, x, groups
 
 
-def _solve(model: cp_model.CpModel, literals: list[cp_model.IntVar], seconds: float) -> tuple[int, list[int]]:
-    """Solves under the given assumptions; returns the status and, if infeasible, the core's variable indices."""
+def _holds(problem: Problem, g: _Group, chosen: np.ndarray) -> bool:
+    """Whether the placement ``chosen`` (pair indices) meets group ``g`` - the model's rule, in numpy."""
+    if g.kind in ("required", "fixed"):
+        p = (problem.required if g.kind == "required" else problem.fixed)[g.index]
+        return bool(np.isin(p, chosen))
+    if g.kind == "link":
+        region = np.full(problem.n_candidates, -1, np.int64)
+        region[problem.pair_cand[chosen]] = problem.host_region[problem.pair_host[chosen]]
+        a, b = problem.links[g.index]
+        return bool(region[a] == region[b])
+    if g.kind == "min_placements":
+        return int(np.count_nonzero(problem.pair_host[chosen] == g.index)) >= int(problem.min_placements[g.index])
+    if g.kind == "target":
+        t = problem.targets[g.index]
+        in_scope = chosen[np.isin(problem.pair_host[chosen], t.scope_hosts)]
+        placed = int(in_scope.size)
+        members = int(np.count_nonzero(t.member[problem.pair_cand[in_scope]]))
+        lo = _share(t.min_share) if t.min_share is not None else None
+        hi = _share(t.max_share) if t.max_share is not None else None
+        return (lo is None or lo.denominator * members >= lo.numerator * placed) and (
+            hi is None or hi.denominator * members <= hi.numerator * placed
+        )
+    return not blocking_pairs(problem, chosen)
+
+
+def _is_placement(problem: Problem, chosen: np.ndarray) -> bool:
+    """One place per candidate, hosts within capacity."""
+    cands = problem.pair_cand[chosen]
+    load = np.bincount(problem.pair_host[chosen], minlength=problem.n_hosts)
+    return np.unique(cands).size == cands.size and bool(np.all(load <= problem.capacity))
+
+
+def _solve(
+    model: cp_model.CpModel, x: list[cp_model.IntVar], on: list[_Group], off: list[_Group], seconds: float
+) -> tuple[int, list[int], np.ndarray | None]:
+    """Solves with the ``on`` groups enforced and the ``off`` groups switched off.
+
+    Returns the status; if infeasible, the variable indices of the assumption
+    literals CP-SAT found sufficient for the conflict; if feasible, the
+    placement found (pair indices).
+    """
     model.clear_assumptions()
-    model.add_assumptions(literals)
+    model.add_assumptions([g.literal for g in on] + [~g.literal for g in off])
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.01)
     # Cores from assumptions come from the single-thread SAT search.
     solver.parameters.num_workers = 1
+    # Probing at the root costs seconds on scheme-sized models and rarely
+    # decides these feasibility questions; the search does better without it.
+    solver.parameters.cp_model_probing_level = 0
     status = solver.solve(model)
-    core = list(solver.sufficient_assumptions_for_infeasibility()) if status == cp_model.INFEASIBLE else []
-    return status, core
+    if status == cp_model.INFEASIBLE:
+        return status, list(solver.sufficient_assumptions_for_infeasibility()), None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return status, [], np.flatnonzero([solver.boolean_value(v) for v in x])
+    return status, [], None
 
 
 def _minimal_core(
-    model: cp_model.CpModel, groups: list[_Group], deadline: float
+    problem: Problem,
+    model: cp_model.CpModel,
+    x: list[cp_model.IntVar],
+    groups: list[_Group],
+    deadline: float,
 ) -> tuple[list[_Group] | None, bool, str]:
-    """(core, proven minimal, status note). core is None when the hard constraints are satisfiable or time ran out."""
+    """(core, proven minimal, status). core is None when the hard constraints hold together or time ran out.
+
+    Deletion-based shrinking, with witness reuse: a placement already known
+    to meet every group of a trial set proves it feasible without a solve.
+    The witnesses start with "nobody placed" and the candidate-proposing
+    stable placement, and grow with each placement the solver finds.
+    """
     by_var = {g.literal.index: g for g in groups}
-    status, core_vars = _solve(model, [g.literal for g in groups], deadline - time.monotonic())
+    witnesses = [np.zeros(0, np.int64), deferred_acceptance(problem).astype(np.int64)]
+
+    def run(on: list[_Group]) -> tuple[int, list[_Group]]:
+        # Also try placing exactly the trial's required and accepted pairs, nobody else.
+        forced = [(problem.required if g.kind == "required" else problem.fixed)[g.index] for g in on if g.kind in ("required", "fixed")]
+        just_forced = np.unique(np.asarray(forced, np.int64))
+        if _is_placement(problem, just_forced) and all(_holds(problem, g, just_forced) for g in on):
+            return cp_model.FEASIBLE, []
+        if any(all(_holds(problem, g, w) for g in on) for w in witnesses):
+            return cp_model.FEASIBLE, []
+        kept = {id(g) for g in on}
+        off = [g for g in groups if id(g) not in kept]
+        status, core_vars, found = _solve(model, x, on, off, deadline - time.monotonic())
+        if found is not None:
+            witnesses.append(found)
+        return status, [by_var[v] for v in core_vars if v in by_var]
+
+    status, core = run(groups)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None, True, "feasible"
     if status != cp_model.INFEASIBLE:
         return None, False, "unknown"
-    core = [by_var[v] for v in core_vars if v in by_var] or list(groups)
+    core = core or list(groups)
     minimal = True
     i = 0
     while i < len(core) and len(core) > 1:
@@ -170,12 +244,10 @@ def _minimal_core(
             minimal = False
             break
         trial = core[:i] + core[i + 1 :]
-        status, trial_vars = _solve(model, [g.literal for g in trial], deadline - time.monotonic())
+        status, smaller = run(trial)
         if status == cp_model.INFEASIBLE:
-            # Not needed; CP-SAT's own smaller core of the rest may drop more at once.
-            keep = set(trial_vars)
-            smaller = [g for g in trial if g.literal.index in keep]
-            core = smaller or trial
+            # Not needed; CP-SAT's own core of the rest may drop more at once.
+            core = [g for g in trial if g in smaller] or trial
         else:
             if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 minimal = False  # undecided in time: keep the group, to be safe
@@ -324,13 +396,13 @@ class _Explainer:
             eligible = len(self.index.pairs_of_host[h])
             if need > cap:
                 out.append(
-                    f"{self.host(h)} needs at least {need} placements (hard lower quota) but offers only {_places(cap)}."
+                    f"{self.host(h)} needs at least {_count(need, 'placement')} (hard lower quota) but offers only {_places(cap)}."
                 )
                 self.explained.add((g.kind, h))
             elif eligible < need:
+                supply = "no candidates are" if eligible == 0 else f"only {eligible} candidate{'s are' if eligible != 1 else ' is'}"
                 out.append(
-                    f"{self.host(h)} needs at least {need} placements (hard lower quota) but only "
-                    f"{eligible} candidate{'s are' if eligible != 1 else ' is'} eligible there."
+                    f"{self.host(h)} needs at least {_count(need, 'placement')} (hard lower quota) but {supply} eligible there."
                 )
                 self.explained.add((g.kind, h))
         rest = [g for g in quota_groups if (g.kind, g.index) not in self.explained]
@@ -342,7 +414,7 @@ class _Explainer:
             if pool < need:
                 names = ", ".join(self.host(h) for h in hosts)
                 out.append(
-                    f"Hosts {names} together need at least {need} placements (hard lower quotas) but only "
+                    f"Hosts {names} together need at least {_count(need, 'placement')} (hard lower quotas) but only "
                     f"{pool} distinct candidates are eligible for any of them."
                 )
                 self.explained.update((g.kind, g.index) for g in rest)
@@ -388,6 +460,27 @@ class _Explainer:
                         f"stable placement puts {self.cand(c)} at {self.host(h_da)} instead."
                     )
             self.explained.update({(g.kind, g.index), ("stability", 0)})
+        for g in self.core:
+            if g.kind != "link" or not strict:
+                continue
+            # With strict orders every stable placement places the same candidates.
+            a, b = (int(v) for v in self.p.links[g.index])
+            placed = [c for c in (a, b) if c in got]
+            if len(placed) == 1:
+                other = b if placed[0] == a else a
+                out.append(
+                    f"The link between {self.cand(a)} and {self.cand(b)} conflicts with strict stability: every "
+                    f"stable placement places {self.cand(placed[0])} and leaves {self.cand(other)} unplaced "
+                    f"(with no ties in hosts' orders, all stable placements place the same candidates)."
+                )
+            elif len(placed) == 2 and not self.index.regions_of(a) & self.index.regions_of(b):
+                out.append(
+                    f"The link between {self.cand(a)} and {self.cand(b)} conflicts with strict stability: every "
+                    f"stable placement places both, but they have no eligible hosts in a common region."
+                )
+            else:
+                continue
+            self.explained.update({(g.kind, g.index), ("stability", 0)})
         if strict:
             counts = np.bincount(self.p.pair_host[da], minlength=self.p.n_hosts)
             for g in self.core:
@@ -397,7 +490,7 @@ class _Explainer:
                 need = int(self.p.min_placements[h])
                 if counts[h] < need:
                     out.append(
-                        f"{self.host(h)} needs at least {need} placements (hard lower quota), but every stable "
+                        f"{self.host(h)} needs at least {_count(need, 'placement')} (hard lower quota), but every stable "
                         f"placement gives it exactly {int(counts[h])} (with no ties in hosts' orders, each "
                         f"host gets the same number in all stable placements)."
                     )
@@ -475,8 +568,8 @@ class _Explainer:
         if g.kind == "min_placements":
             h = g.index
             return (
-                f"{self.host(h)} needs at least {int(self.p.min_placements[h])} placements (hard lower quota); "
-                f"{len(self.index.pairs_of_host[h])} candidates are eligible there."
+                f"{self.host(h)} needs at least {_count(int(self.p.min_placements[h]), 'placement')} (hard lower quota); "
+                f"{_count(len(self.index.pairs_of_host[h]), 'candidate')} eligible there."
             )
         if g.kind == "target":
             t = self.p.targets[g.index]
@@ -499,11 +592,15 @@ class _Explainer:
         )
         # Groups a specific sentence already covers are not repeated.
         rest = [self.generic(g) for g in self.core if (g.kind, g.index) not in self.explained]
-        return list(dict.fromkeys(specific + rest))
+        return list(dict.fromkeys(s[0].upper() + s[1:] for s in specific + rest))
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _places(n: int) -> str:
-    return "no places" if n == 0 else f"{n} place" if n == 1 else f"{n} places"
+    return "no places" if n == 0 else _count(n, "place")
 
 
 def _pct(share: float) -> str:
@@ -520,6 +617,40 @@ def _value_words(t: Target) -> str:
     return f"{t.attribute} = {t.value}"
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """The outcome of the search for conflicting hard constraints.
+
+    ``status``: "infeasible" (``groups`` is a conflicting set, minimal when
+    ``minimal``), "feasible" (the hard constraints hold together), or
+    "unknown" (time ran out before either was proved). ``groups`` are
+    (kind, index) with kind one of "required", "fixed", "link",
+    "min_placements", "target", "stability" and index into
+    ``problem.required`` / ``fixed`` / ``links`` / hosts / ``targets`` (0 for
+    stability).
+    """
+
+    status: str
+    groups: tuple[tuple[str, int], ...] = ()
+    minimal: bool = True
+
+
+def find_conflict(problem: Problem, options: Options, *, time_limit: float = DEFAULT_TIME_LIMIT) -> Conflict:
+    """A minimal set of named constraint groups that cannot all hold, if there is one."""
+    conflict, _ = _find(problem, options, _Index(problem), time.monotonic() + time_limit)
+    return conflict
+
+
+def _find(problem: Problem, options: Options, index: _Index, deadline: float) -> tuple[Conflict, list[_Group]]:
+    model, x, groups = _build_model(problem, options, index)
+    if not groups:
+        return Conflict("feasible"), []
+    core, minimal, status = _minimal_core(problem, model, x, groups, deadline)
+    if core is None:
+        return Conflict(status, (), minimal), []
+    return Conflict(status, tuple((g.kind, g.index) for g in core), minimal), core
+
+
 def diagnose(problem: Problem, options: Options, *, time_limit: float = DEFAULT_TIME_LIMIT) -> list[str]:
     """Plain-words reasons why no placement meets the hard constraints, most specific first.
 
@@ -527,22 +658,15 @@ def diagnose(problem: Problem, options: Options, *, time_limit: float = DEFAULT_
     runs out while shrinking, the conflict is reported as found (possibly with
     a constraint more than needed) and says so.
     """
-    deadline = time.monotonic() + time_limit
     index = _Index(problem)
-    model, groups = _build_model(problem, options, index)
-    if not groups:
+    conflict, core = _find(problem, options, index, time.monotonic() + time_limit)
+    if conflict.status == "feasible":
         return [
-            "No placement meets the hard constraints, but there are no required or accepted placements, "
-            "links, hard lower quotas, hard targets or strict stability to relax: please report this as a bug."
+            "The hard constraints (capacities, required and accepted placements, links, hard lower quotas, "
+            "hard targets, strict stability) can all be met together, so the model was not infeasible "
+            "because of a conflict between them; it may have run out of time. Try a longer time limit."
         ]
-    core, minimal, status = _minimal_core(model, groups, deadline)
-    if status == "feasible":
-        return [
-            "The hard constraints can all be met together when checked on their own, so the model was "
-            "not proved infeasible by a conflict between them; it may have run out of time. "
-            "Try a longer time limit."
-        ]
-    if core is None:
+    if not core:
         return [
             f"Could not find which hard constraints conflict within {time_limit:g} seconds. "
             "Try a longer time limit, or relax hard targets and lower quotas one at a time."
@@ -552,7 +676,7 @@ def diagnose(problem: Problem, options: Options, *, time_limit: float = DEFAULT_
     out = explainer.sentences()
     fixes = [explainer.fix(g) for g in core]
     if len(core) == 1:
-        out.append(f"This constraint cannot hold on its own: to find a placement, {fixes[0]}.")
+        out.append(f"This constraint cannot hold even on its own: to find a placement, {fixes[0]}.")
     else:
         names = "; ".join(explainer.what(g) for g in core)
         out.append(
@@ -560,7 +684,7 @@ def diagnose(problem: Problem, options: Options, *, time_limit: float = DEFAULT_
             f"Relaxing any one of them removes this conflict: {'; or '.join(fixes)}. "
             "Other conflicts may remain, so solve again afterwards."
         )
-    if not minimal:
+    if not conflict.minimal:
         out.append(
             "The diagnosis ran out of time before proving this set minimal: "
             "it may include a constraint that is not part of the conflict."
