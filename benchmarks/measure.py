@@ -169,6 +169,8 @@ def _kind_e2e(spec: dict) -> dict:
     from placement.db.session import make_engine  # noqa: PLC0415
     from placement.ingest import import_dir  # noqa: PLC0415
     from placement.rounds import RoundOptions, solve_round, stored_inputs  # noqa: PLC0415
+    from placement.db.models import Candidate, Host, Placement, Round  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
     from sqlalchemy.orm import Session  # noqa: PLC0415
 
     db = Path(spec["db"])
@@ -184,6 +186,16 @@ def _kind_e2e(spec: dict) -> dict:
     t_solve = time.perf_counter()
     with Session(engine) as session:
         _, encoded = stored_inputs(session, result.round)
+        # The round's placements as stored, back to pair indices: checked like any solver's answer.
+        rows = session.execute(
+            select(Candidate.candidate_id, Host.host_id)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Host, Placement.host_pk == Host.id)
+            .join(Round, Placement.round_id == Round.id)
+            .where(Round.number == result.round)
+        ).all()
+    index = encoded.pair_index()
+    chosen = np.array(sorted(index[(c, h)] for c, h in rows), dtype=np.int32)
     with open(spec["problem_out"], "wb") as fh:
         pickle.dump(encoded.problem, fh, protocol=pickle.HIGHEST_PROTOCOL)
     engine.dispose()
@@ -199,6 +211,7 @@ def _kind_e2e(spec: dict) -> dict:
         "solve_round_seconds": t_solve - t_import,
         "solver_seconds": result.solve_seconds,
         "dropped": result.dropped,
+        "chosen_file": _save_chosen(spec, chosen),
         "rss_base_mb": base,
     }
 

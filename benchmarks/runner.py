@@ -257,7 +257,7 @@ def bench_instance(n: int, variant: str, cfg: dict[str, Any], workdir: Path, log
     else:
         rows["HiGHS MIP"] = {"status": "SKIPPED", "error": f"--skip-highs-above {cfg['skip_highs_above']}"}
 
-    for name in ("placement solve", "HiGHS MIP"):
+    for name in ("placement end to end", "placement solve", "HiGHS MIP"):
         _objective_row(problem, options, rows[name], f"[{tag}] {name}", errors)
     _objective_row(network, options, rows["min-cost flow"], f"[{tag}] min-cost flow", errors)
     for name, m in rows.items():
