@@ -287,7 +287,7 @@ def demographic_parity(counts: Mapping[str, Mapping[str, Count]], groups: Sequen
     hi = max(shown.values())
     lo = min(shown.values())
     highest = next(g for g in groups if shown.get(g) == hi)
-    lowest = next(g for g in groups if shown.get(g) == lo)
+    lowest = next(g for g in reversed(groups) if shown.get(g) == lo)  # a different group when all are equal
     return Parity(hi - lo, ratio(lo, hi), highest, lowest, tuple(shown), not_compared)
 
 
