@@ -6,6 +6,7 @@ Writes benchmarks/results/latest.md and latest.json and prints the table.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import tempfile
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         "instances": [],
         "errors": [],
         "notes": list(NOTES),
+        "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }
     try:
         for n in args.sizes:
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkError as exc:
         result["errors"].append(str(exc))
         log(str(exc))
+    result["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     result["goals"] = evaluate_goals(result["instances"], args.sizes)
     result["total_seconds"] = time.perf_counter() - started
     md_path, json_path = write(result, args.out)

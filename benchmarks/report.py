@@ -155,7 +155,9 @@ def markdown(result: dict[str, Any]) -> str:
         f"OR-Tools {m['ortools']}, HiGHS (highspy) {m['highs']}, matching {m['matching']}, placement {m['placement']}"
         f" (commit {m['commit']}).",
         "",
-        f"Time limit per solve: {result['config']['time_limit']:.0f} s; placement with {result['config']['workers']} workers.",
+        f"Time limit per solve: {result['config']['time_limit']:.0f} s; placement with {result['config']['workers']} workers. "
+        f"Load average (1/5/15 min) at start {result.get('load_average_start')}, at end {result.get('load_average_end')}: "
+        "anything else running on the machine slows every solver alike.",
         "",
         "## Goals",
         "",
