@@ -84,7 +84,7 @@ def _build_model(
             model.add_at_most_one([x[p] for p in pairs])
     for h, pairs in enumerate(index.pairs_of_host):
         if pairs:
-            model.add(sum(x[p] for p in pairs) <= int(problem.capacity[h]))
+            model.add(cp_model.LinearExpr.sum([x[p] for p in pairs]) <= int(problem.capacity[h]))
 
     groups: list[_Group] = []
 
@@ -105,13 +105,13 @@ def _build_model(
         for r in sorted(index.regions_of(a) | index.regions_of(b)):
             in_r_a = [x[p] for p in index.pairs_of_cand[a] if problem.host_region[problem.pair_host[p]] == r]
             in_r_b = [x[p] for p in index.pairs_of_cand[b] if problem.host_region[problem.pair_host[p]] == r]
-            model.add(sum(in_r_a) == sum(in_r_b)).only_enforce_if(lit)
+            model.add(cp_model.LinearExpr.sum(in_r_a) == cp_model.LinearExpr.sum(in_r_b)).only_enforce_if(lit)
 
     # Hosts' lower quotas, when the coordinator made them hard.
     if options.hard_min_placements:
         for h, need in enumerate(problem.min_placements.tolist()):
             if need > 0:
-                model.add(sum(x[p] for p in index.pairs_of_host[h]) >= need).only_enforce_if(
+                model.add(cp_model.LinearExpr.sum([x[p] for p in index.pairs_of_host[h]]) >= need).only_enforce_if(
                     group("min_placements", h)
                 )
 
@@ -124,9 +124,9 @@ def _build_model(
         if in_scope.size == 0:
             continue  # nobody can be placed in the scope: the target always holds
         lit = group("target", i)
-        members = [x[p] for p in in_scope if t.member[problem.pair_cand[p]]]
-        placed = sum(x[p] for p in in_scope)
-        member_sum = sum(members)
+        is_member = np.asarray(t.member, bool)[problem.pair_cand[in_scope]]
+        placed = cp_model.LinearExpr.sum([x[p] for p in in_scope.tolist()])
+        member_sum = cp_model.LinearExpr.sum([x[p] for p in in_scope[is_member].tolist()])
         if t.min_share is not None:
             f = _share(t.min_share)
             model.add(f.denominator * member_sum >= f.numerator * placed).only_enforce_if(lit)
@@ -258,9 +258,8 @@ def _minimal_core(
 class _Explainer:
     """Turns core groups into sentences; knows the whole core, to cite partners."""
 
-    def __init__(self, problem: Problem, options: Options, index: _Index, core: list[_Group]):
+    def __init__(self, problem: Problem, index: _Index, core: list[_Group]):
         self.p = problem
-        self.options = options
         self.index = index
         self.core = core
         self.kinds = {g.kind for g in core}
@@ -672,7 +671,7 @@ def diagnose(problem: Problem, options: Options, *, time_limit: float = DEFAULT_
             "Try a longer time limit, or relax hard targets and lower quotas one at a time."
         ]
 
-    explainer = _Explainer(problem, options, index, core)
+    explainer = _Explainer(problem, index, core)
     out = explainer.sentences()
     fixes = [explainer.fix(g) for g in core]
     if len(core) == 1:
