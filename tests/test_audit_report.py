@@ -312,3 +312,11 @@ def test_unknown_round_is_not_found(engine) -> None:
     with pytest.raises(NotFound) as excinfo:
         audit_round(engine, 7)
     assert "no round 7" in excinfo.value.message
+
+
+def test_a_flagged_ratio_never_prints_as_its_threshold() -> None:
+    from placement.audit.narrative import shown_beside
+
+    assert shown_beside(0.7996, 0.8, 0, percent=True) == "79.96%"  # not "80%", which would not be below 80%
+    assert shown_beside(0.75, 0.8, 0, percent=True) == "75%"
+    assert shown_beside(1.2504, 1.25) == "1.2504" and shown_beside(1.6, 1.25) == "1.60"

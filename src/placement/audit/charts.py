@@ -98,7 +98,8 @@ def rank_profile_chart(ch: dict[str, Any], prefix: str) -> str | None:
     from matplotlib.patches import Patch
 
     handles = [Patch(color=c, label=("unplaced" if s == "unplaced" else L.ordinal(s))) for s, c in zip(steps, colours)]
-    handles.append(Patch(facecolor=WITHHELD, hatch="///", edgecolor="#AEB7BD", label="withheld"))
+    if any(g["eligible"]["suppressed"] or any(s["share"]["suppressed"] for s in g["rank_profile"]) for g in rows):
+        handles.append(Patch(facecolor=WITHHELD, hatch="///", edgecolor="#AEB7BD", label="withheld"))
     ax.legend(handles=handles, ncols=min(len(handles), 8), fontsize=8, frameon=False, loc="lower left",
               bbox_to_anchor=(0, 1.0), handlelength=1.2, columnspacing=1.0)
     return _svg(fig, prefix, f"{ch['label']}: choice obtained by group")

@@ -25,6 +25,14 @@ def p_phrase(p: float | None) -> str:
     return f" Fisher's exact test: {shown}; with groups this size a gap like this could be chance — watch it over rounds."
 
 
+def shown_beside(x: float, edge: float, digits: int = 2, percent: bool = False) -> str:
+    """x with enough decimals that it does not print as the threshold it was compared with (0.7996 -> "79.96%")."""
+    scale = 100 if percent else 1
+    while digits < 6 and round(x * scale, digits) == round(edge * scale, digits) and x != edge:
+        digits += 1
+    return f"{x * scale:.{digits}f}" + ("%" if percent else "")
+
+
 def _flag(kind: str, message: str, characteristic: str | None = None, group: str | None = None, value: float | None = None) -> dict[str, Any]:
     return {"kind": kind, "characteristic": characteristic, "group": group, "value": value, "message": message}
 
@@ -51,7 +59,8 @@ def flags_and_notes(audit: dict[str, Any], facts: RoundFacts) -> tuple[list[dict
                 value = None
             else:
                 value = _v(rl["value"])
-                size = f"{value:.2f} times as likely"
+                edge = rl["band"][0] if value < 1 else rl["band"][1]
+                size = f"{shown_beside(value, edge)} times as likely"
             flags.append(_flag(
                 "relative_likelihood",
                 f"{rl['reference_label']} candidates were {size} to be {what} as candidates in the group "
@@ -69,7 +78,7 @@ def flags_and_notes(audit: dict[str, Any], facts: RoundFacts) -> tuple[list[dict
             more = f" {short} more placement{'s' if short != 1 else ''} for this group would close the gap." if short else ""
             flags.append(_flag(
                 "adverse_impact",
-                f"{ch['label']}: “{g['label']}” candidates were placed at {ratio:.0%} of the rate of “{ref}” candidates "
+                f"{ch['label']}: “{g['label']}” candidates were placed at {shown_beside(ratio, 0.8, 0, percent=True)} of the rate of “{ref}” candidates "
                 f"(the highest). Below 80% is adverse impact under {L.FOUR_FIFTHS_SOURCE}.{more}" + p_phrase(_v(air["fisher_p"])),
                 name, g["value"], ratio,
             ))
