@@ -252,14 +252,16 @@ def test_unsuppressed_report_is_stamped_everywhere_and_private(round1, tmp_path)
     assert stat.S_IMODE(html_path.stat().st_mode) == 0o600
     html = html_path.read_text()
     assert f'<div class="stamp" role="alert" id="stamp">{NOTICE[0].upper() + NOTICE[1:]}</div>' in html
-    assert "position: fixed" in html.split(".stamp {")[-1]  # repeated at the top of every printed page
+    stamp = NOTICE[0].upper() + NOTICE[1:]
+    # In the top and bottom margins of every printed page.
+    assert f'@top-center {{ content: "{stamp}"' in html and f'@bottom-center {{ content: "{stamp}"' in html
     assert '<body class="restricted">' in html
     a = json.loads(write_report(round1, 1, "json", tmp_path / "r.json", suppression=False, resolve=resolver(FREE)).read_text())
     assert a["disclosure_control"] == {"applied": False, "notice": NOTICE, "rules": None}
     text = write_report(round1, 1, "csv", tmp_path / "r.csv", suppression=False, resolve=resolver(FREE)).read_text(encoding="utf-8-sig")
     assert f"report,,notice,{NOTICE},false" in text
     published = write_report(round1, 1, "html", tmp_path / "p.html", resolve=resolver(FREE)).read_text()
-    assert 'class="stamp"' not in published and NOTICE not in published
+    assert 'class="stamp"' not in published and NOTICE not in published and "@top-center" not in published
 
 
 def test_quotas_and_special_category_targets_are_named(engine) -> None:
