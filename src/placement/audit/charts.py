@@ -79,18 +79,25 @@ def rank_profile_chart(ch: dict[str, Any], prefix: str) -> str | None:
             ax.barh(y, 1.0, color=WITHHELD, hatch="///", edgecolor="#AEB7BD", linewidth=0)
             ax.text(0.5, y, "withheld: small numbers", va="center", ha="center", fontsize=8, color=TEXT)
             continue
+        shown_total = sum(st["share"]["value"] or 0.0 for st in g["rank_profile"] if not st["share"]["suppressed"])
+        withheld_drawn = False
         left = 0.0
         for step, colour in zip(g["rank_profile"], colours):
             share = step["share"]
-            if share["suppressed"] or share["value"] is None:
+            if share["suppressed"]:
+                # The withheld steps together: what the shown ones leave of the bar, where the first of them falls.
+                if not withheld_drawn and shown_total < 1.0:
+                    ax.barh(y, 1.0 - shown_total, left=left, color=WITHHELD, hatch="///", edgecolor="#AEB7BD", linewidth=0)
+                    left += 1.0 - shown_total
+                withheld_drawn = True
+                continue
+            if share["value"] is None:
                 continue
             ax.barh(y, share["value"], left=left, color=colour, edgecolor="white", linewidth=0.5)
             if share["value"] >= 0.07:
                 ax.text(left + share["value"] / 2, y, f"{share['value']:.0%}", va="center", ha="center", fontsize=7.5,
                         color="white" if colour in (BLUES[0], BLUES[1], BLUES[2], UNPLACED) else TEXT)
             left += share["value"]
-        if any(s["share"]["suppressed"] for s in g["rank_profile"]) and left < 1.0:
-            ax.barh(y, 1.0 - left, left=left, color=WITHHELD, hatch="///", edgecolor="#AEB7BD", linewidth=0)
     ax.set_yticks(range(len(rows)), y_labels)
     ax.set_xlim(0, 1)
     ax.xaxis.set_major_formatter(_pct_formatter())

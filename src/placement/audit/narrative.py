@@ -93,7 +93,8 @@ def flags_and_notes(audit: dict[str, Any], facts: RoundFacts) -> tuple[list[dict
             if t["max_share"] is not None:
                 want.append(f"at most {t['max_share']:.0%}")
             got = _v(t["achieved_share"])
-            got_s = "" if got is None else f" (achieved {got:.0%})"
+            edge = t["min_share"] if t["min_share"] is not None else t["max_share"]
+            got_s = "" if got is None else f" (achieved {shown_beside(got, edge, 0, percent=True)})"
             flags.append(_flag(
                 "target_missed",
                 f"Target “{t['name']}” was missed in scope {t['scope']}: it asked for {' and '.join(want)} "

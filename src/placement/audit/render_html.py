@@ -57,6 +57,15 @@ def interval(iv: dict[str, Any] | None, kind: str = "pct") -> Markup:
     return Markup('<span class="ci">(') + f(low) + Markup("–") + f(high) + Markup(")</span>")
 
 
+def option_value(v: Any) -> str:
+    """An option as a coordinator would write it: yes/no, 60 rather than 60.0."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:g}"
+    return "—" if v is None else str(v)
+
+
 def plain_number(v: Any, digits: int = 2) -> str:
     if v is None:
         return "—"
@@ -90,7 +99,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(count=count, pct=pct, dec=dec, pvalue=pvalue, interval=interval, num=plain_number, ordinal=L.ordinal)
+    env.filters.update(count=count, pct=pct, dec=dec, pvalue=pvalue, interval=interval, num=plain_number, opt=option_value, ordinal=L.ordinal)
     env.globals.update(group_label=L.group_label, characteristic_label=L.characteristic_label,
                        objective_text=objective_text, price_text=price_text)
     return env
