@@ -122,7 +122,8 @@ def load_round_facts(session: Session, number: int) -> RoundFacts:
         ).all()
     }
     pool = list(dict.fromkeys([*summary.get("pool", []), *sorted(placed)]))
-    eligible = set(summary.get("eligible", [])) | set(placed)
+    # Rounds stored before "eligible" was recorded: everyone in the pool counts as eligible.
+    eligible = set(summary.get("eligible", pool)) | set(placed)
 
     positions = _positions_from_inputs(session, rnd)
     positions_from = "inputs"
