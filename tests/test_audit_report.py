@@ -322,3 +322,21 @@ def test_a_flagged_ratio_never_prints_as_its_threshold() -> None:
     assert shown_beside(0.7996, 0.8, 0, percent=True) == "79.96%"  # not "80%", which would not be below 80%
     assert shown_beside(0.75, 0.8, 0, percent=True) == "75%"
     assert shown_beside(1.2504, 1.25) == "1.2504" and shown_beside(1.6, 1.25) == "1.60"
+
+
+def test_the_audit_reads_sqlite_and_postgresql_alike(any_db_url) -> None:
+    from placement.db.migrate import upgrade
+    from placement.db.session import make_engine
+
+    eng = make_engine(any_db_url)
+    upgrade(eng)
+    try:
+        _scheme(eng)
+        store_round(eng, PLACED, targets=[TARGET], blocking_pairs=BLOCKING)
+        a = audit_round(eng, 1, suppression=False, resolve=resolver(FREE))
+        other = _group(a, "minority_ethnic", "yes")
+        assert (v(other["eligible"]), v(other["placed"])) == (8, 4)
+        assert a["provenance"]["created_at"].startswith("2026-03-02T09:30:00")
+        assert len(a["price_of_fairness"]["moved"]) == 4
+    finally:
+        eng.dispose()
