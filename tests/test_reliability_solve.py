@@ -1,0 +1,287 @@
+"""Solves that are interrupted, run at the same time, or re-derived.
+
+- ``placement solve`` killed by SIGINT or SIGTERM while solving leaves no
+  partial round; killed while writing, it leaves either no round or a whole one.
+- Two solves at once on PostgreSQL make rounds N and N+1 (never two round Ns),
+  each holding exactly one solve's answer.
+- A stored round re-derived from its stored inputs and options gives the same
+  placements.
+
+The interrupted solves run ``placement solve`` in a subprocess on a generated
+scheme large enough to be mid-solve when the signal arrives, with a short
+``--time-limit`` so the tests take seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from placement.db.migrate import upgrade
+from placement.db.models import Candidate, Host, Placement, Round
+from placement.db.session import make_engine, transaction
+from placement.generate import generate_scheme
+from placement.ingest import import_dir
+from placement.rounds import RoundOptions, rederive, solve_round
+
+try:  # the solver core arrives with its own issue
+    from placement.solver import solve as _solve  # noqa: F401
+except ImportError:
+    pytest.skip("the solver package is not there yet", allow_module_level=True)
+
+BASE = Path(__file__).resolve().parent / "corpus" / "base"
+BIG = 2500  # candidates: big enough that the solve is still running when the signal arrives
+SOLVE_LIMIT = "8"  # seconds: the solve is killed well before this
+
+
+def _cli(db_url: str, *args: str) -> list[str]:
+    return [sys.executable, "-c", "from placement.cli import main; main()", "--db", db_url, *args]
+
+
+@pytest.fixture(scope="module")
+def big_db(tmp_path_factory) -> Path:
+    """A generated scheme of BIG candidates with targets, imported once; tests solve on copies."""
+    folder = tmp_path_factory.mktemp("big")
+    generate_scheme(folder / "scheme", candidates=BIG, seed=11)
+    db = folder / "template.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    import_dir(engine, folder / "scheme")
+    engine.dispose()
+    return db
+
+
+@pytest.fixture
+def big_copy(big_db, tmp_path) -> Path:
+    db = tmp_path / "placement.db"
+    shutil.copyfile(big_db, db)
+    return db
+
+
+def rounds_and_placements(db: Path) -> tuple[list[tuple], int]:
+    conn = sqlite3.connect(db)
+    try:
+        rounds = conn.execute("select number, state, status from rounds order by number").fetchall()
+        placements = conn.execute("select count(*) from placements").fetchone()[0]
+        assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+        return rounds, placements
+    finally:
+        conn.close()
+
+
+class Watched:
+    """A `placement solve` subprocess whose stderr is read as it arrives (the progress line says when it solves)."""
+
+    def __init__(self, db: Path):
+        env = {**os.environ, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "200"}
+        self.proc = subprocess.Popen(
+            _cli(f"sqlite:///{db}", "solve", "--time-limit", SOLVE_LIMIT),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        )
+        self.err = bytearray()
+        self.out = b""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while chunk := self.proc.stderr.read1(4096):
+            self.err += chunk
+
+    def wait_for(self, text: str, timeout: float = 60) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text.encode() in self.err:
+                return True
+            if self.proc.poll() is not None:
+                return text.encode() in self.err
+            time.sleep(0.02)
+        return False
+
+    def finish(self, timeout: float = 60) -> int:
+        try:
+            self.out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            pytest.fail(f"`placement solve` did not stop within {timeout} s of the signal")
+        self._reader.join(timeout=5)
+        return self.proc.returncode
+
+    @property
+    def stderr(self) -> str:
+        return self.err.decode(errors="replace")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_solve_killed_mid_way_leaves_no_round(big_copy, sig):
+    before = rounds_and_placements(big_copy)
+    solve = Watched(big_copy)
+    assert solve.wait_for("Encoded"), f"the solve never started:\n{solve.stderr}"
+    time.sleep(0.5)  # into the solver proper
+    assert solve.proc.poll() is None, f"the solve finished before the signal: make the scheme bigger\n{solve.stderr}"
+    solve.proc.send_signal(sig)
+    started = time.monotonic()
+    code = solve.finish()
+    assert code != 0, f"exit code 0 after {sig.name}:\n{solve.stderr}"
+    assert rounds_and_placements(big_copy) == before
+    assert "Traceback" not in solve.stderr
+    # It stops promptly, not after running on to the time limit.
+    assert time.monotonic() - started < float(SOLVE_LIMIT), f"{sig.name} was ignored until the time limit"
+
+
+def test_a_solve_killed_while_writing_leaves_no_round_or_a_whole_one(big_copy):
+    """SIGKILL as soon as the solve reports its answer, while the round is being written."""
+    solve = Watched(big_copy)
+    assert solve.wait_for("Solved", timeout=60), f"the solve never finished:\n{solve.stderr}"
+    solve.proc.kill()
+    solve.finish()
+    rounds, placements = rounds_and_placements(big_copy)
+    if rounds:  # the write had committed before the kill
+        conn = sqlite3.connect(big_copy)
+        placed = conn.execute("select summary from rounds").fetchone()[0]
+        conn.close()
+        import json
+
+        assert placements == json.loads(placed)["placed"]
+    else:
+        assert placements == 0
+
+
+# ------------------------------------------------------------------ concurrent solves
+
+
+def _solve_in_thread(url: str, results: dict, key: str, barrier: threading.Barrier) -> None:
+    engine = make_engine(url)
+    barrier.wait()
+    try:
+        results[key] = solve_round(engine, RoundOptions(time_limit=20))
+    except BaseException as exc:  # noqa: BLE001 - inspected by the test
+        results[key] = exc
+    finally:
+        engine.dispose()
+
+
+def _check_rounds_are_whole(url: str, results: dict) -> None:
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        numbers = s.scalars(select(Round.number).order_by(Round.number)).all()
+        assert len(numbers) == len(set(numbers))
+        for r in s.scalars(select(Round)).all():
+            rows = s.execute(
+                select(Candidate.candidate_id, Placement.rank).join(Candidate, Candidate.id == Placement.candidate_pk)
+                .where(Placement.round_id == r.id)
+            ).all()
+            assert len(rows) == r.summary["placed"], f"round {r.number}: placements do not match its summary"
+            assert sum(rank for _, rank in rows) == r.summary["rank_sum"]
+            assert len({cid for cid, _ in rows}) == len(rows)
+            mine = [res for res in results.values() if not isinstance(res, BaseException) and res.round == r.number]
+            assert len(mine) == 1, f"round {r.number} claimed by {len(mine)} solves"
+            assert (mine[0].placed, mine[0].rank_sum) == (len(rows), sum(rank for _, rank in rows))
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_two_solves_at_once_make_two_whole_rounds(pg_url, tmp_path):
+    generate_scheme(tmp_path / "scheme", candidates=300, seed=5)
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    import_dir(engine, tmp_path / "scheme")
+    engine.dispose()
+
+    results: dict = {}
+    barrier = threading.Barrier(2)
+    threads = [threading.Thread(target=_solve_in_thread, args=(pg_url, results, k, barrier)) for k in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    failures = [r for r in results.values() if isinstance(r, BaseException)]
+    from placement.errors import PlacementError
+
+    for exc in failures:
+        assert isinstance(exc, PlacementError), f"not a clear failure: {exc!r}"
+    done = sorted(r.round for r in results.values() if not isinstance(r, BaseException))
+    assert done == list(range(1, len(done) + 1)) and done, f"round numbers {done}, failures {failures}"
+    _check_rounds_are_whole(pg_url, results)
+    engine = make_engine(pg_url)
+    with transaction(engine) as s:
+        states = dict(s.execute(select(Round.number, Round.state)).all())
+    engine.dispose()
+    # The later proposal replaces the earlier one: exactly one proposal stands.
+    assert list(states.values()).count("proposal") == 1
+
+
+@pytest.mark.postgres
+def test_two_cli_solves_at_once_on_postgresql(pg_url, tmp_path):
+    """The same through `placement solve` in two processes."""
+    generate_scheme(tmp_path / "scheme", candidates=200, seed=8)
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    import_dir(engine, tmp_path / "scheme")
+    engine.dispose()
+    procs = [subprocess.Popen(_cli(pg_url, "solve", "--time-limit", "20", "--json"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    import json
+
+    results = {}
+    for i, (p, (out, err)) in enumerate(zip(procs, outs)):
+        assert "Traceback" not in err, err
+        if p.returncode == 0:
+            d = json.loads(out)
+            results[str(i)] = type("R", (), {"round": d["round"], "placed": d["placed"], "rank_sum": d["rank_sum"]})()
+        else:
+            assert err.strip().startswith("Error:"), err
+    assert sorted(r.round for r in results.values()) == list(range(1, len(results) + 1)) and results
+    _check_rounds_are_whole(pg_url, results)
+
+
+# ------------------------------------------------------------------ re-derivation
+
+
+def _stored_placements(engine, number: int) -> dict[str, tuple[str, int]]:
+    with transaction(engine) as s:
+        rnd = s.scalar(select(Round).where(Round.number == number))
+        rows = s.execute(
+            select(Candidate.candidate_id, Host.host_id, Placement.rank)
+            .join(Candidate, Candidate.id == Placement.candidate_pk)
+            .join(Host, Host.id == Placement.host_pk)
+            .where(Placement.round_id == rnd.id)
+        ).all()
+    return {cid: (hid, rank) for cid, hid, rank in rows}
+
+
+@pytest.mark.parametrize("size", [0, 300], ids=["base-scheme", "generated-300"])
+def test_a_stored_round_re_derives_to_the_same_placements(engine, tmp_path, size):
+    if size:
+        generate_scheme(tmp_path / "scheme", candidates=size, seed=3)
+        import_dir(engine, tmp_path / "scheme")
+    else:
+        import_dir(engine, BASE)
+    result = solve_round(engine, RoundOptions(time_limit=20))
+    assert result.status in ("OPTIMAL", "FEASIBLE")
+    stored = _stored_placements(engine, result.round)
+    assert len(stored) == result.placed > 0
+    assert rederive(engine, result.round) == stored
+
+
+def test_re_derivation_ignores_later_changes_to_the_scheme(engine, tmp_path):
+    """The stored inputs, not the tables as they are now, are what a round re-derives from."""
+    import_dir(engine, BASE)
+    result = solve_round(engine, RoundOptions(time_limit=20))
+    stored = _stored_placements(engine, result.round)
+    with transaction(engine) as s:  # a host withdraws after the round
+        s.execute(Host.__table__.update().values(capacity=0))
+    assert rederive(engine, result.round) == stored
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Round)) == 1
