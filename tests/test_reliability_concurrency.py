@@ -153,10 +153,6 @@ def test_an_existing_world_readable_sqlite_file_is_tightened(tmp_path):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason=(
-    "schemas._integer has no upper bound: capacity 3000000000 passes validation and PostgreSQL's INTEGER "
-    "(int4) refuses it, so the import fails with 'The database refused the import (DataError)' instead of "
-    "an InputError naming hosts.csv, row 2, column capacity"))
 def test_a_number_past_postgresqls_integer_range_is_a_cell_error(pg_url, tmp_path):
     engine = make_engine(pg_url)
     upgrade(engine)

@@ -2,7 +2,8 @@
 
 A valid base scheme (tests/corpus/base/) is imported first so the database is
 not empty; each corpus file is then imported with ``placement import KIND
-FILE`` on a fresh copy of that database. The command must fail (non-zero exit,
+FILE`` (offer answers with ``placement offer import FILE``) on a fresh copy of
+that database. The command must fail (non-zero exit,
 no traceback) with a message naming the file, the row and column where there
 is one, and the problem; special category values must not be echoed; and
 ``sqlite3``'s dump of the file must be identical before and after.
@@ -33,14 +34,15 @@ def _manifest() -> list[dict[str, str]]:
 MANIFEST = _manifest()
 
 # Corpus files that still crash, with the bug report; strict, so they flip to failures once fixed.
-OVERFLOW = (
-    "schemas._integer has no upper bound: a whole number past the database's INTEGER range passes "
-    "validation and the insert crashes with OverflowError (SQLite; DataError on PostgreSQL past 2**31) "
-    "instead of an InputError naming the cell"
+OFFER_READER = (
+    "cli/rounds.py offer_import opens the file as UTF-8 with the csv module directly: a Windows-1252 or "
+    "UTF-16 file raises UnicodeDecodeError and a cell past the csv field limit raises _csv.Error, both as "
+    "tracebacks; it should read through placement.ingest.reader's decoding and report file and row"
 )
 KNOWN_BUGS = {
-    "hosts/capacity_huge_number.csv": OVERFLOW,
-    "preferences/rank_huge.csv": OVERFLOW,
+    "offers/windows1252.csv": OFFER_READER,
+    "offers/utf16.csv": OFFER_READER,
+    "offers/huge_field.csv": OFFER_READER,
 }
 
 
@@ -74,7 +76,7 @@ def base_db(tmp_path_factory) -> Path:
 def test_corpus_is_big_and_covers_every_file_kind():
     kinds = {row["kind"] for row in MANIFEST}
     assert len(MANIFEST) >= 40
-    assert kinds == {"candidates", "hosts", "preferences", "host_rankings", "targets", "pairs"}
+    assert kinds == {"candidates", "hosts", "preferences", "host_rankings", "targets", "pairs", "offers"}
     listed = {row["file"] for row in MANIFEST}
     on_disk = {
         p.relative_to(CORPUS).as_posix()
@@ -99,8 +101,9 @@ def test_malformed_file_is_refused_cleanly(case, base_db, tmp_path):
     before = dump(db)
     path = CORPUS / case["file"]
     kind = case["kind"].replace("_", "-")
+    command = ["offer", "import"] if kind == "offers" else ["import", kind]
 
-    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "import", kind, str(path)])
+    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", *command, str(path)])
 
     crash = "".join(traceback.format_exception(result.exception)) if result.exception else ""
     assert isinstance(result.exception, SystemExit), f"not a clean failure:\n{crash}\n{result.output}"

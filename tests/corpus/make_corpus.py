@@ -6,7 +6,7 @@ files match this script byte for byte)::
     python tests/corpus/make_corpus.py
 
 Every file is imported on top of the valid scheme in ``tests/corpus/base/``
-with ``placement import <kind> FILE``; each must fail with a clear message
+with ``placement import <kind> FILE`` (offers: ``placement offer import FILE``); each must fail with a clear message
 naming the file (and the row and column where there is one), and leave the
 database byte-for-byte unchanged. Ids C001-C006 and RX1, RY2, RQ3, RW4 and the
 target ``women-cohort`` are in the base scheme.
@@ -193,6 +193,13 @@ def cases() -> list[Case]:
              lines("candidate_id,host_id,rule,reason", "C001,RX1,require,agreed", "C001,RQ3,require,agreed too"), 2, "rule", "required at 2 hosts"),
         Case("pairs", "bad_rule.csv", lines("candidate_id,host_id,rule,reason", "C001,RX1,prefer,"), 2, "rule", "not a recognised"),
         Case("pairs", "unknown_host.csv", lines("candidate_id,host_id,rule,reason", "C001,ZZZ,forbid,x"), 2, "host_id", "not a host"),
+        # ---- offer answers (`placement offer import FILE`: candidate_id, response)
+        Case("offers", "bad_response.csv", lines("candidate_id,response", "C001,maybe"), 2, "response", "not a response"),
+        Case("offers", "missing_column.csv", lines("candidate_id,answer", "C001,accept"), 1, "response", "required column"),
+        Case("offers", "empty.csv", b"", 1, "response", "required column"),
+        Case("offers", "windows1252.csv", b"candidate_id,response\nC001,acc\xe9pt\n", None, None, "UTF-8"),
+        Case("offers", "utf16.csv", "candidate_id,response\nC001,accept\n".encode("utf-16"), None, None, "UTF-16"),
+        Case("offers", "huge_field.csv", lines("candidate_id,response", "C001," + csv_limit), 2, None, "not valid CSV"),
     ]
     return c
 
