@@ -6,7 +6,8 @@ files match this script byte for byte)::
     python tests/corpus/make_corpus.py
 
 Every file is imported on top of the valid scheme in ``tests/corpus/base/``
-with ``placement import <kind> FILE`` (offers: ``placement offer import FILE``); each must fail with a clear message
+with ``placement import <kind> FILE`` (offers: ``placement offer import FILE``;
+mapping files: ``placement import candidates base/candidates.csv --mapping FILE``); each must fail with a clear message
 naming the file (and the row and column where there is one), and leave the
 database byte-for-byte unchanged. Ids C001-C006 and RX1, RY2, RQ3, RW4 and the
 target ``women-cohort`` are in the base scheme.
@@ -200,6 +201,17 @@ def cases() -> list[Case]:
         Case("offers", "windows1252.csv", b"candidate_id,response\nC001,acc\xe9pt\n", None, None, "UTF-8"),
         Case("offers", "utf16.csv", "candidate_id,response\nC001,accept\n".encode("utf-16"), None, None, "UTF-16"),
         Case("offers", "huge_field.csv", lines("candidate_id,response", "C001," + csv_limit), 2, None, "not valid CSV"),
+        # ---- mapping files (`placement import candidates base/candidates.csv --mapping FILE`)
+        Case("mappings", "invalid_toml.toml", b"[candidates\ncolumns = \n", None, None, "not valid TOML"),
+        Case("mappings", "unknown_canonical_column.toml", b'[candidates.columns]\n"Ref" = "candidate_ref"\n', None, None,
+             "not a column of candidates"),
+        Case("mappings", "unknown_kind.toml", b'[students]\nfile = "x.csv"\n', None, None, "not a file kind"),
+        Case("mappings", "value_to_unknown_code.toml", b'[candidates.values.ethnic_category]\n"SECRET-W" = "W"\n', None, None,
+             "not a canonical ethnic_category", secret="SECRET-W"),
+        Case("mappings", "value_to_unknown_disability.toml", b'[candidates.values.disability]\n"SECRET-D" = "maybe"\n', None,
+             None, "not a canonical disability", secret="SECRET-D"),
+        Case("mappings", "binary_junk.toml", bytes(range(256)), None, None, "UTF-8"),
+        Case("mappings", "utf16.toml", '[candidates]\nfile = "c.csv"\n'.encode("utf-16"), None, None, "UTF-8"),
     ]
     return c
 
