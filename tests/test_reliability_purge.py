@@ -71,12 +71,8 @@ def _round(s, number: int, when: datetime, pool: list[str], placed: dict[str, st
     return rnd
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    """The scheme built once; each test works on its own copy of the file."""
-    folder = tmp_path_factory.mktemp("purge")
-    engine = make_engine(f"sqlite:///{folder / 'template.db'}")
-    upgrade(engine)
+def build_scheme(engine, folder: Path) -> None:
+    """Last year's scheme and round 1, then this year's new candidate and round 2."""
     import_dir(engine, BASE)
     with transaction(engine) as s:
         s.execute(update(ImportBatch).values(imported_at=LAST_YEAR))
@@ -87,6 +83,15 @@ def template(tmp_path_factory) -> Path:
     import_file(engine, "candidates", new)
     with transaction(engine) as s:
         _round(s, 2, datetime.now(timezone.utc) - timedelta(hours=1), ["C005", "C101"], {"C101": "RX1"}, approved=False)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """The scheme built once; each test works on its own copy of the file."""
+    folder = tmp_path_factory.mktemp("purge")
+    engine = make_engine(f"sqlite:///{folder / 'template.db'}")
+    upgrade(engine)
+    build_scheme(engine, folder)
     engine.dispose()
     return folder / "template.db"
 
@@ -265,3 +270,17 @@ def test_cli_log_filters(scheme):
     assert one.output.count("import") == 1 and "old export" not in one.output  # newest first
     none = invoke(scheme, "log", "--action", "approve")
     assert none.exit_code == 0 and "No audit log entries match." in none.output
+
+
+@pytest.mark.postgres
+def test_purge_on_postgresql(pg_url, tmp_path):
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    build_scheme(engine, tmp_path)
+    report = purge(engine, CUTOFF)
+    assert (report.candidates, report.kept, report.rounds_cleared) == (5, 2, 1)
+    with transaction(engine) as s:
+        assert s.scalar(select(Candidate.email).where(Candidate.candidate_id == "C001")) is None
+        assert s.scalar(select(Candidate.email).where(Candidate.candidate_id == "C005")) is not None
+        assert dict(s.execute(select(Round.number, Round.inputs.is_(None))).all()) == {1: True, 2: False}
+    engine.dispose()
