@@ -16,6 +16,7 @@ import io
 import json
 import math
 import stat
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
@@ -340,3 +341,21 @@ def test_the_audit_reads_sqlite_and_postgresql_alike(any_db_url) -> None:
         assert len(a["price_of_fairness"]["moved"]) == 4
     finally:
         eng.dispose()
+
+
+def test_a_purged_round_reports_what_remains(engine) -> None:
+    from datetime import date
+
+    from placement.purge import purge
+
+    _scheme(engine)
+    store_round(engine, PLACED)  # solved 2 March 2026
+    purge(engine, date(2026, 6, 1), now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    a = audit_round(engine, 1, suppression=False, resolve=no_resolve)
+    # Equality data and preferences are gone: nothing is rated, choices are the ranks as given.
+    assert a["provenance"]["choice_positions_from"] == "given_ranks"
+    for name in ("sex", "ethnic_group", "minority_ethnic", "disability", "career_changer"):
+        assert _char(a, name)["declared_eligible_candidates"] is False
+    total = _char(a, "home_region")["total"]
+    assert v(total["placed"]) == 13
+    assert [v(s["count"]) for s in total["rank_profile"]] == [9, 0, 2, 0, 2, 7]  # given ranks 1, 3, 5

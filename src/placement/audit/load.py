@@ -66,7 +66,7 @@ class RoundFacts:
     hard_protected_targets: list[str] = field(default_factory=list)
     # (candidate_id, host_id) -> position in the candidate's list, for comparing another solve's answer.
     choice_of: dict[tuple[str, str], int] = field(default_factory=dict)
-    positions_from: str = "inputs"  # "inputs" (as solved) or "preferences" (inputs purged)
+    positions_from: str = "inputs"  # "inputs" (as solved), "preferences" or "given_ranks" (purged)
 
     def choice(self, candidate_id: str, host_id: str, given_rank: int) -> int:
         return self.choice_of.get((candidate_id, host_id), given_rank)
@@ -87,7 +87,10 @@ def _positions_from_inputs(session: Session, rnd: Round) -> dict[tuple[str, str]
     }
 
 
-def _positions_from_preferences(session: Session, wanted: set[str], placed: dict[str, tuple[str, int]]) -> dict[tuple[str, str], int]:
+def _positions_from_preferences(
+    session: Session, wanted: set[str], placed: dict[str, tuple[str, int]]
+) -> tuple[dict[tuple[str, str], int], bool]:
+    """Positions from the preferences table, and whether any candidate of the round still has preferences."""
     rows = session.execute(
         select(Candidate.candidate_id, Host.host_id, Preference.rank)
         .join(Candidate, Candidate.id == Preference.candidate_pk)
@@ -101,9 +104,12 @@ def _positions_from_preferences(session: Session, wanted: set[str], placed: dict
     for cid, ranked in lists.items():
         for pos, (_, hid) in enumerate(sorted(ranked), start=1):
             out[(cid, hid)] = pos
-    for cid, (hid, _) in placed.items():  # placed by agreement at a host they did not rank: their last choice
-        out.setdefault((cid, hid), len(lists.get(cid, ())) + 1)
-    return out
+    for cid, (hid, given) in placed.items():
+        if cid in lists:  # placed by agreement at a host they did not rank: their last choice
+            out.setdefault((cid, hid), len(lists[cid]) + 1)
+        else:  # their preferences were purged too: the rank as given is all there is
+            out[(cid, hid)] = given
+    return out, bool(lists)
 
 
 def load_round_facts(session: Session, number: int) -> RoundFacts:
@@ -128,8 +134,8 @@ def load_round_facts(session: Session, number: int) -> RoundFacts:
     positions = _positions_from_inputs(session, rnd)
     positions_from = "inputs"
     if positions is None:
-        positions = _positions_from_preferences(session, set(pool), placed)
-        positions_from = "preferences"
+        positions, any_lists = _positions_from_preferences(session, set(pool), placed)
+        positions_from = "preferences" if any_lists else "given_ranks"
 
     wanted = set(pool)
     attrs_of: dict[str, dict[str, str]] = {}
