@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import ConfigError, SchemaNotReady
@@ -29,11 +29,20 @@ def sqlite_path(url: str) -> Path | None:
 
 def _secure_sqlite_file(path: Path) -> None:
     """Create the SQLite file owner-only (0600) before SQLite creates it world-readable."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        os.close(fd)
-    os.chmod(path, 0o600)
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot create the SQLite database file {path}: {exc.strerror or exc}.",
+            "Choose a folder you can write to with --db sqlite:///PATH (or PLACEMENT_DATABASE_URL).",
+        ) from exc
+
+
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 def make_engine(url: str) -> Engine:
@@ -44,13 +53,24 @@ def make_engine(url: str) -> Engine:
             f"Not a database URL: {url!r}.",
             "Use e.g. sqlite:///placement.db or postgresql+psycopg://user@host/dbname.",
         ) from exc
+    if u.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigError(
+            f"Unsupported database {u.get_backend_name()!r} in {u.render_as_string(hide_password=True)}.",
+            "placement supports SQLite (sqlite:///placement.db) and PostgreSQL (postgresql+psycopg://user@host/db).",
+        )
     path = sqlite_path(url)
     if path is not None:
         _secure_sqlite_file(path)
     kwargs: dict = {}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": 30}
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as exc:
+        raise ConfigError(
+            f"No database driver for {u.drivername!r}.",
+            "Use postgresql+psycopg://... (the driver installed with placement) or sqlite:///FILE.",
+        ) from exc
     if u.get_backend_name() == "sqlite":
 
         @event.listens_for(engine, "connect")
@@ -81,6 +101,11 @@ def table_names(engine: Engine) -> set[str]:
         raise ConfigError(
             f"Cannot open the database: {exc.orig}.",
             "Check the --db URL or PLACEMENT_DATABASE_URL, and that the server is running.",
+        ) from exc
+    except DatabaseError as exc:  # e.g. SQLite's "file is not a database"
+        raise ConfigError(
+            f"{engine.url.database or engine.url} is not a placement database ({exc.orig}).",
+            "Point --db at a placement database, or at a new file name to create one.",
         ) from exc
 
 
