@@ -9,7 +9,6 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from placement.cli import cli
@@ -51,10 +50,6 @@ def test_an_old_or_foreign_sqlite_file_is_not_upgraded_silently(tmp_path):
         assert [r[0] for r in conn.execute("select name from sqlite_master where type='table'")] == ["customers"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "db/session.py table_names catches OperationalError only: a file that is not SQLite (random bytes) "
-    "raises sqlalchemy DatabaseError 'file is not a database' as a traceback; catch DatabaseError and say "
-    "the file is not a placement database"))
 def test_a_file_that_is_not_sqlite(tmp_path):
     junk = tmp_path / "placement.db"
     junk.write_bytes(bytes(range(256)) * 40)
@@ -62,19 +57,11 @@ def test_a_file_that_is_not_sqlite(tmp_path):
     assert "placement.db" in out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "db/session.py _secure_sqlite_file creates the parent folder and file without catching OSError: a "
-    "path under a missing or unwritable folder (e.g. /proc/nope/x.db) crashes with FileNotFoundError / "
-    "PermissionError; it should raise ConfigError naming the path"))
 def test_a_sqlite_path_that_cannot_be_created():
     out = clean_failure("--db", "sqlite:////proc/nope/placement.db", "round", "list")
     assert "/proc/nope" in out
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "db/session.py make_engine lets the driver import fail: --db mysql://... (no MySQL driver, and not a "
-    "supported backend) crashes with ModuleNotFoundError; it should say only SQLite and PostgreSQL are "
-    "supported"))
 def test_an_unsupported_backend():
     out = clean_failure("--db", "mysql://user@localhost/placement", "round", "list")
     assert "PostgreSQL" in out
