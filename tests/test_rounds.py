@@ -1,0 +1,160 @@
+"""Rounds: proposal, approval by a named person, offers and answers, the next round, re-derivation."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from placement.cli import cli
+from placement.db.models import AuditLog, Placement, Round
+from placement.db.session import transaction
+from placement.errors import QuotaRefused, RoundError
+from placement.rounds import (
+    RoundOptions,
+    approve_round,
+    record_response,
+    rederive,
+    resolve_without_targets,
+    solve_round,
+)
+
+from tests.dbseed import seed
+
+
+def small_scheme(engine, targets=()):
+    # Three hosts with four places for six candidates; everyone's first choice is H1.
+    cands = [dict(candidate_id=f"C{i}", score=90 - i, sex="female" if i % 2 else "male") for i in range(1, 7)]
+    hosts = [dict(host_id="H1", capacity=2), dict(host_id="H2", capacity=1), dict(host_id="H3", capacity=1, region="Midlands")]
+    prefs = [(f"C{i}", h, r) for i in range(1, 7) for r, h in enumerate(("H1", "H2", "H3"), start=1)]
+    seed(engine, cands, hosts, prefs, targets=targets)
+
+
+def placements(engine, number):
+    from placement.db.models import Candidate, Host
+
+    with transaction(engine) as s:
+        rows = s.execute(
+            select(Candidate.candidate_id, Host.host_id, Placement.offer_status)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Host, Host.id == Placement.host_pk)
+            .join(Round, Round.id == Placement.round_id)
+            .where(Round.number == number)
+        ).all()
+    return {c: (h, st) for c, h, st in rows}
+
+
+def test_solve_approve_answer_and_next_round(engine):
+    small_scheme(engine)
+    r1 = solve_round(engine)
+    assert (r1.round, r1.status, r1.placed, r1.unplaced) == (1, "OPTIMAL", 4, 2)
+    p1 = placements(engine, 1)
+    assert all(st == "proposed" for _, st in p1.values())
+    # Not approved: answering is refused, with a message saying what to do.
+    with pytest.raises(RoundError) as exc:
+        record_response(engine, next(iter(p1)), "accept")
+    assert "approve" in str(exc.value).lower()
+
+    assert approve_round(engine, 1, "Alex Coordinator") == 4
+    with pytest.raises(RoundError):
+        approve_round(engine, 1, "Alex Coordinator")
+    at_h1 = sorted(c for c, (h, _) in p1.items() if h == "H1")
+    record_response(engine, at_h1[0], "accept")
+    record_response(engine, at_h1[1], "decline")
+
+    r2 = solve_round(engine)
+    p2 = placements(engine, 2)
+    # The acceptor stays where they are; the decliner never returns to H1; the freed place is offered again.
+    assert p2[at_h1[0]] == ("H1", "accepted")
+    assert p2.get(at_h1[1], ("none",))[0] != "H1"
+    assert sum(1 for h, _ in p2.values() if h == "H1") == 2
+    assert r2.placed == 4
+    # Round 1 is untouched.
+    assert placements(engine, 1) == {**p1, at_h1[0]: ("H1", "accepted"), at_h1[1]: ("H1", "declined")} | {
+        c: (h, "offered") for c, (h, _) in p1.items() if c not in at_h1[:2]
+    }
+    with transaction(engine) as s:
+        actions = [a for (a,) in s.execute(select(AuditLog.action).order_by(AuditLog.id)).all()]
+    assert actions == ["solve", "approve", "accept", "decline", "solve"]
+
+
+def test_new_proposal_supersedes_unapproved_one_and_stale_proposal_cannot_be_approved(engine):
+    small_scheme(engine)
+    solve_round(engine)
+    solve_round(engine)
+    with transaction(engine) as s:
+        states = dict(s.execute(select(Round.number, Round.state)).all())
+    assert states == {1: "superseded", 2: "proposal"}
+    with pytest.raises(RoundError) as exc:
+        approve_round(engine, 1, "A")
+    assert "superseded" in str(exc.value)
+
+
+def test_hard_quota_on_protected_characteristic_is_refused_without_acknowledgement(engine):
+    small_scheme(engine, targets=[dict(name="women", scope="cohort", attribute="sex", value="female",
+                                       min_share=0.5, max_share=None, strength="hard", weight=0.0)])
+    with pytest.raises(QuotaRefused) as exc:
+        solve_round(engine)
+    assert "Equality Act 2010" in exc.value.hint and "--allow-quota" in exc.value.hint
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Round)) == 0
+    r = solve_round(engine, RoundOptions(allow_quota=True))
+    assert r.targets[0]["met"] and r.targets[0]["achieved"] >= 2
+    with transaction(engine) as s:
+        assert s.scalar(select(Round.summary)).get("hard_protected_targets") == ["women"]
+
+
+def test_rederive_and_resolve_without_targets(engine):
+    small_scheme(engine, targets=[dict(name="women", scope="region=*", attribute="sex", value="female",
+                                       min_share=0.5, max_share=None, strength="soft", weight=3.0)])
+    r = solve_round(engine)
+    stored = {c: h for c, (h, _) in placements(engine, r.round).items()}
+    assert {c: h for c, (h, _) in rederive(engine, r.round).items()} == stored
+    free = resolve_without_targets(engine, r.round)
+    assert free.status == "OPTIMAL"
+    assert free.objective["placed"] == r.objective["placed"]
+    assert free.objective["rank_cost"] <= r.objective["rank_cost"]
+    assert set(free.placements) == {f"C{i}" for i in range(1, 7)}
+
+
+def test_cli_solve_json_approve_offer_export_explain(tmp_path, sqlite_url):
+    from placement.db.migrate import upgrade
+    from placement.db.session import make_engine
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    small_scheme(engine)
+    run = CliRunner().invoke
+    res = run(cli, ["--db", sqlite_url, "solve", "--json"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output)
+    assert set(summary) >= {"round", "status", "placed", "unplaced", "rank_sum", "objective", "bound",
+                            "solve_seconds", "blocking_pairs", "targets"}
+    assert (summary["round"], summary["placed"]) == (1, 4)
+    res = run(cli, ["--db", sqlite_url, "round", "approve", "1"], catch_exceptions=False)
+    assert res.exit_code != 0 and "--by" in res.output
+    res = run(cli, ["--db", sqlite_url, "round", "approve", "1", "--by", "Sam Lead"], catch_exceptions=False)
+    assert res.exit_code == 0 and "4 offers" in res.output
+    placed = placements(engine, 1)
+    unplaced = ({f"C{i}" for i in range(1, 7)} - set(placed)).pop()
+    res = run(cli, ["--db", sqlite_url, "offer", "accept", unplaced], catch_exceptions=False)
+    assert res.exit_code == 1 and f"{unplaced} has no offer in round 1" in res.output
+    answers = tmp_path / "answers.csv"
+    first, second = sorted(placed)[:2]
+    answers.write_text(f"candidate_id,response\n{first},accepted\n{second},decline\n")
+    res = run(cli, ["--db", sqlite_url, "offer", "import", str(answers)], catch_exceptions=False)
+    assert res.exit_code == 0 and "Recorded 2 answers" in res.output
+    out = tmp_path / "p.csv"
+    res = run(cli, ["--db", sqlite_url, "export", "1", "--out", str(out)], catch_exceptions=False)
+    assert res.exit_code == 0
+    header = out.read_text().splitlines()[0].split(",")
+    assert "candidate_id" in header and not {"ethnic_category", "disability", "ethnic_group", "sex"} & set(header)
+    res = run(cli, ["--db", sqlite_url, "export", "1", "--out", str(out), "--include-sensitive"], catch_exceptions=False)
+    assert "disability" in out.read_text().splitlines()[0]
+    res = run(cli, ["--db", sqlite_url, "explain", unplaced, "--round", "1"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert f"{unplaced} was not placed" in res.output
+    # Everyone ranked H1 first; an unplaced candidate is told why not, in words.
+    assert "Choice 1" in res.output and "without any placement" in res.output
