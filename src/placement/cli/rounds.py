@@ -68,13 +68,9 @@ def round_show(app: AppContext, number: int, placements: bool) -> None:
         for line in r.summary.get("diagnosis", []):
             console.print(f"[red]- {line}[/red]")
         if r.summary.get("targets"):
-            t = Table(title="Targets")
-            for col in ("target", "scope", "hard", "required", "achieved", "met"):
-                t.add_column(col)
-            for x in r.summary["targets"]:
-                t.add_row(x["name"], x["scope"], "hard" if x["hard"] else "soft",
-                          "" if x["required"] is None else f"{x['required']:.2f}", str(x["achieved"]), "yes" if x["met"] else "no")
-            console.print(t)
+            from .solve import targets_table
+
+            console.print(targets_table(r.summary["targets"]))
         if placements:
             t = Table(title="Placements")
             for col in ("candidate", "host", "region", "rank", "offer"):

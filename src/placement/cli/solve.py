@@ -9,6 +9,41 @@ import click
 from . import AppContext, cli, handle_errors, pass_app
 
 
+def _share_rule(t: dict) -> str:
+    parts = []
+    if t.get("min_share") is not None:
+        parts.append(f">= {t['min_share']:.0%}")
+    if t.get("max_share") is not None:
+        parts.append(f"<= {t['max_share']:.0%}")
+    return " and ".join(parts) + (" (hard)" if t["hard"] else " (soft)")
+
+
+def targets_table(targets: list[dict]):
+    """One row per target scope: the rule, how many were placed there and how many of them count."""
+    from rich.table import Table
+
+    from rich import box
+
+    table = Table(title="Targets", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("target / scope", overflow="fold")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("counted / placed", justify="right", no_wrap=True)
+    table.add_column("met", no_wrap=True)
+    previous = None
+    for t in targets:
+        if t["name"] != previous:
+            if previous is not None:
+                table.add_section()
+            table.add_row(f"[bold]{t['name']}[/bold]", _share_rule(t), "", "")
+            previous = t["name"]
+        placed = t["placed_in_scope"]
+        share = f" ({t['achieved'] / placed:.0%})" if placed else ""
+        scope = t["scope"].replace("region=", "").replace("org_type=", "").replace("host=", "host ")
+        table.add_row(f"  {scope}", "", f"{t['achieved']} / {placed}{share}",
+                      "[green]yes[/green]" if t["met"] else f"[red]no[/red], short {t['shortfall']:.2f}")
+    return table
+
+
 def print_round_summary(result, console=None) -> None:
     """The round summary a coordinator reads after a solve (also used by the demo)."""
     from rich.console import Console
@@ -31,16 +66,7 @@ def print_round_summary(result, console=None) -> None:
     if result.objective:
         console.print("Objective: " + ", ".join(f"{k} = {v:g}" for k, v in result.objective.items()))
     if result.targets:
-        table = Table(title="Targets")
-        for col in ("target", "scope", "hard", "placed in scope", "required", "achieved", "met"):
-            table.add_column(col)
-        for t in result.targets:
-            req = "" if t["required"] is None else f"{t['required']:.2f}"
-            table.add_row(
-                t["name"], t["scope"], "hard" if t["hard"] else "soft", str(t["placed_in_scope"]), req,
-                str(t["achieved"]), "[green]yes[/green]" if t["met"] else "[red]no[/red]",
-            )
-        console.print(table)
+        console.print(targets_table(result.targets))
     if result.blocking_pairs:
         console.print(f"{len(result.blocking_pairs)} blocking pair(s) (candidate, host): " + ", ".join(f"({c}, {h})" for c, h in result.blocking_pairs[:20]))
     for note in result.notes:
