@@ -1,0 +1,527 @@
+"""``solve``: the placement model of model.md, solved exactly and fast.
+
+How a solve runs (each step only when the one before did not settle it):
+
+1. **Network.** Without targets and links the model is a min-cost flow
+   (``network.Network``): most placed, then least cost, exact, in well under a
+   second at 20,000 candidates. Required/fixed pairs and lower quotas are part
+   of the network. ``rank-maximal`` and ``generous`` are solved as a sequence
+   of flows, each level locked by complementary slackness before the next.
+2. **Flow checked against the side constraints.** With targets or links the
+   network is a relaxation: its placed count bounds level 1, its cost bounds
+   level 2. If its answer meets every hard target and link and no soft target
+   is short, it is optimal (model.md's 10,000-candidate case).
+3. **Lagrangian bound.** Prices on the few side rows, maximised over
+   (``network.lagrangian``): an exact integer lower bound for the level, and
+   priced flows that often meet the rows (incumbents). Equal bound and
+   incumbent prove the optimum without any search.
+4. **Reduced exact model.** Reduced costs fix every pair that cannot be in a
+   placement within the remaining gap; branch-and-bound (HiGHS by default,
+   CP-SAT on request) solves what is left, which contains every placement
+   better than the cut-off, so its optimum is the optimum.
+
+Stability other than ``none`` goes to CP-SAT with the stability module's
+no-blocking constraints (or candidate-proposing deferred acceptance when
+nothing else constrains the placement). Lexicographic levels are solved in
+order, each with the levels above held at their optimum; ``Solution.bound``
+holds what was proven for each level (an upper bound for maximised levels,
+a lower bound for minimised ones, given the levels above at their values).
+
+Same inputs and options give the same placements: flows and HiGHS are
+deterministic, CP-SAT runs one worker (or interleaved workers) with a fixed
+seed. A solve stopped by the time limit depends on how far it got.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from .checks import Row, Scaling, check_validity, evaluate, level_names, link_rows, scaling
+from .cpsat import EngineResult, ModelSpec, solve_cpsat
+from .network import Flow, Network, fixings, lagrangian
+from .problem import Options, Problem, Solution
+
+FIRST_CUTOFF = 0.5  # first cut-off above the bound, in objective units (measured: see exact())
+G = 64  # price grid of the Lagrangian: 1/64 of an objective unit
+ENGINES = ("auto", "highs", "cp-sat")
+
+
+@dataclass
+class Level:
+    """One lexicographic level as an integer cost per pair, minimised."""
+
+    name: str
+    cost: np.ndarray  # int64 per pair
+    soft: bool  # the soft penalties belong to this level
+    sign: int = 1  # reported value = sign * minimised value (-1 for maximised counts)
+
+
+@dataclass
+class Outcome:
+    status: str  # OPTIMAL | FEASIBLE | INFEASIBLE | UNKNOWN
+    x: np.ndarray | None
+    value: int | None  # minimised value
+    bound: int | None  # proven lower bound of the minimised value
+    method: str
+
+
+class _Run:
+    """One solve: the problem's integer rows, its network, the clock and what was said."""
+
+    def __init__(self, problem: Problem, options: Options, progress: Callable[[str], None] | None, engine: str,
+                 force_exact: bool = False):
+        self.force_exact = force_exact
+        self.problem = problem
+        self.options = options
+        self.start = time.perf_counter()
+        self.deadline = self.start + float(options.time_limit)
+        self.say = progress or (lambda _msg: None)
+        self.engine = engine
+        self.scale: Scaling = scaling(problem, options)
+        self.links: list[Row] = link_rows(problem)
+        self.net = Network(problem, options)
+        self.messages: list[str] = []
+        self.methods: list[str] = []
+        K = self.scale.K
+        soft_min = [r for r in self.scale.min_rows if r.kind == "soft"]
+        self.min_weight = soft_min[0].weight if soft_min else 0
+        self.hard_rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
+        self.soft_rows = [r for r in self.scale.rows if r.kind == "soft"]
+        self.soft_target_rows = [r for r in self.scale.target_rows if r.kind == "soft"]
+        # No placement costs more than this at level 2: every candidate at their worst rank, every soft row at its worst.
+        worst = np.zeros(problem.n_candidates, np.int64)
+        np.maximum.at(worst, problem.pair_cand, problem.pair_rank.astype(np.int64))
+        soft_top = sum(r.weight * max(0, r.const + int(r.coef[r.coef > 0].sum())) for r in self.soft_rows)
+        self.cost_cap = K * int(worst.sum()) + soft_top + 1
+
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    # ------------------------------------------------------------------ exact values
+
+    def penalty(self, x: np.ndarray) -> int:
+        return sum(r.weight * max(0, r.value(x)) for r in self.soft_rows)
+
+    def value(self, level: Level, x: np.ndarray) -> int:
+        v = int(np.dot(level.cost, x))
+        return v + self.penalty(x) if level.soft else v
+
+    def meets(self, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None) -> bool:
+        """Hard rows, links, earlier levels and the penalty cap (a flow already meets the rest)."""
+        if any(r.value(x) > 0 for r in self.hard_rows if r.kind == "le"):
+            return False
+        if any(r.value(x) != 0 for r in self.links):
+            return False
+        if any(int(np.dot(c, x)) != v for c, v in eqs):
+            return False
+        return cap is None or self.penalty(x) <= cap
+
+    # ------------------------------------------------------------------ one level
+
+    def solve_level(self, level: Level, placed: int | None, eqs: list[tuple[np.ndarray, int]], cap: int | None,
+                    incumbent: tuple[int, np.ndarray] | None = None) -> Outcome:
+        """Minimise one level over placements with ``placed`` placed (None: any number), earlier levels ``eqs``
+        held, soft penalty at most ``cap``. Infeasible means: none with that many placed."""
+        net = self.net
+        eq_rows = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level")
+                   for c, v in eqs]
+        lag_rows = [r for r in self.scale.target_rows if r.kind == "le"] + self.links + eq_rows
+        if level.soft:
+            lag_rows += self.soft_target_rows
+        slot_reward = self.min_weight if level.soft else 0
+        constant = self.min_weight * int(net.min_rem.sum()) if level.soft else 0
+        counts = level.name == "placed" or level.name[5:].isdigit()  # placed, rank_1, rank_2, ...
+        cost_cap = self.problem.n_candidates + 1 if counts else self.cost_cap
+
+        def score(x: np.ndarray) -> int | None:
+            return self.value(level, x) if self.meets(x, eqs, cap) else None
+
+        value: int | str = "any" if placed is None else placed
+        self.say(f"{level.name}: pricing {len(lag_rows)} side rows over the network")
+        lag = lagrangian(net, level.cost, slot_reward, constant, lag_rows, value, score=score, cost_cap=cost_cap,
+                         deadline=time.perf_counter() + max(0.5, 0.4 * self.remaining()), G=G,
+                         max_iter=1 if self.force_exact else 60)
+        if lag.infeasible:
+            return Outcome("INFEASIBLE", None, None, None, "lagrangian")
+        best = incumbent
+        if lag.best_value is not None and (best is None or lag.best_value < best[0]) and not self.force_exact:
+            best = (lag.best_value, lag.best_x)
+        lb = lag.ceil()
+        self.say(f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows")
+        if best is not None and best[0] <= lb:
+            return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian")
+
+        rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
+        if level.soft or cap is not None:
+            rows += self.soft_rows
+        # First cut-off: half a rank unit above the bound (most gaps close there); then
+        # just below the best placement found, to prove it.
+        step = max(1, int(self.scale.K * FIRST_CUTOFF)) if level.soft else 1
+        allowed = lb + step if best is None else min(best[0] - 1, lb + step)
+        method = "lagrangian"
+        while self.remaining() > 0.05:
+            free, one = fixings(net, lag, allowed)
+            hint = best[1] if best is not None else lag.flow.x
+            spec = ModelSpec(self.problem, free, one, rows, level.cost, 0, level.soft, placed, cap, eqs, hint)
+            self.say(f"{level.name}: exact model on {free.size} of {self.problem.n_pairs} pairs (cut-off {allowed})")
+            res = self.exact(spec)
+            method = f"lagrangian+{res.engine}"
+            v = None
+            if res.x is not None:
+                if not self.meets(res.x, eqs, cap) or check_validity(self.problem, np.flatnonzero(res.x), self.options):
+                    raise RuntimeError(f"internal error: {res.engine} returned a placement that breaks a constraint")
+                v = self.value(level, res.x)
+                if best is None or v < best[0]:
+                    best = (v, res.x)
+            if res.status in ("OPTIMAL", "INFEASIBLE"):
+                # The reduced model holds every placement of value <= allowed, so its optimum,
+                # if within the cut-off, is the optimum; otherwise nothing reaches the cut-off.
+                lb = max(lb, allowed + 1) if res.status == "INFEASIBLE" or v > allowed else max(lb, v)
+                if best is not None and best[0] <= lb:
+                    return Outcome("OPTIMAL", best[1], best[0], best[0], method)
+                if best is not None:
+                    step *= 4
+                    allowed = min(best[0] - 1, lb + step)
+                    continue
+                if allowed >= cost_cap:
+                    return Outcome("INFEASIBLE", None, None, None, method)
+                step *= 4
+                allowed = min(cost_cap, lb + step)
+                continue
+            # Stopped by the clock: what the reduced model proved holds only below the cut-off.
+            if res.bound is not None:
+                lb = max(lb, min(res.bound, allowed + 1))
+            break
+        if best is None:
+            return Outcome("UNKNOWN", None, None, lb, method)
+        return Outcome("FEASIBLE", best[1], best[0], lb, method)
+
+    def exact(self, spec: ModelSpec) -> EngineResult:
+        if spec.free.size == 0:
+            # Nothing left to choose: the fixed pairs either are a placement of the spec or none is.
+            x = np.zeros(self.problem.n_pairs, np.int64)
+            x[spec.fixed_one] = 1
+            ok = (spec.placed is None or int(x.sum()) == spec.placed) and all(
+                r.value(x) <= 0 for r in spec.rows if r.kind == "le") and all(
+                r.value(x) == 0 for r in spec.rows if r.kind == "eq") and self.meets(x, spec.equalities, spec.penalty_cap) \
+                and not check_validity(self.problem, np.flatnonzero(x), self.options)
+            if not ok:
+                return EngineResult("INFEASIBLE", None, None, None, 0.0, "fixed")
+            v = int(np.dot(spec.pair_cost, x)) + (self.penalty(x) if spec.soft_in_objective else 0)
+            return EngineResult("OPTIMAL", x, v, v, 0.0, "fixed")
+        limit = max(0.05, self.remaining())
+        if self.engine == "cp-sat":
+            return solve_cpsat(spec, limit, workers=1, presolve=False)
+        from .mip import solve_highs
+
+        return solve_highs(spec, limit)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def solve(problem: Problem, options: Options | None = None, progress: Callable[[str], None] | None = None, *,
+          engine: str = "auto", force_exact: bool = False) -> Solution:
+    """Solve ``problem`` under ``options``; ``progress`` receives one-line notes as the solve goes.
+
+    ``engine`` picks the branch-and-bound for reduced models (``auto`` =
+    HiGHS; ``cp-sat`` for comparison and tests). ``force_exact`` (tests)
+    skips the Lagrangian shortcuts so every side-constrained level goes
+    through reduced-cost fixing and the exact model.
+    """
+    options = options or Options()
+    _check_options(options, engine)
+    _check_problem(problem)
+    run = _Run(problem, options, progress, engine, force_exact)
+    if options.stability == "none":
+        result = _solve_plain(run)
+    else:
+        result = _solve_stable(run)
+    return _finish(run, *result)
+
+
+def _check_options(options: Options, engine: str) -> None:
+    if options.objective not in ("rank-sum", "rank-maximal", "generous"):
+        raise ConfigError(f"unknown objective {options.objective!r}", "Use rank-sum, rank-maximal or generous.")
+    if options.stability not in ("none", "strict", "prefer"):
+        raise ConfigError(f"unknown stability option {options.stability!r}", "Use none, strict or prefer.")
+    if not options.time_limit > 0:
+        raise ConfigError(f"time limit {options.time_limit} is not positive", "Give a time limit in seconds, e.g. 60.")
+    if options.min_placement_weight < 0:
+        raise ConfigError("the lower-quota weight is negative", "Give a weight of 0 or more.")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
+
+
+def _check_problem(p: Problem) -> None:
+    n = p.n_pairs
+    for name in ("pair_host", "pair_rank", "pair_host_rank"):
+        if getattr(p, name).shape != (n,):
+            raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({n},)")
+    for name in ("capacity", "min_placements", "host_region"):
+        if getattr(p, name).shape != (p.n_hosts,):
+            raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({p.n_hosts},)")
+    if n and (p.pair_cand.min() < 0 or p.pair_cand.max() >= p.n_candidates or p.pair_host.min() < 0
+              or p.pair_host.max() >= p.n_hosts):
+        raise ValueError("Problem pair arrays name candidates or hosts out of range")
+    if n and p.pair_rank.min() < 1:
+        raise ValueError("Problem.pair_rank must start at 1 (first choice)")
+    for name in ("required", "fixed"):
+        arr = np.asarray(getattr(p, name))
+        if arr.size and (arr.min() < 0 or arr.max() >= n):
+            raise ValueError(f"Problem.{name} holds pair indices out of range")
+    for t in p.targets:
+        if np.asarray(t.member).shape != (p.n_candidates,):
+            raise ValueError(f"target {t.name}: member must have one entry per candidate")
+        for s in (t.min_share, t.max_share):
+            if s is not None and not 0 <= s <= 1:
+                raise ValueError(f"target {t.name}: shares must lie in [0, 1]")
+
+
+# --------------------------------------------------------------------------- stability none
+
+
+def _levels(run: _Run) -> list[Level]:
+    p, K = run.problem, run.scale.K
+    names = level_names(p, run.options)
+    out = [Level("placed", -np.ones(p.n_pairs, np.int64), False, -1)]
+    for name in names[1:]:
+        if name == "rank_cost":
+            out.append(Level(name, K * p.pair_rank.astype(np.int64), True))
+        elif name == "penalty":
+            out.append(Level(name, np.zeros(p.n_pairs, np.int64), True))
+        else:
+            r = int(name.split("_")[1])
+            hit = (p.pair_rank == r).astype(np.int64)
+            out.append(Level(name, -hit, False, -1) if run.options.objective == "rank-maximal" else Level(name, hit, False))
+    return out
+
+
+def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
+    """Returns (status, chosen, bound per level, method)."""
+    p, net = run.problem, run.net
+    levels = _levels(run)
+    if net.conflicts:
+        run.messages.extend(net.conflicts)
+        return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
+    pure = not p.targets and not len(p.links)
+
+    # Level 1 and the first cost level on the network: most placed, then least cost.
+    first = levels[1]
+    slot = run.min_weight if first.soft else 0
+    flow = net.solve(first.cost, slot, None)
+    if not flow.ok:
+        run.messages.append("no placement fills every hard lower quota")
+        return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
+    top = flow.value
+    run.say(f"network: at most {top} placed")
+    if pure:
+        return _network_levels(run, levels, flow)
+    if run.meets(flow.x, [], None) and all(r.value(flow.x) <= 0 for r in run.soft_target_rows):
+        # The relaxation's optimum meets every side constraint: it is optimal for the whole model.
+        run.say("network answer meets every target and link")
+        if len(levels) == 2:
+            return "OPTIMAL", np.flatnonzero(flow.x), _bounds_of(run, levels, flow.x), "min-cost-flow"
+
+    # Side constraints bind: level by level, from the network's placed count.
+    bound: dict[str, float] = {}
+    placed_out = run.solve_level(levels[1], top, [], None)
+    eqs: list[tuple[np.ndarray, int]] = []
+    if placed_out.status == "INFEASIBLE":
+        run.say(f"no placement of {top} meets the side constraints: maximising the number placed")
+        lvl1 = run.solve_level(levels[0], None, [], None)
+        if lvl1.status in ("INFEASIBLE", "UNKNOWN"):
+            if lvl1.bound is not None:
+                bound["placed"] = float(-lvl1.bound)
+            return lvl1.status, np.zeros(0, np.int32), bound, lvl1.method
+        n_placed = -lvl1.value
+        bound["placed"] = float(-lvl1.bound)
+        if lvl1.status != "OPTIMAL":
+            return "FEASIBLE", np.flatnonzero(lvl1.x), bound, lvl1.method
+        placed_out = run.solve_level(levels[1], n_placed, [], None, incumbent=None)
+        if placed_out.status in ("INFEASIBLE", "UNKNOWN"):
+            return "FEASIBLE", np.flatnonzero(lvl1.x), bound, lvl1.method
+    else:
+        if placed_out.x is None:
+            bound["placed"] = float(top)
+            return "UNKNOWN", np.zeros(0, np.int32), bound, placed_out.method
+        n_placed = top
+        bound["placed"] = float(top)
+    x = placed_out.x
+    status = placed_out.status
+    method = placed_out.method
+    bound[levels[1].name] = levels[1].sign * placed_out.bound / (run.scale.K if levels[1].soft else 1)
+    if status != "OPTIMAL":
+        return "FEASIBLE", np.flatnonzero(x), bound, method
+    eqs = []
+    cap = None
+    for prev, lvl in zip(levels[1:], levels[2:]):
+        if prev.name == "penalty":
+            cap = run.value(prev, x)
+        else:
+            eqs = eqs + [(prev.cost, int(np.dot(prev.cost, x)))]
+        out = run.solve_level(lvl, n_placed, eqs, cap, incumbent=(run.value(lvl, x), x))
+        if out.x is None:
+            break
+        x = out.x
+        bound[lvl.name] = lvl.sign * out.bound
+        if out.status != "OPTIMAL":
+            return "FEASIBLE", np.flatnonzero(x), bound, out.method
+    return "OPTIMAL", np.flatnonzero(x), bound, method
+
+
+def _bounds_of(run: _Run, levels: list[Level], x: np.ndarray) -> dict[str, float]:
+    ev = evaluate(run.problem, np.flatnonzero(x), run.options, run.scale)
+    return dict(ev.objective)
+
+
+def _network_levels(run: _Run, levels: list[Level], flow: Flow) -> tuple[str, np.ndarray, dict[str, float], str]:
+    """Pure network: each further level a min-cost flow among the optima of the levels above."""
+    net = run.net
+    n_placed = flow.value
+    for prev, lvl in zip(levels[1:], levels[2:]):
+        if run.remaining() <= 0:
+            bound = _bounds_of(run, levels[:2], flow.x)
+            return "FEASIBLE", np.flatnonzero(flow.x), bound, "min-cost-flow"
+        net.lock(flow)
+        flow = net.solve(lvl.cost, run.min_weight if lvl.soft else 0, n_placed)
+        if not flow.ok:
+            raise RuntimeError(f"the locked network lost every placement at level {lvl.name}")
+    return "OPTIMAL", np.flatnonzero(flow.x), _bounds_of(run, levels, flow.x), "min-cost-flow"
+
+
+# --------------------------------------------------------------------------- stability
+
+
+def _side_constrained(p: Problem, options: Options) -> bool:
+    return bool(p.targets) or bool(len(p.links)) or bool(np.asarray(p.required).size) or bool(
+        np.asarray(p.fixed).size) or (options.hard_min_placements and bool(np.any(p.min_placements > 0)))
+
+
+def _solve_stable(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
+    """Strict or preferred stability: deferred acceptance when it is the only condition, else CP-SAT levels."""
+    from .stability import add_stability, deferred_acceptance
+
+    p, options = run.problem, run.options
+    mode = options.stability
+    da = deferred_acceptance(p)
+    if mode == "strict" and not _side_constrained(p, options):
+        # The candidate-optimal stable placement (NRMP / Roth-Peranson principle).
+        return "OPTIMAL", da, {}, "deferred-acceptance"
+    if run.net.conflicts:
+        run.messages.extend(run.net.conflicts)
+        return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
+
+    # All pairs are variables; required/fixed ones are placed, their candidates' other pairs are not.
+    one = run.net.forced
+    cand_forced = run.net.cand_forced
+    free = np.flatnonzero(~cand_forced[p.pair_cand]).astype(np.int64)
+    rows = [r for r in run.scale.rows if r.kind == "le"] + run.links + run.soft_rows
+    x = np.zeros(p.n_pairs, np.int64)
+    x[da] = 1
+    x[one] = 1
+    levels = _levels(run)
+    seq: list[Level | None] = ([None] if mode == "prefer" else []) + levels
+    eqs: list[tuple[np.ndarray, int]] = []
+    cap: int | None = None
+    blocking_cap: int | None = None
+    bound: dict[str, float] = {}
+    status, chosen = "OPTIMAL", None
+    for lvl in seq:
+        is_blocking = lvl is None
+        cost = np.zeros(p.n_pairs, np.int64) if is_blocking else lvl.cost
+        soft = False if is_blocking else lvl.soft
+        spec = ModelSpec(p, free, one, rows, cost, 0, soft, None, cap, eqs, x)
+
+        def extra(model, xs, is_blocking=is_blocking):
+            indicators = add_stability(model, xs, p, mode)
+            if mode == "prefer":
+                total = sum(indicators) if indicators else 0
+                if is_blocking:
+                    model.minimize(total)  # the first level: fewest blocking pairs
+                elif blocking_cap is not None:
+                    model.add(total <= blocking_cap)
+
+        name = "blocking" if is_blocking else lvl.name
+        run.say(f"{name}: CP-SAT with {mode} stability")
+        res = solve_cpsat(spec, max(0.05, run.remaining()), workers=max(1, options.workers), presolve=True, extra=extra)
+        if res.status == "INFEASIBLE":
+            if chosen is None:
+                return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
+            raise RuntimeError("internal error: a lexicographic level became infeasible")
+        if res.x is None:
+            if chosen is None:
+                return "UNKNOWN", np.zeros(0, np.int32), bound, "cp-sat"
+            status = "FEASIBLE"
+            break
+        x, chosen = res.x, np.flatnonzero(res.x)
+        sign = 1 if is_blocking else lvl.sign
+        scale = run.scale.K if (not is_blocking and lvl.soft) else 1
+        bound[name] = sign * res.bound / scale if res.bound is not None else float("nan")
+        if res.status != "OPTIMAL":
+            status = "FEASIBLE"
+            break
+        # Hold this level at its optimum for the next ones.
+        if is_blocking:
+            blocking_cap = res.value
+        elif lvl.name == "penalty":
+            cap = run.penalty(x)
+        else:
+            eqs = eqs + [(lvl.cost, int(np.dot(lvl.cost, x)))]
+    return status, chosen, bound, "cp-sat"
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float], method: str) -> Solution:
+    p, options = run.problem, run.options
+    chosen = np.sort(np.asarray(chosen, dtype=np.int64)).astype(np.int32)
+    sol = Solution(status=status, chosen=chosen, placed=0, rank_sum=0, objective={}, bound={}, solve_seconds=0.0,
+                   method=method)
+    if status in ("OPTIMAL", "FEASIBLE"):
+        bad = check_validity(p, chosen, options)
+        if bad:
+            raise RuntimeError(f"internal error: the solver's answer breaks a hard constraint: {bad[0].message}")
+        ev = evaluate(p, chosen, options, run.scale)
+        sol.placed, sol.rank_sum = ev.placed, ev.rank_sum
+        sol.objective = dict(ev.objective)
+        sol.targets = ev.targets
+        sol.soft_violations = ev.soft_violations
+        if status == "OPTIMAL":
+            sol.bound = dict(ev.objective)
+        else:
+            # Levels below the first unproven one were not optimised: only their trivial bounds hold.
+            trivial = {name: (float(p.n_candidates) if (name == "placed" or (name[5:].isdigit()
+                              and options.objective == "rank-maximal")) else 0.0) for name in ev.objective}
+            sol.bound = {k: bound.get(k, trivial[k]) for k in ev.objective}
+            gaps = [f"{k}: {ev.objective[k]:g} (bound {sol.bound[k]:g})" for k in ev.objective
+                    if abs(sol.bound[k] - ev.objective[k]) > 1e-9]
+            if gaps:
+                run.messages.append("not proven optimal within the time limit; " + "; ".join(gaps))
+    else:
+        sol.bound = dict(bound)
+    if options.stability != "none" and status in ("OPTIMAL", "FEASIBLE"):
+        from .stability import blocking_pairs
+
+        sol.blocking_pairs = blocking_pairs(p, chosen)
+        if options.stability == "prefer":
+            n_blocking = float(len(sol.blocking_pairs))
+            sol.objective = {"blocking": n_blocking, **sol.objective}
+            sol.bound = {"blocking": n_blocking if status == "OPTIMAL" else sol.bound.pop("blocking", 0.0),
+                         **{k: v for k, v in sol.bound.items() if k != "blocking"}}
+    if status == "INFEASIBLE":
+        try:
+            from .diagnose import diagnose
+        except ImportError:  # pragma: no cover - the diagnosis module ships with the package
+            diagnose = None
+        if diagnose is not None:
+            sol.diagnosis = diagnose(p, options)
+    sol.messages = run.messages
+    sol.solve_seconds = time.perf_counter() - run.start
+    return sol
