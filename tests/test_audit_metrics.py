@@ -222,3 +222,17 @@ def test_price_of_fairness_when_the_free_solve_places_more_or_fails() -> None:
     assert p.price_placed == pytest.approx(0.5) and p.rank_costs_comparable is False and p.price_rank_cost is None
     failed = compute_price(facts, "UNKNOWN", {}, {})
     assert not failed.applicable and "UNKNOWN" in failed.reason
+
+
+def test_equally_good_answers_are_ties_not_moves() -> None:
+    # The re-solve reaches the round's own objective: the round is optimal without the targets too,
+    # so whoever the re-solve places differently differs by a tie, not because of the targets.
+    facts = _facts(("C1", "H2", 2), ("C2", "H3", 3), ("C3", "H1", 4), ("C4", None, None))
+    free = {"C1": ("H1", 1), "C2": ("H2", 5), "C3": None, "C4": ("H1", 7)}
+    p = compute_price(facts, "OPTIMAL", {"placed": 3.0, "rank_cost": 7.0}, free)
+    assert p.round_optimal_without_targets is True
+    assert p.moved == [] and p.tie_differences == 4
+    q = compute_price(facts, "OPTIMAL", {"placed": 3.0, "rank_cost": 6.0}, free)
+    assert q.round_optimal_without_targets is False and len(q.moved) == 4
+    assert q.moved_summary == {"better_without_targets": 2, "worse_without_targets": 0, "same_choice_other_host": 0,
+                               "placed_only_without_targets": 1, "placed_only_with_targets": 1}

@@ -15,6 +15,16 @@ The objective here is lexicographic, so each level is reported on its own:
    When the two solves place different numbers of candidates their rank
    costs are not comparable, and the report says so.
 
+Who moved: where several placements are equally good the re-solve returns
+one of them, so a naive comparison lists candidates who differ only by ties.
+When the re-solve's objective equals the round's on every level, the round's
+own placements are an optimal answer without the targets too (dropping
+targets only removes constraints and non-negative penalties, so the round's
+value without them is no worse than with them, and it cannot beat the free
+optimum): the targets moved nobody, and the differences are reported as ties,
+not as moves. Otherwise the list compares with the answer the re-solve gave,
+and says that some of its moves may be ties.
+
 Pure: takes the round's records and the free solve's answer, no database.
 """
 
@@ -54,7 +64,11 @@ class Price:
     mean_choice_without_targets: float | None = None
     objective_with_targets: dict = field(default_factory=dict)
     objective_without_targets: dict = field(default_factory=dict)
+    # The round's placements are themselves optimal without the targets (equal objective on every level).
+    round_optimal_without_targets: bool | None = None
+    tie_differences: int = 0  # candidates the re-solve placed differently only by a tie (then `moved` is empty)
     moved: list[Moved] = field(default_factory=list)
+    moved_summary: dict = field(default_factory=dict)  # better / worse / same choice / placed / unplaced without targets
 
 
 def not_applicable(facts: RoundFacts, reason: str) -> Price:
@@ -81,6 +95,11 @@ def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, 
             change = c1 - c2 if c1 is not None and c2 is not None else None
             moved.append(Moved(cid, c1, c2, change))
 
+    same_optimum = _equal_objectives(facts.objective, free_objective)
+    ties = 0
+    if same_optimum:
+        ties, moved = len(moved), []
+
     choices_with = [c for _, c in with_targets.values() if c is not None]
     choices_without = [c for _, c in without.values() if c is not None]
     placed_with, placed_without = len(choices_with), len(choices_without)
@@ -101,5 +120,29 @@ def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, 
         mean_choice_without_targets=cost_without / placed_without if placed_without else None,
         objective_with_targets=dict(facts.objective),
         objective_without_targets=dict(free_objective),
+        round_optimal_without_targets=same_optimum,
+        tie_differences=ties,
         moved=moved,
+        moved_summary=_summarise(moved),
     )
+
+
+def _equal_objectives(a: Mapping, b: Mapping, tol: float = 1e-6) -> bool:
+    """The same value on every level both report (and at least one level)."""
+    keys = set(a) & set(b)
+    if not keys or set(a) != set(b):
+        return False
+    try:
+        return all(abs(float(a[k]) - float(b[k])) <= tol * max(1.0, abs(float(a[k]))) for k in keys)
+    except (TypeError, ValueError):  # a level that is not a number (e.g. a profile): compare as is
+        return all(a[k] == b[k] for k in keys)
+
+
+def _summarise(moved: list[Moved]) -> dict[str, int]:
+    return {
+        "better_without_targets": sum(1 for m in moved if m.change is not None and m.change > 0),
+        "worse_without_targets": sum(1 for m in moved if m.change is not None and m.change < 0),
+        "same_choice_other_host": sum(1 for m in moved if m.change == 0),
+        "placed_only_without_targets": sum(1 for m in moved if m.choice_with_targets is None),
+        "placed_only_with_targets": sum(1 for m in moved if m.choice_without_targets is None),
+    }
