@@ -359,3 +359,27 @@ def test_a_purged_round_reports_what_remains(engine) -> None:
     total = _char(a, "home_region")["total"]
     assert v(total["placed"]) == 13
     assert [v(s["count"]) for s in total["rank_profile"]] == [9, 0, 2, 0, 2, 7]  # given ranks 1, 3, 5
+
+
+def test_free_text_in_the_csv_never_runs_as_a_formula(engine) -> None:
+    from placement.db.models import Round
+
+    _scheme(engine)
+    store_round(engine, PLACED, targets=[TARGET])
+    with transaction(engine) as s:
+        rnd = s.scalar(select(Round))
+        rnd.approved_by, rnd.created_by = "@SUM(A1)", '=HYPERLINK("http://example.org")'
+    text = render(audit_round(engine, 1, resolve=resolver(FREE)), "csv").decode("utf-8-sig")
+    cells = [c for row in csv.reader(io.StringIO(text)) for c in row]
+    assert "'@SUM(A1)" in cells and "'=HYPERLINK(\"http://example.org\")" in cells
+
+    def formula(cell: str) -> bool:
+        if not cell.startswith(("=", "+", "-", "@", "\t", "\r")):
+            return False
+        try:
+            float(cell)
+            return False
+        except ValueError:
+            return True
+
+    assert [c for c in cells if formula(c)] == []

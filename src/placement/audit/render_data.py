@@ -3,7 +3,8 @@
 The CSV has five columns — characteristic, group, metric, value, suppressed —
 one figure a row, so a coordinator can pivot it in Excel. It is written as
 UTF-8 with a byte-order mark, which Excel needs to read the dashes and
-accents right. Both formats are deterministic: the same round gives the same
+accents right, and every cell passes through ``export.csv_safe`` so that
+free text starting with = + - @ is shown as text, never run as a formula. Both formats are deterministic: the same round gives the same
 bytes.
 """
 
@@ -121,9 +122,12 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
 
 
 def to_csv(audit: dict[str, Any]) -> str:
+    """The tidy table; free text (an approver's name, a target's name, an id) never runs as a formula."""
+    from ..export import csv_safe
+
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(["characteristic", "group", "metric", "value", "suppressed"])
     for characteristic, group, metric, value, suppressed in rows(audit):
-        w.writerow([characteristic, group, metric, _fmt(value), _fmt(bool(suppressed))])
+        w.writerow([csv_safe(x) for x in (characteristic, group, metric, _fmt(value), _fmt(bool(suppressed)))])
     return "\ufeff" + buf.getvalue()
