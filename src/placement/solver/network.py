@@ -319,11 +319,13 @@ def lagrangian(
     base = G * level_cost.astype(np.int64)
     At = A.T.tocsr()
 
-    def evaluate(lam: np.ndarray) -> tuple[int, np.ndarray, Flow]:
+    def evaluate(lam: np.ndarray) -> tuple[int, np.ndarray, Flow] | None:
         pc = base + (At @ lam if n_rows else 0)
+        if int(np.abs(pc).max(initial=0)) > 2**62 // max(net.n_nodes, 1):
+            return None  # prices this high cannot be represented: stop where we are
         f = net.solve(pc, G * slot_reward, value)
         if not f.ok:
-            raise RuntimeError("the priced network has no flow of the requested size")
+            return None
         val = f.cost + int(pc[net.forced].sum()) + G * constant + int(np.dot(lam, b))
         g = (A @ f.x + b) if n_rows else np.zeros(0, np.int64)
         return val, g, f
@@ -343,7 +345,10 @@ def lagrangian(
             best.best_value, best.best_x = s, f.x
 
     lam = np.zeros(n_rows, np.int64)
-    val, g, f = evaluate(lam)
+    first = evaluate(lam)
+    if first is None:
+        raise RuntimeError("the placement network has no flow of the requested size")
+    val, g, f = first
     consider(val, lam, f, 1)
     assert best is not None
     cuts_lam = [lam.astype(float)]
@@ -385,7 +390,10 @@ def lagrangian(
         if stall >= 8:
             break
         lam_new = np.clip(np.round(res.x[:-1]), np.ceil(lo), np.floor(hi)).astype(np.int64)
-        val, g, f = evaluate(lam_new)
+        step = evaluate(lam_new)
+        if step is None:
+            break
+        val, g, f = step
         cuts_lam.append(lam_new.astype(float))
         cuts_val.append(float(val))
         cuts_g.append(g.astype(float))

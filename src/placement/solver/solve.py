@@ -96,8 +96,8 @@ class _Run:
         # No placement costs more than this at level 2: every candidate at their worst rank, every soft row at its worst.
         worst = np.zeros(problem.n_candidates, np.int64)
         np.maximum.at(worst, problem.pair_cand, problem.pair_rank.astype(np.int64))
-        soft_top = sum(r.weight * max(0, r.const + int(r.coef[r.coef > 0].sum())) for r in self.soft_rows)
-        self.cost_cap = K * int(worst.sum()) + soft_top + 1
+        self.soft_top = sum(r.weight * max(0, r.const + int(r.coef[r.coef > 0].sum())) for r in self.soft_rows)
+        self.cost_cap = K * int(worst.sum()) + self.soft_top + 1
 
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
@@ -135,8 +135,14 @@ class _Run:
             lag_rows += self.soft_target_rows
         slot_reward = self.min_weight if level.soft else 0
         constant = self.min_weight * int(net.min_rem.sum()) if level.soft else 0
-        counts = level.name == "placed" or level.name[5:].isdigit()  # placed, rank_1, rank_2, ...
-        cost_cap = self.problem.n_candidates + 1 if counts else self.cost_cap
+        # No placement's level value reaches this: each candidate at their dearest pair, every soft row at its worst.
+        dearest = np.zeros(self.problem.n_candidates, np.int64)
+        np.maximum.at(dearest, self.problem.pair_cand, np.abs(level.cost))
+        cost_cap = int(dearest.sum()) + (self.soft_top if level.soft else 0) + 1
+        if incumbent is not None and not level.soft and level.name != "placed":
+            # Rank counts (grouped or not) below other levels: the priced bound is weak and the level above
+            # left an answer a few counts off, so search straight below it in the full model.
+            return self._exact_below(level, placed, eqs, cap, incumbent)
 
         def score(x: np.ndarray) -> int | None:
             return self.value(level, x) if self.meets(x, eqs, cap) else None
@@ -163,6 +169,10 @@ class _Run:
         # just below the best placement found, to prove it.
         step = max(1, int(self.scale.K * FIRST_CUTOFF)) if level.soft else 1
         allowed = lb + step if best is None else min(best[0] - 1, lb + step)
+        if not level.soft and best is not None:
+            # A count level (placed, rank_r): its bound is weak and the last level's answer is at
+            # most a few counts off, so search straight below that answer.
+            allowed = best[0] - 1
         method = "lagrangian"
         while self.remaining() > 0.05:
             free, one = fixings(net, lag, allowed)
@@ -201,6 +211,28 @@ class _Run:
             return Outcome("UNKNOWN", None, None, lb, method)
         return Outcome("FEASIBLE", best[1], best[0], lb, method)
 
+    def _exact_below(self, level: Level, placed: int | None, eqs, cap, incumbent: tuple[int, np.ndarray]) -> Outcome:
+        """The full model with the incumbent as hint: its optimum is the level's optimum."""
+        free = np.flatnonzero(~self.net.cand_forced[self.problem.pair_cand]).astype(np.int64)
+        rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
+        if level.soft or cap is not None:
+            rows += self.soft_rows
+        spec = ModelSpec(self.problem, free, self.net.forced, rows, level.cost, 0, level.soft, placed, cap, eqs,
+                         incumbent[1])
+        self.say(f"{level.name}: exact model on all {free.size} pairs from the last level's answer")
+        res = self.exact(spec)
+        best = incumbent
+        if res.x is not None:
+            if not self.meets(res.x, eqs, cap) or check_validity(self.problem, np.flatnonzero(res.x), self.options):
+                raise RuntimeError(f"internal error: {res.engine} returned a placement that breaks a constraint")
+            v = self.value(level, res.x)
+            if v < best[0]:
+                best = (v, res.x)
+        if res.status == "OPTIMAL":
+            return Outcome("OPTIMAL", best[1], best[0], best[0], res.engine)
+        bound = res.bound if res.bound is not None else -(10**18)
+        return Outcome("FEASIBLE", best[1], best[0], min(bound, best[0]), res.engine)
+
     def exact(self, spec: ModelSpec) -> EngineResult:
         if spec.free.size == 0:
             # Nothing left to choose: the fixed pairs either are a placement of the spec or none is.
@@ -215,7 +247,9 @@ class _Run:
             v = int(np.dot(spec.pair_cost, x)) + (self.penalty(x) if spec.soft_in_objective else 0)
             return EngineResult("OPTIMAL", x, v, v, 0.0, "fixed")
         limit = max(0.05, self.remaining())
-        if self.engine == "cp-sat":
+        big = int(np.abs(spec.pair_cost).max(initial=0)) > 10**6
+        if self.engine == "cp-sat" or (self.engine == "auto" and big):
+            # Large integer weights (grouped rank counts) stay exact in CP-SAT, not in floating point.
             return solve_cpsat(spec, limit, workers=1, presolve=False)
         from .mip import solve_highs
 
@@ -302,6 +336,56 @@ def _levels(run: _Run) -> list[Level]:
     return out
 
 
+GROUP_LIMIT = 2**44  # largest objective magnitude of a grouped count level (exact in CP-SAT, flows and doubles)
+
+
+def _grouped(run: _Run, levels: list[Level]) -> list[Level]:
+    """Consecutive rank-count levels merged into one weighted level where the weights stay safe.
+
+    Within a group, level r gets weight ``1 + sum(w_s * m_s)`` over the later
+    levels s, where ``m_s`` bounds how much count s can change (the
+    candidates with a pair of that rank): one unit of level r then outweighs
+    any change below it, so the weighted optimum is the lexicographic one.
+    Fewer, larger solves instead of one per rank.
+    """
+    p = run.problem
+    out: list[Level] = []
+    group: list[Level] = []
+
+    def flush() -> None:
+        if not group:
+            return
+        if len(group) == 1:
+            out.append(group[0])
+        else:
+            weights = _group_weights(p, group)
+            cost = sum(w * lvl.cost for w, lvl in zip(weights, group))
+            out.append(Level("+".join(lvl.name for lvl in group), cost.astype(np.int64), False, 0))
+        group.clear()
+
+    for lvl in levels:
+        if not lvl.name[5:].isdigit():
+            flush()
+            out.append(lvl)
+            continue
+        trial = group + [lvl]
+        weights = _group_weights(p, trial)
+        if weights[0] * p.n_candidates > GROUP_LIMIT:
+            flush()
+            trial = [lvl]
+        group[:] = trial
+    flush()
+    return out
+
+
+def _group_weights(p: Problem, group: list[Level]) -> list[int]:
+    reach = [int(np.unique(p.pair_cand[lvl.cost != 0]).size) for lvl in group]
+    weights = [1] * len(group)
+    for i in range(len(group) - 2, -1, -1):
+        weights[i] = 1 + sum(weights[j] * reach[j] for j in range(i + 1, len(group)))
+    return weights
+
+
 def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     """Returns (status, chosen, bound per level, method)."""
     p, net = run.problem, run.net
@@ -360,7 +444,8 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         return "FEASIBLE", np.flatnonzero(x), bound, method
     eqs = []
     cap = None
-    for prev, lvl in zip(levels[1:], levels[2:]):
+    grouped = _grouped(run, levels)
+    for prev, lvl in zip(grouped[1:], grouped[2:]):
         if prev.name == "penalty":
             cap = run.value(prev, x)
         else:
@@ -369,7 +454,8 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         if out.x is None:
             break
         x = out.x
-        bound[lvl.name] = lvl.sign * out.bound
+        if lvl.sign:  # a grouped level has no single bound to report
+            bound[lvl.name] = lvl.sign * out.bound
         if out.status != "OPTIMAL":
             return "FEASIBLE", np.flatnonzero(x), bound, out.method
     return "OPTIMAL", np.flatnonzero(x), bound, method
@@ -425,7 +511,7 @@ def _solve_stable(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     x = np.zeros(p.n_pairs, np.int64)
     x[da] = 1
     x[one] = 1
-    levels = _levels(run)
+    levels = _grouped(run, _levels(run))
     seq: list[Level | None] = ([None] if mode == "prefer" else []) + levels
     eqs: list[tuple[np.ndarray, int]] = []
     cap: int | None = None
@@ -462,7 +548,8 @@ def _solve_stable(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         x, chosen = res.x, np.flatnonzero(res.x)
         sign = 1 if is_blocking else lvl.sign
         scale = run.scale.K if (not is_blocking and lvl.soft) else 1
-        bound[name] = sign * res.bound / scale if res.bound is not None else float("nan")
+        if sign and res.bound is not None:
+            bound[name] = sign * res.bound / scale
         if res.status != "OPTIMAL":
             status = "FEASIBLE"
             break
