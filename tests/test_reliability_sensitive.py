@@ -51,7 +51,8 @@ def planted_scheme(folder: Path) -> tuple[Path, Path, dict[str, dict[str, str]]]
         rows = list(csv.DictReader(fh))
     truth: dict[str, dict[str, str]] = {}
     for row in rows:
-        truth[row["candidate_id"]] = {"ethnic_category": row["ethnic_category"] or "99", "disability": row["disability"]}
+        truth[row["candidate_id"]] = {"ethnic_category": row["ethnic_category"] or "99", "disability": row["disability"],
+                                      "names": (row["given_name"], row["family_name"], row["email"])}
         if row["ethnic_category"]:
             row["ethnic_category"] = f"Ethnicity {row['ethnic_category']} {SECRET}ETH"
         if row["disability"]:
@@ -88,10 +89,15 @@ def run(tmp_path):
 def offending_lines(text: str, truth: dict[str, dict[str, str]]) -> list[str]:
     """Lines that put a candidate next to special category data."""
     bad = []
+    # Names and emails are personal data a default export carries on purpose; a family name such as
+    # White or Black is not an ethnic group, so they are blanked before looking for group words.
+    names = sorted({n for t in truth.values() for n in t["names"] if n}, key=len, reverse=True)
+    blank = re.compile("|".join(re.escape(n) for n in names)) if names else None
     for line in text.splitlines():
         ids = CID.findall(line)
         if not ids:
             continue
+        line = blank.sub("<name>", line) if blank else line
         if SPECIAL_WORDS.search(line):
             bad.append(line)
             continue
@@ -163,6 +169,12 @@ def test_special_category_data_never_leaves_in_default_outputs(run, tmp_path, ca
     for where, text in texts.items():
         assert SECRET not in text, f"{where} echoes a planted special category value"
         assert offending_lines(text, truth) == [], f"{where} shows special category data next to a candidate"
+
+    # The detector can fail: the restricted export (with special category columns) trips it.
+    restricted = tmp_path / "restricted" / "export.csv"
+    run("export", "1", "--include-sensitive", "--out", str(restricted))
+    assert offending_lines(restricted.read_text(encoding="utf-8"), truth)
+    assert SECRET in (scheme / "candidates.csv").read_text(encoding="utf-8")
 
     with (out / "export.csv").open(encoding="utf-8") as fh:
         header = next(csv.reader(fh))

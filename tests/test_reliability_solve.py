@@ -14,6 +14,7 @@ scheme large enough to be mid-solve when the signal arrives, with a short
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -40,12 +41,28 @@ except ImportError:
     pytest.skip("the solver package is not there yet", allow_module_level=True)
 
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
-BIG = 2500  # candidates: big enough that the solve is still running when the signal arrives
-SOLVE_LIMIT = "8"  # seconds: the solve is killed well before this
+BIG = 1200  # candidates: big enough that the CP-SAT search is still running when the signal arrives
+SOLVE_LIMIT = "8"  # seconds: the solve is interrupted well before this
 
 
 def _cli(db_url: str, *args: str) -> list[str]:
     return [sys.executable, "-c", "from placement.cli import main; main()", "--db", db_url, *args]
+
+
+# The real `placement solve`, with one line of instrumentation: CP-SAT's search announces itself on
+# stderr, so a signal can be sent while the process is inside it rather than at a guessed moment.
+SEARCH_STARTS = "[test] CP-SAT search starts"
+_HOOKED = f"""
+import sys
+from ortools.sat.python import cp_model
+_solve = cp_model.CpSolver.solve
+def _announced(self, *args, **kwargs):
+    print({SEARCH_STARTS!r}, file=sys.stderr, flush=True)
+    return _solve(self, *args, **kwargs)
+cp_model.CpSolver.solve = _announced
+from placement.cli import main
+main()
+"""
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +99,11 @@ def rounds_and_placements(db: Path) -> tuple[list[tuple], int]:
 class Watched:
     """A `placement solve` subprocess whose stderr is read as it arrives (the progress line says when it solves)."""
 
-    def __init__(self, db: Path):
+    def __init__(self, db: Path, *options: str):
+        # A terminal as far as rich is concerned, so the progress line is written to stderr.
         env = {**os.environ, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "200"}
         self.proc = subprocess.Popen(
-            _cli(f"sqlite:///{db}", "solve", "--time-limit", SOLVE_LIMIT),
+            [sys.executable, "-c", _HOOKED, "--db", f"sqlite:///{db}", "solve", "--time-limit", SOLVE_LIMIT, *options],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         )
         self.err = bytearray()
@@ -97,15 +115,22 @@ class Watched:
         while chunk := self.proc.stderr.read1(4096):
             self.err += chunk
 
-    def wait_for(self, text: str, timeout: float = 60) -> bool:
+    def wait_for(self, *texts: str, timeout: float = 60) -> bool:
+        """Wait until stderr shows each of ``texts`` in turn (each after the one before)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if text.encode() in self.err:
-                return True
-            if self.proc.poll() is not None:
-                return text.encode() in self.err
-            time.sleep(0.02)
-        return False
+        start = 0
+        for text in texts:
+            while True:
+                found = self.err.find(text.encode(), start)
+                if found >= 0:
+                    start = found + len(text)
+                    break
+                if self.proc.poll() is not None and self.err.find(text.encode(), start) < 0:
+                    return False
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(0.01)
+        return True
 
     def finish(self, timeout: float = 60) -> int:
         try:
@@ -122,39 +147,71 @@ class Watched:
         return self.err.decode(errors="replace")
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_solve_killed_mid_way_leaves_no_round(big_copy, sig):
-    before = rounds_and_placements(big_copy)
-    solve = Watched(big_copy)
-    assert solve.wait_for("Encoded"), f"the solve never started:\n{solve.stderr}"
-    time.sleep(0.5)  # into the solver proper
+def interrupt(db: Path, sig: signal.Signals, when: tuple[str, ...], delay: float) -> None:
+    """Start `placement solve`, send ``sig`` ``delay`` s after stderr shows ``when``; check nothing was stored."""
+    before = rounds_and_placements(db)
+    # Preferring stability makes the last level a long CP-SAT search (it runs to the time limit).
+    solve = Watched(db, "--stability", "prefer")
+    assert solve.wait_for(*when), f"the solve never reached {when!r}:\n{solve.stderr}"
+    time.sleep(delay)
     assert solve.proc.poll() is None, f"the solve finished before the signal: make the scheme bigger\n{solve.stderr}"
     solve.proc.send_signal(sig)
     started = time.monotonic()
     code = solve.finish()
-    assert code != 0, f"exit code 0 after {sig.name}:\n{solve.stderr}"
-    assert rounds_and_placements(big_copy) == before
+    after = rounds_and_placements(db)
+    assert code != 0, f"exit code 0 after {sig.name}; rounds now {after}"
+    assert after == before, f"{sig.name} left {after}"
     assert "Traceback" not in solve.stderr
-    # It stops promptly, not after running on to the time limit.
-    assert time.monotonic() - started < float(SOLVE_LIMIT), f"{sig.name} was ignored until the time limit"
+    assert time.monotonic() - started < float(SOLVE_LIMIT) + 2, f"{sig.name} was ignored until past the time limit"
+
+
+def test_sigint_while_loading_and_encoding_leaves_no_round(big_copy):
+    interrupt(big_copy, signal.SIGINT, ("Loading the scheme",), 0.2)
+
+
+def test_sigterm_inside_the_cp_sat_search_leaves_no_round(big_copy):
+    interrupt(big_copy, signal.SIGTERM, ("CP-SAT with prefer stability", SEARCH_STARTS), 0.5)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "CP-SAT catches SIGINT itself (SatParameters.catch_sigint_signal defaults to true; solver/cpsat.py and "
+    "solver/diagnose.py leave it on): Ctrl-C inside a CP-SAT search only stops the search, Python never sees "
+    "KeyboardInterrupt, and rounds.solve_round stores the interrupted answer (status UNKNOWN or FEASIBLE) as "
+    "a new round with exit code 0. Fix: set catch_sigint_signal = False and make the interruption reach "
+    "rounds.solve_round promptly (e.g. run the search off the main thread and call stop_search from a SIGINT "
+    "handler, then raise before _store)"))
+def test_sigint_inside_the_cp_sat_search_leaves_no_round(big_copy):
+    interrupt(big_copy, signal.SIGINT, ("CP-SAT with prefer stability", SEARCH_STARTS), 0.5)
 
 
 def test_a_solve_killed_while_writing_leaves_no_round_or_a_whole_one(big_copy):
-    """SIGKILL as soon as the solve reports its answer, while the round is being written."""
+    """SIGKILL the moment SQLite's rollback journal appears: the round is being written, not yet committed."""
+    journal = big_copy.with_name(big_copy.name + "-journal")
     solve = Watched(big_copy)
-    assert solve.wait_for("Solved", timeout=60), f"the solve never finished:\n{solve.stderr}"
-    solve.proc.kill()
+    assert solve.wait_for("Solved"), f"the solve never finished:\n{solve.stderr}"
+    caught_writing = False
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and solve.proc.poll() is None:
+        if journal.exists():
+            solve.proc.kill()
+            caught_writing = True
+            break
     solve.finish()
-    rounds, placements = rounds_and_placements(big_copy)
-    if rounds:  # the write had committed before the kill
+    rounds, placements = rounds_and_placements(big_copy)  # opening the file rolls a hot journal back
+    if caught_writing:
+        assert (rounds, placements) == ([], 0), "a round killed mid-write was left behind"
+    else:  # the write committed before the journal was seen: the round must then be whole
         conn = sqlite3.connect(big_copy)
-        placed = conn.execute("select summary from rounds").fetchone()[0]
+        summary = json.loads(conn.execute("select summary from rounds").fetchone()[0])
         conn.close()
-        import json
+        assert len(rounds) == 1 and placements == summary["placed"]
+    # The database is usable afterwards: not locked, and the next command sees the same state.
+    from click.testing import CliRunner
 
-        assert placements == json.loads(placed)["placed"]
-    else:
-        assert placements == 0
+    from placement.cli import cli
+
+    listed = CliRunner().invoke(cli, ["--db", f"sqlite:///{big_copy}", "round", "list"], catch_exceptions=False)
+    assert listed.exit_code == 0 and ("Round 1" in listed.output or "│ 1 " in listed.output) == bool(rounds)
 
 
 # ------------------------------------------------------------------ concurrent solves
@@ -192,7 +249,7 @@ def _check_rounds_are_whole(url: str, results: dict) -> None:
 
 @pytest.mark.postgres
 def test_two_solves_at_once_make_two_whole_rounds(pg_url, tmp_path):
-    generate_scheme(tmp_path / "scheme", candidates=300, seed=5)
+    generate_scheme(tmp_path / "scheme", candidates=200, seed=5)
     engine = make_engine(pg_url)
     upgrade(engine)
     import_dir(engine, tmp_path / "scheme")
@@ -224,7 +281,7 @@ def test_two_solves_at_once_make_two_whole_rounds(pg_url, tmp_path):
 @pytest.mark.postgres
 def test_two_cli_solves_at_once_on_postgresql(pg_url, tmp_path):
     """The same through `placement solve` in two processes."""
-    generate_scheme(tmp_path / "scheme", candidates=200, seed=8)
+    generate_scheme(tmp_path / "scheme", candidates=120, seed=8)
     engine = make_engine(pg_url)
     upgrade(engine)
     import_dir(engine, tmp_path / "scheme")
@@ -232,8 +289,6 @@ def test_two_cli_solves_at_once_on_postgresql(pg_url, tmp_path):
     procs = [subprocess.Popen(_cli(pg_url, "solve", "--time-limit", "20", "--json"), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
     outs = [p.communicate(timeout=120) for p in procs]
-    import json
-
     results = {}
     for i, (p, (out, err)) in enumerate(zip(procs, outs)):
         assert "Traceback" not in err, err
