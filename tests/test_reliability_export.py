@@ -125,10 +125,6 @@ def approved_by_formula(round_with_formulas):
     return round_with_formulas
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "audit/render_data.py to_csv writes free text as given: provenance.approved_by (the --by of "
-    "`placement round approve`) reaches the audit CSV as =HYPERLINK(...), a live formula in Excel; "
-    "to_csv should pass every cell through placement.export.csv_safe"))
 def test_audit_csv_writes_formula_cells_as_text(approved_by_formula, tmp_path):
     from placement.audit import write_report
 

@@ -288,15 +288,6 @@ def test_purge_on_postgresql(pg_url, tmp_path):
 
 # ------------------------------------------------------------------ after a purge, the scheme goes on
 
-try:  # the solver core arrives with its own issue
-    from placement.solver import solve as _solve  # noqa: F401
-
-    HAVE_SOLVER = True
-except ImportError:
-    HAVE_SOLVER = False
-needs_solver = pytest.mark.skipif(not HAVE_SOLVER, reason="the solver package is not there yet")
-
-
 @pytest.fixture
 def solved_and_purged(engine, tmp_path):
     """The base scheme solved and approved "last year", then purged; this year's candidates imported."""
@@ -320,7 +311,6 @@ def solved_and_purged(engine, tmp_path):
     return engine, first.round
 
 
-@needs_solver
 def test_a_new_round_after_a_purge_places_only_current_candidates(solved_and_purged):
     from placement.rounds import RoundOptions, solve_round
 
@@ -339,7 +329,6 @@ def test_a_new_round_after_a_purge_places_only_current_candidates(solved_and_pur
         assert all(purged_at is None for _, purged_at in new_pl), "a purged candidate got a new proposal"
 
 
-@needs_solver
 def test_a_purged_round_says_it_cannot_be_re_derived_or_explained(solved_and_purged):
     from placement.errors import PlacementError
     from placement.explain import explain

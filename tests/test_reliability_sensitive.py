@@ -31,11 +31,6 @@ from click.testing import CliRunner
 from placement.cli import cli
 from placement.domain import ETHNIC_GROUP_OF_CODE, SPECIAL_CATEGORY_ATTRIBUTES
 
-try:  # the solver core arrives with its own issue
-    from placement.solver import solve as _solve  # noqa: F401
-except ImportError:
-    pytest.skip("the solver package is not there yet", allow_module_level=True)
-
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample"
 SECRET = "SECRET-"
 CID = re.compile(r"\bC\d{3,}\b")
