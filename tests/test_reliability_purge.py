@@ -9,6 +9,7 @@ C005 (still in round 2) and C101, and keep both rounds' figures.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
@@ -341,3 +342,14 @@ def test_a_purged_round_says_it_cannot_be_re_derived_or_explained(solved_and_pur
     with pytest.raises(PlacementError) as excinfo:
         explain(engine, "C005", number)
     assert "purged" in str(excinfo.value)
+
+
+def test_a_purged_round_can_still_be_audited_from_its_aggregates(solved_and_purged, tmp_path):
+    from placement.audit import write_report
+
+    engine, number = solved_and_purged
+    report = json.loads(write_report(engine, number, "json", tmp_path / "audit.json").read_text(encoding="utf-8"))
+    assert report["round"] == number
+    assert report["price_of_fairness"]["applicable"] is False  # its inputs are gone: no re-solve
+    text = json.dumps(report)
+    assert not any(p in text for p in PERSONAL)
