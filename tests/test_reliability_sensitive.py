@@ -180,3 +180,21 @@ def test_special_category_data_never_leaves_in_default_outputs(run, tmp_path, ca
         if any(isinstance(v, str) and CID.fullmatch(v) for v in obj.values()):
             leaked = set(obj) & (SPECIAL_CATEGORY_ATTRIBUTES | {"sex"})
             assert not leaked, f"audit JSON {path} gives a candidate's {leaked}"
+
+
+@pytest.mark.skipif(not (SAMPLE / "candidates.csv").exists(), reason="fixtures/sample not present")
+def test_the_demo_shows_no_special_category_data(tmp_path, caplog, capfd):
+    caplog.set_level(logging.DEBUG)
+    with (SAMPLE / "candidates.csv").open(newline="", encoding="utf-8-sig") as fh:
+        truth = {r["candidate_id"]: {"ethnic_category": r["ethnic_category"] or "99", "disability": r["disability"],
+                                     "names": (r["given_name"], r["family_name"], r["email"])}
+                 for r in csv.DictReader(fh)}
+    demo = tmp_path / "demo"
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(demo), "--time-limit", "10"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    fd = capfd.readouterr()
+    texts = {"demo output": result.output, "python logging (DEBUG)": caplog.text, "file descriptors": fd.out + fd.err}
+    texts.update({f.name: f.read_text(encoding="utf-8") for f in demo.iterdir() if f.suffix in (".html", ".csv", ".json")})
+    assert any(f.endswith(".html") for f in texts), "the demo wrote no audit report"
+    for where, text in texts.items():
+        assert offending_lines(text, truth) == [], f"{where} shows special category data next to a candidate"
