@@ -162,3 +162,47 @@ def test_a_number_past_postgresqls_integer_range_is_a_cell_error(pg_url, tmp_pat
         import_file(engine, "hosts", hosts)
     engine.dispose()
     assert "row 2" in str(excinfo.value) and "capacity" in str(excinfo.value)
+
+
+def test_an_import_killed_while_writing_leaves_the_database_as_it_was(tmp_path):
+    """SIGKILL `placement import dir` the moment SQLite's rollback journal appears (mid-write)."""
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from placement.generate import generate_scheme
+
+    generate_scheme(tmp_path / "scheme", candidates=1500, seed=4)
+    db = tmp_path / "placement.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    import_dir(engine, BASE)
+    engine.dispose()
+
+    def dump() -> str:
+        conn = sqlite3.connect(db)  # opening the file rolls a hot journal back
+        try:
+            assert conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+            return "\n".join(conn.iterdump())
+        finally:
+            conn.close()
+
+    before = dump()
+    journal = db.with_name(db.name + "-journal")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from placement.cli import main; main()", "--db", f"sqlite:///{db}",
+         "import", "dir", str(tmp_path / "scheme")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    caught = False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if journal.exists():
+            proc.kill()
+            caught = True
+            break
+        time.sleep(0.001)
+    proc.wait(timeout=30)
+    assert caught, "the import finished before its write could be interrupted"
+    assert dump() == before

@@ -193,6 +193,7 @@ def test_a_solve_killed_while_writing_leaves_no_round_or_a_whole_one(big_copy):
             solve.proc.kill()
             caught_writing = True
             break
+        time.sleep(0.001)
     solve.finish()
     rounds, placements = rounds_and_placements(big_copy)  # opening the file rolls a hot journal back
     if caught_writing:
