@@ -144,14 +144,18 @@ class Watched:
         return self.err.decode(errors="replace")
 
 
-def interrupt(db: Path, sig: signal.Signals, when: tuple[str, ...], delay: float) -> None:
-    """Start `placement solve`, send ``sig`` ``delay`` s after stderr shows ``when``; check nothing was stored."""
+def interrupt(db: Path, sig: signal.Signals, when: tuple[str, ...], delay: float) -> int:
+    """Start `placement solve`, send ``sig`` ``delay`` s after stderr shows ``when``; check nothing was stored.
+
+    Returns how many CP-SAT searches had started when the signal was sent.
+    """
     before = rounds_and_placements(db)
     # Preferring stability makes the last level a long CP-SAT search (it runs to the time limit).
     solve = Watched(db, "--stability", "prefer")
     assert solve.wait_for(*when), f"the solve never reached {when!r}:\n{solve.stderr}"
     time.sleep(delay)
     assert solve.proc.poll() is None, f"the solve finished before the signal: make the scheme bigger\n{solve.stderr}"
+    searches_before_signal = solve.stderr.count(SEARCH_STARTS)
     solve.proc.send_signal(sig)
     started = time.monotonic()
     code = solve.finish()
@@ -160,10 +164,13 @@ def interrupt(db: Path, sig: signal.Signals, when: tuple[str, ...], delay: float
     assert after == before, f"{sig.name} left {after}"
     assert "Traceback" not in solve.stderr
     assert time.monotonic() - started < float(SOLVE_LIMIT) + 2, f"{sig.name} was ignored until past the time limit"
+    return searches_before_signal
 
 
 def test_sigint_while_loading_and_encoding_leaves_no_round(big_copy):
-    interrupt(big_copy, signal.SIGINT, ("Loading the scheme",), 0.2)
+    # Sent as soon as loading shows, well before the first CP-SAT search (about a second later).
+    searches = interrupt(big_copy, signal.SIGINT, ("Loading the scheme",), 0.0)
+    assert searches == 0, "the signal was meant to arrive before any CP-SAT search"
 
 
 def test_sigterm_inside_the_cp_sat_search_leaves_no_round(big_copy):
