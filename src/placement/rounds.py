@@ -211,6 +211,36 @@ def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Rou
     return encoded, parent, quotas
 
 
+def interruptible(work: Callable[[], Solution]) -> Solution:
+    """Run a solve so that Ctrl-C stops the command at once and nothing is stored.
+
+    The solve runs in a worker thread while the main thread waits in short
+    joins, where Python delivers KeyboardInterrupt promptly even though the
+    solver is busy in C++. (CP-SAT's own SIGINT handling is switched off in the
+    solver, so an interrupted search can never come back looking like an answer.)
+    """
+    import threading
+
+    box: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            box["solution"] = work()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="placement-solve", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.1)
+    except KeyboardInterrupt:
+        raise RoundError("The solve was interrupted; no round was stored.", "Run `placement solve` again when ready.") from None
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["solution"]  # type: ignore[return-value]
+
+
 def solve_round(
     engine: Engine, options: RoundOptions | None = None, progress: Callable[[str], None] | None = None
 ) -> RoundResult:
@@ -226,7 +256,7 @@ def solve_round(
         f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
     )
     started = time.perf_counter()
-    solution = solve(encoded.problem, options.solver_options(), progress=say)
+    solution = interruptible(lambda: solve(encoded.problem, options.solver_options(), progress=say))
     say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
     blob = enc_mod.dumps(encoded)
     return _store(engine, options, encoded, solution, blob, parent, quotas)
