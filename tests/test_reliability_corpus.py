@@ -34,23 +34,8 @@ def _manifest() -> list[dict[str, str]]:
 MANIFEST = _manifest()
 
 # Corpus files that still crash, with the bug report; strict, so they flip to failures once fixed.
-OFFER_READER = (
-    "cli/rounds.py offer_import opens the file as UTF-8 with the csv module directly: a Windows-1252 or "
-    "UTF-16 file raises UnicodeDecodeError and a cell past the csv field limit raises _csv.Error, both as "
-    "tracebacks; it should read through placement.ingest.reader's decoding and report file and row"
-)
-MAPPING_READER = (
-    "ingest/mapping.py load_mapping decodes the file as UTF-8 without catching UnicodeDecodeError: a "
-    "mapping file saved as UTF-16 or binary junk crashes with a traceback instead of a ConfigError naming "
-    "the file"
-)
-KNOWN_BUGS = {
-    "mappings/binary_junk.toml": MAPPING_READER,
-    "mappings/utf16.toml": MAPPING_READER,
-    "offers/windows1252.csv": OFFER_READER,
-    "offers/utf16.csv": OFFER_READER,
-    "offers/huge_field.csv": OFFER_READER,
-}
+# Corpus files whose refusal is a known open bug (strict xfail until fixed); none open now.
+KNOWN_BUGS: dict[str, str] = {}
 
 
 def _params():

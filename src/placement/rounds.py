@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -29,10 +30,12 @@ from .db.models import AuditLog, Candidate, Host, Placement, Round
 from .db.queries import load_scheme
 from .db.session import transaction
 from .domain import PROTECTED_ATTRIBUTES
-from .errors import ConcurrencyError, NotFound, QuotaRefused, RoundError
+from .errors import ConcurrencyError, NotFound, QuotaRefused, RoundError, RowProblem
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
 from .solver.problem import Options, Solution
+
+T = TypeVar("T")
 
 QUOTA_EXPLANATION = (
     "Under the Equality Act 2010 positive discrimination - a quota that overrides merit - is unlawful; "
@@ -211,7 +214,7 @@ def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Rou
     return encoded, parent, quotas
 
 
-def interruptible(work: Callable[[], Solution]) -> Solution:
+def interruptible(work: Callable[[], T]) -> T:
     """Run a solve so that Ctrl-C stops the command at once and nothing is stored.
 
     The solve runs in a worker thread while the main thread waits in short
@@ -250,7 +253,7 @@ def solve_round(
     options = options or RoundOptions()
     say = progress or (lambda _msg: None)
     say("Loading the scheme")
-    encoded, parent, quotas = prepare(engine, options)
+    encoded, parent, quotas = interruptible(lambda: prepare(engine, options))
     say(
         f"Encoded {encoded.problem.n_candidates} candidates, {encoded.problem.n_hosts} hosts, "
         f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
@@ -436,6 +439,48 @@ def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tup
             log_action(s, response, f"{cid} {pl.offer_status} {hid} (round {rnd.number})")
             results.append((rnd.number, hid))
     return results
+
+
+RESPONSE_SPELLINGS = {"accept": "accept", "accepted": "accept", "yes": "accept",
+                      "decline": "decline", "declined": "decline", "no": "decline"}
+
+
+def read_responses(path: Path, max_errors: int = 50) -> list[tuple[str, str]]:
+    """Answers from a CSV with columns candidate_id, response; every bad row reported, nothing recorded."""
+    import csv
+    import io
+
+    from .errors import InputError
+    from .ingest.reader import Problems, read_text
+
+    problems = Problems(max_errors)
+    text = read_text(path, problems)
+    answers: list[tuple[str, str]] = []
+    if text is not None:
+        try:
+            reader = csv.DictReader(io.StringIO(text, newline=""))
+            missing = {"candidate_id", "response"} - {(h or "").strip() for h in (reader.fieldnames or [])}
+            if missing:
+                problems.add(path.name, 1, ", ".join(sorted(missing)), None, "required column missing",
+                             "add a header row: candidate_id,response")
+            else:
+                for i, row in enumerate(reader, start=2):
+                    row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
+                    resp = RESPONSE_SPELLINGS.get(row["response"].lower())
+                    if resp is None:
+                        problems.add(path.name, i, "response", row["response"], "not a response", "use accept or decline")
+                    elif not row["candidate_id"]:
+                        problems.add(path.name, i, "candidate_id", None, "is empty", "give the candidate's id")
+                    else:
+                        answers.append((row["candidate_id"], resp))
+        except csv.Error as exc:
+            problems.add(path.name, reader.line_num + 1, None, None, f"is not valid CSV ({exc})",
+                         "save it as CSV UTF-8 and try again")
+    if len(problems):
+        raise InputError(problems.items, truncated=problems.truncated)
+    if not answers:
+        raise InputError([RowProblem(path.name, None, None, None, "has no answers", "add rows: candidate_id,response")])
+    return answers
 
 
 def stored_inputs(session: Session, number: int) -> tuple[Round, enc_mod.Encoded]:

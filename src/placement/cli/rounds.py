@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import click
@@ -137,24 +136,9 @@ def offer_decline(app: AppContext, candidate_id: str) -> None:
 @handle_errors
 def offer_import(app: AppContext, file: Path) -> None:
     """Record many answers from a CSV with columns candidate_id, response (accept|decline); all or none."""
-    from ..errors import InputError, RowProblem
-    from ..rounds import record_responses
+    from ..rounds import read_responses, record_responses
 
-    answers: list[tuple[str, str]] = []
-    problems: list[RowProblem] = []
-    with file.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        missing = {"candidate_id", "response"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError([RowProblem(file.name, 1, ", ".join(sorted(missing)), None, "required column missing", "add a header row: candidate_id,response")])
-        for i, row in enumerate(reader, start=2):
-            resp = (row["response"] or "").strip().lower()
-            resp = {"accepted": "accept", "declined": "decline", "yes": "accept", "no": "decline"}.get(resp, resp)
-            if resp not in ("accept", "decline"):
-                problems.append(RowProblem(file.name, i, "response", row["response"], "not a response", "use accept or decline"))
-            answers.append(((row["candidate_id"] or "").strip(), resp))
-    if problems:
-        raise InputError(problems)
+    answers = read_responses(file)
     results = record_responses(app.engine(), answers)
     click.echo(f"Recorded {len(results)} answers from {file.name}.")
 

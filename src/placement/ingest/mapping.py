@@ -86,6 +86,11 @@ def load_mapping(path: str | Path) -> Mapping:
         raise ConfigError(f"Mapping file {path} does not exist.", "Check the --mapping path.") from exc
     except OSError as exc:
         raise ConfigError(f"Cannot read mapping file {path}: {exc.strerror}.", "Check the --mapping path.") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"Mapping file {path.name} is not UTF-8 text (TOML files must be UTF-8).",
+            "Save it as UTF-8 from your editor (not UTF-16 or a spreadsheet format) and try again.",
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"Mapping file {path.name} is not valid TOML: {exc}.",

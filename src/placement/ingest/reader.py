@@ -119,6 +119,16 @@ def read_table(kind: str, path: Path, mapping: FileMapping, problems: Problems) 
     return table
 
 
+def read_text(path: Path, problems: Problems) -> str | None:
+    """A small CSV file's text, decoded by the same rules as an import; None with problems added."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problems.add(path.name, None, None, None, f"cannot be read ({exc.strerror or exc})", "check the path and permissions")
+        return None
+    return _decode(path.name, data, problems)
+
+
 def _decode(name: str, data: bytes, problems: Problems) -> str | None:
     def refuse(problem: str, fix: str = SAVE_AS_CSV, line: int | None = None) -> None:
         problems.add(name, line, None, None, problem, fix)
