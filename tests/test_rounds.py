@@ -156,5 +156,28 @@ def test_cli_solve_json_approve_offer_export_explain(tmp_path, sqlite_url):
     res = run(cli, ["--db", sqlite_url, "explain", unplaced, "--round", "1"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     assert f"{unplaced} was not placed" in res.output
-    # Everyone ranked H1 first; an unplaced candidate is told why not, in words.
-    assert "Choice 1" in res.output and "without any placement" in res.output
+    assert "Choice 1, Host H1 (H1):" in res.output
+
+
+def test_explain_names_the_rule_or_the_objective_level_that_decided(engine):
+    # X ranks H1 then H2; Y can only go to H1 (one place); Z's score is below H3's minimum.
+    seed(
+        engine,
+        [dict(candidate_id="X"), dict(candidate_id="Y"), dict(candidate_id="Z", score=40)],
+        [dict(host_id="H1", capacity=1), dict(host_id="H2", capacity=1), dict(host_id="H3", capacity=1, min_score=60),
+         dict(host_id="H4", capacity=1)],
+        [("X", "H1", 1), ("X", "H2", 2), ("Y", "H1", 1), ("Z", "H3", 1), ("Z", "H4", 2)],
+    )
+    solve_round(engine)
+    from placement.explain import explain
+
+    x = explain(engine, "X")
+    assert (x.placed_at, x.placed_rank) == ("H2", 2)
+    assert [ln.host_id for ln in x.lines] == ["H1"]
+    assert "1 more candidate without any placement" in x.lines[0].reason
+    z = explain(engine, "Z")
+    assert z.placed_at == "H4" and z.lines[0].verdict == "ineligible"
+    assert "below the host's minimum of 60" in z.lines[0].reason
+    y = explain(engine, "Y")
+    assert y.placed_rank == 1 and y.lines == []
+    assert "placed at H1 (their choice ranked 1)" in y.render()
