@@ -179,12 +179,6 @@ def test_sigterm_inside_the_cp_sat_search_leaves_no_round(big_copy):
     interrupt(big_copy, signal.SIGTERM, ("CP-SAT with prefer stability", SEARCH_STARTS), 0.5)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Ctrl-C inside a CP-SAT search crashes the command: rounds.interruptible (849c036) moves the solve to a "
-    "worker thread, but CP-SAT's own SIGINT handler is still installed (SatParameters.catch_sigint_signal "
-    "defaults to true; solver/cpsat.py and solver/diagnose.py do not switch it off), and it dies with "
-    "\"terminate called after throwing an instance of 'std::bad_function_call'\" - exit code -6 (SIGABRT), "
-    "no message. Nothing is stored. Fix: prm.catch_sigint_signal = False in every CpSolver the solver makes"))
 def test_sigint_inside_the_cp_sat_search_leaves_no_round(big_copy):
     interrupt(big_copy, signal.SIGINT, ("CP-SAT with prefer stability", SEARCH_STARTS), 0.5)
 

@@ -175,6 +175,9 @@ def solve_cpsat(
     solver = cp_model.CpSolver()
     prm = solver.parameters
     prm.max_time_in_seconds = max(0.01, float(time_limit))
+    # Ctrl-C belongs to the caller (rounds.interruptible stops the command and stores nothing);
+    # CP-SAT's own handler would turn an interrupted search into something that looks like an answer.
+    prm.catch_sigint_signal = False
     prm.num_workers = max(1, int(workers))
     if workers > 1:
         prm.interleave_search = True  # deterministic with several workers

@@ -186,6 +186,7 @@ def _solve(
     model.add_assumptions([g.literal for g in on] + [~g.literal for g in off])
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(seconds, 0.01)
+    solver.parameters.catch_sigint_signal = False  # Ctrl-C is the caller's (see rounds.interruptible)
     # Cores from assumptions come from the single-thread SAT search.
     solver.parameters.num_workers = 1
     # Probing at the root costs seconds on scheme-sized models and rarely
