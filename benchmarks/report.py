@@ -183,7 +183,12 @@ def markdown(result: dict[str, Any]) -> str:
     for inst in result["instances"]:
         for name, r in inst["rows"].items():
             obj = r.get("objective") or {}
-            ratio = f"{r['ratio']:.2f}× {r['reference']}" if r.get("ratio") is not None else ""
+            ratio = ""
+            if r.get("ratio") is not None:
+                # A run killed at its limit only bounds the time: say which way the ratio leans.
+                ref_status = inst["rows"].get(r["reference"], {}).get("status")
+                lean = "≥ " if r.get("status") == "TIMEOUT" else "≤ " if ref_status == "TIMEOUT" else ""
+                ratio = f"{lean}{r['ratio']:.2f}× {r['reference']}"
             status = r.get("status", "")
             if r.get("status") == "OPTIMAL" and name == "min-cost flow" and inst["variant"] == TARGETS:
                 status = "bound (no side constraints)"
@@ -239,3 +244,11 @@ def write(result: dict[str, Any], outdir: Path) -> tuple[Path, Path]:
     md.write_text(markdown(result), encoding="utf-8")
     js.write_text(json.dumps(result, indent=2, default=float), encoding="utf-8")
     return md, js
+
+
+if __name__ == "__main__":  # re-render latest.md from a results JSON: python -m benchmarks.report FILE.json
+    import sys
+
+    data = json.loads(Path(sys.argv[1]).read_text(encoding="utf-8"))
+    (Path(sys.argv[1]).parent / "latest.md").write_text(markdown(data), encoding="utf-8")
+    print(markdown(data))
