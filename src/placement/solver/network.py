@@ -40,6 +40,7 @@ from .problem import Options, Problem
 
 FLOW_OPTIMAL = min_cost_flow.SimpleMinCostFlow.OPTIMAL
 _TRACE = False
+LP_METHOD = "highs-ds"
 
 
 @dataclass
@@ -289,6 +290,7 @@ def lagrangian(
     deadline: float,
     G: int = 64,
     max_iter: int = 60,
+    lp_columns: float = 4.0,
 ) -> Lagrange:
     """Maximise the Lagrangian bound of one level over prices on ``rows``.
 
@@ -305,7 +307,9 @@ def lagrangian(
     less than one grid step, when the bound rounds up to the best placement
     seen (``score`` values priced flows that meet every row, None otherwise:
     nothing better is possible), at the deadline, or when the bound passes
-    ``cost_cap`` (no placement of this size meets the rows).
+    ``cost_cap`` (no placement of this size meets the rows). The first prices
+    come from :func:`lp_prices` over the pairs within ``lp_columns`` level
+    units of the network optimum (0: no warm start).
     """
     import scipy.optimize
 
@@ -355,19 +359,53 @@ def lagrangian(
     cuts_val = [float(val)]
     cuts_g = [g.astype(float)]
     # Trust region per price: start at a few rank units' worth.
-    delta = np.where(kinds == "soft", np.maximum(hi / 2, 1.0), float(G) * float(max(1, int(np.abs(level_cost).max(initial=1)))) * 4.0)
+    unit = float(max(1, int(np.abs(level_cost).max(initial=1))))
+    delta = np.where(kinds == "soft", np.maximum(hi / 2, 1.0), float(G) * unit * 4.0)
     stall = 0
+    # Only rows some priced flow has broken get a price (links and quotas rarely bind: keeping the
+    # rest at 0 keeps the cutting-plane model small and quick to converge).
+    active = _broken(g, kinds)
+    lp_ceiling: int | None = None
+    if n_rows and active.any() and lp_columns > 0:
+        # Warm start: the duals of the LP relaxation over the pairs near the network optimum are
+        # (nearly) the best prices; the cutting planes then only polish them.
+        lp = lp_prices(net, level_cost, slot_reward, rows, b, value, f, G * lp_columns)
+        if lp is not None:
+            lp_lam, lp_value, x_lp = lp
+            x_int = np.round(x_lp)
+            if np.isfinite(lp_value) and np.all(np.abs(x_lp - x_int) < 1e-6) and (
+                    value == "any" or int(x_int.sum()) == int(value)):
+                # An integral LP answer: if it meets every row exactly, it is a placement the bound may match.
+                xi = x_int.astype(np.int64)
+                s_lp = score(xi)
+                if s_lp is not None and (best.best_value is None or s_lp < best.best_value):
+                    best.best_value, best.best_x = s_lp, xi
+            # No prices prove more than the LP relaxation (restricted LPs only overestimate it).
+            if np.isfinite(lp_value):
+                lp_ceiling = int(np.ceil(lp_value - 1e-6))
+            lam0 = np.clip(np.round(lp_lam * G), np.ceil(lo), np.floor(hi)).astype(np.int64)
+            step0 = evaluate(lam0)
+            if step0 is not None:
+                val, g, f = step0
+                cuts_lam.append(lam0.astype(float))
+                cuts_val.append(float(val))
+                cuts_g.append(g.astype(float))
+                consider(val, lam0, f, 2)
+                active |= (lam0 != 0) | _broken(g, kinds)
+                delta = np.maximum(np.minimum(delta, np.abs(lam0) / 4.0), float(G) / 2.0)
     for it in range(2, max_iter + 1):
         if n_rows == 0 or time.perf_counter() > deadline:
             break
         if best.best_value is not None and best.ceil() >= best.best_value:
             break
+        if lp_ceiling is not None and best.ceil() >= lp_ceiling:
+            break
         if best.bound > G * cost_cap:
             best.infeasible = True
             break
         center = best.multipliers.astype(float)
-        box_lo = np.maximum(lo, center - delta)
-        box_hi = np.minimum(hi, center + delta)
+        box_lo = np.where(active, np.maximum(lo, center - delta), 0.0)
+        box_hi = np.where(active, np.minimum(hi, center + delta), 0.0)
         # Master: max z s.t. z <= val_i + g_i . (lam - lam_i), lam in the box.
         Lm, Gm, Vm = np.array(cuts_lam), np.array(cuts_g), np.array(cuts_val)
         c = np.zeros(n_rows + 1)
@@ -381,8 +419,8 @@ def lagrangian(
         predicted = -res.fun
         if _TRACE:
             print("   lag", it, best.bound / G, predicted / G, np.round(res.x[:-1] / G, 3)[:16], np.round(delta / G, 2)[:16])
-        at_edge = np.any((np.abs(res.x[:-1] - box_lo) < 0.5) & (box_lo > lo)) or np.any(
-            (np.abs(res.x[:-1] - box_hi) < 0.5) & (box_hi < hi))
+        at_edge = np.any(active & (np.abs(res.x[:-1] - box_lo) < 0.5) & (box_lo > lo)) or np.any(
+            active & (np.abs(res.x[:-1] - box_hi) < 0.5) & (box_hi < hi))
         # The cut model overestimates the bound function everywhere, so an interior maximum of
         # it caps what any prices could prove: stop when that cap is within 1/8 of a unit.
         if not at_edge and (predicted - best.bound <= G // 8 or -(-int(predicted) // G) <= best.ceil()):
@@ -394,11 +432,15 @@ def lagrangian(
         if step is None:
             break
         val, g, f = step
+        newly = _broken(g, kinds) & ~active
+        if newly.any():
+            active |= newly
+            stall = 0
         cuts_lam.append(lam_new.astype(float))
         cuts_val.append(float(val))
         cuts_g.append(g.astype(float))
         improved = val > best.bound
-        stall = 0 if improved else stall + 1
+        stall = 0 if improved or newly.any() else stall + 1
         gain = (val - best.bound) / max(predicted - best.bound, 1e-9)
         consider(val, lam_new, f, it)
         if improved and gain > 0.5:
@@ -408,6 +450,146 @@ def lagrangian(
     if best.bound > G * cost_cap:
         best.infeasible = True
     return best
+
+
+def lp_prices(net: Network, level_cost: np.ndarray, slot_reward: int, rows: list[Row], b: np.ndarray,
+              value: int | str, flow: Flow, threshold: float, rounds: int = 4
+              ) -> tuple[np.ndarray, float, np.ndarray] | None:
+    """Row prices from the LP relaxation over the pairs near the network optimum (column generation).
+
+    Columns start as the pairs ``flow`` uses and those whose reduced cost
+    (either potential, 1/G units) is at most ``threshold``; pairs the LP
+    duals price below zero join, for a few rounds. Hard and equality rows and
+    the placed count get elastic slack at a high price so every restricted LP
+    is feasible. Any prices are valid for the Lagrangian bound, so this only
+    has to be good, not exact: the bound itself is computed by flows.
+    Returns (prices in level units per row unit, the LP value - an upper
+    bound on what any prices can prove, inf while slack is in use - and the
+    LP's placement, fractional or not), or None.
+    """
+    import scipy.sparse as sp
+    from scipy.optimize import linprog
+
+    p = net.problem
+    fp = net.free_pairs
+    rc1, rc2 = net.reduced_costs(flow)
+    in_cols = np.zeros(net.n_pairs, bool)
+    in_cols[fp[(np.maximum(rc1, rc2)[fp] <= threshold) | (flow.x[fp] == 1)]] = True
+    kinds = np.array([r.kind for r in rows])
+    A = _row_matrix(rows, net.n_pairs).astype(float).tocsc()
+    const = b + np.asarray(A[:, net.forced].sum(axis=1)).ravel()
+    le = np.flatnonzero(kinds != "eq")
+    eq = np.flatnonzero(kinds == "eq")
+    soft = np.flatnonzero(kinds == "soft")
+    hard = np.flatnonzero(kinds == "le")
+    pos = np.full(len(rows), -1)
+    pos[le] = np.arange(le.size)
+    soft_min = np.flatnonzero(net.min_rem > 0) if (slot_reward and not net.hard_min) else np.zeros(0, np.int64)
+    hard_min = np.flatnonzero(net.min_rem > 0) if net.hard_min else np.zeros(0, np.int64)
+    fixed_value = value != "any"
+    ns, nm, nh, ne = soft.size, soft_min.size, hard.size, eq.size
+    M = 2.0 * float(max(1, int(np.abs(level_cost).max(initial=1)))) + float(max((r.weight for r in rows), default=0))
+    A_le_all = A[le].tocsc()
+    A_eq_all = A[eq].tocsc()
+    result: tuple[np.ndarray, float, np.ndarray] | None = None
+    prev_value = np.inf
+    for _ in range(rounds):
+        cols = np.flatnonzero(in_cols)
+        n = cols.size
+        # Columns: x | soft shortfalls | soft quota shortfalls | hard-row slack | eq slack +/- | placed slack
+        n_all = n + ns + nm + nh + 2 * ne + int(fixed_value)
+
+        def block(mat, start: int, width: int, n_all: int = n_all) -> sp.csr_matrix:
+            return sp.hstack([sp.csr_matrix((mat.shape[0], start)), mat, sp.csr_matrix((mat.shape[0], n_all - start - width))])
+
+        ones = np.ones(n)
+        cand = sp.csr_matrix((ones, (p.pair_cand[cols], np.arange(n))), shape=(p.n_candidates, n))
+        host = sp.csr_matrix((ones, (p.pair_host[cols], np.arange(n))), shape=(p.n_hosts, n))
+        ub = [block(cand, 0, n), block(host, 0, n)]
+        b_ub = [np.ones(p.n_candidates), net.cap_rem.astype(float)]
+        side = block(A_le_all[:, cols].tocsr(), 0, n)
+        if ns:
+            side = side + block(sp.csr_matrix((-np.ones(ns), (pos[soft], np.arange(ns))), shape=(le.size, ns)), n, ns)
+        if nh:
+            side = side + block(sp.csr_matrix((-np.ones(nh), (pos[hard], np.arange(nh))), shape=(le.size, nh)), n + ns + nm, nh)
+        ub.append(side)
+        b_ub.append(-const[le])
+        if nm:
+            ub.append(block(-host[soft_min], 0, n) + block(-sp.identity(nm, format="csr"), n + ns, nm))
+            b_ub.append(-net.min_rem[soft_min].astype(float))
+        if hard_min.size:
+            ub.append(block(-host[hard_min], 0, n))
+            b_ub.append(-net.min_rem[hard_min].astype(float))
+        eqs, b_eq = [], []
+        if ne:
+            e0 = n + ns + nm + nh
+            ident = sp.identity(ne, format="csr")
+            eqs.append(block(A_eq_all[:, cols].tocsr(), 0, n) + block(-ident, e0, ne) + block(ident, e0 + ne, ne))
+            b_eq.append(-const[eq])
+        if fixed_value:
+            eqs.append(sp.csr_matrix((np.ones(n + 1), (np.zeros(n + 1, np.int64), np.r_[np.arange(n), n_all - 1])),
+                                     shape=(1, n_all)))
+            b_eq.append(np.array([float(int(value) - net.forced_count)]))
+        c = np.concatenate([level_cost[cols].astype(float), [rows[i].weight for i in soft], np.full(nm, float(slot_reward)),
+                            np.full(n_all - n - ns - nm, M)])
+        bounds = np.zeros((n_all, 2))
+        bounds[:, 1] = np.inf
+        bounds[:n, 1] = 1.0
+        try:
+            res = linprog(c, A_ub=sp.vstack(ub).tocsr(), b_ub=np.concatenate(b_ub),
+                          A_eq=sp.vstack(eqs).tocsr() if eqs else None, b_eq=np.concatenate(b_eq) if eqs else None,
+                          bounds=bounds, method=LP_METHOD)
+        except ValueError:
+            return result
+        if res.status != 0:
+            return result
+        mu = res.ineqlin.marginals
+        o = p.n_candidates + p.n_hosts
+        mu_c, mu_h, mu_le = mu[:p.n_candidates], mu[p.n_candidates:o], mu[o:o + le.size]
+        mu_sm = mu[o + le.size:o + le.size + nm]
+        mu_hm = mu[o + le.size + nm:]
+        mu_eq = res.eqlin.marginals if eqs else np.zeros(0)
+        lam = np.zeros(len(rows))
+        lam[le] = -mu_le
+        if ne:
+            lam[eq] = -mu_eq[:ne]
+        slack = bool(np.any(res.x[n + ns + nm:] > 1e-9))
+        x_lp = np.zeros(net.n_pairs)
+        x_lp[cols] = res.x[:n]
+        x_lp[net.forced] = 1.0
+        result = (lam, np.inf if slack else float(res.fun) + float(level_cost[net.forced].sum()), x_lp)
+        if _TRACE:
+            print("   lp round", n, "cols", round(float(res.fun), 3), "slack", slack)
+        # Price the pairs left out: reduced cost c - A^T mu over every row the pair appears in.
+        out = fp[~in_cols[fp]]
+        if out.size == 0:
+            break
+        d = level_cost[out].astype(float) - mu_c[p.pair_cand[out]] - mu_h[p.pair_host[out]] - A_le_all[:, out].T @ mu_le
+        if nm:
+            per_host = np.zeros(p.n_hosts)
+            per_host[soft_min] = mu_sm
+            d += per_host[p.pair_host[out]]
+        if hard_min.size:
+            per_host = np.zeros(p.n_hosts)
+            per_host[hard_min] = mu_hm
+            d += per_host[p.pair_host[out]]
+        if ne:
+            d -= A_eq_all[:, out].T @ mu_eq[:ne]
+        if fixed_value:
+            d -= mu_eq[-1]
+        neg = np.flatnonzero(d < -1e-7)
+        if neg.size == 0 or (not slack and prev_value - result[1] < 0.5):
+            break
+        prev_value = result[1]
+        # Partial pricing: the most attractive pairs first, so degenerate ties do not flood the LP.
+        take = neg[np.argsort(d[neg], kind="stable")[:max(1000, n // 10)]]
+        in_cols[out[take]] = True
+    return result
+
+
+def _broken(g: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+    """Rows a flow breaks: an equality off zero, any other row above zero."""
+    return np.where(kinds == "eq", g != 0, g > 0)
 
 
 def fixings(

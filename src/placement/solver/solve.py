@@ -167,7 +167,7 @@ class _Run:
             rows += self.soft_rows
         # First cut-off: half a rank unit above the bound (most gaps close there); then
         # just below the best placement found, to prove it.
-        step = max(1, int(self.scale.K * FIRST_CUTOFF)) if level.soft else 1
+        step = int(self.scale.K * FIRST_CUTOFF) if level.soft else 1
         allowed = lb + step if best is None else min(best[0] - 1, lb + step)
         if not level.soft and best is not None:
             # A count level (placed, rank_r): its bound is weak and the last level's answer is at
@@ -180,10 +180,14 @@ class _Run:
             spec = ModelSpec(self.problem, free, one, rows, level.cost, 0, level.soft, placed, cap, eqs, hint)
             self.say(f"{level.name}: exact model on {free.size} of {self.problem.n_pairs} pairs (cut-off {allowed})")
             res = self.exact(spec)
+            if res.x is not None and not self._valid(res.x, eqs, cap) and res.engine == "highs":
+                # Floating point let a placement through that breaks a row: ask the exact engine instead.
+                self.messages.append("HiGHS returned a placement that breaks a constraint; re-solved with CP-SAT")
+                res = solve_cpsat(spec, max(0.05, self.remaining()), workers=1, presolve=False)
             method = f"lagrangian+{res.engine}"
             v = None
             if res.x is not None:
-                if not self.meets(res.x, eqs, cap) or check_validity(self.problem, np.flatnonzero(res.x), self.options):
+                if not self._valid(res.x, eqs, cap):
                     raise RuntimeError(f"internal error: {res.engine} returned a placement that breaks a constraint")
                 v = self.value(level, res.x)
                 if best is None or v < best[0]:
@@ -194,13 +198,12 @@ class _Run:
                 lb = max(lb, allowed + 1) if res.status == "INFEASIBLE" or v > allowed else max(lb, v)
                 if best is not None and best[0] <= lb:
                     return Outcome("OPTIMAL", best[1], best[0], best[0], method)
+                step = max(1, int(self.scale.K * 0.5), 4 * step)
                 if best is not None:
-                    step *= 4
                     allowed = min(best[0] - 1, lb + step)
                     continue
                 if allowed >= cost_cap:
                     return Outcome("INFEASIBLE", None, None, None, method)
-                step *= 4
                 allowed = min(cost_cap, lb + step)
                 continue
             # Stopped by the clock: what the reduced model proved holds only below the cut-off.
@@ -210,6 +213,9 @@ class _Run:
         if best is None:
             return Outcome("UNKNOWN", None, None, lb, method)
         return Outcome("FEASIBLE", best[1], best[0], lb, method)
+
+    def _valid(self, x: np.ndarray, eqs, cap) -> bool:
+        return self.meets(x, eqs, cap) and not check_validity(self.problem, np.flatnonzero(x), self.options)
 
     def _exact_below(self, level: Level, placed: int | None, eqs, cap, incumbent: tuple[int, np.ndarray]) -> Outcome:
         """The full model with the incumbent as hint: its optimum is the level's optimum."""
@@ -222,8 +228,11 @@ class _Run:
         self.say(f"{level.name}: exact model on all {free.size} pairs from the last level's answer")
         res = self.exact(spec)
         best = incumbent
+        if res.x is not None and not self._valid(res.x, eqs, cap) and res.engine == "highs":
+            self.messages.append("HiGHS returned a placement that breaks a constraint; re-solved with CP-SAT")
+            res = solve_cpsat(spec, max(0.05, self.remaining()), workers=1, presolve=False)
         if res.x is not None:
-            if not self.meets(res.x, eqs, cap) or check_validity(self.problem, np.flatnonzero(res.x), self.options):
+            if not self._valid(res.x, eqs, cap):
                 raise RuntimeError(f"internal error: {res.engine} returned a placement that breaks a constraint")
             v = self.value(level, res.x)
             if v < best[0]:
