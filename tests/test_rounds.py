@@ -181,3 +181,16 @@ def test_explain_names_the_rule_or_the_objective_level_that_decided(engine):
     y = explain(engine, "Y")
     assert y.placed_rank == 1 and y.lines == []
     assert "placed at H1 (their choice ranked 1)" in y.render()
+
+
+def test_a_solve_past_its_deadline_stops_the_command_and_stores_nothing():
+    import time as _time
+
+    from placement.rounds import interruptible
+
+    started = _time.monotonic()
+    with pytest.raises(RoundError) as exc:
+        interruptible(lambda: _time.sleep(5), deadline=0.3)
+    assert _time.monotonic() - started < 2
+    assert "no round was stored" in exc.value.message and "--time-limit" in exc.value.hint
+    assert interruptible(lambda: 42, deadline=5) == 42

@@ -214,7 +214,7 @@ def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Rou
     return encoded, parent, quotas
 
 
-def interruptible(work: Callable[[], T]) -> T:
+def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
     """Run a solve so that Ctrl-C stops the command at once and nothing is stored.
 
     The solve runs in a worker thread while the main thread waits in short
@@ -234,9 +234,17 @@ def interruptible(work: Callable[[], T]) -> T:
 
     worker = threading.Thread(target=run, name="placement-solve", daemon=True)
     worker.start()
+    started = time.monotonic()
     try:
         while worker.is_alive():
             worker.join(0.1)
+            if deadline is not None and time.monotonic() - started > deadline:
+                # A MIP engine deep in one LP can overrun its own clock; the command must not.
+                raise RoundError(
+                    f"The solver did not stop within {deadline:.0f} s, well past its time limit; no round was stored.",
+                    "Run `placement solve` again with a larger --time-limit, or relax hard targets "
+                    "(the hard part is usually a binding share target).",
+                )
     except KeyboardInterrupt:
         raise RoundError("The solve was interrupted; no round was stored.", "Run `placement solve` again when ready.") from None
     if "error" in box:
@@ -259,7 +267,9 @@ def solve_round(
         f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
     )
     started = time.perf_counter()
-    solution = interruptible(lambda: solve(encoded.problem, options.solver_options(), progress=say))
+    # Grace past the solver's own limit for the engines' clock checks and the final checks.
+    deadline = options.time_limit * 1.5 + 30
+    solution = interruptible(lambda: solve(encoded.problem, options.solver_options(), progress=say), deadline)
     say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
     blob = enc_mod.dumps(encoded)
     return _store(engine, options, encoded, solution, blob, parent, quotas)
