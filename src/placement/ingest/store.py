@@ -223,15 +223,18 @@ def plan_candidates(rows: Rows, snapshot: Snapshot) -> Plan:
     return plan
 
 
-def plan_hosts(rows: Rows, snapshot: Snapshot) -> Plan:
+def _plan_by_key(
+    rows: Rows, existing: dict[str, dict[str, Any]], key: str, fields: tuple[str, ...], table: Table, *, batch: bool
+) -> Plan:
+    """Upsert plan for a table keyed by one natural id (hosts by host_id, targets by name)."""
     plan = Plan()
     inserts, updates = [], []
     for _, m in rows:
-        values = _fields(m, HOST_FIELDS)
-        old = snapshot.hosts.get(m.host_id)
+        values = _fields(m, fields)
+        old = existing.get(getattr(m, key))
         if old is None:
             plan.added += 1
-            inserts.append({"host_id": m.host_id, **values})
+            inserts.append({key: getattr(m, key), **values})
         elif _differs(old, values):
             plan.updated += 1
             updates.append({"_pk": old["pk"], **values})
@@ -239,12 +242,18 @@ def plan_hosts(rows: Rows, snapshot: Snapshot) -> Plan:
             plan.unchanged += 1
 
     def write(conn: Connection, batch_id: int) -> None:
+        # Rows that carry their import batch (hosts) are stamped with this one.
+        stamp = {"import_batch_id": batch_id} if batch else {}
         if inserts:
-            conn.execute(insert(HOSTS), [{**r, "import_batch_id": batch_id} for r in inserts])
-        _update_by_pk(conn, HOSTS, updates, import_batch_id=batch_id)
+            conn.execute(insert(table), [{**r, **stamp} for r in inserts])
+        _update_by_pk(conn, table, updates, **stamp)
 
     plan.write = write
     return plan
+
+
+def plan_hosts(rows: Rows, snapshot: Snapshot) -> Plan:
+    return _plan_by_key(rows, snapshot.hosts, "host_id", HOST_FIELDS, HOSTS, batch=True)
 
 
 def _plan_ranked(
@@ -298,27 +307,7 @@ def plan_host_rankings(rows: Rows, snapshot: Snapshot) -> Plan:
 
 
 def plan_targets(rows: Rows, snapshot: Snapshot) -> Plan:
-    plan = Plan()
-    inserts, updates = [], []
-    for _, m in rows:
-        values = _fields(m, TARGET_FIELDS)
-        old = snapshot.targets.get(m.name)
-        if old is None:
-            plan.added += 1
-            inserts.append({"name": m.name, **values})
-        elif _differs(old, values):
-            plan.updated += 1
-            updates.append({"_pk": old["pk"], **values})
-        else:
-            plan.unchanged += 1
-
-    def write(conn: Connection, batch_id: int) -> None:
-        if inserts:
-            conn.execute(insert(TARGETS), inserts)
-        _update_by_pk(conn, TARGETS, updates)
-
-    plan.write = write
-    return plan
+    return _plan_by_key(rows, snapshot.targets, "name", TARGET_FIELDS, TARGETS, batch=False)
 
 
 def plan_pairs(rows: Rows, snapshot: Snapshot) -> Plan:
