@@ -167,6 +167,7 @@ def solve_cpsat(
     *,
     workers: int = 1,
     presolve: bool = True,
+    linearization: int = 2,
     extra: Callable[[cp_model.CpModel, list], None] | None = None,
 ) -> EngineResult:
     """Solve one level with CP-SAT (exact integer arithmetic; proofs are exact)."""
@@ -181,7 +182,7 @@ def solve_cpsat(
     prm.num_workers = max(1, int(workers))
     if workers > 1:
         prm.interleave_search = True  # deterministic with several workers
-    prm.linearization_level = 2
+    prm.linearization_level = linearization
     prm.random_seed = 0
     prm.cp_model_presolve = presolve
     status = solver.solve(model)

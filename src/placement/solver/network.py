@@ -369,7 +369,7 @@ def lagrangian(
     if n_rows and active.any() and lp_columns > 0:
         # Warm start: the duals of the LP relaxation over the pairs near the network optimum are
         # (nearly) the best prices; the cutting planes then only polish them.
-        lp = lp_prices(net, level_cost, slot_reward, rows, b, value, f, G * lp_columns)
+        lp = lp_prices(net, level_cost, slot_reward, rows, b, value, f, G * lp_columns, deadline=deadline)
         if lp is not None:
             lp_lam, lp_value, x_lp = lp
             x_int = np.round(x_lp)
@@ -453,7 +453,7 @@ def lagrangian(
 
 
 def lp_prices(net: Network, level_cost: np.ndarray, slot_reward: int, rows: list[Row], b: np.ndarray,
-              value: int | str, flow: Flow, threshold: float, rounds: int = 4
+              value: int | str, flow: Flow, threshold: float, rounds: int = 4, deadline: float = float("inf")
               ) -> tuple[np.ndarray, float, np.ndarray] | None:
     """Row prices from the LP relaxation over the pairs near the network optimum (column generation).
 
@@ -494,6 +494,8 @@ def lp_prices(net: Network, level_cost: np.ndarray, slot_reward: int, rows: list
     result: tuple[np.ndarray, float, np.ndarray] | None = None
     prev_value = np.inf
     for _ in range(rounds):
+        if time.perf_counter() > deadline:
+            break
         cols = np.flatnonzero(in_cols)
         n = cols.size
         # Columns: x | soft shortfalls | soft quota shortfalls | hard-row slack | eq slack +/- | placed slack
@@ -538,7 +540,8 @@ def lp_prices(net: Network, level_cost: np.ndarray, slot_reward: int, rows: list
         try:
             res = linprog(c, A_ub=sp.vstack(ub).tocsr(), b_ub=np.concatenate(b_ub),
                           A_eq=sp.vstack(eqs).tocsr() if eqs else None, b_eq=np.concatenate(b_eq) if eqs else None,
-                          bounds=bounds, method=LP_METHOD)
+                          bounds=bounds, method=LP_METHOD,
+                          options={"time_limit": max(0.1, min(1e6, deadline - time.perf_counter()))})
         except ValueError:
             return result
         if res.status != 0:
