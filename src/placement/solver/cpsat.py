@@ -7,13 +7,22 @@ lexicographic level's objective (an integer per pair plus the weighted soft
 rows) and the levels above it as constraints (the placed count, earlier
 rank counts, a penalty cap).
 
-CP-SAT settings, chosen by measurement on scheme-shaped instances (see the
-solver's tests and the report of the core-solver work): one worker with
-``linearization_level=2`` (the LP relaxation is what proves optima here;
-model.md measured 0.35 s against 20 s+ for the default), presolve off on
-reduced models (0.7 s against 1.7 s at 1,000 candidates, 10 s against 18 s at
-5,000), a fixed seed. One worker is deterministic; with more workers
-``interleave_search`` keeps it so.
+CP-SAT is the engine where exact integer arithmetic matters or where its
+search wins: stability models (the stability module's no-blocking rows),
+grouped rank-count levels of ``rank-maximal``/``generous`` (weights up to
+2^30), and any reduced model on request (``engine="cp-sat"``). Settings,
+chosen by measurement on scheme-shaped instances:
+
+* reduced models: one worker, ``linearization_level=2`` (model.md measured
+  0.35 s against 20 s+ for the default), presolve off (0.7 s against 1.7 s
+  at 1,000 candidates with the three target families, 10 s against 18 s at
+  5,000). HiGHS still proves the 5,000 one in 6.5 s and the 20,000 one in
+  24 s where CP-SAT had not closed the last rank unit after 200 s, even
+  given the optimum as a hint, so HiGHS is the default there (``mip.py``).
+* stability models: one worker, ``linearization_level=0`` (``solve.py``).
+
+Always a fixed seed. One worker is deterministic; with more workers
+``interleave_search`` keeps it so (measured slower on every model here).
 """
 
 from __future__ import annotations

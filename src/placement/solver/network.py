@@ -15,9 +15,15 @@ network is a relaxation, and it does two more jobs:
 
 * a *bound*: :func:`lagrangian` prices the few side rows (Lagrange
   multipliers), solves the priced network, and maximises that bound over the
-  prices with a trust-region cutting-plane method. Every bound it reports is
-  the exact cost of an integer min-cost flow plus priced constants - no
-  floating-point LP is trusted;
+  prices: first prices from the LP relaxation over the pairs near the
+  network optimum (:func:`lp_prices`, column generation; with the generator's
+  linked pairs the cutting planes alone needed 47 flows and 4.3 s at 5,000
+  candidates, the LP start 2 flows and 1.6 s), then a trust-region
+  cutting-plane method. Every bound it reports is the exact cost of an
+  integer min-cost flow plus priced constants - no floating-point LP is
+  trusted for a proof. An integral LP answer that meets every row is a
+  placement too (at 20,000 generated candidates it matched the bound: no
+  search at all);
 * *reduced-cost fixing*: from the optimal flow, shortest paths in the
   residual network give node potentials (two different ones: from a virtual
   root and to a virtual sink). A pair whose reduced cost says that using it

@@ -11,10 +11,11 @@ How a solve runs (each step only when the one before did not settle it):
    network is a relaxation: its placed count bounds level 1, its cost bounds
    level 2. If its answer meets every hard target and link and no soft target
    is short, it is optimal (model.md's 10,000-candidate case).
-3. **Lagrangian bound.** Prices on the few side rows, maximised over
-   (``network.lagrangian``): an exact integer lower bound for the level, and
-   priced flows that often meet the rows (incumbents). Equal bound and
-   incumbent prove the optimum without any search.
+3. **Lagrangian bound.** Prices on the few side rows, started from the LP
+   relaxation over the pairs near the network optimum and polished by
+   cutting planes (``network.lagrangian``): an exact integer lower bound for
+   the level, and priced flows or an integral LP answer that meet the rows
+   (incumbents). Equal bound and incumbent prove the optimum without search.
 4. **Reduced exact model.** Reduced costs fix every pair that cannot be in a
    placement within the remaining gap; branch-and-bound (HiGHS by default,
    CP-SAT on request) solves what is left, which contains every placement
