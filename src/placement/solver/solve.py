@@ -339,6 +339,8 @@ def _check_problem(p: Problem) -> None:
         for s in (t.min_share, t.max_share):
             if s is not None and not 0 <= s <= 1:
                 raise ValueError(f"target {t.name}: shares must lie in [0, 1]")
+        if not t.hard and not t.weight >= 0:
+            raise ValueError(f"target {t.name}: a soft target's weight must be 0 or more")
 
 
 # --------------------------------------------------------------------------- stability none
