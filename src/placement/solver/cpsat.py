@@ -2,7 +2,7 @@
 
 A :class:`ModelSpec` is the full model of model.md over a chosen set of pair
 variables - all pairs, or the few left after reduced-cost fixing
-(``network.fixings``) - with the other pairs fixed at 0 or 1. It carries one
+(``lagrange.fixings``) - with the other pairs fixed at 0 or 1. It carries one
 lexicographic level's objective (an integer per pair plus the weighted soft
 rows) and the levels above it as constraints (the placed count, earlier
 rank counts, a penalty cap).

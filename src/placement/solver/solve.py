@@ -13,7 +13,7 @@ How a solve runs (each step only when the one before did not settle it):
    is short, it is optimal (model.md's 10,000-candidate case).
 3. **Lagrangian bound.** Prices on the few side rows, started from the LP
    relaxation over the pairs near the network optimum and polished by
-   cutting planes (``network.lagrangian``): an exact integer lower bound for
+   cutting planes (``lagrange.lagrangian``): an exact integer lower bound for
    the level, and priced flows or an integral LP answer that meet the rows
    (incumbents). Equal bound and incumbent prove the optimum without search.
 4. **Reduced exact model.** Reduced costs fix every pair that cannot be in a
@@ -42,9 +42,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
-from .checks import Row, Scaling, check_validity, evaluate, level_names, link_rows, scaling
+from .checks import Row, Scaling, check_validity, evaluate, link_rows, scaling
 from .cpsat import EngineResult, ModelSpec, solve_cpsat
-from .network import Flow, Network, fixings, lagrangian
+from .lagrange import fixings, lagrangian
+from .levels import Level, grouped, held, make_levels
+from .network import Flow, Network
 from .problem import Options, Problem, Solution
 
 # CP-SAT on stability models: one worker (deterministic) without the LP relaxation measured best
@@ -58,22 +60,6 @@ STABLE_LINEARIZATION = 0
 FIRST_CUTOFF = 0.5
 G = 64  # price grid of the Lagrangian: 1/64 of an objective unit
 ENGINES = ("auto", "highs", "cp-sat")
-
-
-@dataclass
-class Level:
-    """One lexicographic level as an integer cost per pair, minimised."""
-
-    name: str
-    cost: np.ndarray  # int64 per pair
-    soft: bool  # the soft penalties belong to this level
-    sign: int = 1  # reported value = sign * minimised value (-1 for maximised counts)
-    members: tuple[Level, ...] = ()  # a grouped level: the rank-count levels it stands for
-
-
-def _held(level: Level, x: np.ndarray) -> list[tuple[np.ndarray, int]]:
-    """Equalities that hold a solved level at its value: one per rank count (small coefficients)."""
-    return [(m.cost, int(np.dot(m.cost, x))) for m in (level.members or (level,))]
 
 
 @dataclass
@@ -346,78 +332,10 @@ def _check_problem(p: Problem) -> None:
 # --------------------------------------------------------------------------- stability none
 
 
-def _levels(run: _Run) -> list[Level]:
-    p, K = run.problem, run.scale.K
-    names = level_names(p, run.options)
-    out = [Level("placed", -np.ones(p.n_pairs, np.int64), False, -1)]
-    for name in names[1:]:
-        if name == "rank_cost":
-            out.append(Level(name, K * p.pair_rank.astype(np.int64), True))
-        elif name == "penalty":
-            out.append(Level(name, np.zeros(p.n_pairs, np.int64), True))
-        else:
-            r = int(name.split("_")[1])
-            hit = (p.pair_rank == r).astype(np.int64)
-            out.append(Level(name, -hit, False, -1) if run.options.objective == "rank-maximal" else Level(name, hit, False))
-    return out
-
-
-# Largest objective magnitude of a grouped count level. Measured at 1,000 candidates with targets
-# (rank-maximal / generous, seconds): 2^20 8.6 / 8.6; 2^30 7.2 / 10.4; 2^44 13.2 / 10.5; 2^60 17.4 / 16.9.
-GROUP_LIMIT = 2**30
-
-
-def _grouped(run: _Run, levels: list[Level]) -> list[Level]:
-    """Consecutive rank-count levels merged into one weighted level where the weights stay safe.
-
-    Within a group, level r gets weight ``1 + sum(w_s * m_s)`` over the later
-    levels s, where ``m_s`` bounds how much count s can change (the
-    candidates with a pair of that rank): one unit of level r then outweighs
-    any change below it, so the weighted optimum is the lexicographic one.
-    Fewer, larger solves instead of one per rank.
-    """
-    p = run.problem
-    out: list[Level] = []
-    group: list[Level] = []
-
-    def flush() -> None:
-        if not group:
-            return
-        if len(group) == 1:
-            out.append(group[0])
-        else:
-            weights = _group_weights(p, group)
-            cost = sum(w * lvl.cost for w, lvl in zip(weights, group))
-            out.append(Level("+".join(lvl.name for lvl in group), cost.astype(np.int64), False, 0, tuple(group)))
-        group.clear()
-
-    for lvl in levels:
-        if not lvl.name[5:].isdigit():
-            flush()
-            out.append(lvl)
-            continue
-        trial = group + [lvl]
-        weights = _group_weights(p, trial)
-        if weights[0] * p.n_candidates > GROUP_LIMIT:
-            flush()
-            trial = [lvl]
-        group[:] = trial
-    flush()
-    return out
-
-
-def _group_weights(p: Problem, group: list[Level]) -> list[int]:
-    reach = [int(np.unique(p.pair_cand[lvl.cost != 0]).size) for lvl in group]
-    weights = [1] * len(group)
-    for i in range(len(group) - 2, -1, -1):
-        weights[i] = 1 + sum(weights[j] * reach[j] for j in range(i + 1, len(group)))
-    return weights
-
-
 def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     """Returns (status, chosen, bound per level, method)."""
     p, net = run.problem, run.net
-    levels = _levels(run)
+    levels = make_levels(run.problem, run.options, run.scale.K)
     if net.conflicts:
         run.messages.extend(net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
@@ -472,12 +390,12 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         return "FEASIBLE", np.flatnonzero(x), bound, method
     eqs = []
     cap = None
-    grouped = _grouped(run, levels)
-    for prev, lvl in zip(grouped[1:], grouped[2:]):
+    solve_order = grouped(run.problem, levels)
+    for prev, lvl in zip(solve_order[1:], solve_order[2:]):
         if prev.name == "penalty":
             cap = run.value(prev, x)
         else:
-            eqs = eqs + _held(prev, x)
+            eqs = eqs + held(prev, x)
         out = run.solve_level(lvl, n_placed, eqs, cap, incumbent=(run.value(lvl, x), x))
         if out.x is None:
             break
@@ -539,7 +457,7 @@ def _solve_stable(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     x = np.zeros(p.n_pairs, np.int64)
     x[da] = 1
     x[one] = 1
-    levels = _grouped(run, _levels(run))
+    levels = grouped(run.problem, make_levels(run.problem, run.options, run.scale.K))
     seq: list[Level | None] = ([None] if mode == "prefer" else []) + levels
     eqs: list[tuple[np.ndarray, int]] = []
     cap: int | None = None
@@ -588,7 +506,7 @@ def _solve_stable(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         elif lvl.name == "penalty":
             cap = run.penalty(x)
         else:
-            eqs = eqs + _held(lvl, x)
+            eqs = eqs + held(lvl, x)
     return status, chosen, bound, "cp-sat"
 
 
