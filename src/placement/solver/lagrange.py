@@ -48,6 +48,7 @@ class Lagrange:
     iterations: int = 0
     best_value: int | None = None  # the best placement met on the way (a priced flow meeting every row)
     best_x: np.ndarray | None = None
+    reduced: tuple[np.ndarray, np.ndarray] | None = None  # the flow's reduced costs, once computed
 
     def ceil(self) -> int:
         return -(-self.bound // self.G)
@@ -395,7 +396,9 @@ def fixings(
     host has no other free pair. Forced pairs (required, fixed) are among the
     fixed ones.
     """
-    rc1, rc2 = net.reduced_costs(lag.flow)
+    if lag.reduced is None:
+        lag.reduced = net.reduced_costs(lag.flow)
+    rc1, rc2 = lag.reduced
     slack = lag.G * allowed - lag.bound
     x = lag.flow.x
     in_net = np.zeros(net.n_pairs, bool)
