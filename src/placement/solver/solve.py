@@ -124,10 +124,22 @@ class _Run:
 
     # ------------------------------------------------------------------ one level
 
+    def most_placed(self, level: Level) -> int:
+        """An upper bound on the number placed under the hard rows, from a short pricing of level 1."""
+        rows = [r for r in self.scale.target_rows if r.kind == "le"] + self.links
+        lag = lagrangian(self.net, level.cost, 0, 0, rows, "any", score=lambda _x: None,
+                         cost_cap=self.problem.n_candidates + 1,
+                         deadline=time.perf_counter() + max(0.5, 0.1 * self.remaining()), G=G, max_iter=20)
+        return 0 if lag.infeasible else -lag.ceil()
+
     def solve_level(self, level: Level, placed: int | None, eqs: list[tuple[np.ndarray, int]], cap: int | None,
-                    incumbent: tuple[int, np.ndarray] | None = None) -> Outcome:
+                    incumbent: tuple[int, np.ndarray] | None = None, probe: Level | None = None) -> Outcome:
         """Minimise one level over placements with ``placed`` placed (None: any number), earlier levels ``eqs``
-        held, soft penalty at most ``cap``. Infeasible means: none with that many placed."""
+        held, soft penalty at most ``cap``. Infeasible means: none with that many placed.
+
+        ``probe`` (the ``placed`` level): when pricing finds no placement of that size, first check by pricing
+        level 1 that so many can be placed at all. A binding hard share target can make the network's count
+        unreachable, and the search below would otherwise widen its reduced model until it holds every pair."""
         net = self.net
         eq_rows = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level")
                    for c, v in eqs]
@@ -160,6 +172,11 @@ class _Run:
             best = (lag.best_value, lag.best_x)
         lb = lag.ceil()
         self.say(f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows")
+        if probe is not None and best is None and placed is not None:
+            most = self.most_placed(probe)
+            if most < placed:
+                self.say(f"{level.name}: at most {most} can be placed within the hard targets and links")
+                return Outcome("INFEASIBLE", None, None, None, "lagrangian")
         if best is not None and best[0] <= lb:
             return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian")
 
@@ -360,7 +377,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
 
     # Side constraints bind: level by level, from the network's placed count.
     bound: dict[str, float] = {}
-    placed_out = run.solve_level(levels[1], top, [], None)
+    placed_out = run.solve_level(levels[1], top, [], None, probe=levels[0])
     eqs: list[tuple[np.ndarray, int]] = []
     if placed_out.status == "INFEASIBLE":
         run.say(f"no placement of {top} meets the side constraints: maximising the number placed")
