@@ -5,6 +5,21 @@ importer and encoder; these build :class:`~placement.solver.problem.Problem`
 directly, so the reference solvers and the solver can be exercised while those
 are being written, and on shapes the generator may not produce (tiny
 instances for brute force, links, required pairs, lower quotas).
+tests/test_references.py uses them.
+
+tests/strategies.py has two more builders that look like these but are
+different generators, and stay separate. ``realistic_problem`` (the solver
+tests' scheme) draws a lognormal appeal per host, drops preferences that fail
+eligibility (specialism, relocation, minimum score), makes women and career
+changers rank some regions and org types less so that the targets bite, and
+uses the brief's three target families, soft but one; :func:`synthetic_problem`
+draws a Pareto popularity, keeps every preference, and has hard targets by
+default. ``problems`` is a hypothesis strategy (shrinkable); :func:`tiny_problem`
+a seeded numpy draw for brute force. Tests pin seeds and sizes whose
+instances they were written against, so one generator for both would change
+them all. What the builders share - turning preference lists into pair
+arrays, the region count - lives here, and tests/strategies.py imports it
+(benchmarks never import from tests/: they run without the test extras).
 
 Shape of :func:`synthetic_problem` follows model.md's reference runs: 7
 regions, hosts of 1–6 places (about 0.4 hosts per candidate, so places exceed
@@ -18,12 +33,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from placement.domain import REGIONS
 from placement.solver.problem import Problem, Target
 
-N_REGIONS = 7
+N_REGIONS = len(REGIONS)  # the seven NHS England regions
 
 
-def _pairs_from_lists(prefs: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pairs_from_lists(prefs: list[list[int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pair_cand, pair_host, pair_rank) from each candidate's hosts in order of preference, 1 = first."""
     cand, host, rank = [], [], []
     for c, hs in enumerate(prefs):
         for r, h in enumerate(hs, start=1):
@@ -51,7 +68,7 @@ def tiny_problem(
     for _ in range(n_candidates):
         k = int(rng.integers(0, max_prefs + 1))
         prefs.append(rng.permutation(n_hosts)[:k].tolist())
-    pc, ph, pr = _pairs_from_lists(prefs)
+    pc, ph, pr = pairs_from_lists(prefs)
     score = rng.integers(0, 3 if host_ties else 10_000, n_candidates)
     host_rank = (score.max() - score)[pc].astype(np.int32)
     capacity = rng.integers(0, 3, n_hosts).astype(np.int32)
@@ -137,16 +154,13 @@ def synthetic_problem(
     home = rng.integers(0, N_REGIONS, n_candidates)
     relocate = rng.random(n_candidates) < 0.7
     region_hosts = [np.flatnonzero(host_region == r) for r in range(N_REGIONS)]
-    cand, host, rank = [], [], []
+    prefs = []
     for c in range(n_candidates):
         pool = np.arange(n_hosts) if relocate[c] else region_hosts[home[c]]
         k = min(preferences, pool.size)
         w = popularity[pool] / popularity[pool].sum()
-        picks = rng.choice(pool, size=k, replace=False, p=w)
-        cand.extend([c] * k)
-        host.extend(picks.tolist())
-        rank.extend(range(1, k + 1))
-    pc, ph, pr = (np.array(x, np.int32) for x in (cand, host, rank))
+        prefs.append(rng.choice(pool, size=k, replace=False, p=w).tolist())
+    pc, ph, pr = pairs_from_lists(prefs)
     score = np.clip(np.round(rng.normal(62, 12, n_candidates)), 0, 100).astype(np.int32)
     host_rank = (100 - score)[pc].astype(np.int32)
     tgts: list[Target] = []

@@ -12,6 +12,13 @@ the stability tests can reuse the same strategy::
 popularity skew, sex / minority ethnic / career changer attributes and the
 three target families of model.md), seeded, for tests and timing runs that
 must not depend on the CSV generator.
+
+benchmarks/instances.py has the reference-solver checks' builders
+(``tiny_problem``, ``synthetic_problem``). They are different generators on
+purpose, not copies of these - its docstring says how and why - so each
+test's seeds keep the instances they were written against; the pieces all
+builders share (preference lists to pair arrays, the region count) are
+imported from there.
 """
 
 from __future__ import annotations
@@ -19,10 +26,9 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from benchmarks.instances import N_REGIONS, pairs_from_lists
+from placement.domain import ORG_TYPES, REGIONS
 from placement.solver.problem import Problem, Target
-
-N_REGIONS = 7
-ORG_TYPES = ("acute", "mental_health", "community", "ambulance", "ics", "ahsn", "other")
 
 
 # --------------------------------------------------------------------------- small random problems
@@ -59,15 +65,9 @@ def problems(
     host_region = np.array([draw(st.integers(0, n_regions - 1)) for _ in range(n_h)], np.int32)
     capacity = np.array([draw(st.integers(0, max_capacity)) for _ in range(n_h)], np.int32)
 
-    cand: list[int] = []
-    host: list[int] = []
-    rank: list[int] = []
-    for c in range(n_c):
-        hs = draw(st.lists(st.integers(0, n_h - 1), unique=True, max_size=min(n_h, max_rank)))
-        for r, h in enumerate(hs, start=1):
-            cand.append(c)
-            host.append(h)
-            rank.append(r)
+    prefs = [draw(st.lists(st.integers(0, n_h - 1), unique=True, max_size=min(n_h, max_rank))) for _ in range(n_c)]
+    pair_cand, pair_host, pair_rank = pairs_from_lists(prefs)
+    cand = pair_cand.tolist()
     n_p = len(cand)
     max_host_rank = 3 if host_ties else 10_000
     if host_ties:
@@ -146,9 +146,9 @@ def problems(
     return Problem(
         n_candidates=n_c,
         n_hosts=n_h,
-        pair_cand=np.array(cand, np.int32),
-        pair_host=np.array(host, np.int32),
-        pair_rank=np.array(rank, np.int32),
+        pair_cand=pair_cand,
+        pair_host=pair_host,
+        pair_rank=pair_rank,
         pair_host_rank=np.array(host_rank, np.int32),
         capacity=capacity,
         min_placements=mins,
@@ -217,9 +217,7 @@ def realistic_problem(
     org_pull_cc[0] = 0.6
     org_pull_cc[3] = 0.3
 
-    cand_l: list[np.ndarray] = []
-    host_l: list[np.ndarray] = []
-    rank_l: list[np.ndarray] = []
+    ranked: list[list[int]] = []  # each candidate's eligible hosts, best first
     for c in range(n_c):
         w = appeal * np.where(host_region == home[c], 3.0, 1.0)
         if female[c]:
@@ -232,13 +230,8 @@ def realistic_problem(
         hs = np.argpartition(-keys, k - 1)[:k]
         hs = hs[np.argsort(-keys[hs])]
         ok = ((cand_spec[c] & host_spec[hs]) != 0) & (score[c] >= host_min_score[hs]) & (willing[c] | (host_region[hs] == home[c]))
-        hs = hs[ok]
-        cand_l.append(np.full(hs.size, c, np.int32))
-        host_l.append(hs.astype(np.int32))
-        rank_l.append(np.arange(1, hs.size + 1, dtype=np.int32))
-    pair_cand = np.concatenate(cand_l)
-    pair_host = np.concatenate(host_l)
-    pair_rank = np.concatenate(rank_l)
+        ranked.append(hs[ok].tolist())
+    pair_cand, pair_host, pair_rank = pairs_from_lists(ranked)
     # Hosts rank by assessment score, higher first, equal scores tied (dense rank).
     _, dense = np.unique(-score, return_inverse=True)
     pair_host_rank = (dense[pair_cand] + 1).astype(np.int32)
@@ -289,6 +282,5 @@ def realistic_problem(
         required=required,
         links=links,
         targets=tuple(tgts),
-        region_labels=("London", "South East", "South West", "Midlands", "East of England", "North West",
-                       "North East and Yorkshire"),
+        region_labels=REGIONS,
     )
