@@ -99,3 +99,21 @@ def _group_weights(p: Problem, group: list[Level]) -> list[int]:
     for i in range(len(group) - 2, -1, -1):
         weights[i] = 1 + sum(weights[j] * reach[j] for j in range(i + 1, len(group)))
     return weights
+
+
+def tie_level(p: Problem, keep: np.ndarray | None) -> Level:
+    """The last level: which of the equally good placements to return.
+
+    Without ``keep``: places go to the candidates their hosts rank higher
+    (least total host-order position; host_rankings.csv, else score order), so
+    a tie is settled by merit rather than by the engine's search order. With
+    ``keep`` (pair indices of an earlier answer): fewest changes from it, for
+    re-solves that are compared with that answer (the audit's re-solve without
+    targets, explain's what-ifs), so every move they show is one the change
+    made necessary.
+    """
+    if keep is None:
+        return Level("host_order", p.pair_host_rank.astype(np.int64), False)
+    cost = np.zeros(p.n_pairs, np.int64)
+    cost[np.asarray(keep, np.int64)] = -1
+    return Level("kept", cost, False, -1)

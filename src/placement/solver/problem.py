@@ -89,6 +89,9 @@ class Options:
     min_placement_weight: float = 10.0  # soft lower quota: penalty per unfilled needed place (level 2)
     time_limit: float = 60.0  # seconds, whole solve
     workers: int = 2
+    # Among equally good placements: places to the candidates hosts rank higher ("host-order"), or the
+    # engine's own choice ("none"). solve(keep=...) settles them by fewest changes instead.
+    tie_break: Literal["host-order", "none"] = "host-order"
 
 
 @dataclass
@@ -123,3 +126,4 @@ class Solution:
     diagnosis: list[str] = field(default_factory=list)  # plain-words reasons when INFEASIBLE
     soft_violations: list[str] = field(default_factory=list)  # which soft constraints cost what
     messages: list[str] = field(default_factory=list)
+    tie_break: str = "none"  # how ties were settled, e.g. "host_order: optimal", "kept: optimal"

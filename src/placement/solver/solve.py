@@ -44,8 +44,9 @@ import numpy as np
 from ..errors import ConfigError
 from .checks import Row, Scaling, check_validity, evaluate, link_rows, scaling
 from .cpsat import EngineResult, ModelSpec, solve_cpsat
-from .lagrange import fixings, lagrangian
-from .levels import Level, grouped, held, make_levels
+from .lagrange import Lagrange, fixings, lagrangian
+from . import ties
+from .levels import Level, grouped, held, make_levels, tie_level
 from .network import Flow, Network
 from .problem import Options, Problem, Solution
 
@@ -69,6 +70,7 @@ class Outcome:
     value: int | None  # minimised value
     bound: int | None  # proven lower bound of the minimised value
     method: str
+    lag: Lagrange | None = None  # the pricing behind it: its reduced costs fix pairs for the tie-break
 
 
 class _Run:
@@ -88,6 +90,8 @@ class _Run:
         self.net = Network(problem, options)
         self.messages: list[str] = []
         self.methods: list[str] = []
+        self.tie: Level | None = None  # the tie-break level, if ties are to be settled
+        self.tie_result = "not settled"
         K = self.scale.K
         soft_min = [r for r in self.scale.min_rows if r.kind == "soft"]
         self.min_weight = soft_min[0].weight if soft_min else 0
@@ -166,7 +170,7 @@ class _Run:
                          deadline=time.perf_counter() + max(0.5, 0.4 * self.remaining()), G=G,
                          max_iter=1 if self.force_exact else 60)
         if lag.infeasible:
-            return Outcome("INFEASIBLE", None, None, None, "lagrangian")
+            return Outcome("INFEASIBLE", None, None, None, "lagrangian", lag=lag)
         best = incumbent
         if lag.best_value is not None and (best is None or lag.best_value < best[0]) and not self.force_exact:
             best = (lag.best_value, lag.best_x)
@@ -176,9 +180,9 @@ class _Run:
             most = self.most_placed(probe)
             if most < placed:
                 self.say(f"{level.name}: at most {most} can be placed within the hard targets and links")
-                return Outcome("INFEASIBLE", None, None, None, "lagrangian")
+                return Outcome("INFEASIBLE", None, None, None, "lagrangian", lag=lag)
         if best is not None and best[0] <= lb:
-            return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian")
+            return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian", lag=lag)
 
         rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
         if level.soft or cap is not None:
@@ -198,14 +202,14 @@ class _Run:
             spec = ModelSpec(self.problem, free, one, rows, level.cost, 0, level.soft, placed, cap, eqs, hint)
             self.say(f"{level.name}: exact model on {free.size} of {self.problem.n_pairs} pairs (cut-off {allowed})")
             res = self.exact(spec)
-            if res.x is not None and not self._valid(res.x, eqs, cap) and res.engine == "highs":
+            if res.x is not None and not self.valid(res.x, eqs, cap) and res.engine == "highs":
                 # Floating point let a placement through that breaks a row: ask the exact engine instead.
                 self.messages.append("HiGHS returned a placement that breaks a constraint; re-solved with CP-SAT")
                 res = solve_cpsat(spec, max(0.05, self.remaining()), workers=1, presolve=False)
             method = f"lagrangian+{res.engine}"
             v = None
             if res.x is not None:
-                if not self._valid(res.x, eqs, cap):
+                if not self.valid(res.x, eqs, cap):
                     raise RuntimeError(f"internal error: {res.engine} returned a placement that breaks a constraint")
                 v = self.value(level, res.x)
                 if best is None or v < best[0]:
@@ -215,13 +219,13 @@ class _Run:
                 # if within the cut-off, is the optimum; otherwise nothing reaches the cut-off.
                 lb = max(lb, allowed + 1) if res.status == "INFEASIBLE" or v > allowed else max(lb, v)
                 if best is not None and best[0] <= lb:
-                    return Outcome("OPTIMAL", best[1], best[0], best[0], method)
+                    return Outcome("OPTIMAL", best[1], best[0], best[0], method, lag=lag)
                 step = max(1, int(self.scale.K * 0.5), 4 * step)
                 if best is not None:
                     allowed = min(best[0] - 1, lb + step)
                     continue
                 if allowed >= cost_cap:
-                    return Outcome("INFEASIBLE", None, None, None, method)
+                    return Outcome("INFEASIBLE", None, None, None, method, lag=lag)
                 allowed = min(cost_cap, lb + step)
                 continue
             # Stopped by the clock: what the reduced model proved holds only below the cut-off.
@@ -229,10 +233,10 @@ class _Run:
                 lb = max(lb, min(res.bound, allowed + 1))
             break
         if best is None:
-            return Outcome("UNKNOWN", None, None, lb, method)
-        return Outcome("FEASIBLE", best[1], best[0], lb, method)
+            return Outcome("UNKNOWN", None, None, lb, method, lag=lag)
+        return Outcome("FEASIBLE", best[1], best[0], lb, method, lag=lag)
 
-    def _valid(self, x: np.ndarray, eqs, cap) -> bool:
+    def valid(self, x: np.ndarray, eqs, cap) -> bool:
         return self.meets(x, eqs, cap) and not check_validity(self.problem, np.flatnonzero(x), self.options)
 
     def _exact_below(self, level: Level, placed: int | None, eqs, cap, incumbent: tuple[int, np.ndarray]) -> Outcome:
@@ -246,11 +250,11 @@ class _Run:
         self.say(f"{level.name}: exact model on all {free.size} pairs from the last level's answer")
         res = self.exact(spec)
         best = incumbent
-        if res.x is not None and not self._valid(res.x, eqs, cap) and res.engine == "highs":
+        if res.x is not None and not self.valid(res.x, eqs, cap) and res.engine == "highs":
             self.messages.append("HiGHS returned a placement that breaks a constraint; re-solved with CP-SAT")
             res = solve_cpsat(spec, max(0.05, self.remaining()), workers=1, presolve=False)
         if res.x is not None:
-            if not self._valid(res.x, eqs, cap):
+            if not self.valid(res.x, eqs, cap):
                 raise RuntimeError(f"internal error: {res.engine} returned a placement that breaks a constraint")
             v = self.value(level, res.x)
             if v < best[0]:
@@ -287,18 +291,22 @@ class _Run:
 
 
 def solve(problem: Problem, options: Options | None = None, progress: Callable[[str], None] | None = None, *,
-          engine: str = "auto", force_exact: bool = False) -> Solution:
+          engine: str = "auto", force_exact: bool = False, keep: np.ndarray | None = None) -> Solution:
     """Solve ``problem`` under ``options``; ``progress`` receives one-line notes as the solve goes.
 
     ``engine`` picks the branch-and-bound for reduced models (``auto`` =
     HiGHS; ``cp-sat`` for comparison and tests). ``force_exact`` (tests)
     skips the Lagrangian shortcuts so every side-constrained level goes
-    through reduced-cost fixing and the exact model.
+    through reduced-cost fixing and the exact model. ``keep`` (pair indices
+    of an earlier answer) settles ties by fewest changes from it instead of
+    by host order (``ties``).
     """
     options = options or Options()
     _check_options(options, engine)
     _check_problem(problem)
     run = _Run(problem, options, progress, engine, force_exact)
+    if keep is not None or options.tie_break == "host-order":
+        run.tie = tie_level(problem, None if keep is None else np.asarray(keep, np.int64))
     if options.stability == "none":
         result = _solve_plain(run)
     else:
@@ -315,6 +323,8 @@ def _check_options(options: Options, engine: str) -> None:
         raise ConfigError(f"time limit {options.time_limit} is not positive", "Give a time limit in seconds, e.g. 60.")
     if options.min_placement_weight < 0:
         raise ConfigError("the lower-quota weight is negative", "Give a weight of 0 or more.")
+    if options.tie_break not in ("host-order", "none"):
+        raise ConfigError(f"unknown tie-break {options.tie_break!r}", "Use host-order or none.")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}")
 
@@ -373,7 +383,10 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         # The relaxation's optimum meets every side constraint: it is optimal for the whole model.
         run.say("network answer meets every target and link")
         if len(levels) == 2:
-            return "OPTIMAL", np.flatnonzero(flow.x), _bounds_of(run, levels, flow.x), "min-cost-flow"
+            x = flow.x
+            if run.tie is not None:
+                x, run.tie_result = ties.after_flow(run, flow, levels[1], run.tie)
+            return "OPTIMAL", np.flatnonzero(x), _bounds_of(run, levels, x), "min-cost-flow"
 
     # Side constraints bind: level by level, from the network's placed count.
     bound: dict[str, float] = {}
@@ -408,6 +421,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     eqs = []
     cap = None
     solve_order = grouped(run.problem, levels)
+    last, last_eqs, last_cap, lag = solve_order[1], eqs, cap, placed_out.lag
     for prev, lvl in zip(solve_order[1:], solve_order[2:]):
         if prev.name == "penalty":
             cap = run.value(prev, x)
@@ -417,10 +431,13 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         if out.x is None:
             break
         x = out.x
+        last, last_eqs, last_cap, lag = lvl, eqs, cap, out.lag
         if lvl.sign:  # a grouped level has no single bound to report
             bound[lvl.name] = lvl.sign * out.bound
         if out.status != "OPTIMAL":
             return "FEASIBLE", np.flatnonzero(x), bound, out.method
+    if run.tie is not None:
+        x, run.tie_result = ties.on_side_constraints(run, last, x, last_eqs, last_cap, n_placed, lag, run.tie)
     return "OPTIMAL", np.flatnonzero(x), bound, method
 
 
@@ -441,6 +458,8 @@ def _network_levels(run: _Run, levels: list[Level], flow: Flow) -> tuple[str, np
         flow = net.solve(lvl.cost, run.min_weight if lvl.soft else 0, n_placed)
         if not flow.ok:
             raise RuntimeError(f"the locked network lost every placement at level {lvl.name}")
+    if run.tie is not None:
+        flow, run.tie_result = ties.on_network(run, flow, run.tie, n_placed)
     return "OPTIMAL", np.flatnonzero(flow.x), _bounds_of(run, levels, flow.x), "min-cost-flow"
 
 
@@ -574,5 +593,6 @@ def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float],
         if diagnose is not None:
             sol.diagnosis = diagnose(p, options)
     sol.messages = run.messages
+    sol.tie_break = run.tie.name + ": " + run.tie_result if run.tie is not None else "none"
     sol.solve_seconds = time.perf_counter() - run.start
     return sol

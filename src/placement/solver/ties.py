@@ -1,0 +1,103 @@
+"""Settling ties: among placements equally good at every level, which one to return.
+
+A scheme's objective leaves many ties (two candidates who ranked the same two
+hosts equally high can swap). Left to the engines, the choice follows their
+search order: deterministic, but not something a coordinator can explain. The
+tie-break is one more level (``levels.tie_level``), optimised with every real
+level held at its optimum, so it never costs a placement, a rank or a target:
+
+* host order (the default): the places go to the candidates the hosts rank
+  higher, so "why did they get my place" has a merit answer;
+* fewest changes from an earlier answer (``keep``): for re-solves that are
+  compared with that answer, so every move shown is one the change forced.
+
+How it is solved follows the level above. On the pure network it is one more
+min-cost flow on the locked network (exact, a fraction of a second at 20,000
+candidates). With side constraints, the last level's reduced costs at its
+optimal value fix every pair no optimal placement can change (the same proof
+as ``lagrange.fixings``), and the exact engine optimises the tie level over
+the rest with the levels held: usually the model the last level already
+solved, or a smaller one. It gets a bounded share of the time limit; if that
+runs out the best tie-break found is kept, which is still optimal at every
+real level.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .checks import Row
+from .cpsat import ModelSpec
+from .lagrange import Lagrange, fixings
+from .levels import Level, held
+from .network import Flow
+
+def on_network(run, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, str]:
+    """Pure network: the tie level as a min-cost flow among the optimal flows of the levels above."""
+    net = run.net
+    net.lock(flow)
+    tied = net.solve(tie.cost, 0, n_placed)
+    if not tied.ok:
+        raise RuntimeError("the locked network lost every placement at the tie-break")
+    return tied, "optimal"
+
+
+def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, str]:
+    """The network's answer met every side row: settle ties among the network's optima that still do.
+
+    The tie level on the locked network is optimal if it meets the rows too;
+    otherwise the exact engine searches the pairs the lock left free (every
+    optimal placement is an optimal flow, so it lies among them).
+    """
+    tied, how = on_network(run, flow, tie, flow.value)
+    if run.meets(tied.x, [], None) and all(r.value(tied.x) <= 0 for r in run.soft_target_rows):
+        return tied.x, how
+    net = run.net
+    arcs = slice(net.pair_arc0, net.slot_a0)
+    open_ = net.lo[arcs] < net.hi[arcs]
+    free = net.free_pairs[open_]
+    one = np.union1d(net.free_pairs[~open_ & (net.lo[arcs] == 1)], net.forced).astype(np.int64)
+    return on_side_constraints(run, last, flow.x, [], None, flow.value, None, tie, (free, one))
+
+
+def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None,
+                        n_placed: int, lag: Lagrange | None, tie: Level,
+                        free_one: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, str]:
+    """With targets or links: the exact engine on the pairs an optimal placement can still change.
+
+    ``last`` is the last real level, solved to optimality with answer ``x``;
+    ``eqs`` and ``cap`` hold the levels above it; ``lag`` is the pricing that
+    proved it, whose reduced costs fix the rest (``free_one``: pairs already
+    known free and fixed at 1; neither: every pair stays free).
+    """
+    p = run.problem
+    value = run.value(last, x)
+    # Hold the last level too: its rank counts exactly, its soft penalty at most what it is now (a tie
+    # that trades rank for penalty at the same total is given up: still optimal, simpler to state).
+    if last.name == "penalty":
+        cap = run.penalty(x)
+    else:
+        eqs = eqs + held(last, x)
+        if last.soft:
+            cap = run.penalty(x)
+    if free_one is not None:
+        free, one = free_one
+    elif lag is not None:
+        free, one = fixings(run.net, lag, value)
+    else:
+        free = np.flatnonzero(~run.net.cand_forced[p.pair_cand]).astype(np.int64)
+        one = run.net.forced
+    rows: list[Row] = [r for r in run.scale.rows if r.kind == "le"] + run.links + run.soft_rows
+    spec = ModelSpec(p, free, one, rows, tie.cost, 0, False, n_placed, cap, eqs, x)
+    if run.remaining() <= 0.05:
+        return x, "not settled: no time left"
+    run.say(f"tie-break ({tie.name}): exact model on {free.size} of {p.n_pairs} pairs")
+    res = run.exact(spec)
+    if res.status != "OPTIMAL":
+        # Only a proven tie-break is used: the best one found when the clock ran out depends on the
+        # machine's speed, and the same inputs must give the same placements.
+        return x, "not settled in the time allowed"
+    if not run.valid(res.x, eqs, cap) or run.value(last, res.x) != value:
+        # A floating-point answer that breaks a row or moves a level: keep the proven answer.
+        return x, "not settled: the engine's answer moved a level"
+    return res.x, "optimal"
