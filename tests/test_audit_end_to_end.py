@@ -55,3 +55,36 @@ def test_audit_of_a_solved_round_with_its_price_of_fairness(solved, tmp_path) ->
 
     path = write_report(engine, result.round, "html", tmp_path / "report.html")
     assert "Fairness audit: round 1" in path.read_text()
+
+
+def test_price_of_fairness_lists_only_moves_the_targets_forced(solved) -> None:
+    # The re-solve without targets keeps as many of the round's placements as an optimal answer can,
+    # so it moves no more candidates than an untied re-solve does, and at least as many as the
+    # targets provably force (0 when the round is already optimal without them).
+    from dataclasses import replace
+
+
+    from placement.db.session import transaction
+    from placement.rounds import RoundOptions, resolve_without_targets, stored_inputs
+    from placement.solver import solve
+
+    engine, result = solved
+    free = resolve_without_targets(engine, result.round)
+    assert free.status == "OPTIMAL" and free.fewest_changes
+    with transaction(engine) as s:
+        rnd, encoded = stored_inputs(s, result.round)
+        opts = RoundOptions.stored(rnd.options)
+    problem = replace(encoded.problem, targets=())
+    untied = encoded.decode(solve(problem, replace(opts.solver_options(), tie_break="none")))
+    assert free.objective == solve(problem, opts.solver_options()).objective
+    with_targets = encoded.decode(solve(encoded.problem, opts.solver_options()))
+
+    def moves(other: dict) -> int:
+        return sum(1 for cid in encoded.candidate_ids
+                   if (with_targets.get(cid) or (None,))[0] != (other.get(cid) or (None,))[0])
+
+    kept_moves = moves({k: v for k, v in free.placements.items() if v})
+    assert kept_moves < moves(untied)  # on this scheme the untied re-solve moves 24, the fewest-changes one 14
+    pf = audit_round(engine, result.round, suppression=False)["price_of_fairness"]
+    assert pf["moves_necessary"] is True
+    assert len(pf["moved"]) == (0 if pf["round_optimal_without_targets"] else kept_moves)

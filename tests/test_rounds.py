@@ -194,3 +194,35 @@ def test_a_solve_past_its_deadline_stops_the_command_and_stores_nothing():
     assert _time.monotonic() - started < 2
     assert "no round was stored" in exc.value.message and "--time-limit" in exc.value.hint
     assert interruptible(lambda: 42, deadline=5) == 42
+
+
+def test_explain_says_when_the_host_order_tie_break_decided(engine):
+    # Everyone ranks H1, H2, H3; four places, six candidates, hosts order them by score (C1 highest).
+    # Every placement of four is equally good, so merit decides: C4, fourth by score, gets H3.
+    small_scheme(engine)
+    solve_round(engine)
+    from placement.explain import explain
+
+    c4 = explain(engine, "C4")
+    assert (c4.placed_at, c4.placed_rank) == ("H3", 3)
+    assert [ln.host_id for ln in c4.lines] == ["H1", "H2"]
+    for ln in c4.lines:
+        assert "equally good" in ln.reason and "rank higher" in ln.reason, ln.reason
+    assert placements(engine, 1).keys() == {"C1", "C2", "C3", "C4"}
+
+
+def test_explain_does_not_name_targets_on_special_category_data(engine):
+    # C1 (the top scorer, white) would take H1's only place from C2 (minority ethnic); the soft minority
+    # target then misses. The explanation may say a diversity target, never which one.
+    cands = [dict(candidate_id="C1", score=90, ethnic_category="A"), dict(candidate_id="C2", score=80, ethnic_category="H")]
+    hosts = [dict(host_id="H1", capacity=1), dict(host_id="H2", capacity=1)]
+    prefs = [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H2", 2)]
+    seed(engine, cands, hosts, prefs, targets=[dict(name="minority-at-h1", scope="host=H1", attribute="minority_ethnic",
+                                                     value="yes", min_share=1.0, max_share=None, strength="soft", weight=5.0)])
+    solve_round(engine)
+    from placement.explain import explain
+
+    c1 = explain(engine, "C1")
+    assert c1.placed_at == "H2" and len(c1.lines) == 1
+    reason = c1.lines[0].reason
+    assert "diversity target" in reason and "minority" not in reason and "ethnic" not in reason, reason

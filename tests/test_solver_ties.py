@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from placement.errors import ConfigError
 from placement.solver import Options, Problem, check_validity, evaluate, solve
+from placement.solver.levels import host_order_cost
 from tests.strategies import problems, realistic_problem
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -54,9 +55,10 @@ def _check_host_order(p: Problem, o: Options) -> None:
     untied = solve(p, replace(o, tie_break="none"))
     assert untied.objective == sol.objective  # the tie-break never costs a level
     assert sol.tie_break == "host_order: optimal"
-    got = int(p.pair_host_rank[sol.chosen].sum())
-    assert got == _best_tie(p, o, sol.chosen, p.pair_host_rank.astype(np.int64))
-    assert got <= int(p.pair_host_rank[untied.chosen].sum())
+    cost = host_order_cost(p)
+    got = int(cost[sol.chosen].sum())
+    assert got == _best_tie(p, o, sol.chosen, cost)
+    assert got <= int(cost[untied.chosen].sum())
 
 
 @FAST
@@ -75,8 +77,8 @@ def test_host_order_with_side_constraints_is_the_best_tie(p: Problem, objective:
     if sol.status != "OPTIMAL":
         return
     assert sol.tie_break == "host_order: optimal"
-    got = int(p.pair_host_rank[sol.chosen].sum())
-    assert got == _best_tie(p, o, sol.chosen, p.pair_host_rank.astype(np.int64))
+    cost = host_order_cost(p)
+    assert int(cost[sol.chosen].sum()) == _best_tie(p, o, sol.chosen, cost)
 
 
 @FAST
@@ -106,8 +108,23 @@ def test_host_order_gives_places_to_higher_ranked_candidates_at_scale() -> None:
     assert sol.status == untied.status == "OPTIMAL"
     assert sol.objective == untied.objective
     assert sol.tie_break == "host_order: optimal"
-    assert int(p.pair_host_rank[sol.chosen].sum()) < int(p.pair_host_rank[untied.chosen].sum())
+    cost = host_order_cost(p)
+    assert int(cost[sol.chosen].sum()) < int(cost[untied.chosen].sum())
     assert check_validity(p, sol.chosen) == []
+
+
+def test_higher_ranked_candidates_get_places_and_better_choices_first() -> None:
+    # Six candidates all ranking H1 (2 places), H2, H3 (1 each); every host orders them C0 > C1 > ... > C5.
+    # Every placement of four is equally good (ranks 1+1+2+3); merit settles it: C0, C1 at H1, C2 at H2, C3 at H3.
+    n = 6
+    pair_cand = np.repeat(np.arange(n), 3).astype(np.int32)
+    pair_host = np.tile(np.arange(3), n).astype(np.int32)
+    p = Problem(n_candidates=n, n_hosts=3, pair_cand=pair_cand, pair_host=pair_host, pair_rank=(pair_host + 1).astype(np.int32),
+                pair_host_rank=(pair_cand + 1).astype(np.int32), capacity=np.array([2, 1, 1], np.int32),
+                min_placements=np.zeros(3, np.int32), host_region=np.zeros(3, np.int32))
+    sol = solve(p, Options())
+    got = {int(p.pair_cand[q]): int(p.pair_host[q]) for q in sol.chosen}
+    assert got == {0: 0, 1: 0, 2: 1, 3: 2}
 
 
 def test_unknown_tie_break_is_refused() -> None:

@@ -6,8 +6,12 @@ counterfactual: the round is re-solved with that placement forced, and the
 change in the objective says which level the model was protecting: "placing
 you there would have left one more candidate unplaced", "would have moved
 other candidates to choices they ranked lower, 3 rank places in total", or
-"would miss the target women-per-region in North West". Other candidates are
-never named to the candidate.
+"would miss the target women-per-region in North West" (targets on ethnicity
+or disability are not named: see ``_describe_change``). When the alternative
+is equally good on every level, the tie-break decided, and with the default
+host-order tie-break that has a merit answer: the hosts would have had
+candidates they rank lower. Other candidates are never named to the
+candidate.
 """
 
 from __future__ import annotations
@@ -53,8 +57,14 @@ class Explanation:
         return "\n".join(out)
 
 
-def _describe_change(base, forced, target_names: list[str]) -> str:
-    """Plain words for how forcing a placement changes the lexicographic objective."""
+def _describe_change(problem, base, forced) -> str:
+    """Plain words for how forcing a placement changes the lexicographic objective.
+
+    Targets are named only when their attribute is not special category data:
+    "placing you there would miss the minority-ethnic target" would tell the
+    coordinator (and anyone reading over their shoulder) how the candidate was
+    counted. Such targets are described as "a diversity target the scheme set".
+    """
     if forced.status == "INFEASIBLE":
         why = forced.diagnosis[0] if forced.diagnosis else "a hard rule of the scheme"
         return f"placing you there is impossible without breaking a hard rule: {why}"
@@ -66,18 +76,50 @@ def _describe_change(base, forced, target_names: list[str]) -> str:
             f"its places went to other candidates; placing you there would have left {int(lost)} more "
             f"candidate{'s' if lost != 1 else ''} without any placement (the first priority is to place as many people as possible)"
         )
-    base_missed = {v for v in base.soft_violations}
-    new_missed = [v for v in forced.soft_violations if v not in base_missed]
-    if new_missed:
-        return "placing you there would have missed a diversity or host target the scheme set: " + "; ".join(new_missed[:2])
+    missed = _newly_missed(problem, base, forced)
+    if missed:
+        return "placing you there would have missed " + " and ".join(missed[:2])
     extra = forced.rank_sum - base.rank_sum
     cost = forced.objective.get("rank_cost", 0) - base.objective.get("rank_cost", 0)
+    if extra <= 0 and cost <= 1e-9 and forced.objective != base.objective:
+        # rank-maximal / generous: the rank profile, not the rank sum, decided.
+        return ("its places went to other candidates; placing you there would have given others a worse spread of "
+                "choices by the scheme's rule (most first choices, or fewest low choices), so the overall result was better this way")
     if extra > 0 or cost > 1e-9:
         return (
             f"its places went to other candidates; placing you there would have moved others to choices they ranked "
             f"lower ({extra} rank place{'s' if extra != 1 else ''} in total against your gain), so the overall result was better this way"
         )
+    # Equally good on every level: the tie-break decided.
+    if base.tie_break == forced.tie_break == "host_order: optimal":
+        from .solver.levels import host_order_cost
+
+        cost = host_order_cost(problem)
+        if int(cost[forced.chosen].sum()) > int(cost[base.chosen].sum()):
+            return ("placing you there would have been equally good by the scheme's measures; where placements are "
+                    "equally good, candidates the hosts rank higher (the host's own ranking, else the assessment "
+                    "score) come first, for places and for their better choices, and that put someone the host "
+                    "ranks higher there")
     return "an equally good alternative existed; the solver's fixed tie-break chose this placement"
+
+
+def _newly_missed(problem, base, forced) -> list[str]:
+    """Targets (and hosts' lower quotas) the forced placement misses by more than the round did."""
+    from .domain import SPECIAL_CATEGORY_ATTRIBUTES
+
+    out: list[str] = []
+    for t, b, f in zip(problem.targets, base.targets, forced.targets):
+        if f.shortfall > b.shortfall + 1e-9:
+            if t.attribute in SPECIAL_CATEGORY_ATTRIBUTES:
+                words = "a diversity target the scheme set"
+            else:
+                words = f"the {'hard' if t.hard else 'soft'} target {t.name} ({t.scope})"
+            if words not in out:
+                out.append(words)
+    base_quota = {v for v in base.soft_violations if v.startswith("lower quota")}
+    if any(v.startswith("lower quota") and v not in base_quota for v in forced.soft_violations):
+        out.append("a host's minimum number of graduates")
+    return out
 
 
 def explain(engine: Engine, candidate_id: str, number: int | None = None, *, time_limit: float = 20.0) -> Explanation:
@@ -90,7 +132,7 @@ def explain(engine: Engine, candidate_id: str, number: int | None = None, *, tim
                 raise NotFound("There are no rounds yet.", "Run `placement solve` first.")
             number = latest.number
         rnd, encoded = stored_inputs(s, number)
-        opts = RoundOptions(**rnd.options)
+        opts = RoundOptions.stored(rnd.options)
         cand = s.scalar(select(Candidate).where(Candidate.candidate_id == candidate_id))
         if cand is None:
             raise NotFound(f"No candidate {candidate_id!r}.", "Check the id (ids are case-sensitive).")
@@ -129,7 +171,7 @@ def explain(engine: Engine, candidate_id: str, number: int | None = None, *, tim
             base = solve(encoded.problem, solver_opts)
         forced_problem = replace(encoded.problem, required=np.append(encoded.problem.required, np.int32(p)).astype(np.int32))
         forced = solve(forced_problem, solver_opts)
-        result.lines.append(HostExplanation(host_id, host_name, rank, "full", _describe_change(base, forced, []) + "."))
+        result.lines.append(HostExplanation(host_id, host_name, rank, "full", _describe_change(encoded.problem, base, forced) + "."))
     if placed_at is None and not prefs:
         result.notes.append("They gave no preferences, so there was no host to place them with.")
     return result

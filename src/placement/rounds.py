@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Literal, TypeVar
 
+import numpy as np
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -58,6 +59,13 @@ class RoundOptions:
     # A decline removes the candidate from that host only ("host") or from the scheme ("scheme").
     decline_policy: Literal["host", "scheme"] = "host"
     use_targets: bool = True
+    # Among equally good placements: to the candidates hosts rank higher, or the engine's own choice.
+    tie_break: Literal["host-order", "none"] = "host-order"
+
+    @classmethod
+    def stored(cls, options: dict) -> RoundOptions:
+        """A round's stored options; rounds stored before the tie-break existed were solved without one."""
+        return cls(**{"tie_break": "none", **options})
 
     def solver_options(self) -> Options:
         return Options(
@@ -67,6 +75,7 @@ class RoundOptions:
             min_placement_weight=self.min_placement_weight,
             time_limit=self.time_limit,
             workers=self.workers,
+            tie_break=self.tie_break,
         )
 
 
@@ -101,6 +110,8 @@ class FreeSolve:
     status: str
     objective: dict[str, float]
     placements: dict[str, tuple[str, int] | None]
+    # The re-solve kept as many of the round's placements as any equally good answer can (proven).
+    fewest_changes: bool = False
 
 
 def solver_version() -> str:
@@ -507,25 +518,43 @@ def rederive(engine: Engine, number: int) -> dict[str, tuple[str, int]]:
 
     with transaction(engine) as s:
         rnd, encoded = stored_inputs(s, number)
-        opts = RoundOptions(**rnd.options)
+        opts = RoundOptions.stored(rnd.options)
     solution = solve(encoded.problem, opts.solver_options())
     return encoded.decode(solution)
 
 
 def resolve_without_targets(engine: Engine, number: int) -> FreeSolve:
-    """Round N's stored inputs and options, solved without the diversity targets (price of fairness)."""
+    """Round N's stored inputs and options, solved without the diversity targets (price of fairness).
+
+    Ties are settled by fewest changes from the round's own placements, so
+    every move the comparison shows is one that dropping the targets made
+    possible, not a tie the engine happened to break the other way.
+    """
     from dataclasses import replace
 
     from .solver import solve
 
     with transaction(engine) as s:
         rnd, encoded = stored_inputs(s, number)
-        opts = RoundOptions(**rnd.options)
+        opts = RoundOptions.stored(rnd.options)
+        index = encoded.pair_index()
+        kept = [index[cp] for cp in _round_placements(s, rnd) if cp in index]
     problem = replace(encoded.problem, targets=())
-    solution = solve(problem, opts.solver_options())
+    solution = solve(problem, opts.solver_options(), keep=np.array(kept, np.int64))
     placed = encoded.decode(solution)
     return FreeSolve(
         status=solution.status,
         objective=solution.objective,
         placements={cid: placed.get(cid) for cid in encoded.candidate_ids},
+        fewest_changes=solution.tie_break == "kept: optimal",
     )
+
+
+def _round_placements(session: Session, rnd: Round) -> list[tuple[str, str]]:
+    """(candidate id, host id) of every placement stored with round ``rnd``."""
+    return [tuple(r) for r in session.execute(
+        select(Candidate.candidate_id, Host.host_id)
+        .join(Placement, Placement.candidate_pk == Candidate.id)
+        .join(Host, Placement.host_pk == Host.id)
+        .where(Placement.round_id == rnd.id)
+    ).all()]

@@ -39,7 +39,8 @@ def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int]
         free = resolve(engine, facts.number)
     except RoundError as exc:  # e.g. the round's inputs were purged
         return not_applicable(facts, f"The round could not be re-solved without its targets: {exc.message}")
-    return compute_price(facts, free.status, free.objective, free.placements)
+    return compute_price(facts, free.status, free.objective, free.placements,
+                         fewest_changes=getattr(free, "fewest_changes", False))
 
 
 def audit_round(

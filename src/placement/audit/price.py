@@ -15,15 +15,19 @@ The objective here is lexicographic, so each level is reported on its own:
    When the two solves place different numbers of candidates their rank
    costs are not comparable, and the report says so.
 
-Who moved: where several placements are equally good the re-solve returns
-one of them, so a naive comparison lists candidates who differ only by ties.
-When the re-solve's objective equals the round's on every level, the round's
-own placements are an optimal answer without the targets too (dropping
-targets only removes constraints and non-negative penalties, so the round's
-value without them is no worse than with them, and it cannot beat the free
-optimum): the targets moved nobody, and the differences are reported as ties,
-not as moves. Otherwise the list compares with the answer the re-solve gave,
-and says that some of its moves may be ties.
+Who moved: where several placements are equally good the re-solve could
+return any of them, so a naive comparison would list candidates who differ
+only by ties. The re-solve therefore settles ties by fewest changes from the
+round's own placements (``rounds.resolve_without_targets``); when the solver
+proves that tie-break, ``fewest_changes`` is set and every move listed is one
+no optimal answer without the targets avoids. When the re-solve's objective
+equals the round's on every level, the round's own placements are an optimal
+answer without the targets too (dropping targets only removes constraints
+and non-negative penalties, so the round's value without them is no worse
+than with them, and it cannot beat the free optimum): the targets moved
+nobody, and any differences are reported as ties, not as moves. Otherwise,
+without a proven fewest-changes answer, the report says some moves may be
+ties.
 
 Pure: takes the round's records and the free solve's answer, no database.
 """
@@ -67,6 +71,7 @@ class Price:
     # The round's placements are themselves optimal without the targets (equal objective on every level).
     round_optimal_without_targets: bool | None = None
     tie_differences: int = 0  # candidates the re-solve placed differently only by a tie (then `moved` is empty)
+    moves_necessary: bool = False  # the re-solve kept the most placements any optimal free answer can: no tie moves
     moved: list[Moved] = field(default_factory=list)
     moved_summary: dict = field(default_factory=dict)  # better / worse / same choice / placed / unplaced without targets
 
@@ -75,7 +80,8 @@ def not_applicable(facts: RoundFacts, reason: str) -> Price:
     return Price(applicable=False, reason=reason, status_with_targets=facts.status, objective_with_targets=dict(facts.objective))
 
 
-def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, free_placements: Mapping[str, tuple[str, int] | None]) -> Price:
+def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, free_placements: Mapping[str, tuple[str, int] | None],
+                  *, fewest_changes: bool = False) -> Price:
     """Compare the round with the free solve (``rounds.FreeSolve``'s fields)."""
     if free_status not in SOLVED:
         p = not_applicable(facts, f"The re-solve without targets ended {free_status}, with no placements to compare.")
@@ -122,6 +128,7 @@ def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, 
         objective_without_targets=dict(free_objective),
         round_optimal_without_targets=same_optimum,
         tie_differences=ties,
+        moves_necessary=fewest_changes and free_status == "OPTIMAL",
         moved=moved,
         moved_summary=_summarise(moved),
     )

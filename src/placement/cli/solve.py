@@ -84,13 +84,16 @@ def print_round_summary(result, console=None) -> None:
 @click.option("--allow-quota", is_flag=True, help="Acknowledge hard share targets on protected characteristics (Equality Act 2010: see docs).")
 @click.option("--decline-policy", type=click.Choice(["host", "scheme"]), default="host", show_default=True,
               help="A declined offer removes the candidate from that host only, or from the scheme.")
+@click.option("--tie-break", type=click.Choice(["host-order", "none"]), default="host-order", show_default=True,
+              help="Among equally good placements: places go to the candidates hosts rank higher "
+                   "(host rankings, else assessment score), or to the solver's own pick.")
 @click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds the solver may take.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Solver threads.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary instead of tables.")
 @pass_app
 @handle_errors
 def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_placement_weight, allow_quota,
-              decline_policy, time_limit, workers, as_json) -> None:
+              decline_policy, tie_break, time_limit, workers, as_json) -> None:
     """Solve the scheme as it stands and store the result as the next round (a proposal).
 
     Nothing is offered until a named person approves the round with
@@ -103,7 +106,7 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
     opts = RoundOptions(
         objective=objective, stability=stability, hard_min_placements=hard_min_placements,
         min_placement_weight=min_placement_weight, time_limit=time_limit, workers=workers,
-        allow_quota=allow_quota, decline_policy=decline_policy,
+        allow_quota=allow_quota, decline_policy=decline_policy, tie_break=tie_break,
     )
     engine = app.engine()
     err = Console(stderr=True)

@@ -104,16 +104,31 @@ def _group_weights(p: Problem, group: list[Level]) -> list[int]:
 def tie_level(p: Problem, keep: np.ndarray | None) -> Level:
     """The last level: which of the equally good placements to return.
 
-    Without ``keep``: places go to the candidates their hosts rank higher
-    (least total host-order position; host_rankings.csv, else score order), so
-    a tie is settled by merit rather than by the engine's search order. With
+    Without ``keep``: merit (:func:`host_order_cost`), so a tie is settled by
+    the hosts' orders rather than by the engine's search order. With
     ``keep`` (pair indices of an earlier answer): fewest changes from it, for
     re-solves that are compared with that answer (the audit's re-solve without
     targets, explain's what-ifs), so every move they show is one the change
     made necessary.
     """
     if keep is None:
-        return Level("host_order", p.pair_host_rank.astype(np.int64), False)
+        return Level("host_order", host_order_cost(p), False)
     cost = np.zeros(p.n_pairs, np.int64)
     cost[np.asarray(keep, np.int64)] = -1
     return Level("kept", cost, False, -1)
+
+
+def host_order_cost(p: Problem) -> np.ndarray:
+    """Per pair: the host's position of the candidate x how high the candidate ranked the host.
+
+    Position alone (host_rankings.csv, else score order) would settle who is
+    placed but not who gets which choice: with every host ordering by score,
+    the top scorer at their third choice and a lower scorer at their first
+    cost the same as the other way round. Weighting the position by
+    ``R + 1 - choice`` (R the longest list) makes a higher-ranked candidate at
+    a better choice cheaper, so among equally good placements the candidates
+    hosts rank higher come first, both for places and for their better
+    choices (the rearrangement inequality on each swap).
+    """
+    R = int(p.pair_rank.max(initial=0))
+    return p.pair_host_rank.astype(np.int64) * (R + 1 - p.pair_rank.astype(np.int64))
