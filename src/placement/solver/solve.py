@@ -477,6 +477,8 @@ def _solve_stable(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
 
     p, options = run.problem, run.options
     mode = options.stability
+    # Stability already follows the hosts' orders; the CP-SAT levels get no further tie-break level.
+    run.tie_result = "not used with stability"
     da = deferred_acceptance(p)
     if mode == "strict" and not _side_constrained(p, options):
         # The candidate-optimal stable placement (NRMP / Roth-Peranson principle).
