@@ -133,6 +133,9 @@ def test_cli_solve_json_approve_offer_export_explain(tmp_path, sqlite_url):
     assert set(summary) >= {"round", "status", "placed", "unplaced", "rank_sum", "objective", "bound",
                             "solve_seconds", "blocking_pairs", "targets"}
     assert (summary["round"], summary["placed"]) == (1, 4)
+    assert summary["tie_break"] == "host_order: optimal"
+    res = run(cli, ["--db", sqlite_url, "round", "show", "1"], catch_exceptions=False)
+    assert "settled by host order" in res.output
     res = run(cli, ["--db", sqlite_url, "round", "approve", "1"], catch_exceptions=False)
     assert res.exit_code != 0 and "--by" in res.output
     res = run(cli, ["--db", sqlite_url, "round", "approve", "1", "--by", "Sam Lead"], catch_exceptions=False)

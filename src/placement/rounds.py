@@ -96,6 +96,7 @@ class RoundResult:
     soft_violations: list[str] = field(default_factory=list)
     dropped: int = 0
     notes: list[str] = field(default_factory=list)
+    tie_break: str = ""  # how equally good placements were settled, e.g. "host_order: optimal"
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -306,6 +307,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundRes
         "diagnosis": solution.diagnosis,
         "soft_violations": solution.soft_violations,
         "messages": solution.messages,
+        "tie_break": solution.tie_break,
         "notes": encoded.notes,
         "hard_protected_targets": quotas,
     }
@@ -390,6 +392,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundRes
         soft_violations=solution.soft_violations,
         dropped=len(encoded.dropped),
         notes=encoded.notes,
+        tie_break=solution.tie_break,
     )
 
 

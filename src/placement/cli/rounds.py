@@ -64,6 +64,10 @@ def round_show(app: AppContext, number: int, placements: bool) -> None:
         console.print("Objective: " + ", ".join(f"{k}={v:g}" for k, v in r.objective.items()) + "; bound: " + ", ".join(f"{k}={v:g}" for k, v in r.bound.items()))
         console.print(f"Input hash {r.input_hash}; {r.solver_version}")
         console.print(f"Placed {r.summary.get('placed')}, unplaced {r.summary.get('unplaced')}, rank sum {r.summary.get('rank_sum')}")
+        if r.summary.get("tie_break"):
+            from .solve import tie_words
+
+            console.print(f"Ties between equally good placements: {tie_words(r.summary['tie_break'])}")
         for line in r.summary.get("diagnosis", []):
             console.print(f"[red]- {line}[/red]")
         if r.summary.get("targets"):

@@ -69,8 +69,20 @@ def print_round_summary(result, console=None) -> None:
         console.print(targets_table(result.targets))
     if result.blocking_pairs:
         console.print(f"{len(result.blocking_pairs)} blocking pair(s) (candidate, host): " + ", ".join(f"({c}, {h})" for c, h in result.blocking_pairs[:20]))
+    if result.tie_break:
+        console.print(f"Ties between equally good placements: {tie_words(result.tie_break)}")
     for note in result.notes:
         console.print(f"[dim]note: {note}[/dim]")
+
+
+def tie_words(tie_break: str) -> str:
+    """The solver's tie-break report ("host_order: optimal") in a coordinator's words."""
+    how, _, result = tie_break.partition(": ")
+    if how == "none":
+        return "left to the solver (--tie-break none)"
+    if result == "optimal":
+        return "settled by host order: candidates hosts rank higher come first (proven)"
+    return f"not settled ({result}); the solver's own choice among them stands"
 
 
 @cli.command("solve")
