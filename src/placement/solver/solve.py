@@ -19,7 +19,14 @@ How a solve runs (each step only when the one before did not settle it):
 4. **Reduced exact model.** Reduced costs fix every pair that cannot be in a
    placement within the remaining gap; branch-and-bound (HiGHS by default,
    CP-SAT on request) solves what is left, which contains every placement
-   better than the cut-off, so its optimum is the optimum.
+   better than the cut-off, so its optimum is the optimum. When pricing finds
+   no placement of the network's size at all, pricing the placed count first
+   checks that so many can be placed under the hard rows (a binding hard
+   share target can make the network's count unreachable; widening the
+   reduced model to prove that instead ran minutes past the time limit).
+5. **Tie-break.** With every level held, the last level (``ties``) settles
+   equally good placements by host order (merit) or, for re-solves compared
+   with an earlier answer, by fewest changes from it.
 
 Stability other than ``none`` goes to CP-SAT with the stability module's
 no-blocking constraints (or candidate-proposing deferred acceptance when
