@@ -1,0 +1,103 @@
+"""Placement levels under stability (``--stability strict|prefer``): CP-SAT with the no-blocking rows.
+
+Split from ``solve`` (which calls :func:`solve_stable` with its run: the
+problem, options, clock, scaled rows and network) because stability is its
+own route: candidate-proposing deferred acceptance when stability is the only
+condition, else every lexicographic level as a CP-SAT model with the
+stability module's constraints, ``prefer`` first minimising blocking pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .cpsat import ModelSpec, solve_cpsat
+from .levels import Level, grouped, held, make_levels
+from .problem import Options, Problem
+from .stability import add_stability, deferred_acceptance
+
+# CP-SAT on stability models: one worker (deterministic) without the LP relaxation measured best
+# (prefer, 300 candidates, three target families: 7.6 s; linearization 2: 16 s; two interleaved
+# workers: 29 s; linearization 1: unproven after 120 s). Options.workers is therefore not used.
+STABLE_WORKERS = 1
+STABLE_LINEARIZATION = 0
+
+
+def _side_constrained(p: Problem, options: Options) -> bool:
+    return bool(p.targets) or bool(len(p.links)) or bool(np.asarray(p.required).size) or bool(
+        np.asarray(p.fixed).size) or (options.hard_min_placements and bool(np.any(p.min_placements > 0)))
+
+
+def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
+    """Strict or preferred stability: deferred acceptance when it is the only condition, else CP-SAT levels."""
+    p, options = run.problem, run.options
+    mode = options.stability
+    # Stability already follows the hosts' orders; the CP-SAT levels get no further tie-break level.
+    run.tie_result = "not used with stability"
+    da = deferred_acceptance(p)
+    if mode == "strict" and not _side_constrained(p, options):
+        # The candidate-optimal stable placement (NRMP / Roth-Peranson principle).
+        return "OPTIMAL", da, {}, "deferred-acceptance"
+    if run.net.conflicts:
+        run.messages.extend(run.net.conflicts)
+        return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
+
+    # All pairs are variables; required/fixed ones are placed, their candidates' other pairs are not.
+    one = run.net.forced
+    cand_forced = run.net.cand_forced
+    free = np.flatnonzero(~cand_forced[p.pair_cand]).astype(np.int64)
+    rows = [r for r in run.scale.rows if r.kind == "le"] + run.links + run.soft_rows
+    x = np.zeros(p.n_pairs, np.int64)
+    x[da] = 1
+    x[one] = 1
+    levels = grouped(run.problem, make_levels(run.problem, run.options, run.scale.K))
+    seq: list[Level | None] = ([None] if mode == "prefer" else []) + levels
+    eqs: list[tuple[np.ndarray, int]] = []
+    cap: int | None = None
+    blocking_cap: int | None = None
+    bound: dict[str, float] = {}
+    status, chosen = "OPTIMAL", None
+    for lvl in seq:
+        is_blocking = lvl is None
+        cost = np.zeros(p.n_pairs, np.int64) if is_blocking else lvl.cost
+        soft = False if is_blocking else lvl.soft
+        spec = ModelSpec(p, free, one, rows, cost, 0, soft, None, cap, eqs, x)
+
+        def extra(model, xs, is_blocking=is_blocking):
+            indicators = add_stability(model, xs, p, mode)
+            if mode == "prefer":
+                total = sum(indicators) if indicators else 0
+                if is_blocking:
+                    model.minimize(total)  # the first level: fewest blocking pairs
+                elif blocking_cap is not None:
+                    model.add(total <= blocking_cap)
+
+        name = "blocking" if is_blocking else lvl.name
+        run.say(f"{name}: CP-SAT with {mode} stability")
+        res = solve_cpsat(spec, max(0.05, run.remaining()), workers=STABLE_WORKERS, presolve=True,
+                          linearization=STABLE_LINEARIZATION, extra=extra)
+        if res.status == "INFEASIBLE":
+            if chosen is None:
+                return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
+            raise RuntimeError("internal error: a lexicographic level became infeasible")
+        if res.x is None:
+            if chosen is None:
+                return "UNKNOWN", np.zeros(0, np.int32), bound, "cp-sat"
+            status = "FEASIBLE"
+            break
+        x, chosen = res.x, np.flatnonzero(res.x)
+        sign = 1 if is_blocking else lvl.sign
+        scale = run.scale.K if (not is_blocking and lvl.soft) else 1
+        if sign and res.bound is not None:
+            bound[name] = sign * res.bound / scale
+        if res.status != "OPTIMAL":
+            status = "FEASIBLE"
+            break
+        # Hold this level at its optimum for the next ones.
+        if is_blocking:
+            blocking_cap = res.value
+        elif lvl.name == "penalty":
+            cap = run.penalty(x)
+        else:
+            eqs = eqs + held(lvl, x)
+    return status, chosen, bound, "cp-sat"
