@@ -223,3 +223,32 @@ def test_progress_notes_and_bad_options() -> None:
     with pytest.raises(ConfigError) as excinfo:
         solve(realistic_problem(50, seed=1), Options(objective="fastest"))  # type: ignore[arg-type]
     assert "rank-sum" in str(excinfo.value)
+
+
+def test_unreachable_network_count_is_found_by_pricing_not_by_widening_the_exact_model(monkeypatch) -> None:
+    # Eight candidates, eight places, three members; a hard cohort target of 75% members allows at most
+    # four placed. Pricing at the network's count (8) is made to end without a verdict, as it did on the
+    # seed-7 10,000-candidate scheme (235 side rows), where the search then widened its exact model to
+    # every pair and ran minutes past the time limit. The count check must catch it first.
+    import sys
+
+    solve_module = sys.modules["placement.solver.solve"]
+
+    real = solve_module.lagrangian
+
+    def inconclusive(net, cost, slot, const, rows, value, **kw):
+        if value == "any":
+            return real(net, cost, slot, const, rows, value, **kw)
+        return real(net, cost, slot, const, rows, value, **{**kw, "max_iter": 1, "lp_columns": 0})
+
+    monkeypatch.setattr(solve_module, "lagrangian", inconclusive)
+    n = 8
+    member = np.zeros(n, bool)
+    member[:3] = True
+    p = tiny(n, 2, [(c, h, h + 1) for c in range(n) for h in (0, 1)], capacity=(4, 4),
+             targets=(Target("members", "cohort", np.array([0, 1], np.int32), member, 0.75, None, True),))
+    notes: list[str] = []
+    sol = solve(p, Options(), notes.append, force_exact=True)
+    assert sol.status == "OPTIMAL" and sol.placed == 4
+    probe = next(i for i, m in enumerate(notes) if "at most 4 can be placed within the hard targets" in m)
+    assert not any("exact model" in m for m in notes[:probe]), notes
