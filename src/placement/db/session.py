@@ -1,7 +1,21 @@
 """Engine and session: one place that knows how to open the database.
 
-SQLite gets foreign keys on and a file readable by its owner only (it holds
-special category data); PostgreSQL is used as is.
+SQLite gets foreign keys on, a file readable by its owner only (it holds
+special category data) and a busy timeout; PostgreSQL is used as is.
+
+Transactions on SQLite. pysqlite (in its default, legacy transaction mode,
+which every ``transaction()`` here keeps) sends ``BEGIN`` only before the
+first INSERT/UPDATE/DELETE, so the reads before it run outside the
+transaction and take no lock. ``write_transaction`` starts with
+``BEGIN IMMEDIATE`` instead: the write lock is taken before the first read,
+so a command that validates and then writes (an import) sees and changes one
+state of the database, and a second writer waits for the lock (up to the busy
+timeout) rather than validating against rows about to change. It is not the
+default for every transaction on purpose: a plain deferred ``BEGIN`` before
+the reads would give snapshot reads, but a transaction that has read cannot
+wait for the write lock (SQLite fails it at once with "database is locked",
+to avoid a deadlock), so read-then-write transactions must either start
+IMMEDIATE or keep pysqlite's lazy BEGIN, which waits.
 """
 
 from __future__ import annotations
@@ -11,12 +25,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..errors import ConfigError, SchemaNotReady
+from ..errors import ConcurrencyError, ConfigError, SchemaNotReady
+
+BUSY_TIMEOUT = 30.0  # seconds a SQLite command waits for another command's write lock
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -45,7 +61,8 @@ def _secure_sqlite_file(path: Path) -> None:
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
+    """An engine for ``url``; on SQLite, a command waits up to ``busy_timeout`` s (default BUSY_TIMEOUT) for a lock."""
     try:
         u = make_url(url)
     except ArgumentError as exc:
@@ -63,7 +80,7 @@ def make_engine(url: str) -> Engine:
         _secure_sqlite_file(path)
     kwargs: dict = {}
     if u.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT if busy_timeout is None else busy_timeout}
     try:
         engine = create_engine(url, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -92,6 +109,37 @@ def transaction(engine: Engine) -> Iterator[Session]:
     with make_sessionmaker(engine)() as session:
         with session.begin():
             yield session
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    orig = exc.orig
+    return getattr(orig, "sqlite_errorname", None) == "SQLITE_BUSY" or "database is locked" in str(orig)
+
+
+@contextmanager
+def write_transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+    """A Core transaction whose reads and writes see one state of the database; committed at the end.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE`` (``write=False``: ``BEGIN``,
+    a read snapshot that does not hold off other writers), so everything read
+    in it is read under the write lock it writes with; while another command
+    holds that lock it waits up to the engine's busy timeout, then raises
+    ConcurrencyError. On PostgreSQL it is ``engine.begin()`` unchanged.
+    """
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            except OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                waited = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
+                raise ConcurrencyError(
+                    f"Another placement command is writing to this database (the database's write lock was still held "
+                    f"after waiting {waited / 1000:g} s); nothing was written.",
+                    "Wait for it to finish and run the command again.",
+                ) from None
+        yield conn
 
 
 def table_names(engine: Engine) -> set[str]:

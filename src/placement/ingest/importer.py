@@ -3,7 +3,11 @@
 All or nothing: every file of an import is read and validated (against the
 database and against the other files) before the first write, and all writes
 share one transaction, so any problem — or any failure while writing — leaves
-the database exactly as it was.
+the database exactly as it was. That transaction holds the database's write
+lock from its first read (``write_transaction``; BEGIN IMMEDIATE on SQLite),
+so validation and the added/updated/unchanged counts see the database the
+writes change: a second import waits for the first to commit, then validates
+against its rows.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import os_user
+from ..db.session import write_transaction
 from ..errors import ConfigError, InputError, PlacementError
 from .mapping import KINDS, NO_MAPPING, Mapping, canonical_kind, load_mapping
 from .reader import Problems, Table, read_table
@@ -107,7 +112,8 @@ def _import(
     tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems)
                                        for kind, path in files}
     try:
-        with engine.begin() as conn:
+        # A dry run writes nothing: it reads one snapshot and leaves other writers alone.
+        with write_transaction(engine, write=not dry_run) as conn:
             snapshot = Snapshot(conn)
             valid = validate(tables, snapshot, problems)
             if len(problems):
