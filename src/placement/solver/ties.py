@@ -72,12 +72,18 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     """
     p = run.problem
     value = run.value(last, x)
-    # Hold the last level too: its rank counts exactly, its soft penalty at most what it is now (a tie
-    # that trades rank for penalty at the same total is given up: still optimal, simpler to state).
+    # Hold the last level too: its rank part at most what it is, its soft penalty at most what it is now
+    # (a tie that trades rank for penalty at the same total is given up: still optimal, simpler to state).
+    # "At most" is enough: nothing is better than the optimum, so both hold with equality; and for a
+    # grouped rank-count level each count at most its value with the number placed fixed forces equality
+    # too. HiGHS handles the inequality rows better than equalities of the same costs.
+    hold: list[Row] = []
     if last.name == "penalty":
         cap = run.penalty(x)
     else:
-        eqs = eqs + held(last, x)
+        for c, v in held(last, x):
+            nz = np.flatnonzero(c)
+            hold.append(Row(nz.astype(np.int64), c[nz].astype(np.int64), -v, "le", 0, "level"))
         if last.soft:
             cap = run.penalty(x)
     if free_one is not None:
@@ -87,7 +93,7 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     else:
         free = np.flatnonzero(~run.net.cand_forced[p.pair_cand]).astype(np.int64)
         one = run.net.forced
-    rows: list[Row] = [r for r in run.scale.rows if r.kind == "le"] + run.links + run.soft_rows
+    rows: list[Row] = [r for r in run.scale.rows if r.kind == "le"] + run.links + run.soft_rows + hold
     spec = ModelSpec(p, free, one, rows, tie.cost, 0, False, n_placed, cap, eqs, x)
     if run.remaining() <= 0.05:
         return x, "not settled: no time left"
@@ -97,7 +103,7 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
         # Only a proven tie-break is used: the best one found when the clock ran out depends on the
         # machine's speed, and the same inputs must give the same placements.
         return x, "not settled in the time allowed"
-    if not run.valid(res.x, eqs, cap) or run.value(last, res.x) != value:
+    if not run.valid(res.x, eqs + held(last, x) if last.name != "penalty" else eqs, cap) or run.value(last, res.x) != value:
         # A floating-point answer that breaks a row or moves a level: keep the proven answer.
         return x, "not settled: the engine's answer moved a level"
     return res.x, "optimal"
