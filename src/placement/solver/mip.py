@@ -14,12 +14,29 @@ exactly (``checks.evaluate``, ``checks.check_validity``), and an optimum
 whose value equals the rounded-up Lagrangian bound is certified by that
 integer bound alone; the relative MIP gap is set to 0 so HiGHS only stops on
 a proof.
+
+HiGHS reads its clock only now and then, so on its own it does not keep to
+the time limit: on a 93,000-column model its presolve alone ran 87 s past a
+60 s limit, and the full model of a 10,000-candidate scheme (95,000 columns)
+came back after 642 s with a 5 s limit. A model big enough to overrun therefore runs in a child process, killed at the
+limit plus ``GRACE``; the answer is then UNKNOWN and ``solve`` keeps its best
+placement and proven bound. Small models (milliseconds, and thousands of them
+in the property tests) stay in process, and so does every model where no
+child process can be started (a platform without the forkserver, a daemonic
+worker, a child that dies before it is up). The child comes from a
+forkserver, so, as for any multiprocessing use, a script that calls the
+solver must keep its top level under ``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
+import threading
 import time
+from multiprocessing.reduction import DupFd
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,9 +44,31 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from .cpsat import EngineResult, ModelSpec
 
+# Seconds past its limit before HiGHS is killed. Past presolve it stops on its own clock (39,000
+# nonzeros: 0.04 s late) and answers with its incumbent and bound, which a kill would lose; in the
+# root LP of a 76,000-nonzero model it came back 1.9 s late. Much more defeats the cap.
+GRACE = 2.0
+# Models with this many nonzeros or more run in the child. Measured (full models of realistic_problem,
+# limit 0.01 s; two cores, loaded): 11,000 nonzeros came back 0.2-0.3 s late, 24,000 0.5-0.7 s,
+# 39,000 1.5-2.8 s, 57,000 4 s, 76,000 7.5-9 s: below 20,000 an in-process run stays within GRACE,
+# and HiGHS takes 0.2 s or more there, against 15 ms to start a child.
+SUBPROCESS_NNZ = 20_000
 
-def solve_highs(spec: ModelSpec, time_limit: float) -> EngineResult:
-    t0 = time.perf_counter()
+
+class Model(NamedTuple):
+    """The MILP as milp takes it; plain arrays, so it pickles to the child."""
+
+    c: np.ndarray
+    integrality: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    a: sp.csc_matrix
+    row_lo: np.ndarray
+    row_hi: np.ndarray
+
+
+def build(spec: ModelSpec) -> tuple[Model, int]:
+    """The MILP of ``spec`` as plain arrays, and the objective's constant (the fixed pairs' cost)."""
     p = spec.problem
     free = spec.free
     nf = free.size
@@ -104,21 +143,150 @@ def solve_highs(spec: ModelSpec, time_limit: float) -> EngineResult:
         add(sp.csr_matrix(c.reshape(1, -1)), -np.inf, spec.cutoff - offset)
 
     integrality = np.concatenate([np.ones(nf), np.zeros(n_soft)])
-    bounds = Bounds(np.zeros(n_cols), np.concatenate([np.ones(nf), np.full(n_soft, np.inf)]))
-    constraints = [LinearConstraint(m, l, u) for m, l, u in zip(blocks, lo, hi)]
-    res = milp(c, integrality=integrality, bounds=bounds, constraints=constraints,
-               options={"time_limit": max(0.05, float(time_limit)), "mip_rel_gap": 0.0, "disp": bool(os.environ.get("PLACEMENT_HIGHS_LOG"))})
+    upper = np.concatenate([np.ones(nf), np.full(n_soft, np.inf)])
+    # One stacked matrix, as milp itself would stack the blocks: the same model either way.
+    a = sp.vstack(blocks, format="csc")
+    return Model(c, integrality, np.zeros(n_cols), upper, a, np.concatenate(lo), np.concatenate(hi)), offset
+
+
+def _run_milp(model: Model, time_limit: float, disp: bool) -> tuple[int, np.ndarray | None, float | None, float | None]:
+    """HiGHS on ``model``: (status, x, objective, dual bound). The child runs whatever this name holds in the
+    parent when it starts (tests put a sleeper here)."""
+    res = milp(model.c, integrality=model.integrality, bounds=Bounds(model.lower, model.upper),
+               constraints=[LinearConstraint(model.a, model.row_lo, model.row_hi)],
+               options={"time_limit": max(0.05, float(time_limit)), "mip_rel_gap": 0.0, "disp": disp})
+    return res.status, res.x, res.fun, getattr(res, "mip_dual_bound", None)
+
+
+def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None = None) -> EngineResult:
+    """``subprocess_nnz``: models with at least this many nonzeros run in a child (default SUBPROCESS_NNZ)."""
+    t0 = time.perf_counter()
+    model, offset = build(spec)
+    disp = bool(os.environ.get("PLACEMENT_HIGHS_LOG"))
+    threshold = SUBPROCESS_NNZ if subprocess_nnz is None else subprocess_nnz
+    out = _NO_CHILD
+    t_run = time.perf_counter()
+    if model.a.nnz >= threshold:
+        out = _in_child(model, time_limit, disp)
+    if out is _NO_CHILD:
+        out = _run_milp(model, time_limit - (time.perf_counter() - t_run), disp)
     seconds = time.perf_counter() - t0
-    if res.x is not None:
+    if out is None:  # killed at the limit (or the child died): nothing proven, nothing found
+        return EngineResult("UNKNOWN", None, None, None, seconds, "highs")
+    status, x, fun, dual = out
+    p, free = spec.problem, spec.free
+    if x is not None:
         xs = np.zeros(p.n_pairs, np.int64)
         xs[spec.fixed_one] = 1
-        xs[free] = np.round(res.x[:nf]).astype(np.int64)
-        value = int(round(res.fun)) + offset
-        dual = getattr(res, "mip_dual_bound", None)
-        if res.status == 0:
+        xs[free] = np.round(x[:free.size]).astype(np.int64)
+        value = int(round(fun)) + offset
+        if status == 0:
             return EngineResult("OPTIMAL", xs, value, value, seconds, "highs")
         bound = None if dual is None or not np.isfinite(dual) else int(np.ceil(dual - 1e-6)) + offset
         return EngineResult("FEASIBLE", xs, value, bound, seconds, "highs")
-    if res.status == 2:
+    if status == 2:
         return EngineResult("INFEASIBLE", None, None, None, seconds, "highs")
     return EngineResult("UNKNOWN", None, None, None, seconds, "highs")
+
+
+# --------------------------------------------------------------------------- the child process
+
+_NO_CHILD = object()  # _in_child could not start a child: run in process
+_ctx_lock = threading.Lock()
+_ctx = None
+
+
+def _context():
+    global _ctx
+    with _ctx_lock:
+        if _ctx is None:
+            # Not plain fork: the solve runs in a worker thread of a process with OR-Tools' threads
+            # about. The forkserver imports this module (numpy, scipy, OR-Tools) once and forks a
+            # clean copy per child. Measured, start to first answer: forkserver 1.0 s for the first
+            # child, then 14 ms (12-18); spawn 1.1 s every time (1.0-1.3); fork 10 ms.
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["placement.solver.mip"])
+            _ctx = ctx
+        return _ctx
+
+
+def _in_child(model: Model, time_limit: float, disp: bool):
+    """``_run_milp`` in a child killed at ``time_limit + GRACE``: its answer, None if killed or dead,
+    or _NO_CHILD if no child could be started."""
+    deadline = time.monotonic() + max(0.05, float(time_limit)) + GRACE
+    try:
+        ctx = _context()
+        conn, child_end = ctx.Pipe()
+        # The log goes where it would in process, even if stdout was redirected after the forkserver started.
+        fds = (_Fd(1), _Fd(2)) if disp else ()
+        # Only small arguments here: start() blocks until the child has read them.
+        proc = ctx.Process(target=_child, args=(child_end, _run_milp, fds), name="placement-highs", daemon=True)
+        proc.start()
+    except Exception:  # no forkserver on this platform, no processes allowed, or inside a child's bootstrap
+        return _NO_CHILD
+    child_end.close()
+    answer = ready = None
+    try:
+        # The model goes once the child says it is up, so sending it cannot block on a child that never reads.
+        if conn.poll(max(0.0, deadline - time.monotonic())):
+            ready = conn.recv()
+            conn.send((model, time_limit, disp))
+            if conn.poll(max(0.0, deadline - time.monotonic())):
+                answer = conn.recv()
+    except (EOFError, OSError):  # the child died (out of memory, a crash in HiGHS, or it never started)
+        pass
+    finally:
+        # Killed or not, it is reaped here: no zombie, and never left running past this call.
+        if answer is not None:
+            proc.join(1.0)
+        if proc.exitcode is None:
+            proc.kill()
+        proc.join()
+        conn.close()
+    if ready is None and proc.exitcode != -signal.SIGKILL:
+        return _NO_CHILD  # it exited before it was up (e.g. an import failed there): run in process
+    if answer is None:
+        return None
+    kind, value = answer
+    if kind == "error":
+        raise value
+    return value
+
+
+class _Fd:
+    """One of the parent's file descriptors, duplicated into the child when the process is pickled."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __reduce__(self):
+        return _detach, (DupFd(self.fd),)
+
+
+def _detach(dup) -> int:
+    return dup.detach()
+
+
+def _child(conn, run, fds) -> None:
+    # Ctrl-C reaches the whole process group; the parent decides what an interrupt means.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for target, fd in zip((1, 2), fds):
+        os.dup2(fd, target)
+    # A parent killed outright (SIGKILL, SIGTERM without handler) cannot kill us: go when it goes.
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    conn.send("ready")
+    try:
+        out = ("ok", run(*conn.recv()))
+    except BaseException as exc:
+        out = ("error", exc)
+    try:
+        conn.send(out)
+    except Exception:  # an exception that does not pickle
+        conn.send(("error", RuntimeError(repr(out[1]))))
+
+
+def _exit_with_parent() -> None:
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        parent.join()
+        os._exit(1)
