@@ -192,6 +192,8 @@ def markdown(result: dict[str, Any]) -> str:
             status = r.get("status", "")
             if r.get("status") == "OPTIMAL" and name == "min-cost flow" and inst["variant"] == TARGETS:
                 status = "bound (no side constraints)"
+            if r.get("tie_break") and r["tie_break"] != "none":
+                status += f" (ties: {r['tie_break'].partition(': ')[2]})"
             lines.append(
                 f"| {inst['candidates']:,} | {inst['pairs']:,} | {inst['variant']} | {name} | {status} | "
                 f"{_fmt(obj.get('placed'))} | {_fmt(obj.get('rank_cost'))} | {_fmt(r.get('seconds'))} | "
