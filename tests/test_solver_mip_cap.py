@@ -10,6 +10,9 @@ from __future__ import annotations
 import functools
 import multiprocessing
 import os
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -123,10 +126,33 @@ def test_no_child_process_falls_back_to_in_process(monkeypatch):
     spec = _spec(realistic_problem(40, seed=1))
     expected = mip.solve_highs(spec, 10.0, subprocess_nnz=10**12)
 
-    def no_processes():
-        raise ValueError("cannot find context for 'forkserver'")
-
-    monkeypatch.setattr(mip, "_context", no_processes)
+    monkeypatch.setattr(mip, "_Process", None)  # as on a platform without the forkserver
     got = mip.solve_highs(spec, 10.0, subprocess_nnz=0)
     assert got.status == expected.status == "OPTIMAL"
     assert got.value == expected.value
+
+
+UNGUARDED = """
+    import sys
+    print("top level ran", flush=True)
+    from placement.solver import mip
+    from tests.strategies import realistic_problem
+    from tests.test_solver_mip_cap import _spec
+
+    model, _ = mip.build(_spec(realistic_problem(40, seed=1)))
+    out = mip._in_child(model, 10.0, False)
+    print("child", out[0] if isinstance(out, tuple) else out, flush=True)
+"""
+
+
+def test_a_script_without_main_guard_is_not_rerun_in_the_child(tmp_path):
+    """Spawned and forkserver children re-run the parent's main script unless told not to."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent(UNGUARDED))
+    repo = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(repo / "src")])}
+    env.pop("PLACEMENT_HIGHS_LOG", None)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["top level ran", "child 0"]

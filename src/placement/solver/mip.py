@@ -18,23 +18,23 @@ a proof.
 HiGHS reads its clock only now and then, so on its own it does not keep to
 the time limit: on a 93,000-column model its presolve alone ran 87 s past a
 60 s limit, and the full model of a 10,000-candidate scheme (95,000 columns)
-came back after 642 s with a 5 s limit. A model big enough to overrun therefore runs in a child process, killed at the
-limit plus ``GRACE``; the answer is then UNKNOWN and ``solve`` keeps its best
-placement and proven bound. Small models (milliseconds, and thousands of them
-in the property tests) stay in process, and so does every model where no
-child process can be started (a platform without the forkserver, a daemonic
-worker, a child that dies before it is up). The child comes from a
-forkserver, so, as for any multiprocessing use, a script that calls the
-solver must keep its top level under ``if __name__ == "__main__":``.
+came back after 642 s with a 5 s limit. A model big enough to overrun runs in
+a child process, killed at the limit plus ``GRACE``; the answer is then
+UNKNOWN and ``solve`` keeps its best placement and proven bound. Small models
+(milliseconds, and thousands of them in the property tests) stay in process,
+and so does every model where no child process can be started (a platform
+without the forkserver, a daemonic worker, a child that dies before it is up).
 """
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from multiprocessing import context, reduction, spawn, util
 from multiprocessing.reduction import DupFd
 from typing import NamedTuple
 
@@ -192,37 +192,64 @@ def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None =
 # --------------------------------------------------------------------------- the child process
 
 _NO_CHILD = object()  # _in_child could not start a child: run in process
-_ctx_lock = threading.Lock()
-_ctx = None
+_preloaded = False
 
+try:
+    from multiprocessing import forkserver, popen_forkserver
 
-def _context():
-    global _ctx
-    with _ctx_lock:
-        if _ctx is None:
-            # Not plain fork: the solve runs in a worker thread of a process with OR-Tools' threads
-            # about. The forkserver imports this module (numpy, scipy, OR-Tools) once and forks a
-            # clean copy per child. Measured, start to first answer: forkserver 1.0 s for the first
-            # child, then 14 ms (12-18); spawn 1.1 s every time (1.0-1.3); fork 10 ms.
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(["placement.solver.mip"])
-            _ctx = ctx
-        return _ctx
+    class _Popen(popen_forkserver.Popen):
+        """The forkserver's launch (CPython 3.11) less the main module. Children re-run the parent's
+        main script first; one without an ``if __name__ == "__main__"`` guard (run.py on s7.bin)
+        re-ran its whole solve in the child, and the parent, killing it at the limit, went from
+        OPTIMAL to FEASIBLE. The child needs nothing from the main module."""
+
+        def _launch(self, process_obj):
+            prep = spawn.get_preparation_data(process_obj._name)
+            prep.pop("init_main_from_path", None)
+            prep.pop("init_main_from_name", None)
+            buf = io.BytesIO()
+            context.set_spawning_popen(self)
+            try:
+                reduction.dump(prep, buf)
+                reduction.dump(process_obj, buf)
+            finally:
+                context.set_spawning_popen(None)
+            self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+            parent_w = os.dup(w)  # the child's sentinel of this process
+            self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+            with open(w, "wb", closefd=True) as f:
+                f.write(buf.getbuffer())
+            self.pid = forkserver.read_signed(self.sentinel)
+
+    class _Process(context.ForkServerProcess):
+        # Not plain fork: the solve runs in a worker thread of a process with OR-Tools' threads about.
+        # The forkserver imports this module (numpy, scipy, OR-Tools) once and forks a clean copy per
+        # child. Measured, start to first answer: forkserver 1.0 s for the first child, then 14 ms
+        # (12-18); spawn 1.1 s every time (1.0-1.3); fork 10 ms.
+        _Popen = staticmethod(_Popen)
+
+except (ImportError, AttributeError):  # no forkserver (Windows): every model runs in process
+    _Process = None
 
 
 def _in_child(model: Model, time_limit: float, disp: bool):
     """``_run_milp`` in a child killed at ``time_limit + GRACE``: its answer, None if killed or dead,
     or _NO_CHILD if no child could be started."""
+    global _preloaded
     deadline = time.monotonic() + max(0.05, float(time_limit)) + GRACE
+    if _Process is None:
+        return _NO_CHILD
     try:
-        ctx = _context()
-        conn, child_end = ctx.Pipe()
+        if not _preloaded:  # takes effect when the first child starts the forkserver
+            multiprocessing.get_context("forkserver").set_forkserver_preload(["placement.solver.mip"])
+            _preloaded = True
+        conn, child_end = multiprocessing.Pipe()
         # The log goes where it would in process, even if stdout was redirected after the forkserver started.
         fds = (_Fd(1), _Fd(2)) if disp else ()
         # Only small arguments here: start() blocks until the child has read them.
-        proc = ctx.Process(target=_child, args=(child_end, _run_milp, fds), name="placement-highs", daemon=True)
+        proc = _Process(target=_child, args=(child_end, _run_milp, fds), name="placement-highs", daemon=True)
         proc.start()
-    except Exception:  # no forkserver on this platform, no processes allowed, or inside a child's bootstrap
+    except Exception:  # no processes allowed here, or a daemonic process (which may not have children)
         return _NO_CHILD
     child_end.close()
     answer = ready = None
@@ -253,14 +280,11 @@ def _in_child(model: Model, time_limit: float, disp: bool):
     return value
 
 
-class _Fd:
+class _Fd(int):
     """One of the parent's file descriptors, duplicated into the child when the process is pickled."""
 
-    def __init__(self, fd: int):
-        self.fd = fd
-
     def __reduce__(self):
-        return _detach, (DupFd(self.fd),)
+        return _detach, (DupFd(int(self)),)
 
 
 def _detach(dup) -> int:
