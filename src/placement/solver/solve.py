@@ -263,8 +263,8 @@ class _Run:
                 best = (v, res.x)
         if res.status == "OPTIMAL":
             return Outcome("OPTIMAL", best[1], best[0], best[0], res.engine)
-        bound = res.bound if res.bound is not None else -(10**18)
-        return Outcome("FEASIBLE", best[1], best[0], min(bound, best[0]), res.engine)
+        # Stopped by the clock (a killed HiGHS proves nothing): report no bound rather than a made-up one.
+        return Outcome("FEASIBLE", best[1], best[0], None if res.bound is None else min(res.bound, best[0]), res.engine)
 
     def exact(self, spec: ModelSpec) -> EngineResult:
         if spec.free.size == 0:
@@ -436,7 +436,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
             break
         x = out.x
         last, last_eqs, last_cap, lag = lvl, eqs, cap, out.lag
-        if lvl.sign:  # a grouped level has no single bound to report
+        if lvl.sign and out.bound is not None:  # a grouped level has no single bound to report
             bound[lvl.name] = lvl.sign * out.bound
         if out.status != "OPTIMAL":
             return "FEASIBLE", np.flatnonzero(x), bound, out.method
