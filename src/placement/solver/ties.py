@@ -32,6 +32,7 @@ from .lagrange import Lagrange, fixings
 from .levels import Level, held
 from .network import Flow
 
+
 def on_network(run, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, str]:
     """Pure network: the tie level as a min-cost flow among the optimal flows of the levels above."""
     net = run.net
@@ -103,7 +104,8 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
         # Only a proven tie-break is used: the best one found when the clock ran out depends on the
         # machine's speed, and the same inputs must give the same placements.
         return x, "not settled in the time allowed"
-    if not run.valid(res.x, eqs + held(last, x) if last.name != "penalty" else eqs, cap) or run.value(last, res.x) != value:
+    levels_held = eqs + (held(last, x) if last.name != "penalty" else [])
+    if not run.valid(res.x, levels_held, cap) or run.value(last, res.x) != value:
         # A floating-point answer that breaks a row or moves a level: keep the proven answer.
         return x, "not settled: the engine's answer moved a level"
     return res.x, "optimal"
