@@ -143,9 +143,10 @@ class _Run:
         """Minimise one level over placements with ``placed`` placed (None: any number), earlier levels ``eqs``
         held, soft penalty at most ``cap``. Infeasible means: none with that many placed.
 
-        ``probe`` (the ``placed`` level): when pricing finds no placement of that size, first check by pricing
-        level 1 that so many can be placed at all. A binding hard share target can make the network's count
-        unreachable, and the search below would otherwise widen its reduced model until it holds every pair."""
+        ``probe`` (the ``placed`` level): when neither pricing nor the first reduced model finds a placement
+        of that size, check by pricing level 1 that so many can be placed at all before widening the model.
+        A binding hard share target can make the network's count unreachable, and the search would otherwise
+        widen its reduced model until it holds every pair."""
         net = self.net
         eq_rows = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level")
                    for c, v in eqs]
@@ -178,11 +179,6 @@ class _Run:
             best = (lag.best_value, lag.best_x)
         lb = lag.ceil()
         self.say(f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows")
-        if probe is not None and best is None and placed is not None:
-            most = self.most_placed(probe)
-            if most < placed:
-                self.say(f"{level.name}: at most {most} can be placed within the hard targets and links")
-                return Outcome("INFEASIBLE", None, None, None, "lagrangian", lag=lag)
         if best is not None and best[0] <= lb:
             return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian", lag=lag)
 
@@ -228,6 +224,13 @@ class _Run:
                     continue
                 if allowed >= cost_cap:
                     return Outcome("INFEASIBLE", None, None, None, method, lag=lag)
+                if probe is not None and placed is not None:
+                    # Nothing of this size near the bound: before widening, check so many can be placed.
+                    most = self.most_placed(probe)
+                    if most < placed:
+                        self.say(f"{level.name}: at most {most} can be placed within the hard targets and links")
+                        return Outcome("INFEASIBLE", None, None, None, method, lag=lag)
+                    probe = None
                 allowed = min(cost_cap, lb + step)
                 continue
             # Stopped by the clock: what the reduced model proved holds only below the cut-off.
