@@ -229,3 +229,15 @@ def test_explain_does_not_name_targets_on_special_category_data(engine):
     assert c1.placed_at == "H2" and len(c1.lines) == 1
     reason = c1.lines[0].reason
     assert "diversity target" in reason and "minority" not in reason and "ethnic" not in reason, reason
+
+
+def test_rounds_stored_before_the_tie_break_are_re_solved_without_it():
+    # Re-deriving an old round must use the options it was solved with; the tie-break did not exist then.
+    from dataclasses import asdict
+
+    from placement.rounds import RoundOptions
+
+    old = {k: v for k, v in asdict(RoundOptions()).items() if k != "tie_break"}
+    assert RoundOptions.stored(old).tie_break == "none"
+    assert RoundOptions.stored(asdict(RoundOptions())).tie_break == "host-order"
+    assert RoundOptions.stored(old).solver_options().tie_break == "none"
