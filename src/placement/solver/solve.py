@@ -49,10 +49,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ConfigError
+from . import ties
 from .checks import Row, Scaling, check_validity, evaluate, link_rows, scaling
 from .cpsat import EngineResult, ModelSpec, solve_cpsat
 from .lagrange import Lagrange, fixings, lagrangian
-from . import ties
 from .levels import Level, grouped, held, make_levels, tie_level
 from .network import Flow, Network
 from .problem import Options, Problem, Solution
