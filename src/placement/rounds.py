@@ -29,7 +29,7 @@ from . import __version__
 from .config import os_user
 from .db.models import AuditLog, Candidate, Host, Placement, Round
 from .db.queries import load_scheme
-from .db.session import transaction
+from .db.session import transaction, write_session
 from .domain import PROTECTED_ATTRIBUTES
 from .errors import ConcurrencyError, NotFound, QuotaRefused, RoundError, RowProblem
 from .scheme import History, Scheme
@@ -313,15 +313,17 @@ def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundRes
     }
     for attempt in range(3):
         try:
-            with transaction(engine) as s:
+            # Under the rounds write lock (taken before the first read; the solve above holds none), so no
+            # approval or other store can land between the checks below and this round's rows.
+            with write_session(engine, lock="rounds") as s:
                 number = (s.scalar(select(func.max(Round.number))) or 0) + 1
-                if parent is not None:
-                    current = latest_approved(s)
-                    if current is None or current.number != parent.number:
-                        raise ConcurrencyError(
-                            "Another round was approved while this one was being solved.",
-                            "Run `placement solve` again so the new round starts from it.",
-                        )
+                # Also when the solve started from no approved round and one was approved since.
+                current = latest_approved(s)
+                if (current.number if current else None) != (parent.number if parent else None):
+                    raise ConcurrencyError(
+                        "Another round was approved while this one was being solved.",
+                        "Run `placement solve` again so the new round starts from it.",
+                    )
                 cand_pk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
                 host_pk = dict(s.execute(select(Host.host_id, Host.id)).all())
                 prev_status: dict[str, str] = {}
@@ -400,7 +402,8 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
     """A named person turns the latest proposal into offers. Returns the number of offers made."""
     if not by.strip():
         raise RoundError("Approval needs the approver's name.", "Pass --by \"Full Name\".")
-    with transaction(engine) as s:
+    # The checks below read under the rounds write lock, so a racing approval or store cannot pass them too.
+    with write_session(engine, lock="rounds") as s:
         rnd = load_round(s, number)
         if rnd.state != "proposal":
             raise RoundError(
@@ -437,7 +440,7 @@ def record_response(engine: Engine, candidate_id: str, response: Literal["accept
 def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tuple[int, str]]:
     """Record several answers in one transaction: all or none. Returns (round, host_id) per answer."""
     results = []
-    with transaction(engine) as s:
+    with write_session(engine, lock="rounds") as s:
         rnd = latest_approved(s)
         if rnd is None:
             raise RoundError("No round has been approved, so there are no offers to answer.", "Approve a round first: `placement round approve N --by NAME`.")

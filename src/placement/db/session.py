@@ -16,6 +16,14 @@ the reads would give snapshot reads, but a transaction that has read cannot
 wait for the write lock (SQLite fails it at once with "database is locked",
 to avoid a deadlock), so read-then-write transactions must either start
 IMMEDIATE or keep pysqlite's lazy BEGIN, which waits.
+
+Transactions on PostgreSQL run at read committed, so a check followed by a
+write locks nothing by itself. Writers that must see one state of the rounds
+(store a solve, approve a round, record answers) pass ``lock="rounds"``: on
+PostgreSQL the transaction first takes a transaction-scoped advisory lock
+(``pg_advisory_xact_lock``) that those writers share, so they run one at a
+time and each reads what the previous one committed; on SQLite BEGIN
+IMMEDIATE already serialises every writer.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,6 +41,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import ConcurrencyError, ConfigError, SchemaNotReady
 
 BUSY_TIMEOUT = 30.0  # seconds a SQLite command waits for another command's write lock
+
+# PostgreSQL advisory lock keys (one bigint per kind of writer), taken by ``write_transaction(lock=...)``.
+ADVISORY_LOCKS = {
+    "rounds": 0x706C_6163_726F_756E,  # "placroun": solve's store, approval, answers
+}
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -117,15 +130,22 @@ def _is_busy(exc: OperationalError) -> bool:
 
 
 @contextmanager
-def write_transaction(engine: Engine, *, write: bool = True) -> Iterator[Connection]:
+def write_transaction(engine: Engine, *, write: bool = True, lock: str | None = None) -> Iterator[Connection]:
     """A Core transaction whose reads and writes see one state of the database; committed at the end.
 
     On SQLite it starts with ``BEGIN IMMEDIATE`` (``write=False``: ``BEGIN``,
     a read snapshot that does not hold off other writers), so everything read
     in it is read under the write lock it writes with; while another command
     holds that lock it waits up to the engine's busy timeout, then raises
-    ConcurrencyError. On PostgreSQL it is ``engine.begin()`` unchanged.
+    ConcurrencyError. On PostgreSQL it is ``engine.begin()``; with ``lock``
+    (a key of ADVISORY_LOCKS, e.g. ``"rounds"``) its first statement takes that
+    transaction-scoped advisory lock, waiting while another transaction holds
+    it, and the lock is released when the transaction commits or rolls back.
     """
+    if lock is not None and lock not in ADVISORY_LOCKS:
+        raise ValueError(f"unknown lock {lock!r}")
+    if lock is not None and not write:
+        raise ValueError("a lock is for writers: write=False takes none")
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
             try:
@@ -139,7 +159,22 @@ def write_transaction(engine: Engine, *, write: bool = True) -> Iterator[Connect
                     f"after waiting {waited / 1000:g} s); nothing was written.",
                     "Wait for it to finish and run the command again.",
                 ) from None
+        elif lock is not None and conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCKS[lock]})
         yield conn
+
+
+@contextmanager
+def write_session(engine: Engine, *, lock: str | None = None) -> Iterator[Session]:
+    """``transaction`` under ``write_transaction``: an ORM session whose reads are made under the write lock.
+
+    The session joins the connection's transaction; its changes are flushed at
+    the end and committed with it, or rolled back whole on any error.
+    """
+    with write_transaction(engine, lock=lock) as conn:
+        with Session(bind=conn, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
 
 
 def table_names(engine: Engine) -> set[str]:
