@@ -78,15 +78,11 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     # "At most" is enough: nothing is better than the optimum, so both hold with equality; and for a
     # grouped rank-count level each count at most its value with the number placed fixed forces equality
     # too. HiGHS handles the inequality rows better than equalities of the same costs.
-    hold: list[Row] = []
-    if last.name == "penalty":
+    last_held = [] if last.name == "penalty" else held(last, x)
+    hold = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "le", 0, "level")
+            for c, v in last_held]
+    if last.name == "penalty" or last.soft:
         cap = run.penalty(x)
-    else:
-        for c, v in held(last, x):
-            nz = np.flatnonzero(c)
-            hold.append(Row(nz.astype(np.int64), c[nz].astype(np.int64), -v, "le", 0, "level"))
-        if last.soft:
-            cap = run.penalty(x)
     if free_one is not None:
         free, one = free_one
     elif lag is not None:
@@ -104,8 +100,7 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
         # Only a proven tie-break is used: the best one found when the clock ran out depends on the
         # machine's speed, and the same inputs must give the same placements.
         return x, "not settled in the time allowed"
-    levels_held = eqs + (held(last, x) if last.name != "penalty" else [])
-    if not run.valid(res.x, levels_held, cap) or run.value(last, res.x) != value:
+    if not run.valid(res.x, eqs + last_held, cap) or run.value(last, res.x) != value:
         # A floating-point answer that breaks a row or moves a level: keep the proven answer.
         return x, "not settled: the engine's answer moved a level"
     return res.x, "optimal"
