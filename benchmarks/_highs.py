@@ -1,4 +1,4 @@
-"""HiGHS MIP of the full placement model (model.md), run in a process without OR-Tools.
+"""HiGHS MIP of the full placement model (../shared/spec/model.md), run in a process without OR-Tools.
 
 Why a separate process: OR-Tools 9.15 wheels ship their own ``libhighs.so.1``
 (HiGHS 1.12) and highspy 1.15 ships another with the same soname. Whichever
@@ -18,7 +18,7 @@ The formulation is the one a modeller would write first:
   Σ x[b at hosts in r] (with "at most once" that is "same region or neither");
 - hard targets: Σ_{p in scope} (member[c_p] − min_share)·x[p] ≥ 0 and
   Σ (member − max_share)·x ≤ 0 (trivially true when nothing is placed in the
-  scope, matching model.md's "every scope with at least one placement");
+  scope, matching ../shared/spec/model.md's "every scope with at least one placement");
 - soft targets: shortfall s ≥ min_share·N − M, excess o ≥ M − max_share·N,
   both ≥ 0, weight × each at level 2.
 Lexicographic: solve max Σ x; then add Σ x ≥ that optimum and minimise

@@ -1,4 +1,4 @@
-"""Score and check a set of chosen pairs against model.md, independently of any solver.
+"""Score and check a set of chosen pairs against ../shared/spec/model.md, independently of any solver.
 
 Every reference solver and the benchmark harness recompute objectives here
 from the chosen pair indices instead of trusting a solver's own objective
@@ -45,7 +45,7 @@ def target_counts(problem: Problem, chosen: np.ndarray) -> list[tuple[int, int]]
 def target_shortfall(t, n: int, m: int) -> float:
     """How far the members placed fall below min_share·n or rise above max_share·n (0 if met).
 
-    Fractional, as model.md says: 0.35 × 7 − 2 = 0.45.
+    Fractional, as ../shared/spec/model.md says: 0.35 × 7 − 2 = 0.45.
     """
     short = 0.0
     if t.min_share is not None:
@@ -80,7 +80,7 @@ def evaluate(problem: Problem, options: Options, chosen: np.ndarray) -> dict[str
 
 
 def violations(problem: Problem, options: Options, chosen: np.ndarray) -> list[str]:
-    """Every hard constraint of model.md the placement breaks, in words (empty = feasible)."""
+    """Every hard constraint of ../shared/spec/model.md the placement breaks, in words (empty = feasible)."""
     idx = _as_index(chosen)
     out: list[str] = []
     if idx.size and (idx.min() < 0 or idx.max() >= problem.n_pairs):

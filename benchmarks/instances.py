@@ -7,7 +7,7 @@ are being written, and on shapes the generator may not produce (tiny
 instances for brute force, links, required pairs, lower quotas).
 tests/test_references.py uses them.
 
-tests/strategies.py has two more builders that look like these but are
+tests/helpers/strategies.py has two more builders that look like these but are
 different generators, and stay separate. ``realistic_problem`` (the solver
 tests' scheme) draws a lognormal appeal per host, drops preferences that fail
 eligibility (specialism, relocation, minimum score), makes women and career
@@ -18,10 +18,10 @@ default. ``problems`` is a hypothesis strategy (shrinkable); :func:`tiny_problem
 a seeded numpy draw for brute force. Tests pin seeds and sizes whose
 instances they were written against, so one generator for both would change
 them all. What the builders share - turning preference lists into pair
-arrays, the region count - lives here, and tests/strategies.py imports it
+arrays, the region count - lives here, and tests/helpers/strategies.py imports it
 (benchmarks never import from tests/: they run without the test extras).
 
-Shape of :func:`synthetic_problem` follows model.md's reference runs: 7
+Shape of :func:`synthetic_problem` follows ../shared/spec/model.md's reference runs: 7
 regions, hosts of 1–6 places (about 0.4 hosts per candidate, so places exceed
 candidates), 10 preferences each with popularity skew (some hosts are asked
 for far more than they can take), candidates mostly willing to relocate, and

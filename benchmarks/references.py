@@ -1,4 +1,4 @@
-"""Independent reference solvers for placement's model (model.md), for tests and benchmarks.
+"""Independent reference solvers for placement's model (../shared/spec/model.md), for tests and benchmarks.
 
 None of these share code with ``placement.solver``: they are the checks its
 tests and the benchmark compare against.

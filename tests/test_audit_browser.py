@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_audit_support import build_sample_round, resolver
+from tests.helpers.audit import build_sample_round, resolver
 
 from placement.audit import audit_round, render
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from test_audit_support import add_candidates, add_hosts, add_preferences, resolver, store_round
+from tests.helpers.audit import add_candidates, add_hosts, add_preferences, resolver, store_round
 
 import placement.rounds
 from placement.audit import NOTICE

@@ -1,4 +1,4 @@
-"""Disclosure control: primary suppression, rounding, secondary suppression (fairness.md)."""
+"""Disclosure control: primary suppression, rounding, secondary suppression (../shared/spec/fairness.md)."""
 
 from __future__ import annotations
 

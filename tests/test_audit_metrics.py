@@ -1,4 +1,4 @@
-"""Every audit metric against a hand-computed example (fairness.md #1-#9).
+"""Every audit metric against a hand-computed example (../shared/spec/fairness.md #1-#9).
 
 Expected values are worked out here from first principles — the Wilson and
 Katz formulas written out, Fisher's test as a sum of hypergeometric

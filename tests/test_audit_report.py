@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import select
-from test_audit_support import add_candidates, add_hosts, add_preferences, no_resolve, resolver, store_round
+from tests.helpers.audit import add_candidates, add_hosts, add_preferences, no_resolve, resolver, store_round
 
 from placement.audit import NOTICE, audit_round, default_report_path, render, write_report
 from placement.db.models import AuditLog

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_ingest_support import (
+from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     candidates_rows,
     counts,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_ingest_support import dump, make_template, sqlite_copy
+from tests.helpers.ingest import dump, make_template, sqlite_copy
 
 from placement.errors import ConfigError, InputError
 from placement.ingest import import_dir, import_file, load_mapping

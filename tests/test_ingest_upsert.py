@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_ingest_support import (
+from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     candidate,
     candidates_rows,

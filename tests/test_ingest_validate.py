@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_ingest_support import (
+from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     HOST_HEADER,
     TARGET_HEADER,

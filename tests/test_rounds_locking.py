@@ -25,6 +25,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
+from tests.helpers.rounds import placements, small_scheme
 
 from placement import rounds
 from placement.db.migrate import upgrade
@@ -32,8 +33,6 @@ from placement.db.models import AuditLog, Placement, Round
 from placement.db.session import ADVISORY_LOCKS, make_engine, sqlite_path, transaction
 from placement.errors import ConcurrencyError, RoundError
 from placement.rounds import approve_round, record_response, solve_round
-
-from tests.test_rounds import placements, small_scheme
 
 BUSY_MESSAGE = "Another placement command is writing to this database"
 

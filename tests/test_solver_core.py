@@ -1,4 +1,4 @@
-"""The solver on scheme-shaped instances and on the cases model.md spells out.
+"""The solver on scheme-shaped instances and on the cases ../shared/spec/model.md spells out.
 
 Independent references: ``benchmarks.references`` (OR-Tools min-cost flow of
 the pure network, HiGHS MIP of the full formulation, written by another
@@ -12,11 +12,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from tests.helpers.strategies import realistic_problem
 
 from placement.errors import ConfigError
 from placement.solver import Options, Problem, Target, check_validity, evaluate, solve
 from placement.solver.stability import deferred_acceptance
-from tests.strategies import realistic_problem
 
 references = pytest.importorskip("benchmarks.references")
 
@@ -45,7 +45,7 @@ def test_pure_network_is_the_min_cost_flow() -> None:
 
 
 def test_flow_answer_that_meets_the_targets_is_returned_as_optimal() -> None:
-    # Loose targets the unconstrained optimum already meets: no search needed (model.md's 10,000 case).
+    # Loose targets the unconstrained optimum already meets: no search needed (../shared/spec/model.md's 10,000 case).
     p = realistic_problem(600, seed=5, targets=None)
     female = np.zeros(p.n_candidates, bool)
     female[::2] = True
@@ -75,7 +75,7 @@ def test_three_target_families_proven_optimal_and_equal_to_highs() -> None:
 
 @pytest.mark.parametrize("engine", ["auto", "cp-sat"])
 def test_binding_hard_share_target(engine: str) -> None:
-    # model.md's hard case: at least 41% women placed in every region.
+    # ../shared/spec/model.md's hard case: at least 41% women placed in every region.
     p = realistic_problem(300, seed=3, women_hard_min=0.41)
     sol = solve(p, Options(), engine=engine)
     _, _, ref, _ = references.highs_mip(p, Options(time_limit=120))
@@ -99,7 +99,7 @@ def test_links_required_and_soft_quotas_at_scale() -> None:
 
 
 def test_fractional_shortfall_is_exact() -> None:
-    # model.md: 7 placed in scope, 2 of them members, at least 35% asked: short by 0.35 x 7 - 2 = 0.45.
+    # ../shared/spec/model.md: 7 placed in scope, 2 of them members, at least 35% asked: short by 0.35 x 7 - 2 = 0.45.
     pairs = [(c, 0, 1) for c in range(7)]
     member = np.array([True, True] + [False] * 5)
     t = Target("women", "cohort", np.array([0], np.int32), member, 0.35, None, False, weight=10.0)

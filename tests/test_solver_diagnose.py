@@ -6,15 +6,14 @@ import itertools
 import time
 
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from tests.helpers.oracles import brute_blocking
+from tests.helpers.strategies import problems, realistic_problem
 
 from placement.solver import diagnose as diagnose_module
 from placement.solver.diagnose import Conflict, diagnose, find_conflict
 from placement.solver.problem import Options, Problem, Target
-from tests.strategies import problems, realistic_problem
-from tests.test_solver_stability import brute_blocking
 
 REGIONS = ("London", "North West", "South East")
 
@@ -275,7 +274,7 @@ def test_a_conflict_among_hundreds_of_groups_on_a_scheme_sized_problem():
 
 
 def brute_holds(problem: Problem, options: Options, chosen: list[int], group: tuple[str, int]) -> bool:
-    """The hard constraints of model.md, read directly (weak stability via the brute-force definition)."""
+    """The hard constraints of ../shared/spec/model.md, read directly (weak stability via the brute-force definition)."""
     kind, i = group
     hosts = problem.pair_host[chosen]
     if kind in ("required", "fixed"):

@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.helpers.oracles import whole_model_spec as _spec
+from tests.helpers.strategies import realistic_problem
 
-from placement.solver import Options, solve
-from placement.solver import mip
-from placement.solver.cpsat import ModelSpec
-from tests.strategies import realistic_problem
+from placement.solver import Options, mip, solve
 
 
 def _sleepy(pid_file: str, model, time_limit, disp):
@@ -34,13 +33,6 @@ def _sleepy(pid_file: str, model, time_limit, disp):
 
 def _raises(model, time_limit, disp):
     raise ValueError("bad model")
-
-
-def _spec(problem, **kw) -> ModelSpec:
-    """The whole model of ``problem``: every pair a variable, rank cost minimised."""
-    free = np.arange(problem.n_pairs, dtype=np.int64)
-    cost = problem.pair_rank.astype(np.int64)
-    return ModelSpec(problem, free, np.zeros(0, np.int64), [], cost, **kw)
 
 
 def _gone(pid: int) -> bool:
@@ -136,8 +128,8 @@ UNGUARDED = """
     import sys
     print("top level ran", flush=True)
     from placement.solver import mip
-    from tests.strategies import realistic_problem
-    from tests.test_solver_mip_cap import _spec
+    from tests.helpers.oracles import whole_model_spec as _spec
+    from tests.helpers.strategies import realistic_problem
 
     model, _ = mip.build(_spec(realistic_problem(40, seed=1)))
     out = mip._in_child(model, 10.0, False)

@@ -11,11 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
+from tests.helpers.oracles import brute_blocking
+from tests.helpers.strategies import problems, realistic_problem
 
 from placement.solver import stability
 from placement.solver.problem import Problem
 from placement.solver.stability import add_stability, blocking_pairs, deferred_acceptance
-from tests.strategies import problems, realistic_problem
 
 # The host_side fixture only sets a module constant, so sharing it across generated inputs is safe.
 FAST = settings(
@@ -79,25 +80,6 @@ def fast_random_problem(n_candidates: int, n_hosts: int, prefs: int = 10, seed: 
 
 def as_pairs(problem: Problem, chosen: np.ndarray) -> set[tuple[int, int]]:
     return set(zip(problem.pair_cand[chosen].tolist(), problem.pair_host[chosen].tolist()))
-
-
-def brute_blocking(problem: Problem, chosen: list[int]) -> list[tuple[int, int]]:
-    """fairness.md §7 read literally, one pair at a time."""
-    got = {int(problem.pair_cand[p]): int(p) for p in chosen}
-    at: dict[int, list[int]] = {}
-    for p in chosen:
-        at.setdefault(int(problem.pair_host[p]), []).append(int(p))
-    out = []
-    for p in range(problem.n_pairs):
-        c, h = int(problem.pair_cand[p]), int(problem.pair_host[p])
-        cand_wants = c not in got or problem.pair_rank[p] < problem.pair_rank[got[c]]
-        given = at.get(h, [])
-        host_wants = len(given) < problem.capacity[h] or any(
-            problem.pair_host_rank[p] < problem.pair_host_rank[q] for q in given
-        )
-        if cand_wants and host_wants:
-            out.append((c, h))
-    return sorted(out)
 
 
 def all_matchings(problem: Problem) -> list[list[int]]:

@@ -21,5 +21,5 @@ def os_user() -> str:
 
     try:
         return getpass.getuser()
-    except Exception:  # no login name in some containers
+    except Exception:  # noqa: BLE001 - no login name in some containers
         return os.environ.get("USER") or os.environ.get("USERNAME") or "unknown"

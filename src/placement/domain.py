@@ -25,11 +25,11 @@ MISSING_STATES = ("not_stated", "not_known")
 
 # NHS Data Dictionary ETHNIC CATEGORY (2001 census classification). I, O and Q are not used.
 ETHNIC_GROUP_OF_CODE: dict[str, str] = {
-    **{c: "white" for c in "ABC"},
-    **{c: "mixed" for c in "DEFG"},
-    **{c: "asian" for c in "HJKL"},
-    **{c: "black" for c in "MNP"},
-    **{c: "other" for c in "RS"},
+    **dict.fromkeys("ABC", "white"),
+    **dict.fromkeys("DEFG", "mixed"),
+    **dict.fromkeys("HJKL", "asian"),
+    **dict.fromkeys("MNP", "black"),
+    **dict.fromkeys("RS", "other"),
     "Z": "not_stated",
     "99": "not_known",
 }

@@ -275,7 +275,7 @@ def _draw_candidates(rng: np.random.Generator, n: int) -> dict:
     extra[np.arange(n), main] = True
     spec = (extra * np.array([1, 2, 4])).sum(axis=1)
 
-    score = rng.normal(SCORE_MEAN, SCORE_SD, n)
+    score: np.ndarray = rng.normal(SCORE_MEAN, SCORE_SD, n)
     score -= SCORE_GAP_MINORITY * minority + SCORE_GAP_DISABLED * (disability == "yes")
     score = np.round(np.clip(score, 40.0, 100.0), 1)
 

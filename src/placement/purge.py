@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -96,14 +96,14 @@ def _utc(moment: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything placement writes is UTC."""
     if moment is None:
         return None
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def cutoff(day: date | datetime) -> datetime:
     """The start (00:00 UTC) of ``day``: "before 2025-09-01" means up to the end of 31 August."""
     if isinstance(day, datetime):
         return _utc(day)  # type: ignore[return-value]
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _latest(mapping: dict[int, datetime], key: int, moment: datetime | None) -> None:
@@ -125,17 +125,17 @@ def last_involvement(session: Session) -> dict[int, datetime]:
     ):
         moment = max(m for m in (_utc(created_at), _utc(approved_at)) if m is not None)
         for cid in (summary or {}).get("pool", []):
-            pk = pk_of_id.get(cid)
-            if pk is not None:
-                _latest(latest, pk, moment)
+            key = pk_of_id.get(cid)
+            if key is not None:
+                _latest(latest, key, moment)
     # Placements name candidates by key even when a summary does not (older rounds, fixed offers).
     for pk, created_at, approved_at, responded_at in session.execute(
         select(Placement.candidate_pk, Round.created_at, Round.approved_at, Placement.responded_at).join(
             Round, Round.id == Placement.round_id
         )
     ):
-        for moment in (created_at, approved_at, responded_at):
-            _latest(latest, pk, moment)
+        for when in (created_at, approved_at, responded_at):
+            _latest(latest, pk, when)
     return latest
 
 
@@ -159,7 +159,7 @@ def purge(
     removes nothing. The audit log records the purge (counts only).
     """
     moment = cutoff(before)
-    now = _utc(now) or datetime.now(timezone.utc)
+    now = _utc(now) or datetime.now(UTC)
     if moment > now:
         raise PurgeRefused(
             f"The cut-off {moment.date().isoformat()} is in the future, so this would remove the data of "
@@ -201,7 +201,7 @@ def purge(
         if dry_run:
             return report
 
-        stamp = datetime.now(timezone.utc)
+        stamp = datetime.now(UTC)
         for chunk in _chunks(doomed):
             for table in (ProtectedCharacteristics, Preference, HostRanking, PairRule):
                 s.execute(delete(table).where(table.candidate_pk.in_(chunk)))

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -116,13 +116,13 @@ class FreeSolve:
 
 
 def solver_version() -> str:
-    from ortools import __version__ as ortools_version
+    from importlib.metadata import version
 
-    return f"placement {__version__} / ortools {ortools_version}"
+    return f"placement {__version__} / ortools {version('ortools')}"
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def log_action(session: Session, action: str, detail: str) -> None:
@@ -241,7 +241,7 @@ def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
     def run() -> None:
         try:
             box["solution"] = work()
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             box["error"] = exc
 
     worker = threading.Thread(target=run, name="placement-solve", daemon=True)
@@ -432,7 +432,7 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
     return offers
 
 
-def record_response(engine: Engine, candidate_id: str, response: Literal["accept", "decline"]) -> tuple[int, str]:
+def record_response(engine: Engine, candidate_id: str, response: str) -> tuple[int, str]:
     """Record one candidate's answer to their offer in the latest approved round."""
     return record_responses(engine, [(candidate_id, response)])[0]
 
@@ -558,7 +558,7 @@ def resolve_without_targets(engine: Engine, number: int) -> FreeSolve:
 
 def _round_placements(session: Session, rnd: Round) -> list[tuple[str, str]]:
     """(candidate id, host id) of every placement stored with round ``rnd``."""
-    return [tuple(r) for r in session.execute(
+    return [(r[0], r[1]) for r in session.execute(
         select(Candidate.candidate_id, Host.host_id)
         .join(Placement, Placement.candidate_pk == Candidate.id)
         .join(Host, Placement.host_pk == Host.id)

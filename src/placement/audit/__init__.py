@@ -34,7 +34,9 @@ def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int]
     if not facts.targets:
         return not_applicable(facts, NO_TARGETS)
     if resolve is None:
-        from ..rounds import resolve_without_targets as resolve
+        from ..rounds import resolve_without_targets
+
+        resolve = resolve_without_targets
     try:
         free = resolve(engine, facts.number)
     except RoundError as exc:  # e.g. the round's inputs were purged

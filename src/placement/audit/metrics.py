@@ -57,7 +57,7 @@ def is_suppressed(*values: object) -> bool:
 
 def ratio(num: Figure, den: Figure) -> Figure:
     """num / den; suppressed if either part is, None when undefined (no denominator)."""
-    if is_suppressed(num, den):
+    if isinstance(num, _Suppressed) or isinstance(den, _Suppressed):
         return SUPPRESSED
     if num is None or den is None or den == 0:
         return None
@@ -141,7 +141,7 @@ def rank_summary(choices: Sequence[int]) -> tuple[float | None, float | None]:
 
 def wilson_interval(k: Count, n: Count) -> tuple[Figure, Figure]:
     """95% Wilson score interval of the rate k/n."""
-    if is_suppressed(k, n):
+    if isinstance(k, _Suppressed) or isinstance(n, _Suppressed):
         return SUPPRESSED, SUPPRESSED
     if not n:
         return None, None
@@ -253,7 +253,7 @@ def adverse_impact(counts: Mapping[str, Mapping[str, Count]], groups: Sequence[s
     ref_a, ref_n = counts[reference]["placed"], counts[reference]["eligible"]
     for g in groups:
         if rates[g] is SUPPRESSED or rates[g] is None:
-            marker = rates[g]
+            marker = SUPPRESSED if rates[g] is SUPPRESSED else None
             out[g] = AdverseImpact(g, reference, Comparison(marker, marker, marker, marker), marker, None)
             continue
         a, n = counts[g]["placed"], counts[g]["eligible"]
@@ -316,7 +316,7 @@ class TargetFigures:
 def target_figures(min_share: float | None, max_share: float | None, placed_in_scope: Count, members_placed: Count) -> TargetFigures:
     """Required vs achieved for one target on one scope.
 
-    A target holds only for scopes with someone placed (model.md); the
+    A target holds only for scopes with someone placed (../shared/spec/model.md); the
     required counts are whole people: at least ceil(min_share × placed), at
     most floor(max_share × placed). A target is *binding* when its count sits
     exactly at that limit (one fewer, or one more, would break it).
@@ -340,7 +340,7 @@ def price_of_fairness(z_free: float | None, z_targets: float | None, *, maximise
     """Bertsimas, Farias & Trichakis's price of fairness for one objective level, as a loss ≥ 0.
 
     For a level to maximise (candidates placed) it is (Z_free − Z_targets) / Z_free,
-    fairness.md #8 as written. For a level to minimise (rank cost) the same
+    ../shared/spec/fairness.md #8 as written. For a level to minimise (rank cost) the same
     formula would come out ≤ 0, so the loss is reported with the sign turned:
     (Z_targets − Z_free) / Z_free, the relative increase in cost. Either way 0
     means the targets cost nothing and 0.05 means 5% worse.

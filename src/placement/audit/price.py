@@ -1,4 +1,4 @@
-"""Price of fairness (fairness.md #8): the round against a re-solve without its diversity targets.
+"""Price of fairness (../shared/spec/fairness.md #8): the round against a re-solve without its diversity targets.
 
 Bertsimas, Farias & Trichakis (Operations Research 59(1), 2011) define the
 price of fairness as the relative loss of the objective, (Z_free − Z_targets) / Z_free.

@@ -8,7 +8,6 @@ style). Commands live in one module per group; this module wires them up.
 from __future__ import annotations
 
 import functools
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -107,4 +106,4 @@ def main() -> None:  # console script entry point
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import overload
 
 import click
 
 from . import AppContext, cli, handle_errors, pass_app
 
 
+@overload
+def _day(value: datetime) -> datetime: ...
+
+
+@overload
+def _day(value: None) -> None: ...
+
+
 def _day(value: datetime | None) -> datetime | None:
     """click.DateTime gives a naive date at midnight: read it as UTC, as everything placement stores."""
-    return None if value is None else value.replace(tzinfo=timezone.utc)
+    return None if value is None else value.replace(tzinfo=UTC)
 
 
 @cli.command("log")
@@ -45,7 +54,7 @@ def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, l
     for col in ("when", "who", "action", "what"):
         table.add_column(col, overflow="fold")
     for e in entries:
-        at = e.at if e.at.tzinfo is None else e.at.astimezone(timezone.utc)
+        at = e.at if e.at.tzinfo is None else e.at.astimezone(UTC)
         table.add_row(at.strftime("%Y-%m-%d %H:%M:%S"), e.os_user, e.action, e.detail)
     Console().print(table)
 

@@ -61,11 +61,9 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
     result = solve_round(engine, RoundOptions(time_limit=time_limit))
     print_round_summary(result, console)
 
-    try:
-        from ..audit import write_report
-    except ImportError:  # the audit arrives with its own issue
-        write_report = None
-    if write_report is not None and result.status in ("OPTIMAL", "FEASIBLE"):
+    from ..audit import write_report
+
+    if result.status in ("OPTIMAL", "FEASIBLE"):
         out = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit.html")
         console.print(f"[bold]4. Audit[/bold]: fairness report written to {out}")
     console.print(

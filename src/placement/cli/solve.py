@@ -20,9 +20,8 @@ def _share_rule(t: dict) -> str:
 
 def targets_table(targets: list[dict]):
     """One row per target scope: the rule, how many were placed there and how many of them count."""
-    from rich.table import Table
-
     from rich import box
+    from rich.table import Table
 
     table = Table(title="Targets", title_justify="left", box=box.SIMPLE_HEAD)
     table.add_column("target / scope", overflow="fold")
@@ -47,7 +46,6 @@ def targets_table(targets: list[dict]):
 def print_round_summary(result, console=None) -> None:
     """The round summary a coordinator reads after a solve (also used by the demo)."""
     from rich.console import Console
-    from rich.table import Table
 
     console = console or Console()
     gap = ""

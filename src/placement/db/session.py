@@ -119,9 +119,8 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Session]:
     """A session whose work is committed at the end, or rolled back whole on any error."""
-    with make_sessionmaker(engine)() as session:
-        with session.begin():
-            yield session
+    with make_sessionmaker(engine)() as session, session.begin():
+        yield session
 
 
 def _is_busy(exc: OperationalError) -> bool:
@@ -171,10 +170,12 @@ def write_session(engine: Engine, *, lock: str | None = None) -> Iterator[Sessio
     The session joins the connection's transaction; its changes are flushed at
     the end and committed with it, or rolled back whole on any error.
     """
-    with write_transaction(engine, lock=lock) as conn:
-        with Session(bind=conn, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+    with (
+        write_transaction(engine, lock=lock) as conn,
+        Session(bind=conn, expire_on_commit=False) as session,
+        session.begin(),
+    ):
+        yield session
 
 
 def table_names(engine: Engine) -> set[str]:

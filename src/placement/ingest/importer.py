@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine
@@ -122,7 +122,7 @@ def _import(
             # natural keys, so a later file's plan does not depend on earlier writes.
             plans = {kind: PLANNERS[kind](v.rows, snapshot) for kind, v in valid.items()}
             same_file = {kind: snapshot.imported_before(kind, v.table.sha256) for kind, v in valid.items()}
-            at = datetime.now(timezone.utc)
+            at = datetime.now(UTC)
             user = os_user()
             reports = []
             for kind, _ in files:

@@ -54,7 +54,7 @@ TARGET_FIELDS = ("scope", "attribute", "value", "min_share", "max_share", "stren
 PAIR_FIELDS = ("rule", "reason")
 CHUNK = 500  # ids per DELETE ... IN (...): well under every backend's parameter limit
 
-Rows = Sequence[tuple[int, BaseModel]]
+Rows = Sequence[tuple[int, Any]]  # (row number, the file kind's pydantic model)
 
 
 class Snapshot:
@@ -359,6 +359,7 @@ def record_import(
     result = conn.execute(insert(BATCHES).values(
         kind=kind, file_name=file_name, sha256=sha256, rows=rows, imported_at=at, os_user=user, **counts
     ))
+    assert result.inserted_primary_key is not None  # an INSERT of one row
     batch_id = result.inserted_primary_key[0]
     detail = (f"{kind} from {file_name} (sha256 {sha256[:12]}, batch {batch_id}): {rows} rows, "
               + ", ".join(f"{n} {k}" for k, n in counts.items()))

@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from ..schemas import DOCS, CellError, ROW_MODELS, id_key
+from ..schemas import DOCS, ROW_MODELS, CellError, id_key
 from .reader import Problems, Table
 from .store import Snapshot
 
@@ -30,7 +31,7 @@ class Valid:
     """The rows of one file that passed their model, with their spreadsheet row numbers."""
 
     table: Table
-    rows: list[tuple[int, BaseModel]]
+    rows: list[tuple[int, Any]]
 
 
 class KnownIds:
@@ -71,7 +72,7 @@ class KnownIds:
 def validate_rows(table: Table, problems: Problems) -> Valid:
     """Every row through its pydantic model; every failing cell becomes a problem."""
     model = ROW_MODELS[table.kind]
-    valid: list[tuple[int, BaseModel]] = []
+    valid: list[tuple[int, Any]] = []
     for row, cells in table.rows:
         try:
             valid.append((row, model.model_validate(cells)))
@@ -176,7 +177,7 @@ def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> No
                          f"write {cid!r} here, or import {cid!r} again with a blank linked_with")
 
 
-def check_references(valid: Valid, candidates: KnownIds, hosts: KnownIds, problems: Problems) -> list[tuple[int, BaseModel]]:
+def check_references(valid: Valid, candidates: KnownIds, hosts: KnownIds, problems: Problems) -> list[tuple[int, Any]]:
     """Rows whose candidate and host ids both exist; others are reported."""
     table = valid.table
     ok = []
@@ -192,7 +193,7 @@ def check_references(valid: Valid, candidates: KnownIds, hosts: KnownIds, proble
     return ok
 
 
-def check_pairs_unique(valid: Valid, rows: list[tuple[int, BaseModel]], owner: str, problems: Problems) -> None:
+def check_pairs_unique(valid: Valid, rows: list[tuple[int, Any]], owner: str, problems: Problems) -> None:
     """One row per (candidate, host); ``owner`` is the column whose rows the file lists."""
     other = "host_id" if owner == "candidate_id" else "candidate_id"
     seen: dict[tuple[str, str], int] = {}
@@ -206,7 +207,7 @@ def check_pairs_unique(valid: Valid, rows: list[tuple[int, BaseModel]], owner: s
             seen[key] = row
 
 
-def check_preference_ranks(valid: Valid, rows: list[tuple[int, BaseModel]], problems: Problems) -> None:
+def check_preference_ranks(valid: Valid, rows: list[tuple[int, Any]], problems: Problems) -> None:
     """A candidate's ranks are distinct (gaps are fine: only the order counts)."""
     seen: dict[tuple[str, int], int] = {}
     for row, m in rows:
@@ -226,7 +227,7 @@ def check_targets(valid: Valid, hosts: KnownIds, snapshot: Snapshot, problems: P
             hosts.verify(valid.table, problems, row, "scope", m.scope.removeprefix("host="))
 
 
-def check_requires(valid: Valid, rows: list[tuple[int, BaseModel]], snapshot: Snapshot, problems: Problems) -> None:
+def check_requires(valid: Valid, rows: list[tuple[int, Any]], snapshot: Snapshot, problems: Problems) -> None:
     """After the import a candidate has at most one pre-agreed (``require``) host."""
     final = {key: old["rule"] for key, old in snapshot.pairs.items()}
     final.update(((m.candidate_id, m.host_id), m.rule) for _, m in rows)

@@ -2,7 +2,7 @@
 
 ``solve`` picks the method (min-cost flow, Lagrangian bound, reduced exact
 model, CP-SAT for stability); ``check_validity`` and ``evaluate`` measure any
-placement against model.md the same way the solver does.
+placement against ../shared/spec/model.md the same way the solver does.
 """
 
 from __future__ import annotations

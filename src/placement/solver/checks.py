@@ -1,6 +1,6 @@
 """What a placement is worth and whether it is allowed: the solver's own ruler.
 
-:func:`check_validity` lists every hard constraint of model.md a set of
+:func:`check_validity` lists every hard constraint of ../shared/spec/model.md a set of
 chosen pairs breaks, as data; :func:`evaluate` computes the lexicographic
 objective, the target results and the soft shortfalls. Tests, benchmarks,
 the audit and the solver itself (to certify what its engines return) all
@@ -184,7 +184,7 @@ def _as_pairs(problem: Problem, chosen: np.ndarray | list[int]) -> np.ndarray:
 
 
 def check_validity(problem: Problem, chosen: np.ndarray | list[int], options: Options | None = None) -> list[Violation]:
-    """Every hard constraint of model.md that the placement ``chosen`` (pair indices) breaks.
+    """Every hard constraint of ../shared/spec/model.md that the placement ``chosen`` (pair indices) breaks.
 
     Eligibility and forbidden pairs: only eligible pairs exist in a Problem
     (the encoder drops forbidden and ineligible ones), so a placement is

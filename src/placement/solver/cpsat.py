@@ -1,6 +1,6 @@
 """The exact placement model: one description, solved by CP-SAT (here) or HiGHS (``mip.py``).
 
-A :class:`ModelSpec` is the full model of model.md over a chosen set of pair
+A :class:`ModelSpec` is the full model of ../shared/spec/model.md over a chosen set of pair
 variables - all pairs, or the few left after reduced-cost fixing
 (``lagrange.fixings``) - with the other pairs fixed at 0 or 1. It carries one
 lexicographic level's objective (an integer per pair plus the weighted soft
@@ -13,7 +13,7 @@ grouped rank-count levels of ``rank-maximal``/``generous`` (weights up to
 2^30), and any reduced model on request (``engine="cp-sat"``). Settings,
 chosen by measurement on scheme-shaped instances:
 
-* reduced models: one worker, ``linearization_level=2`` (model.md measured
+* reduced models: one worker, ``linearization_level=2`` (../shared/spec/model.md measured
   0.35 s against 20 s+ for the default), presolve off (0.7 s against 1.7 s
   at 1,000 candidates with the three target families, 10 s against 18 s at
   5,000). HiGHS still proves the 5,000 one in 6.5 s and the 20,000 one in

@@ -91,8 +91,8 @@ def _build_model(
         return lit
 
     # Pre-agreed placements (pairs.csv `require`) and placements accepted in an earlier round.
-    for kind, pairs in (("required", problem.required), ("fixed", problem.fixed)):
-        for i, p in enumerate(np.asarray(pairs).tolist()):
+    for kind, forced in (("required", problem.required), ("fixed", problem.fixed)):
+        for i, p in enumerate(np.asarray(forced).tolist()):
             model.add(x[p] == 1).only_enforce_if(group(kind, i))
 
     # Linked candidates: the same number placed in every region (0 or 1 each,
@@ -172,7 +172,7 @@ def _is_placement(problem: Problem, chosen: np.ndarray) -> bool:
 
 def _solve(
     model: cp_model.CpModel, x: list[cp_model.IntVar], on: list[_Group], off: list[_Group], seconds: float
-) -> tuple[int, list[int], np.ndarray | None]:
+) -> tuple[cp_model.CpSolverStatus, list[int], np.ndarray | None]:
     """Solves with the ``on`` groups enforced and the ``off`` groups switched off.
 
     Returns the status; if infeasible, the variable indices of the assumption
@@ -214,7 +214,7 @@ def _minimal_core(
     by_var = {g.literal.index: g for g in groups}
     witnesses = [np.zeros(0, np.int64), deferred_acceptance(problem).astype(np.int64)]
 
-    def run(on: list[_Group]) -> tuple[int, list[_Group]]:
+    def run(on: list[_Group]) -> tuple[cp_model.CpSolverStatus, list[_Group]]:
         # Also try placing exactly the trial's required and accepted pairs, nobody else.
         forced = [(problem.required if g.kind == "required" else problem.fixed)[g.index] for g in on if g.kind in ("required", "fixed")]
         just_forced = np.unique(np.asarray(forced, np.int64))

@@ -325,7 +325,7 @@ class Explainer:
 
     def generic(self, g: _Group) -> str:
         if g.kind in ("required", "fixed"):
-            c, h = self.pair(g.kind, g.index)
+            _c, h = self.pair(g.kind, g.index)
             text = self.what(g)
             return f"{text[0].upper()}{text[1:]} ({self.host(h)} offers {_places(int(self.p.capacity[h]))})."
         if g.kind == "link":

@@ -197,12 +197,12 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
     targets: list[Target] = []
     for t in scheme.targets:
         member = np.array([c.attributes.get(t.attribute) == t.value for c in cands], dtype=bool)
-        for scope, idx in _expand_scope(t.scope, hosts):
+        for scope, scope_idx in _expand_scope(t.scope, hosts):
             targets.append(
                 Target(
                     name=t.name,
                     scope=scope,
-                    scope_hosts=idx,
+                    scope_hosts=scope_idx,
                     member=member,
                     min_share=t.min_share,
                     max_share=t.max_share,

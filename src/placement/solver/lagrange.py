@@ -407,7 +407,7 @@ def fixings(
     unused = (x == 0) & in_net
     keep_unused = unused & (np.maximum(rc1, rc2) <= slack)
     keep_used = used & (-np.minimum(rc1, rc2) <= slack)
-    fixed_one = np.flatnonzero((used & ~keep_used)).astype(np.int64)
+    fixed_one = np.flatnonzero(used & ~keep_used).astype(np.int64)
     fixed_one = np.union1d(fixed_one, net.forced)
     cand_fixed = np.zeros(net.problem.n_candidates, bool)
     cand_fixed[net.problem.pair_cand[fixed_one]] = True

@@ -74,7 +74,7 @@ def grouped(p: Problem, levels: list[Level]) -> list[Level]:
             out.append(group[0])
         else:
             weights = _group_weights(p, group)
-            cost = sum(w * lvl.cost for w, lvl in zip(weights, group))
+            cost = np.sum([w * lvl.cost for w, lvl in zip(weights, group)], axis=0)
             out.append(Level("+".join(lvl.name for lvl in group), cost.astype(np.int64), False, 0, tuple(group)))
         group.clear()
 

@@ -36,7 +36,7 @@ import threading
 import time
 from multiprocessing import context, reduction, spawn, util
 from multiprocessing.reduction import DupFd
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import scipy.sparse as sp
@@ -149,7 +149,10 @@ def build(spec: ModelSpec) -> tuple[Model, int]:
     return Model(c, integrality, np.zeros(n_cols), upper, a, np.concatenate(lo), np.concatenate(hi)), offset
 
 
-def _run_milp(model: Model, time_limit: float, disp: bool) -> tuple[int, np.ndarray | None, float | None, float | None]:
+_MilpOut = tuple[int, np.ndarray | None, float, float | None]  # (status, x, objective, dual bound)
+
+
+def _run_milp(model: Model, time_limit: float, disp: bool) -> _MilpOut:
     """HiGHS on ``model``: (status, x, objective, dual bound). The child runs whatever this name holds in the
     parent when it starts (tests put a sleeper here)."""
     res = milp(model.c, integrality=model.integrality, bounds=Bounds(model.lower, model.upper),
@@ -164,7 +167,7 @@ def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None =
     model, offset = build(spec)
     disp = bool(os.environ.get("PLACEMENT_HIGHS_LOG"))
     threshold = SUBPROCESS_NNZ if subprocess_nnz is None else subprocess_nnz
-    out = _NO_CHILD
+    out: object = _NO_CHILD
     t_run = time.perf_counter()
     if model.a.nnz >= threshold:
         out = _in_child(model, time_limit, disp)
@@ -173,7 +176,7 @@ def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None =
     seconds = time.perf_counter() - t0
     if out is None:  # killed at the limit (or the child died): nothing proven, nothing found
         return EngineResult("UNKNOWN", None, None, None, seconds, "highs")
-    status, x, fun, dual = out
+    status, x, fun, dual = cast(_MilpOut, out)
     p, free = spec.problem, spec.free
     if x is not None:
         xs = np.zeros(p.n_pairs, np.int64)
@@ -214,9 +217,9 @@ try:
                 reduction.dump(process_obj, buf)
             finally:
                 context.set_spawning_popen(None)
-            self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+            self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
             parent_w = os.dup(w)  # the child's sentinel of this process
-            self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+            self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
             with open(w, "wb", closefd=True) as f:
                 f.write(buf.getbuffer())
             self.pid = forkserver.read_signed(self.sentinel)
@@ -229,7 +232,7 @@ try:
         _Popen = staticmethod(_Popen)
 
 except (ImportError, AttributeError):  # no forkserver (Windows): every model runs in process
-    _Process = None
+    _Process = None  # type: ignore[assignment, misc]
 
 
 def _in_child(model: Model, time_limit: float, disp: bool):
@@ -249,7 +252,7 @@ def _in_child(model: Model, time_limit: float, disp: bool):
         # Only small arguments here: start() blocks until the child has read them.
         proc = _Process(target=_child, args=(child_end, _run_milp, fds), name="placement-highs", daemon=True)
         proc.start()
-    except Exception:  # no processes allowed here, or a daemonic process (which may not have children)
+    except Exception:  # noqa: BLE001 - no processes allowed here, or a daemonic process (which may not have children)
         return _NO_CHILD
     child_end.close()
     answer = ready = None
@@ -301,11 +304,11 @@ def _child(conn, run, fds) -> None:
     conn.send("ready")
     try:
         out = ("ok", run(*conn.recv()))
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - sent back and re-raised in the parent
         out = ("error", exc)
     try:
         conn.send(out)
-    except Exception:  # an exception that does not pickle
+    except Exception:  # noqa: BLE001 - an exception that does not pickle
         conn.send(("error", RuntimeError(repr(out[1]))))
 
 

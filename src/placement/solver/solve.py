@@ -1,4 +1,4 @@
-"""``solve``: the placement model of model.md, solved exactly and fast.
+"""``solve``: the placement model of ../shared/spec/model.md, solved exactly and fast.
 
 How a solve runs (each step only when the one before did not settle it):
 
@@ -10,7 +10,7 @@ How a solve runs (each step only when the one before did not settle it):
 2. **Flow checked against the side constraints.** With targets or links the
    network is a relaxation: its placed count bounds level 1, its cost bounds
    level 2. If its answer meets every hard target and link and no soft target
-   is short, it is optimal (model.md's 10,000-candidate case).
+   is short, it is optimal (../shared/spec/model.md's 10,000-candidate case).
 3. **Lagrangian bound.** Prices on the few side rows, started from the LP
    relaxation over the pairs near the network optimum and polished by
    cutting planes (``lagrange.lagrangian``): an exact integer lower bound for
@@ -42,9 +42,11 @@ seed. A solve stopped by the time limit depends on how far it got.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -55,7 +57,7 @@ from .cpsat import EngineResult, ModelSpec, solve_cpsat
 from .lagrange import Lagrange, fixings, lagrangian
 from .levels import Level, grouped, held, make_levels, tie_level
 from .network import Flow, Network
-from .problem import Options, Problem, Solution
+from .problem import Options, Problem, Solution, Status
 
 # First cut-off of the reduced model: this many rank units above the Lagrangian bound. Measured on
 # scheme-shaped instances with the three target families (seconds, cut-off 0 / 0.5 / 1):
@@ -175,7 +177,8 @@ class _Run:
         if lag.infeasible:
             return Outcome("INFEASIBLE", None, None, None, "lagrangian", lag=lag)
         best = incumbent
-        if lag.best_value is not None and (best is None or lag.best_value < best[0]) and not self.force_exact:
+        if lag.best_value is not None and lag.best_x is not None and (best is None or lag.best_value < best[0]) \
+                and not self.force_exact:
             best = (lag.best_value, lag.best_x)
         lb = lag.ceil()
         self.say(f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows")
@@ -215,7 +218,7 @@ class _Run:
             if res.status in ("OPTIMAL", "INFEASIBLE"):
                 # The reduced model holds every placement of value <= allowed, so its optimum,
                 # if within the cut-off, is the optimum; otherwise nothing reaches the cut-off.
-                lb = max(lb, allowed + 1) if res.status == "INFEASIBLE" or v > allowed else max(lb, v)
+                lb = max(lb, allowed + 1) if res.status == "INFEASIBLE" or v is None or v > allowed else max(lb, v)
                 if best is not None and best[0] <= lb:
                     return Outcome("OPTIMAL", best[1], best[0], best[0], method, lag=lag)
                 step = max(1, int(self.scale.K * 0.5), 4 * step)
@@ -406,6 +409,8 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
             if lvl1.bound is not None:
                 bound["placed"] = float(-lvl1.bound)
             return lvl1.status, np.zeros(0, np.int32), bound, lvl1.method
+        # A level not INFEASIBLE/UNKNOWN has a placement, its value and its bound.
+        assert lvl1.x is not None and lvl1.value is not None and lvl1.bound is not None
         n_placed = -lvl1.value
         bound["placed"] = float(-lvl1.bound)
         if lvl1.status != "OPTIMAL":
@@ -419,6 +424,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
             return "UNKNOWN", np.zeros(0, np.int32), bound, placed_out.method
         n_placed = top
         bound["placed"] = float(top)
+    assert placed_out.x is not None and placed_out.bound is not None
     x = placed_out.x
     status = placed_out.status
     method = placed_out.method
@@ -429,7 +435,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     cap = None
     solve_order = grouped(run.problem, levels)
     last, last_eqs, last_cap, lag = solve_order[1], eqs, cap, placed_out.lag
-    for prev, lvl in zip(solve_order[1:], solve_order[2:]):
+    for prev, lvl in itertools.pairwise(solve_order[1:]):
         if prev.name == "penalty":
             cap = run.value(prev, x)
         else:
@@ -457,7 +463,7 @@ def _network_levels(run: _Run, levels: list[Level], flow: Flow) -> tuple[str, np
     """Pure network: each further level a min-cost flow among the optima of the levels above."""
     net = run.net
     n_placed = flow.value
-    for prev, lvl in zip(levels[1:], levels[2:]):
+    for lvl in levels[2:]:
         if run.remaining() <= 0:
             bound = _bounds_of(run, levels[:2], flow.x)
             return "FEASIBLE", np.flatnonzero(flow.x), bound, "min-cost-flow"
@@ -476,7 +482,7 @@ def _network_levels(run: _Run, levels: list[Level], flow: Flow) -> tuple[str, np
 def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float], method: str) -> Solution:
     p, options = run.problem, run.options
     chosen = np.sort(np.asarray(chosen, dtype=np.int64)).astype(np.int32)
-    sol = Solution(status=status, chosen=chosen, placed=0, rank_sum=0, objective={}, bound={}, solve_seconds=0.0,
+    sol = Solution(status=cast(Status, status), chosen=chosen, placed=0, rank_sum=0, objective={}, bound={}, solve_seconds=0.0,
                    method=method)
     if status in ("OPTIMAL", "FEASIBLE"):
         bad = check_validity(p, chosen, options)
@@ -510,12 +516,9 @@ def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float],
             sol.bound = {"blocking": n_blocking if status == "OPTIMAL" else sol.bound.pop("blocking", 0.0),
                          **{k: v for k, v in sol.bound.items() if k != "blocking"}}
     if status == "INFEASIBLE":
-        try:
-            from .diagnose import diagnose
-        except ImportError:  # pragma: no cover - the diagnosis module ships with the package
-            diagnose = None
-        if diagnose is not None:
-            sol.diagnosis = diagnose(p, options)
+        from .diagnose import diagnose
+
+        sol.diagnosis = diagnose(p, options)
     sol.messages = run.messages
     sol.tie_break = run.tie.name + ": " + run.tie_result if run.tie is not None else "none"
     sol.solve_seconds = time.perf_counter() - run.start

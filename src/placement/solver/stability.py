@@ -2,7 +2,7 @@
 
 A placement is *stable* when no candidate and host would both rather be
 placed with each other than keep what they were given (a blocking pair, the
-"justified envy" of fairness.md §7). With hosts' orders that contain ties we
+"justified envy" of ../shared/spec/fairness.md §7). With hosts' orders that contain ties we
 use *weak* stability: a host only envies a candidate it ranks strictly better
 than someone it was given, so a tie never blocks.
 

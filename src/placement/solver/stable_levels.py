@@ -59,11 +59,11 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
     status, chosen = "OPTIMAL", None
     for lvl in seq:
         is_blocking = lvl is None
-        cost = np.zeros(p.n_pairs, np.int64) if is_blocking else lvl.cost
-        soft = False if is_blocking else lvl.soft
+        cost = np.zeros(p.n_pairs, np.int64) if lvl is None else lvl.cost
+        soft = False if lvl is None else lvl.soft
         spec = ModelSpec(p, free, one, rows, cost, 0, soft, None, cap, eqs, x)
 
-        def extra(model, xs, is_blocking=is_blocking):
+        def extra(model, xs, is_blocking=is_blocking, blocking_cap=blocking_cap):
             indicators = add_stability(model, xs, p, mode)
             if mode == "prefer":
                 total = sum(indicators) if indicators else 0
@@ -72,7 +72,7 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
                 elif blocking_cap is not None:
                     model.add(total <= blocking_cap)
 
-        name = "blocking" if is_blocking else lvl.name
+        name = "blocking" if lvl is None else lvl.name
         run.say(f"{name}: CP-SAT with {mode} stability")
         res = solve_cpsat(spec, max(0.05, run.remaining()), workers=STABLE_WORKERS, presolve=True,
                           linearization=STABLE_LINEARIZATION, extra=extra)
@@ -86,18 +86,19 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
             status = "FEASIBLE"
             break
         x, chosen = res.x, np.flatnonzero(res.x)
-        sign = 1 if is_blocking else lvl.sign
-        scale = run.scale.K if (not is_blocking and lvl.soft) else 1
+        sign = 1 if lvl is None else lvl.sign
+        scale = run.scale.K if (lvl is not None and lvl.soft) else 1
         if sign and res.bound is not None:
             bound[name] = sign * res.bound / scale
         if res.status != "OPTIMAL":
             status = "FEASIBLE"
             break
         # Hold this level at its optimum for the next ones.
-        if is_blocking:
+        if lvl is None:
             blocking_cap = res.value
         elif lvl.name == "penalty":
             cap = run.penalty(x)
         else:
             eqs = eqs + held(lvl, x)
+    assert chosen is not None  # the loop ran at least the placed level
     return status, chosen, bound, "cp-sat"

@@ -10,7 +10,7 @@ the stability tests can reuse the same strategy::
 ``realistic_problem(n)`` builds a scheme-shaped instance directly as arrays
 (7 regions, hosts of 1-6 places, 10 preferences per candidate with a
 popularity skew, sex / minority ethnic / career changer attributes and the
-three target families of model.md), seeded, for tests and timing runs that
+three target families of ../shared/spec/model.md), seeded, for tests and timing runs that
 must not depend on the CSV generator.
 
 benchmarks/instances.py has the reference-solver checks' builders
@@ -24,12 +24,11 @@ imported from there.
 from __future__ import annotations
 
 import numpy as np
+from benchmarks.instances import N_REGIONS, pairs_from_lists
 from hypothesis import strategies as st
 
-from benchmarks.instances import N_REGIONS, pairs_from_lists
 from placement.domain import ORG_TYPES, REGIONS
 from placement.solver.problem import Problem, Target
-
 
 # --------------------------------------------------------------------------- small random problems
 
@@ -176,7 +175,7 @@ def realistic_problem(
 ) -> Problem:
     """A scheme-shaped problem built directly as arrays.
 
-    Shape (model.md's reference runs): about 0.4 hosts per candidate with 1-6
+    Shape (../shared/spec/model.md's reference runs): about 0.4 hosts per candidate with 1-6
     places each, 7 regions of unequal size, 10 preferences per candidate drawn
     with a popularity skew (a lognormal appeal per host, home region favoured),
     eligibility by specialism overlap, relocation and minimum score (about 70 %
@@ -188,7 +187,7 @@ def realistic_problem(
     soft min 0.40 weight 5; minority ethnic across the cohort soft min 0.25
     weight 5; career changers per organisation type hard min 0.15);
     ``None`` - no targets. ``women_hard_min`` adds a hard "at least this share
-    of women in each region" family (model.md's binding case uses 0.41).
+    of women in each region" family (../shared/spec/model.md's binding case uses 0.41).
     """
     rng = np.random.default_rng(seed)
     n_c = n_candidates
