@@ -1,15 +1,16 @@
-"""`placement audit N`: formats, default path next to the database, the restricted stamp, errors."""
+"""`placement audit N`: formats, editions, default path next to the database, the internal stamp, errors."""
 
 from __future__ import annotations
 
 import json
+import stat
 
 import pytest
 from click.testing import CliRunner
 from tests.helpers.audit import add_candidates, add_hosts, add_preferences, resolver, store_round
 
 import placement.rounds
-from placement.audit import NOTICE
+from placement.audit import STAMP
 from placement.cli import cli
 
 
@@ -26,37 +27,51 @@ def run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def test_html_by_default_next_to_the_database(db, tmp_path) -> None:
+def test_internal_html_by_default_next_to_the_database_stamped_and_private(db, tmp_path) -> None:
     result = run("--db", db, "audit", "1")
     assert result.exit_code == 0, result.output
-    path = tmp_path / "round-1-audit.html"
+    path = tmp_path / "round-1-audit-internal.html"
     assert result.stdout.strip() == str(path)
+    assert "OFFICIAL-SENSITIVE" in result.stderr
     html = path.read_text()
     assert html.startswith("<!DOCTYPE html>") and "Fairness audit: round 1" in html
     assert "This round had no diversity targets" in html
-    assert NOTICE not in html
+    assert STAMP in html
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-def test_json_to_a_chosen_file(db, tmp_path) -> None:
+def test_publication_json_to_a_chosen_file(db, tmp_path) -> None:
     out = tmp_path / "reports" / "r1.json"
-    result = run("--db", db, "audit", "1", "--format", "json", "--out", str(out))
+    result = run("--db", db, "audit", "1", "--format", "json", "--edition", "publication", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(out)
+    assert "OFFICIAL-SENSITIVE" not in result.stderr
     audit = json.loads(out.read_text())
-    assert audit["schema"] == "placement-audit/1" and audit["round"] == 1
-    assert audit["summary"]["eligible"] == {"value": 10, "suppressed": False}  # 12, rounded
-    assert audit["summary"]["placed"] == {"value": None, "suppressed": True}  # 10 = 12 - 2 unplaced would show the 2
+    assert audit["schema"] == "placement-audit/2" and audit["round"] == 1 and audit["edition"] == "publication"
+    assert audit["stamp"] is None
+    # Scheme-wide totals are exact in the publication edition too: 12 considered, 10 placed, 2 not.
+    assert (audit["summary"]["candidates"], audit["summary"]["placed"], audit["summary"]["unplaced"]) == (12, 10, 2)
+    female = next(g for c in audit["characteristics"] if c["name"] == "sex" for g in c["groups"] if g["value"] == "female")
+    assert female["eligible"] == {"value": None, "suppressed": True}  # 6 women: withheld
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
 
-def test_csv_without_suppression_warns_and_is_stamped(db, tmp_path) -> None:
+def test_no_suppression_is_the_internal_edition(db, tmp_path) -> None:
     result = run("--db", db, "audit", "1", "--format", "csv", "--no-suppression")
     assert result.exit_code == 0
-    path = tmp_path / "round-1-audit-unsuppressed.csv"
+    path = tmp_path / "round-1-audit-internal.csv"
     assert result.stdout.strip() == str(path)
-    assert "do not publish" in result.stderr
     text = path.read_text(encoding="utf-8-sig")
-    assert f"report,,notice,{NOTICE},false" in text
-    assert "cohort,,placed,10,false" in text  # exact: 10 placed, not rounded or withheld
+    assert f"report,,stamp,{STAMP},false" in text
+    assert "summary,,placed,10,false" in text
+    assert "sex,female,eligible,6,false" in text  # exact: 6 women, not withheld
+    both = CliRunner().invoke(cli, ["--db", db, "audit", "1", "--no-suppression", "--edition", "publication"])
+    assert both.exit_code == 2 and "cannot be combined" in both.output
+
+
+def test_an_unknown_edition_is_refused_with_the_choices(db) -> None:
+    result = CliRunner().invoke(cli, ["--db", db, "audit", "1", "--edition", "public"])
+    assert result.exit_code == 2 and "internal" in result.output and "publication" in result.output
 
 
 def test_the_price_of_fairness_comes_from_the_rounds_library(engine, sqlite_url, tmp_path, monkeypatch) -> None:
@@ -77,7 +92,7 @@ def test_the_price_of_fairness_comes_from_the_rounds_library(engine, sqlite_url,
     result = run("--db", sqlite_url, "audit", "1", "--format", "json")
     assert result.exit_code == 0, result.output
     assert calls == [1]
-    pf = json.loads((tmp_path / "round-1-audit.json").read_text())["price_of_fairness"]
+    pf = json.loads((tmp_path / "round-1-audit-internal.json").read_text())["price_of_fairness"]
     assert {m["candidate_id"]: m["change"] for m in pf["moved"]} == {"C1": -1, "C2": 1}
 
 

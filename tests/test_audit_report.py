@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from tests.helpers.audit import add_candidates, add_hosts, add_preferences, no_resolve, resolver, store_round
 
-from placement.audit import NOTICE, audit_round, default_report_path, render, write_report
+from placement.audit import STAMP, audit_round, default_report_path, render, write_report
 from placement.db.models import AuditLog
 from placement.db.session import transaction
 from placement.errors import NotFound
@@ -88,7 +88,7 @@ def v(c):
 
 
 def test_exact_figures_by_hand(round1) -> None:
-    a = audit_round(round1, 1, suppression=False, resolve=resolver(FREE))
+    a = audit_round(round1, 1, edition="internal", resolve=resolver(FREE))
     white, other = _group(a, "minority_ethnic", "no"), _group(a, "minority_ethnic", "yes")
     assert (v(white["eligible"]), v(white["placed"]), v(white["unplaced"])) == (10, 8, 2)
     total = _char(a, "minority_ethnic")["total"]
@@ -119,7 +119,8 @@ def test_exact_figures_by_hand(round1) -> None:
     assert (v(other["envious_candidates"]), v(other["blocking_pairs"])) == (1, 2)
     assert (v(white["envious_candidates"]), v(white["blocking_pairs"])) == (1, 1)
     s = a["summary"]
-    assert (v(s["pool"]), v(s["eligible"]), v(s["placed"]), v(s["first_choice"])) == (21, 20, 13, 9)
+    assert (s["candidates"], s["eligible"], s["placed"], s["unplaced"], s["first_choice"]) == (21, 20, 13, 8, 9)
+    assert (s["target_scopes"], s["targets_met"], s["targets_missed"], s["blocking_pairs"]) == (1, 1, 0, 3)
 
     t = a["targets"][0]
     assert (v(t["placed_in_scope"]), v(t["members_placed"]), v(t["required_min"])) == (13, 4, 4)
@@ -133,15 +134,21 @@ def test_exact_figures_by_hand(round1) -> None:
     assert set(moved) == {"M03", "M04", "W09", "W10"}
     assert moved["W09"]["choice_with_targets"] is None and moved["W09"]["choice_without_targets"] == 2
 
-    kinds = {f["kind"] for f in s["flags"]}
-    assert {"relative_likelihood", "adverse_impact", "stability"} <= kinds
+    metrics = {f["metric"] for f in a["flags"]}
+    assert {"relative_likelihood_placed", "relative_likelihood_first_choice", "adverse_impact", "stability"} <= metrics
+    # 8 of 10 against 4 of 8: outside the band, but Fisher's p is about 0.33 — the numbers cannot tell.
+    assert rl["placed"]["verdict"] == "too few to tell" and rl["placed"]["fisher_p"]["value"] > 0.05
+    flag = next(f for f in a["flags"] if f["metric"] == "relative_likelihood_placed")
+    assert flag["characteristic"] == "minority_ethnic" and flag["groups"] == ["yes", "no"]
+    assert flag["value"] == pytest.approx(1.6) and flag["verdict"] == "too few to tell"
+    assert "too few to tell" in flag["message"] and "1.60 times as likely" in flag["message"]
 
 
-def test_published_counts_are_suppressed_or_rounded_and_rates_follow_them(round1) -> None:
-    a = audit_round(round1, 1, resolve=resolver(FREE))
-    assert a["disclosure_control"]["applied"] and a["disclosure_control"]["notice"] is None
+def test_publication_counts_are_suppressed_or_rounded_and_rates_follow_them(round1) -> None:
+    a = audit_round(round1, 1, edition="publication", resolve=resolver(FREE))
+    assert a["edition"] == "publication" and a["stamp"] is None and a["disclosure_control"]["applied"]
     for ch in a["characteristics"]:
-        for g in [*ch["groups"], ch["total"]]:
+        for g in ch["groups"]:
             for k in ("eligible", "placed", "unplaced", "envious_candidates", "blocking_pairs"):
                 assert g[k]["suppressed"] or g[k]["value"] % 5 == 0, (ch["name"], k, g[k])
             for step in g["rank_profile"]:
@@ -149,23 +156,29 @@ def test_published_counts_are_suppressed_or_rounded_and_rates_follow_them(round1
             # Every rate shown is worked out from the counts shown.
             if not g["placement_rate"]["suppressed"] and g["placement_rate"]["value"] is not None:
                 assert g["placement_rate"]["value"] == v(g["placed"]) / v(g["eligible"])
+        # The cohort's row breaks nobody down: exact, and the same as the summary.
+        assert (v(ch["total"]["pool"]), v(ch["total"]["eligible"]), v(ch["total"]["placed"])) == (21, 20, 13)
     other = _group(a, "minority_ethnic", "yes")
     assert other["placed"]["suppressed"] and other["placement_rate"]["suppressed"]  # 4 placed
     assert other["adverse_impact"]["ratio"]["suppressed"] and other["adverse_impact"]["flag"] is None
     white = _group(a, "minority_ethnic", "no")
     # 2 White candidates were unplaced: withheld, and the placed count with it (placed = eligible - unplaced).
     assert white["unplaced"]["suppressed"] and white["placed"]["suppressed"] and v(white["eligible"]) == 10
-    # The cohort: 21 considered, 20 with an eligible host, 13 placed, 7 unplaced, 9 at first choice.
+    # Scheme-wide totals are exact: 21 considered, 20 with an eligible host, 13 placed, 9 at first choice.
     s = a["summary"]
-    assert s["no_eligible_host"]["suppressed"] and s["pool"]["suppressed"]  # 21 - 20 would reveal the 1
-    assert v(s["eligible"]) == 20 and s["placed"]["suppressed"] and s["placement_rate"]["suppressed"]
-    assert v(s["first_choice"]) == 10
+    assert (s["candidates"], s["no_eligible_host"], s["eligible"], s["placed"], s["first_choice"]) == (21, 1, 20, 13, 9)
     rl = _char(a, "minority_ethnic")["relative_likelihoods"][0]
-    assert rl["value"]["suppressed"] and rl["flag"] is None
-    assert not any(f["kind"] in ("relative_likelihood", "adverse_impact") and f["characteristic"] == "minority_ethnic"
-                   for f in a["summary"]["flags"])
-    # The target counts the same 4 people as the table's withheld cell: withheld too.
-    assert a["targets"][0]["members_placed"]["suppressed"] and a["targets"][0]["status"] == "withheld"
+    assert rl["value"]["suppressed"] and rl["flag"] is None and rl["verdict"] is None
+    # The flags still come from the exact figures, named per characteristic without numbers or groups.
+    named = [f for f in a["flags"] if f["characteristic"] == "minority_ethnic"]
+    assert {f["metric"] for f in named} == {"relative_likelihood_placed", "relative_likelihood_first_choice", "adverse_impact"}
+    assert all(f["value"] is None and f["groups"] == [] and f["p_value"] is None and f["ci95"] is None for f in a["flags"])
+    assert all(not any(ch.isdigit() for ch in f["message"]) for f in named), [f["message"] for f in named]
+    # The target counts the same 4 people as the table's withheld cell: withheld too; its status is exact.
+    t = a["targets"][0]
+    assert t["members_placed"]["suppressed"] and t["status"] == "met" and t["binding"] is None
+    assert v(t["placed_in_scope"]) == 13  # placed at the scope's hosts: by host, not by a characteristic
+    assert a["price_of_fairness"]["moved"] is None  # candidate ids: internal edition only
 
 
 def _json_cells(a):
@@ -184,9 +197,9 @@ def _json_cells(a):
     return out
 
 
-@pytest.mark.parametrize("suppression", [True, False])
-def test_json_and_csv_carry_the_same_figures(round1, suppression) -> None:
-    a = audit_round(round1, 1, suppression=suppression, resolve=resolver(FREE))
+@pytest.mark.parametrize("edition", ["internal", "publication"])
+def test_json_and_csv_carry_the_same_figures(round1, edition) -> None:
+    a = audit_round(round1, 1, edition=edition, resolve=resolver(FREE))
     parsed = json.loads(render(a, "json"))
     text = render(a, "csv").decode("utf-8")
     assert text.startswith("\ufeffcharacteristic,group,metric,value,suppressed\r\n")
@@ -201,7 +214,12 @@ def test_json_and_csv_carry_the_same_figures(round1, suppression) -> None:
         else:
             assert math.isclose(float(row["value"]), value), key
     assert rows[("price_of_fairness", "", "price_rank_cost")]["value"] == repr(parsed["price_of_fairness"]["price_rank_cost"])
-    assert rows[("price_of_fairness_moved", "W09", "choice_without_targets")]["value"] == "2"
+    for key, value in parsed["summary"].items():
+        assert rows[("summary", "", key)]["value"] == str(value), key
+    if edition == "internal":
+        assert rows[("price_of_fairness_moved", "W09", "choice_without_targets")]["value"] == "2"
+    else:
+        assert not any(k[0] == "price_of_fairness_moved" for k in rows)
 
 
 def test_reports_are_byte_for_byte_reproducible(round1, tmp_path) -> None:
@@ -211,11 +229,13 @@ def test_reports_are_byte_for_byte_reproducible(round1, tmp_path) -> None:
         assert first == second, fmt
 
 
-def test_default_exports_hold_no_special_category_data_about_individuals(round1) -> None:
-    a = audit_round(round1, 1, resolve=resolver(FREE))
-    moved_ids = {m["candidate_id"] for m in a["price_of_fairness"]["moved"]}
-    assert all(set(m) == {"candidate_id", "choice_with_targets", "choice_without_targets", "change"}
-               for m in a["price_of_fairness"]["moved"])
+@pytest.mark.parametrize("edition", ["internal", "publication"])
+def test_exports_hold_no_special_category_data_about_individuals(round1, edition) -> None:
+    a = audit_round(round1, 1, edition=edition, resolve=resolver(FREE))
+    moved = a["price_of_fairness"]["moved"] or []
+    moved_ids = {m["candidate_id"] for m in moved}
+    assert moved_ids == (set() if edition == "publication" else {"M03", "M04", "W09", "W10"})
+    assert all(set(m) == {"candidate_id", "choice_with_targets", "choice_without_targets", "change"} for m in moved)
     all_ids = set(WHITE + MINORITY + UNSTATED + ["X01"])
     for fmt in ("html", "json", "csv"):
         text = render(a, fmt).decode("utf-8")
@@ -231,7 +251,7 @@ def test_default_exports_hold_no_special_category_data_about_individuals(round1)
 def test_a_round_with_no_protected_data_says_so(engine) -> None:
     _scheme(engine, protected=False)
     store_round(engine, PLACED)
-    a = audit_round(engine, 1, suppression=False, resolve=no_resolve)
+    a = audit_round(engine, 1, edition="internal", resolve=no_resolve)
     for name in ("sex", "ethnic_group", "minority_ethnic", "disability"):
         ch = _char(a, name)
         assert ch["declared_eligible_candidates"] is False
@@ -239,30 +259,36 @@ def test_a_round_with_no_protected_data_says_so(engine) -> None:
         assert all(v(g["placement_rate"]) is None for g in ch["groups"])
         assert ch["relative_likelihoods"] == [] or all(r["flag"] is None for r in ch["relative_likelihoods"])
         assert ch["parity"]["difference"]["value"] is None
-    notes = " ".join(a["summary"]["notes"])
+    notes = " ".join(a["notes"])
     assert "Ethnic group: No candidate" in notes
     html = render(a, "html").decode("utf-8")
     assert "No candidate with an eligible host declared this" in html
     assert a["price_of_fairness"]["reason"].startswith("This round had no diversity targets")
 
 
-def test_unsuppressed_report_is_stamped_everywhere_and_private(round1, tmp_path) -> None:
-    html_path = write_report(round1, 1, "html", None, suppression=False, resolve=resolver(FREE))
-    assert html_path == default_report_path(round1, 1, "html", suppression=False)
-    assert html_path.name == "round-1-audit-unsuppressed.html"
+def test_internal_edition_is_the_default_stamped_everywhere_and_private(round1, tmp_path) -> None:
+    html_path = write_report(round1, 1, "html", None, resolve=resolver(FREE))
+    assert html_path == default_report_path(round1, 1, "html", edition="internal")
+    assert html_path.name == "round-1-audit-internal.html"
     assert stat.S_IMODE(html_path.stat().st_mode) == 0o600
     html = html_path.read_text()
-    assert f'<div class="stamp" role="alert" id="stamp">{NOTICE[0].upper() + NOTICE[1:]}</div>' in html
-    stamp = NOTICE[0].upper() + NOTICE[1:]
+    assert STAMP == "OFFICIAL-SENSITIVE — restricted: contains small numbers; do not publish or forward"
+    assert f'<div class="stamp" role="alert" id="stamp">{STAMP}</div>' in html
     # In the top and bottom margins of every printed page.
-    assert f'@top-center {{ content: "{stamp}"' in html and f'@bottom-center {{ content: "{stamp}"' in html
-    assert '<body class="restricted">' in html
-    a = json.loads(write_report(round1, 1, "json", tmp_path / "r.json", suppression=False, resolve=resolver(FREE)).read_text())
-    assert a["disclosure_control"] == {"applied": False, "notice": NOTICE, "rules": None}
-    text = write_report(round1, 1, "csv", tmp_path / "r.csv", suppression=False, resolve=resolver(FREE)).read_text(encoding="utf-8-sig")
-    assert f"report,,notice,{NOTICE},false" in text
-    published = write_report(round1, 1, "html", tmp_path / "p.html", resolve=resolver(FREE)).read_text()
-    assert 'class="stamp"' not in published and NOTICE not in published and "@top-center" not in published
+    assert f'@top-center {{ content: "{STAMP}"' in html and f'@bottom-center {{ content: "{STAMP}"' in html
+    assert 'class="edition-internal restricted"' in html
+    a = json.loads(write_report(round1, 1, "json", tmp_path / "r.json", resolve=resolver(FREE)).read_text())
+    assert (a["edition"], a["stamp"]) == ("internal", STAMP)
+    assert a["disclosure_control"] == {"applied": False, "rules": None}
+    assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o600
+    text = write_report(round1, 1, "csv", tmp_path / "r.csv", resolve=resolver(FREE)).read_text(encoding="utf-8-sig")
+    assert f"report,,stamp,{STAMP},false" in text and "report,,edition,internal,false" in text
+    published_path = write_report(round1, 1, "html", None, edition="publication", resolve=resolver(FREE))
+    assert published_path.name == "round-1-audit-publication.html"
+    assert stat.S_IMODE(published_path.stat().st_mode) == 0o644
+    published = published_path.read_text()
+    assert 'class="stamp"' not in published and STAMP not in published and "@top-center" not in published
+    assert "Publication edition" in published
 
 
 def test_quotas_and_special_category_targets_are_named(engine) -> None:
@@ -273,7 +299,7 @@ def test_quotas_and_special_category_targets_are_named(engine) -> None:
     assert law["hard_protected_targets"] == ["minority-share"] and "Equality Act 2010" in law["quota_note"]
     assert law["special_category_targets"] == ["minority-share"] and "Art. 9" in law["special_category_note"]
     assert law["proposal"] and "Art. 22" in law["decision_note"]
-    kinds = [f["kind"] for f in a["summary"]["flags"]]
+    kinds = [f["metric"] for f in a["flags"]]
     assert "quota" in kinds and "special_category_use" in kinds
     assert "four-fifths rule" in render(a, "html").decode() and "not an NHS England threshold" in render(a, "html").decode()
 
@@ -281,12 +307,33 @@ def test_quotas_and_special_category_targets_are_named(engine) -> None:
 def test_an_infeasible_round_is_reported_without_placements(engine) -> None:
     _scheme(engine)
     store_round(engine, {}, status="INFEASIBLE", targets=[{**TARGET, "placed_in_scope": 0, "members_placed": 0}])
-    a = audit_round(engine, 1, resolve=resolver({}, status="INFEASIBLE", objective={}))
-    assert v(a["summary"]["placed"]) == 0
-    assert a["summary"]["flags"][0]["kind"] == "status"
-    assert a["targets"][0]["status"] == "empty_scope"
+    a = audit_round(engine, 1, resolve=no_resolve)
+    assert a["summary"]["placed"] == 0 and a["summary"]["target_scopes"] == 1
+    assert (a["summary"]["targets_met"], a["summary"]["targets_missed"]) == (0, 0)
+    assert a["flags"][0]["metric"] == "status"
+    assert a["targets"][0]["status"] == "not_assessed" and not a["targets_assessed"]
     assert not a["price_of_fairness"]["applicable"] and "INFEASIBLE" in a["price_of_fairness"]["reason"]
-    assert "Nobody was placed" in render(a, "html").decode()
+    html = render(a, "html").decode()
+    assert "Nobody was placed" in html and "had no diversity targets" not in html and "no targets" not in html
+
+
+def test_an_infeasible_round_with_targets_only_in_its_inputs_never_says_no_targets(engine) -> None:
+    # The solver reports no target results for an infeasible model; the targets asked for are in the inputs.
+    from placement.db.models import Target
+
+    _scheme(engine)
+    with transaction(engine) as s:
+        s.add(Target(name="women-per-region", scope="region=*", attribute="sex", value="female",
+                     min_share=0.9, max_share=None, strength="hard", weight=0.0))
+    store_round(engine, {}, status="INFEASIBLE")
+    for edition in ("internal", "publication"):
+        a = audit_round(engine, 1, edition=edition, resolve=no_resolve)
+        assert [t["name"] for t in a["targets"]] == ["women-per-region"] and a["targets"][0]["status"] == "not_assessed"
+        assert a["summary"]["target_scopes"] == 1
+        html = render(a, "html").decode()
+        assert "had no diversity targets" not in html and "no targets" not in html
+        assert "none of its 1 target scopes could be assessed" in html
+        assert "had no diversity targets" not in a["price_of_fairness"]["reason"]
 
 
 def test_purged_inputs_use_the_preferences_and_cannot_be_re_solved(engine) -> None:
@@ -296,7 +343,7 @@ def test_purged_inputs_use_the_preferences_and_cannot_be_re_solved(engine) -> No
         pytest.skip("the solver package is not there yet")
     _scheme(engine)
     store_round(engine, PLACED, targets=[TARGET], keep_inputs=False)
-    a = audit_round(engine, 1, suppression=False)  # the real rounds.resolve_without_targets
+    a = audit_round(engine, 1, edition="internal")  # the real rounds.resolve_without_targets
     assert a["provenance"]["choice_positions_from"] == "preferences"
     assert [v(s["count"]) for s in _group(a, "minority_ethnic", "no")["rank_profile"]] == [6, 2, 0, 2]
     assert not a["price_of_fairness"]["applicable"]
@@ -305,10 +352,13 @@ def test_purged_inputs_use_the_preferences_and_cannot_be_re_solved(engine) -> No
 
 def test_write_report_defaults_next_to_the_database_and_logs_the_export(round1, sqlite_url, tmp_path) -> None:
     path = write_report(round1, 1, "json", resolve=resolver(FREE))
-    assert path == tmp_path / "round-1-audit.json" and path.exists()
+    assert path == tmp_path / "round-1-audit-internal.json" and path.exists()
+    write_report(round1, 1, "csv", edition="publication", resolve=resolver(FREE))
     with transaction(round1) as s:
-        logs = s.scalars(select(AuditLog).where(AuditLog.action == "audit")).all()
-        assert len(logs) == 1 and "round 1" in logs[0].detail and "json" in logs[0].detail
+        logs = s.scalars(select(AuditLog).where(AuditLog.action == "audit").order_by(AuditLog.id)).all()
+        assert len(logs) == 2 and all("round 1" in log.detail for log in logs)
+        assert "json" in logs[0].detail and "internal edition" in logs[0].detail
+        assert "csv" in logs[1].detail and "publication edition" in logs[1].detail
 
 
 def test_unknown_round_is_not_found(engine) -> None:
@@ -334,7 +384,7 @@ def test_the_audit_reads_sqlite_and_postgresql_alike(any_db_url) -> None:
     try:
         _scheme(eng)
         store_round(eng, PLACED, targets=[TARGET], blocking_pairs=BLOCKING)
-        a = audit_round(eng, 1, suppression=False, resolve=resolver(FREE))
+        a = audit_round(eng, 1, edition="internal", resolve=resolver(FREE))
         other = _group(a, "minority_ethnic", "yes")
         assert (v(other["eligible"]), v(other["placed"])) == (8, 4)
         assert a["provenance"]["created_at"].startswith("2026-03-02T09:30:00")
@@ -351,7 +401,7 @@ def test_a_purged_round_reports_what_remains(engine) -> None:
     _scheme(engine)
     store_round(engine, PLACED)  # solved 2 March 2026
     purge(engine, date(2026, 6, 1), now=datetime(2026, 12, 1, tzinfo=timezone.utc))
-    a = audit_round(engine, 1, suppression=False, resolve=no_resolve)
+    a = audit_round(engine, 1, edition="internal", resolve=no_resolve)
     # Equality data and preferences are gone: nothing is rated, choices are the ranks as given.
     assert a["provenance"]["choice_positions_from"] == "given_ranks"
     for name in ("sex", "ethnic_group", "minority_ethnic", "disability", "career_changer"):

@@ -110,8 +110,11 @@ def store_round(
         rnd = Round(
             number=number, state=state, parent_number=None,
             created_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), created_by="coordinator",
-            options=options or {"objective": "rank-sum", "stability": "none", "hard_min_placements": False,
-                                "time_limit": 60.0, "workers": 2, "allow_quota": False, "decline_policy": "host"},
+            # Blocking pairs are listed by the solver only under a stability option (else they are counted
+            # from the inputs by totals.read_round), so a round given its blocking pairs was solved with one.
+            options=options or {"objective": "rank-sum", "stability": "prefer" if blocking_pairs else "none",
+                                "hard_min_placements": False, "time_limit": 60.0, "workers": 2, "allow_quota": False,
+                                "decline_policy": "host"},
             input_hash=enc_mod.input_hash(blob), solver_version="placement 0.1.0 / ortools test",
             status=status, objective=objective, bound=dict(objective), solve_seconds=0.25, summary=summary,
             inputs=blob if keep_inputs else None,

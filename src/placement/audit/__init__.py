@@ -9,7 +9,6 @@ applies disclosure control (``disclosure``) and computes every metric
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
@@ -17,14 +16,15 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 from ..errors import ConfigError, RoundError
+from .editions import EDITIONS, STAMP, Edition, edition_words, write_edition
 from .load import RoundFacts, load_round_facts
 from .price import Price, compute_price, not_applicable
-from .report import NOTICE, SCHEMA, build_audit
+from .report import SCHEMA, build_audit
 
 Format = Literal["html", "json", "csv"]
 FORMATS: tuple[str, ...] = ("html", "json", "csv")
 
-__all__ = ["FORMATS", "NOTICE", "SCHEMA", "audit_round", "default_report_path", "render", "write_report"]
+__all__ = ["EDITIONS", "FORMATS", "SCHEMA", "STAMP", "Edition", "audit_round", "default_report_path", "render", "write_report"]
 
 NO_TARGETS = "This round had no diversity targets, so there is no price of fairness to measure."
 
@@ -33,6 +33,10 @@ def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int]
     """Re-solve the round without its targets (``rounds.resolve_without_targets``) and compare."""
     if not facts.targets:
         return not_applicable(facts, NO_TARGETS)
+    if facts.status not in ("OPTIMAL", "FEASIBLE"):
+        return not_applicable(
+            facts, f"The round has no placements (solver status {facts.status}), so there is no price of its "
+            f"{len(facts.targets)} target scope(s) to measure.")
     if resolve is None:
         from ..rounds import resolve_without_targets
 
@@ -49,15 +53,16 @@ def audit_round(
     engine: Engine,
     number: int,
     *,
-    suppression: bool = True,
+    edition: Edition | str = Edition.INTERNAL,
     resolve: Callable[[Engine, int], Any] | None = None,
 ) -> dict[str, Any]:
-    """The audit of round ``number`` as the JSON-ready structure (``docs/audit-json.md``)."""
+    """The audit of round ``number`` in ``edition`` as the JSON-ready structure (``docs/audit-json.md``)."""
     from ..db.session import transaction
 
+    edition = Edition.parse(edition)
     with transaction(engine) as session:
         facts = load_round_facts(session, number)
-    return build_audit(facts, price_for(engine, facts, resolve), suppression=suppression)
+    return build_audit(facts, price_for(engine, facts, resolve), edition=edition)
 
 
 def render(audit: dict[str, Any], fmt: str) -> bytes:
@@ -74,11 +79,11 @@ def render(audit: dict[str, Any], fmt: str) -> bytes:
     raise ConfigError(f"Unknown report format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
 
 
-def default_report_path(engine: Engine, number: int, fmt: str, *, suppression: bool = True) -> Path:
-    """``round-N-audit.<fmt>`` next to a SQLite database file, else in the current directory.
+def default_report_path(engine: Engine, number: int, fmt: str, *, edition: Edition | str = Edition.INTERNAL, kind: str = "audit") -> Path:
+    """``round-N-<kind>-<edition>.<fmt>`` next to a SQLite database file, else in the current directory.
 
-    A restricted (unsuppressed) report gets its own name, so it never
-    overwrites the publishable one by accident.
+    Each edition has its own name, so the restricted internal edition never
+    overwrites (or is mistaken for) the publication one.
     """
     from ..db.session import sqlite_path
 
@@ -86,8 +91,7 @@ def default_report_path(engine: Engine, number: int, fmt: str, *, suppression: b
     db_file = sqlite_path(engine.url.render_as_string(hide_password=False))
     if db_file is not None:
         folder = db_file.resolve().parent
-    suffix = "" if suppression else "-unsuppressed"
-    return folder / f"round-{number}-audit{suffix}.{fmt}"
+    return folder / f"round-{number}-{kind}-{Edition.parse(edition).value}.{fmt}"
 
 
 def write_report(
@@ -96,41 +100,26 @@ def write_report(
     fmt: str = "html",
     out: Path | str | None = None,
     *,
-    suppression: bool = True,
+    edition: Edition | str = Edition.INTERNAL,
     resolve: Callable[[Engine, int], Any] | None = None,
 ) -> Path:
-    """Write round ``number``'s audit as html, json or csv and return the file's path.
+    """Write round ``number``'s audit as html, json or csv in ``edition`` and return the file's path.
 
-    Disclosure control is on unless ``suppression=False`` (the scheme's
-    restricted use): that report is stamped "contains unsuppressed small
-    numbers — do not publish" and written readable by its owner only. The
-    export is recorded in the audit log.
+    The internal edition (the default) is exact, stamped OFFICIAL-SENSITIVE
+    and written readable by its owner only; the publication edition applies
+    disclosure control. Either way the writing is recorded in the audit log.
     """
     if fmt not in FORMATS:
         raise ConfigError(f"Unknown report format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
-    audit = audit_round(engine, number, suppression=suppression, resolve=resolve)
+    edition = Edition.parse(edition)
+    audit = audit_round(engine, number, edition=edition, resolve=resolve)
     data = render(audit, fmt)
-    path = Path(out) if out is not None else default_report_path(engine, number, fmt, suppression=suppression)
-    _write_atomically(path, data, private=not suppression)
+    path = Path(out) if out is not None else default_report_path(engine, number, fmt, edition=edition)
+    write_edition(path, data, edition)
 
     from ..db.session import transaction
     from ..rounds import log_action
 
     with transaction(engine) as session:
-        kind = "unsuppressed (restricted)" if not suppression else "with disclosure control"
-        log_action(session, "audit", f"round {number} audit report, {fmt}, {kind}, written to {path}")
+        log_action(session, "audit", f"round {number} audit report, {fmt}, {edition_words(edition)}, written to {path}")
     return path
-
-
-def _write_atomically(path: Path, data: bytes, *, private: bool) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        if private:
-            os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the report to {path}: {exc.strerror}.", "Choose another place with --out.") from exc

@@ -66,15 +66,21 @@ def publish_count(n: int) -> Count:
 
 
 def suppressed_cells(
-    cells: Mapping[Hashable, int], lines: Iterable[Line], cost: Callable[[Hashable], float] | None = None
+    cells: Mapping[Hashable, int],
+    lines: Iterable[Line],
+    cost: Callable[[Hashable], float] | None = None,
+    *,
+    exact: set[Hashable] | frozenset[Hashable] = frozenset(),
 ) -> set[Hashable]:
     """Primary suppressions, then secondary ones until every line is safe.
 
     The second cell of a line is the cheapest non-zero cell still shown,
     by ``cost`` (default: any part before the total), then the smallest.
-    Zeros are never chosen: 0 stays 0.
+    Zeros are never chosen: 0 stays 0. ``exact`` cells (published totals
+    that break nobody down) are never withheld; they still count as known
+    when a line is checked.
     """
-    withheld = {k for k, v in cells.items() if is_small(v)}
+    withheld = {k for k, v in cells.items() if is_small(v) and k not in exact}
     lines = [ln for ln in lines if ln.total in cells and all(p in cells for p in ln.parts)]
 
     def price(member: Hashable, is_total: bool) -> float:
@@ -94,7 +100,7 @@ def suppressed_cells(
             choices = [
                 (price(m, i == len(ln.parts)), cells[m], i)
                 for i, m in enumerate(members)
-                if m not in withheld and cells[m] > 0
+                if m not in withheld and m not in exact and cells[m] > 0
             ]
             if not choices:  # cannot happen for counts: a non-zero hidden part makes a non-zero total
                 continue
@@ -104,11 +110,17 @@ def suppressed_cells(
 
 
 def protect(
-    cells: Mapping[Hashable, int], lines: Iterable[Line], cost: Callable[[Hashable], float] | None = None
+    cells: Mapping[Hashable, int],
+    lines: Iterable[Line],
+    cost: Callable[[Hashable], float] | None = None,
+    *,
+    exact: set[Hashable] | frozenset[Hashable] = frozenset(),
 ) -> dict[Hashable, Count]:
-    """The published value of every cell: ``*`` where withheld, else 0 or rounded to 5."""
-    withheld = suppressed_cells(cells, lines, cost)
-    return {k: SUPPRESSED if k in withheld else (round_to_5(v) if v else 0) for k, v in cells.items()}
+    """The published value of every cell: ``*`` where withheld, else 0 or rounded to 5; ``exact`` cells as they are."""
+    withheld = suppressed_cells(cells, lines, cost, exact=exact)
+    return {
+        k: v if k in exact else SUPPRESSED if k in withheld else (round_to_5(v) if v else 0) for k, v in cells.items()
+    }
 
 
 # --- The lines of the audit's tables -------------------------------------------------------------

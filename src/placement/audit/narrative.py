@@ -1,7 +1,8 @@
 """Plain-language flags and the legal notes of a report, built from the figures as shown.
 
-A flag is raised only from published figures: a withheld ratio raises none
-(it would say something about the small group behind it).
+Flags are raised from the exact figures in both editions (a flag hidden by
+disclosure control would defeat the audit); the publication edition then
+names them per characteristic without numbers.
 """
 
 from __future__ import annotations
@@ -9,20 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from . import labels as L
+from .editions import Edition, Flag
 from .load import RoundFacts
 
 
 def _v(c: dict[str, Any] | None) -> Any:
     return None if c is None else c["value"]
-
-
-def p_phrase(p: float | None) -> str:
-    if p is None:
-        return ""
-    shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    if p < 0.05:
-        return f" Fisher's exact test: {shown}, so a gap this large is unlikely to be chance alone."
-    return f" Fisher's exact test: {shown}; with groups this size a gap like this could be chance — watch it over rounds."
 
 
 def shown_beside(x: float, edge: float, digits: int = 2, percent: bool = False) -> str:
@@ -33,40 +26,47 @@ def shown_beside(x: float, edge: float, digits: int = 2, percent: bool = False) 
     return f"{x * scale:.{digits}f}" + ("%" if percent else "")
 
 
-def _flag(kind: str, message: str, characteristic: str | None = None, group: str | None = None, value: float | None = None) -> dict[str, Any]:
-    return {"kind": kind, "characteristic": characteristic, "group": group, "value": value, "message": message}
+def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], facts: RoundFacts) -> tuple[list[Flag], list[str]]:
+    """Every finding of the round, from the exact figures (``exact_tables``), and the report's notes.
 
-
-def flags_and_notes(audit: dict[str, Any], facts: RoundFacts) -> tuple[list[dict[str, Any]], list[str]]:
-    flags: list[dict[str, Any]] = []
+    A comparison whose exact ratio is outside its band becomes a flag with
+    its verdict: "flagged" when Fisher's test says the gap is unlikely to be
+    chance, "too few to tell" when it could be. The publication edition turns
+    these into one flag per characteristic and metric, without numbers
+    (``editions.published_flags``).
+    """
+    flags: list[Flag] = []
     notes: list[str] = []
+    totals = facts.totals
 
     if facts.status == "INFEASIBLE":
-        flags.append(_flag("status", "Nobody was placed: the round's hard constraints cannot all be met together. "
-                           f"`placement round show {facts.number}` lists the conflicting constraints."))
-    elif facts.status not in ("OPTIMAL",):
-        flags.append(_flag("status", f"The solver stopped with status {facts.status}: the placements are valid but not "
-                           "proven to be the best possible (see the bound in the provenance block)."))
+        flags.append(Flag("status", "Nobody was placed: the round's hard constraints cannot all be met together. "
+                          f"`placement round show {facts.number}` lists the conflicting constraints."))
+    elif facts.status not in ("OPTIMAL", "FEASIBLE"):
+        flags.append(Flag("status", f"The solver stopped with status {facts.status} and no placements."))
+    elif facts.status != "OPTIMAL":
+        flags.append(Flag("status", f"The solver stopped with status {facts.status}: the placements are valid but not "
+                          "proven to be the best possible (see the bound in the provenance block)."))
 
-    for ch in audit["characteristics"]:
+    for ch in exact_tables:
         name = ch["name"]
         for rl in ch["relative_likelihoods"]:
             if not rl["flag"]:
                 continue
             what = "placed" if rl["outcome"] == "placed" else "placed at their first choice"
-            if rl["infinite"]:
+            value = None if rl["infinite"] else _v(rl["value"])
+            if value is None:
                 size = "infinitely more likely (no one in the comparison group was)"
-                value = None
             else:
-                value = _v(rl["value"])
                 edge = rl["band"][0] if value < 1 else rl["band"][1]
                 size = f"{shown_beside(value, edge)} times as likely"
-            flags.append(_flag(
-                "relative_likelihood",
+            flags.append(Flag(
+                f"relative_likelihood_{rl['outcome']}",
                 f"{rl['reference_label']} candidates were {size} to be {what} as candidates in the group "
                 f"“{rl['comparison_label']}” (1.00 is parity). That is outside the 0.80–1.25 band: {L.RL_BAND_SOURCE}."
-                + p_phrase(_v(rl["fisher_p"])),
-                name, rl["comparison_group"], value,
+                + verdict_phrase(rl["verdict"], _v(rl["fisher_p"]), rl["ci95"]),
+                name, (rl["comparison_group"], rl["reference_group"]), value, rl["verdict"],
+                _v(rl["fisher_p"]), _ci(rl["ci95"]),
             ))
         for g in ch["groups"]:
             air = g.get("adverse_impact")
@@ -76,61 +76,88 @@ def flags_and_notes(audit: dict[str, Any], facts: RoundFacts) -> tuple[list[dict
             ref = L.group_label(name, air["reference_group"])
             short = _v(air["shortfall"])
             more = f" {short} more placement{'s' if short != 1 else ''} for this group would close the gap." if short else ""
-            flags.append(_flag(
+            flags.append(Flag(
                 "adverse_impact",
                 f"{ch['label']}: “{g['label']}” candidates were placed at {shown_beside(ratio, 0.8, 0, percent=True)} of the rate of “{ref}” candidates "
-                f"(the highest). Below 80% is adverse impact under {L.FOUR_FIFTHS_SOURCE}.{more}" + p_phrase(_v(air["fisher_p"])),
-                name, g["value"], ratio,
+                f"(the highest). Below 80% is adverse impact under {L.FOUR_FIFTHS_SOURCE}.{more}"
+                + verdict_phrase(air["verdict"], _v(air["fisher_p"]), air["ci95"]),
+                name, (g["value"], air["reference_group"]), ratio, air["verdict"], _v(air["fisher_p"]), _ci(air["ci95"]),
             ))
         if ch["protected"] and ch["note"]:
             notes.append(f"{ch['label']}: {ch['note']}")
 
-    for t in audit["targets"]:
-        if t["status"] == "missed":
-            want = []
-            if t["min_share"] is not None:
-                want.append(f"at least {t['min_share']:.0%}")
-            if t["max_share"] is not None:
-                want.append(f"at most {t['max_share']:.0%}")
-            got = _v(t["achieved_share"])
-            edge = t["min_share"] if t["min_share"] is not None else t["max_share"]
-            got_s = "" if got is None else f" (achieved {shown_beside(got, edge, 0, percent=True)})"
-            flags.append(_flag(
-                "target_missed",
-                f"Target “{t['name']}” was missed in scope {t['scope']}: it asked for {' and '.join(want)} "
-                f"“{t['value_label']}” among those placed there{got_s}. "
-                + ("A soft target is weighed against candidates' preferences, so it can be missed." if not t["hard"] else ""),
-                t["attribute"], t["value"], got,
-            ))
+    for t, raw in zip(audit["targets"], facts.targets):
+        if t["status"] != "missed":
+            continue
+        want = []
+        if t["min_share"] is not None:
+            want.append(f"at least {t['min_share']:.0%}")
+        if t["max_share"] is not None:
+            want.append(f"at most {t['max_share']:.0%}")
+        placed, members = int(raw.get("placed_in_scope", 0) or 0), int(raw.get("members_placed", 0) or 0)
+        got = members / placed if placed else None
+        edge = t["min_share"] if t["min_share"] is not None else t["max_share"]
+        exact = not audit["disclosure_control"]["applied"]
+        got_s = f" (achieved {shown_beside(got, edge, 0, percent=True)})" if got is not None and exact else ""
+        flags.append(Flag(
+            "target_missed",
+            f"Target “{t['name']}” was missed in scope {t['scope']}: it asked for {' and '.join(want)} "
+            f"“{t['value_label']}” among those placed there{got_s}. "
+            + ("A soft target is weighed against candidates' preferences, so it can be missed." if not t["hard"] else ""),
+            t["attribute"], (t["value"],), got if exact else None,
+        ))
+    if not facts.targets_assessed and facts.targets:
+        notes.append(f"This round had {len(facts.targets)} target scope(s) but no placements, so none could be assessed.")
 
     law = audit["law"]
     if law["hard_protected_targets"]:
-        flags.append(_flag("quota", law["quota_note"]))
+        flags.append(Flag("quota", law["quota_note"]))
     if law["special_category_targets"]:
-        flags.append(_flag("special_category_use", law["special_category_note"]))
+        flags.append(Flag("special_category_use", law["special_category_note"]))
 
-    bp = _v(audit["stability"]["blocking_pairs"])
-    if audit["stability"]["blocking_pairs"]["suppressed"] or (bp or 0) > 0:
-        count = "a few" if bp is None else f"about {bp}" if audit["disclosure_control"]["applied"] else str(bp)
-        flags.append(_flag(
+    bp = totals.blocking_pairs if totals else 0
+    if bp:
+        flags.append(Flag(
             "stability",
-            f"There are {count} blocking pairs: a candidate and a host who would both rather be placed together than "
-            "as they are (justified envy). The stability option was "
+            f"There {'is' if bp == 1 else 'are'} {bp} blocking pair{'' if bp == 1 else 's'}: a candidate and a host who would "
+            "both rather be placed together than as they are (justified envy). The stability option was "
             f"“{audit['stability']['option']}”; the tables count them by the envious candidate's group.",
+            value=float(bp),
         ))
 
     if audit["disclosure_control"]["applied"]:
-        notes.append("Counts are rounded to the nearest 5 and counts of 1–7 withheld (*); rates are worked out "
-                     "from the rounded counts, so they can differ slightly from exact figures.")
+        notes.append("Figures broken down by a characteristic are rounded to the nearest 5, counts of 1–7 withheld (*), "
+                     "each independently, so a row's parts may not add up to its total; rates are worked out from the "
+                     "rounded counts. Scheme-wide totals are exact. Flags were raised on the exact figures.")
     else:
-        notes.append("This report contains unsuppressed small numbers: it is for the scheme's restricted use only — do not publish.")
+        notes.append(f"{audit['stamp']}. Exact counts, including small ones: for the people entitled to the individual "
+                     "records only (the coordinator, the equality lead). Use the publication edition for anyone else.")
     return flags, notes
+
+
+def verdict_phrase(verdict: str | None, p: float | None, ci: dict[str, Any] | None) -> str:
+    """The verdict in words, with the Fisher p-value and the 95% interval it rests on."""
+    if verdict is None or p is None:
+        return ""
+    shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+    low, high = _ci(ci) if ci else (None, None)
+    iv = f", 95% interval {low:.2f}–{high:.2f}" if low is not None and high is not None else ""
+    if verdict == "flagged":
+        return f" Verdict: flagged (Fisher's exact test {shown}{iv}): a gap this large is unlikely to be chance alone."
+    return (f" Verdict: too few to tell (Fisher's exact test {shown}{iv}): with groups this size a gap like this "
+            "could be chance — watch it over rounds, or pool it with other cohorts.")
+
+
+def _ci(ci: dict[str, Any] | None) -> tuple[float | None, float | None] | None:
+    if ci is None:
+        return None
+    return _v(ci["low"]), _v(ci["high"])
 
 
 SPECIAL_TARGET_ATTRIBUTES = ("ethnic_group", "minority_ethnic", "disability")
 
 
-def law_section(facts: RoundFacts, suppression: bool) -> dict[str, Any]:
+def law_section(facts: RoundFacts, edition: Edition) -> dict[str, Any]:
     special = sorted({t["name"] for t in facts.targets if t.get("attribute") in SPECIAL_TARGET_ATTRIBUTES})
     quotas = list(facts.hard_protected_targets)
     if facts.state == "approved":
@@ -155,10 +182,11 @@ def law_section(facts: RoundFacts, suppression: bool) -> dict[str, Any]:
         "not decisions about individuals, so check the scheme's lawful basis for this use."
     ) if special else None
     data_note = (
-        "Ethnicity and disability are special category data. This report holds only aggregates under disclosure "
-        "control; the price-of-fairness list names candidate ids only, never their characteristics."
-        if suppression else
-        "Restricted report: it contains unsuppressed small numbers about special category data — do not publish."
+        "Ethnicity and disability are special category data. This publication edition holds only aggregates: "
+        "figures broken down by a characteristic are under disclosure control, and no candidate is named."
+        if not edition.exact else
+        "Internal edition: exact small numbers about special category data, and the ids of candidates the targets "
+        "moved. For the people already entitled to the individual records only — do not publish or forward."
     )
     return {
         "state": facts.state,

@@ -1,6 +1,7 @@
 """The audit as JSON (the machine contract, ``docs/audit-json.md``) and as one tidy CSV table.
 
 The CSV has five columns — characteristic, group, metric, value, suppressed —
+(``summary`` rows hold the scheme-wide totals, exact in both editions)
 one figure a row, so a coordinator can pivot it in Excel. It is written as
 UTF-8 with a byte-order mark, which Excel needs to read the dashes and
 accents right, and every cell passes through ``export.csv_safe`` so that
@@ -44,13 +45,13 @@ def _cell_rows(characteristic: str, group: str, prefix: str, obj: dict[str, Any]
 
 
 def rows(audit: dict[str, Any]) -> Iterator[Row]:
-    dc = audit["disclosure_control"]
     yield "report", "", "schema", audit["schema"], False
     yield "report", "", "generator", audit["generator"], False
+    yield "report", "", "edition", audit["edition"], False
+    if audit["stamp"]:
+        yield "report", "", "stamp", audit["stamp"], False
     yield "report", "", "round", audit["round"], False
-    yield "report", "", "disclosure_control", "applied" if dc["applied"] else "NOT APPLIED", False
-    if dc["notice"]:
-        yield "report", "", "notice", dc["notice"], False
+    yield "report", "", "disclosure_control", "applied" if audit["disclosure_control"]["applied"] else "not applied", False
 
     for key, val in audit["provenance"].items():
         if isinstance(val, dict):
@@ -59,10 +60,10 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
         else:
             yield "provenance", "", key, val, False
 
-    s = audit["summary"]
-    yield from _cell_rows("cohort", "", "", s)
-    for key, val in s["targets"].items():
-        yield "cohort", "", f"target_scopes_{key}", val, False
+    for key, val in audit["summary"].items():
+        yield "summary", "", key, val, False
+    for key, val in audit["headline"].items():
+        yield "summary", "", key, val, False
 
     for ch in audit["characteristics"]:
         name = ch["name"]
@@ -77,6 +78,7 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
                 yield from _cell_rows(name, gv, "adverse_impact_", air)
                 yield name, gv, "adverse_impact_reference_group", air["reference_group"], False
                 yield name, gv, "adverse_impact_flag", air["flag"], False
+                yield name, gv, "adverse_impact_verdict", air["verdict"], False
         for rl in ch["relative_likelihoods"]:
             pre = f"relative_likelihood_{rl['outcome']}"
             yield name, "", f"{pre}_reference_group", rl["reference_group"], False
@@ -85,6 +87,7 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
             yield from _cell_rows(name, "", f"{pre}_", {k: rl[k] for k in ("fisher_p", "ci95")})
             yield name, "", f"{pre}_infinite", rl["infinite"], False
             yield name, "", f"{pre}_flag", rl["flag"], False
+            yield name, "", f"{pre}_verdict", rl["verdict"], False
         p = ch["parity"]
         yield from _cell_rows(name, "", "parity_", p)
         yield name, "", "parity_highest_group", p["highest_group"], False
@@ -99,9 +102,8 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
         yield from _cell_rows(key, t["scope"], "", t)
 
     st = audit["stability"]
-    yield "stability", "", "option", st["option"], False
-    yield "stability", "", "stable", st["stable"], False
-    yield from _cell_rows("stability", "", "", st)
+    for key in ("option", "stable", "blocking_pairs", "envious_candidates"):
+        yield "stability", "", key, st[key], False
 
     pf = audit["price_of_fairness"]
     for key, val in pf.items():
@@ -112,13 +114,18 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
                 yield "price_of_fairness", "", f"{key}.{k}", v, False
         else:
             yield "price_of_fairness", "", key, val, False
-    for m in pf["moved"]:
+    for m in pf["moved"] or []:
         for key in ("choice_with_targets", "choice_without_targets", "change"):
             yield "price_of_fairness_moved", m["candidate_id"], key, m[key], False
 
-    for f in audit["summary"]["flags"]:
-        where = "/".join(x for x in (f["characteristic"], f["group"]) if x)
-        yield "flag", where, f["kind"], f["message"], False
+    for f in audit["flags"]:
+        where = "/".join(x for x in (f["characteristic"], *f["groups"]) if x)
+        yield "flag", where, f["metric"], f["message"], False
+        yield "flag", where, f"{f['metric']}_verdict", f["verdict"], False
+        if f["value"] is not None:
+            yield "flag", where, f"{f['metric']}_value", f["value"], False
+    for n in audit["notes"]:
+        yield "note", "", "note", n, False
 
 
 def to_csv(audit: dict[str, Any]) -> str:

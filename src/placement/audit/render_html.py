@@ -57,6 +57,39 @@ def interval(iv: dict[str, Any] | None, kind: str = "pct") -> Markup:
     return Markup('<span class="ci">(') + f(low) + Markup("–") + f(high) + Markup(")</span>")
 
 
+def rate(v: float | None, digits: int = 0) -> str:
+    """A plain (never withheld) share as a percentage; "—" when undefined."""
+    return "—" if v is None else f"{100 * v:.{digits}f}%"
+
+
+VERDICT_BADGES = {
+    "flagged": Markup('<span class="badge flagged">flagged</span>'),
+    "within the band": Markup('<span class="badge met">within the band</span>'),
+    "too few to tell": Markup('<span class="badge withheld-status">too few to tell</span>'),
+}
+FLAG_TITLES = {
+    "relative_likelihood_placed": "Relative likelihood of being placed outside 0.80–1.25",
+    "relative_likelihood_first_choice": "Relative likelihood of a first choice outside 0.80–1.25",
+    "adverse_impact": "Adverse impact (four-fifths rule)",
+    "target_missed": "Target missed",
+    "quota": "Quota on a protected characteristic",
+    "special_category_use": "Special category data used in decisions",
+    "stability": "Justified envy",
+    "status": "Solver status",
+}
+
+
+def verdict_badge(v: str | None) -> Markup:
+    return VERDICT_BADGES.get(v or "", Markup('<span class="na">not assessed</span>'))
+
+
+def flag_title(f: dict[str, Any]) -> str:
+    title = FLAG_TITLES.get(f["metric"], f["metric"])
+    if f.get("characteristic") and f["metric"] in ("relative_likelihood_placed", "relative_likelihood_first_choice", "adverse_impact"):
+        return f"{L.characteristic_label(f['characteristic'])}: {title[0].lower()}{title[1:]}"
+    return title
+
+
 def option_value(v: Any) -> str:
     """An option as a coordinator would write it: yes/no, 60 rather than 60.0."""
     if isinstance(v, bool):
@@ -99,9 +132,10 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(count=count, pct=pct, dec=dec, pvalue=pvalue, interval=interval, num=plain_number, opt=option_value, ordinal=L.ordinal)
+    env.filters.update(count=count, pct=pct, dec=dec, pvalue=pvalue, interval=interval, num=plain_number, opt=option_value,
+                       ordinal=L.ordinal, rate=rate)
     env.globals.update(group_label=L.group_label, characteristic_label=L.characteristic_label,
-                       objective_text=objective_text, price_text=price_text)
+                       objective_text=objective_text, price_text=price_text, verdict_badge=verdict_badge, flag_title=flag_title)
     return env
 
 

@@ -5,9 +5,14 @@ fairness into a plain, JSON-ready dict — the machine contract documented in
 ``docs/audit-json.md``. The HTML and CSV renderers only format this dict, so
 the three formats always carry the same figures.
 
-Order of work: count exactly; apply disclosure control to the counts (unless
-the restricted, unsuppressed report was asked for); compute every rate,
-ratio, test and interval from the counts that will be shown.
+Two editions (``editions``): the internal one shows every count exactly; the
+publication one applies disclosure control to every count broken down by a
+characteristic. Order of work: count exactly; take the edition's view of the
+counts (scheme-wide totals stay exact in both, and are the very figures of
+``totals.round_totals``, which ``round show`` gives too); compute every rate,
+ratio, test and interval from the counts shown; raise every flag from the
+exact figures, with its verdict (``editions.verdict``) — the publication
+edition names each flagged comparison per characteristic, without numbers.
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from dataclasses import asdict
 from typing import Any
 
 from .. import __version__
+from ..totals import RoundTotals, target_status
 from . import labels as L
-from .disclosure import Line, characteristic_lines, cohort_lines, protect, row_lines, target_lines
+from .disclosure import Line, characteristic_lines, cohort_lines, row_lines, target_lines
+from .editions import Edition, published_flags, shown_counts, verdict
 from .load import CHARACTERISTICS, RoundFacts
 from .metrics import (
     BLOCKING_COLUMNS,
@@ -45,8 +52,13 @@ from .metrics import (
 from .narrative import flags_and_notes, law_section
 from .price import Price
 
-SCHEMA = "placement-audit/1"
-NOTICE = "contains unsuppressed small numbers — do not publish"
+SCHEMA = "placement-audit/2"
+# What the audit log and the CLI call the flags' metrics, in words (the publication edition names them).
+METRIC_WORDS = {
+    "relative_likelihood_placed": "placement-rate relative likelihood",
+    "relative_likelihood_first_choice": "first-choice relative likelihood",
+    "adverse_impact": "placement-rate (adverse impact)",
+}
 DISCLOSURE_RULES = (
     "Counts of 1 to 7 are withheld (*) and counts of 8 or more rounded to the nearest 5; 0 stays 0. "
     "Where a withheld count could be worked out from a total, a second count is withheld too. "
@@ -92,7 +104,9 @@ def secondary_cost(key: Any) -> float:
     return base
 
 
-def build_audit(facts: RoundFacts, price: Price, *, suppression: bool = True) -> dict[str, Any]:
+def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edition.INTERNAL) -> dict[str, Any]:
+    """The audit of one round in ``edition`` (internal: exact; publication: disclosure control)."""
+    edition = Edition.parse(edition)
     bins = choice_bins(max((c.choice for c in facts.candidates if c.choice), default=1))
     choice_cols = [f"choice_{b}" for b in bins]
     columns = [*GROUP_COUNT_COLUMNS, *choice_cols, *BLOCKING_COLUMNS]
@@ -113,66 +127,75 @@ def build_audit(facts: RoundFacts, price: Price, *, suppression: bool = True) ->
         lines += characteristic_lines(ch, groups_of[ch], columns, choice_cols)
     lines += row_lines(lambda col: ("cohort", col), choice_cols) + cohort_lines()
     for i, t in enumerate(facts.targets):
-        cells[("target", i, "placed_in_scope")] = int(t.get("placed_in_scope", 0))
-        cells[("target", i, "members_placed")] = int(t.get("members_placed", 0))
+        cells[("target", i, "placed_in_scope")] = int(t.get("placed_in_scope", 0) or 0)
+        cells[("target", i, "members_placed")] = int(t.get("members_placed", 0) or 0)
     lines += target_lines(facts.targets, cells)
 
-    # 2. Disclosure control, then 3. every figure from the counts as shown.
-    shown = protect(cells, lines, secondary_cost) if suppression else dict(cells)
-    cohort = {col: shown[("cohort", col)] for col in [*COHORT_ONLY_COLUMNS, *columns]}
-    characteristics = [
-        _characteristic(ch, groups_of[ch], facts, shown, cohort, bins, choice_cols, columns) for ch in CHARACTERISTICS
-    ]
-    targets = [_target(i, t, shown) for i, t in enumerate(facts.targets)]
+    # 2. The edition's view of the counts. Scheme-wide figures (the cohort's row, the number placed in
+    # each target's scope of hosts) break nobody down: exact in both editions.
+    scheme_wide = {k for k in cells if k[0] == "cohort" or (k[0] == "target" and k[2] == "placed_in_scope")}
+    shown = shown_counts(edition, cells, lines, secondary_cost, exact=scheme_wide)
+
+    # 3. Every figure from the counts as shown; every flag from the exact ones.
+    def tables(counts: dict[Any, Any], exact: bool) -> list[dict[str, Any]]:
+        cohort = {col: counts[("cohort", col)] for col in [*COHORT_ONLY_COLUMNS, *columns]}
+        return [_characteristic(ch, groups_of[ch], facts, counts, cohort, bins, choice_cols, columns, exact)
+                for ch in CHARACTERISTICS]
+
+    exact_tables = tables(cells, True)
+    characteristics = exact_tables if edition.exact else tables(shown, False)
+    targets = [_target(i, t, shown, facts.targets_assessed, exact=edition.exact) for i, t in enumerate(facts.targets)]
+    totals = facts.totals
+    assert totals is not None, "load_round_facts sets the round's totals"
     stability = {
         "option": facts.options.get("stability", "none"),
-        "blocking_pairs": cell(cohort["blocking_pairs"]),
-        "envious_candidates": cell(cohort["envious_candidates"]),
-        "stable": len(facts.blocking_pairs) == 0,
+        "blocking_pairs": totals.blocking_pairs,
+        "envious_candidates": len(envy),
+        "stable": totals.blocking_pairs == 0 and facts.status in SOLVED,
     }
-    summary = _summary(cohort, targets)
+    pf = asdict(price)
+    if not edition.exact:
+        pf["moved"] = None  # candidate ids: the internal edition only
     audit: dict[str, Any] = {
         "schema": SCHEMA,
         "generator": f"placement {__version__}",
+        "edition": edition.value,
+        "stamp": edition.stamp,
         "round": facts.number,
-        "disclosure_control": {"applied": suppression, "notice": None if suppression else NOTICE, "rules": DISCLOSURE_RULES if suppression else None},
+        "disclosure_control": {"applied": not edition.exact, "rules": None if edition.exact else DISCLOSURE_RULES},
         "provenance": _provenance(facts),
-        "summary": summary,
+        "summary": totals.as_dict(),
+        "headline": _headline(totals),
+        "flags": [],
+        "notes": [],
         "characteristics": characteristics,
         "targets": targets,
+        "targets_assessed": facts.targets_assessed,
         "stability": stability,
-        "price_of_fairness": asdict(price),
-        "law": law_section(facts, suppression),
+        "price_of_fairness": pf,
+        "law": law_section(facts, edition),
     }
-    summary["flags"], summary["notes"] = flags_and_notes(audit, facts)
+    exact_flags, notes = flags_and_notes(exact_tables, audit, facts)
+    flags = exact_flags if edition.exact else published_flags(
+        exact_flags, characteristic_label=L.characteristic_label, metric_words=METRIC_WORDS)
+    audit["flags"] = [f.as_dict() for f in flags]
+    audit["notes"] = notes
     return audit
 
 
-def _summary(cohort: Mapping[str, Any], targets: list[dict]) -> dict[str, Any]:
-    status = Counter(t["status"] for t in targets)
+SOLVED = ("OPTIMAL", "FEASIBLE")
+
+
+def _headline(t: RoundTotals) -> dict[str, Any]:
+    """The two rates a reader looks for first, from the exact totals."""
     return {
-        "pool": cell(cohort["pool"]),
-        "eligible": cell(cohort["eligible"]),
-        "no_eligible_host": cell(cohort["no_eligible_host"]),
-        "placed": cell(cohort["placed"]),
-        "unplaced": cell(cohort["unplaced"]),
-        "placement_rate": cell(ratio(cohort["placed"], cohort["eligible"])),
-        "first_choice": cell(cohort["choice_1"]),
-        "first_choice_share_of_placed": cell(ratio(cohort["choice_1"], cohort["placed"])),
-        "blocking_pairs": cell(cohort["blocking_pairs"]),
-        "targets": {
-            "scopes": len(targets),
-            "met": status["met"],
-            "missed": status["missed"],
-            "withheld": status["withheld"],
-            "no_placements_in_scope": status["empty_scope"],
-        },
-        "flags": [],
-        "notes": [],
+        "placement_rate": t.placed / t.eligible if t.eligible else None,
+        "first_choice_share_of_placed": t.first_choice / t.placed if t.placed else None,
     }
 
 
-def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_cols, columns) -> dict[str, Any]:
+def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_cols, columns, exact: bool) -> dict[str, Any]:
+    """One characteristic's tables from ``shown`` counts; verdicts only when they are the exact ones."""
     counts: dict[str, dict[str, Any]] = {g: {col: shown[(ch, g, col)] for col in columns} for g in groups}
     counts["total"] = dict(cohort)
     declared = [g for g in groups if not L.is_missing(g)]
@@ -206,11 +229,11 @@ def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_c
         out["blocking_pairs"] = cell(k["blocking_pairs"])
         out["envious_share"] = cell(ratio(k["envious_candidates"], k["eligible"]) if rated else None)
         if not is_total:
-            out["adverse_impact"] = _air(air[g]) if rated else None
+            out["adverse_impact"] = _air(air[g], exact) if rated else None
         return out
 
     rl = [
-        _rl(ch, relative_likelihood(outcome, *L.RELATIVE_LIKELIHOOD_PAIRS[ch], counts))
+        _rl(ch, relative_likelihood(outcome, *L.RELATIVE_LIKELIHOOD_PAIRS[ch], counts), exact)
         for outcome in ("placed", "first_choice")
         if ch in L.RELATIVE_LIKELIHOOD_PAIRS
     ]
@@ -254,18 +277,20 @@ def _stats(s: Comparison) -> dict[str, Any]:
     return {"fisher_p": cell(s.fisher_p), "ci95": _interval(s.ci_low, s.ci_high)}
 
 
-def _air(a) -> dict[str, Any]:
+def _air(a, exact: bool) -> dict[str, Any]:
+    """Flag and verdict come from exact figures only: null in the publication edition (its flags name them)."""
     return {
         "ratio": cell(a.stats.ratio),
         "reference_group": a.reference,
         **_stats(a.stats),
         "shortfall": cell(a.shortfall),
         "threshold": FOUR_FIFTHS,
-        "flag": a.flag,
+        "flag": a.flag if exact else None,
+        "verdict": (verdict(a.stats, RL_BAND) if a.flag is not None else None) if exact else None,
     }
 
 
-def _rl(ch: str, r) -> dict[str, Any]:
+def _rl(ch: str, r, exact: bool) -> dict[str, Any]:
     return {
         "outcome": r.outcome,
         "reference_group": r.reference,
@@ -276,21 +301,20 @@ def _rl(ch: str, r) -> dict[str, Any]:
         "infinite": r.stats.infinite,
         **_stats(r.stats),
         "band": list(RL_BAND),
-        "flag": r.flag,
+        "flag": r.flag if exact else None,
+        "verdict": verdict(r.stats, RL_BAND) if exact else None,
     }
 
 
-def _target(i: int, t: Mapping[str, Any], shown: Mapping[Any, Any]) -> dict[str, Any]:
+def _target(i: int, t: Mapping[str, Any], shown: Mapping[Any, Any], assessed: bool, *, exact: bool) -> dict[str, Any]:
+    """One target scope. Its status is the round's own, from exact counts, in both editions."""
     placed = shown[("target", i, "placed_in_scope")]
     members = shown[("target", i, "members_placed")]
     fig = target_figures(t.get("min_share"), t.get("max_share"), placed, members)
-    if int(t.get("placed_in_scope", 0)) == 0:
-        status = "empty_scope"
-    elif placed is SUPPRESSED or members is SUPPRESSED:
-        status = "withheld"
-    else:
-        status = "met" if t.get("met", True) else "missed"
+    status = target_status(dict(t)) if assessed else "not_assessed"
     attribute = t.get("attribute", "")
+    # Binding says the exact count (it sits at its limit): shown only where the count itself is exact.
+    binding = fig.binding if status in ("met", "missed") and exact else None
     return {
         "name": t.get("name", ""),
         "scope": t.get("scope", ""),
@@ -301,13 +325,13 @@ def _target(i: int, t: Mapping[str, Any], shown: Mapping[Any, Any]) -> dict[str,
         "protected_characteristic": L.is_protected(attribute),
         "min_share": t.get("min_share"),
         "max_share": t.get("max_share"),
-        "placed_in_scope": cell(placed),
-        "members_placed": cell(members),
-        "achieved_share": cell(fig.achieved_share),
-        "required_min": cell(fig.required_min),
-        "required_max": cell(fig.required_max),
+        "placed_in_scope": cell(placed) if assessed else cell(None),
+        "members_placed": cell(members) if assessed else cell(None),
+        "achieved_share": cell(fig.achieved_share) if assessed else cell(None),
+        "required_min": cell(fig.required_min) if assessed else cell(None),
+        "required_max": cell(fig.required_max) if assessed else cell(None),
         "status": status,
-        "binding": fig.binding if status in ("met", "missed") else None,
+        "binding": binding,
     }
 
 

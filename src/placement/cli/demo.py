@@ -27,6 +27,7 @@ def sample_dir() -> Path | None:
 def demo_cmd(workdir: Path, time_limit: float) -> None:
     """Import the sample scheme into a fresh SQLite database, solve round 1 and write its audit report."""
     from rich.console import Console
+    from rich.markup import escape
 
     from ..db.migrate import upgrade
     from ..db.session import make_engine
@@ -64,8 +65,11 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
     from ..audit import write_report
 
     if result.status in ("OPTIMAL", "FEASIBLE"):
-        out = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit.html")
-        console.print(f"[bold]4. Audit[/bold]: fairness report written to {out}")
+        internal = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-internal.html")
+        public = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-publication.html",
+                              edition="publication")
+        console.print(f"[bold]4. Audit[/bold]: fairness report written to {escape(str(internal))} "
+                      f"(internal edition: exact, OFFICIAL-SENSITIVE) and {escape(str(public))} (publication edition)")
     console.print(
         f"\nDone. Explore it with: placement --db {url} round show {result.round}   "
         f"(or explain CANDIDATE, audit {result.round}, round approve {result.round} --by NAME)"
