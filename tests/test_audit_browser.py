@@ -1,11 +1,12 @@
 """The HTML report in headless Chromium: it loads offline with no console errors and shows its key numbers.
 
 Skips cleanly where /usr/bin/chromium is absent (CI installs the Debian package).
-A screenshot is saved in the test's tmp dir.
+Screenshots are saved in each test's tmp dir, and copied to $PLACEMENT_SCREENSHOTS when set.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -48,12 +49,26 @@ def test_the_console_check_catches_a_broken_page(tmp_path) -> None:
     assert any("undefinedFunction" in m for m in console_messages(result.stderr)), result.stderr[-2000:]
 
 
-def test_report_loads_without_errors_and_shows_its_key_numbers(engine, tmp_path) -> None:
+def screenshot(tmp_path: Path, page: Path, name: str, height: int = 2200) -> Path:
+    """A screenshot of ``page`` in the test's tmp dir, also copied to $PLACEMENT_SCREENSHOTS when that is set."""
+    shot = tmp_path / f"{name}.png"
+    taken = chromium(tmp_path, "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={shot}", page.as_uri())
+    assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
+    assert console_messages(taken.stderr) == []
+    keep = os.environ.get("PLACEMENT_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, Path(keep) / shot.name)
+    return shot
+
+
+@pytest.mark.parametrize("edition", ["internal", "publication"])
+def test_report_loads_without_errors_and_shows_its_key_numbers(engine, tmp_path, edition) -> None:
     stored = build_sample_round(engine)
     free = {c: (h, r) for c, (h, r) in stored.placements.items()}
-    audit = audit_round(engine, stored.number, resolve=resolver(free))
+    audit = audit_round(engine, stored.number, edition=edition, resolve=resolver(free))
     html = render(audit, "html").decode("utf-8")
-    page = tmp_path / "round-1-audit.html"
+    page = tmp_path / f"round-1-audit-{edition}.html"
     page.write_text(html, encoding="utf-8")
 
     # Self-contained: nothing to fetch from the network.
@@ -65,23 +80,30 @@ def test_report_loads_without_errors_and_shows_its_key_numbers(engine, tmp_path)
     assert console_messages(loaded.stderr) == []
     dom = loaded.stdout
     s = audit["summary"]
-    for key, figure in (("pool", s["pool"]), ("eligible", s["eligible"]), ("placed", s["placed"])):
-        shown = "*" if figure["suppressed"] else f"{figure['value']:,}"
-        assert re.search(rf'data-key="{key}">.*?<span class="v">(<span[^>]*>)?{re.escape(shown)}', dom), key
-    first = s["first_choice_share_of_placed"]["value"]
-    assert f"{100 * first:.0f}%" in dom
+    # The scheme-wide totals are exact in both editions.
+    for key, figure in (("candidates", s["candidates"]), ("placed", s["placed"]), ("unplaced", s["unplaced"]),
+                        ("first-choice", s["first_choice"])):
+        assert re.search(rf'data-key="{key}">.*?<span class="v">{figure:,}</span>', dom), key
+    assert f"{100 * audit['headline']['first_choice_share_of_placed']:.0f}%" in dom
     assert audit["provenance"]["input_hash"] in dom
     assert dom.count("<svg") == 12  # two charts for each of the six characteristics
     assert "four-fifths rule" in dom and "not an NHS England threshold" in dom
     assert "Price of fairness" in dom and "women-per-region" in dom
+    if edition == "internal":
+        assert 'id="stamp">OFFICIAL-SENSITIVE — restricted: contains small numbers; do not publish or forward<' in dom
+        assert 'class="withheld"' not in dom.split('id="method"')[0]  # exact: nothing withheld above the method notes
+    else:
+        assert 'id="stamp"' not in dom and "Publication edition" in dom
+        assert 'class="withheld"' in dom  # small group counts are withheld
 
-    shot = tmp_path / "report.png"
-    taken = chromium(tmp_path, "--hide-scrollbars", "--window-size=1280,2200", f"--screenshot={shot}", page.as_uri())
-    assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
-    assert console_messages(taken.stderr) == []
+    shot = screenshot(tmp_path, page, f"audit-{edition}")
     from PIL import Image
 
     with Image.open(shot) as im:
         rgb = im.convert("RGB")
-        assert rgb.getpixel((20, 20)) == (0, 94, 184)  # the NHS-blue masthead was painted
+        if edition == "internal":
+            assert rgb.getpixel((20, 10)) == (213, 40, 27)  # the red OFFICIAL-SENSITIVE stamp across the top
+            assert rgb.getpixel((20, 60)) == (0, 94, 184)  # the NHS-blue masthead under it
+        else:
+            assert rgb.getpixel((20, 20)) == (0, 94, 184)  # the NHS-blue masthead was painted
         assert len(rgb.resize((160, 275)).getcolors(maxcolors=100_000)) > 50  # text, tables and charts, not a blank page

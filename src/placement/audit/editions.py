@@ -213,11 +213,12 @@ def published_flags(
 
 def _named(f: Flag, characteristic_label, metric_words, see) -> Flag:
     what = metric_words.get(f.metric, f.metric.replace("_", " "))
-    name = characteristic_label(f.characteristic) if f.characteristic else "the cohort"
+    label = characteristic_label(f.characteristic) if f.characteristic else "the cohort"
+    name = label[:1].lower() + label[1:]  # "ethnic group", "ethnicity: White and all other ethnic groups combined"
     if f.verdict == FLAGGED:
-        message = f"The {what} comparison for {name.lower()} was flagged; {see}."
+        message = f"The {what} comparison for {name} was flagged; {see}."
     else:
-        message = f"The {what} comparison for {name.lower()} is outside the band but the numbers are too few to tell; {see}."
+        message = f"The {what} comparison for {name} is outside the band but the numbers are too few to tell; {see}."
     return Flag(metric=f.metric, message=message, characteristic=f.characteristic, verdict=f.verdict)
 
 

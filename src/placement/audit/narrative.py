@@ -140,7 +140,7 @@ def verdict_phrase(verdict: str | None, p: float | None, ci: dict[str, Any] | No
     if verdict is None or p is None:
         return ""
     shown = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    low, high = _ci(ci) if ci else (None, None)
+    low, high = _ci(ci) or (None, None)
     iv = f", 95% interval {low:.2f}–{high:.2f}" if low is not None and high is not None else ""
     if verdict == "flagged":
         return f" Verdict: flagged (Fisher's exact test {shown}{iv}): a gap this large is unlikely to be chance alone."
