@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from test_audit_support import add_candidates, add_hosts, add_preferences, no_resolve, store_round
+from tests.helpers.audit import FakeFree, add_candidates, add_hosts, add_preferences, no_resolve, store_round
 
 from placement.audit import audit_round, render
 from placement.audit.editions import Edition, verdict
@@ -210,8 +210,6 @@ def test_every_total_of_both_editions_equals_the_rounds(engine, tmp_path, n) -> 
 
 def no_resolve_allowed(engine, number):
     """A re-solve that says it found nothing: the totals must not depend on it."""
-    from test_audit_support import FakeFree
-
     return FakeFree("UNKNOWN", {}, {})
 
 

@@ -42,7 +42,7 @@ PUBLICATION_NOTE: Final = (
 SIGNIFICANCE: Final = 0.05  # Fisher's exact test: a gap this unlikely under parity is not put down to chance
 
 
-class Edition(str, enum.Enum):
+class Edition(enum.StrEnum):
     INTERNAL = "internal"
     PUBLICATION = "publication"
 

@@ -102,7 +102,7 @@ def load_round_facts(session: Session, number: int) -> RoundFacts:
             CandidateFacts(
                 candidate_id=cid,
                 # A candidate row removed since the round (not done by purge, which keeps the row): all not known.
-                attributes=attrs_of.get(cid) or {ch: "not_known" for ch in CHARACTERISTICS},
+                attributes=attrs_of.get(cid) or dict.fromkeys(CHARACTERISTICS, "not_known"),
                 eligible=cid in rec.eligible,
                 host_id=hid_rank[0] if hid_rank else None,
                 choice=rec.choice(cid),
