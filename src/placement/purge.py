@@ -39,7 +39,7 @@ from .db.models import (
     ProtectedCharacteristics,
     Round,
 )
-from .db.session import transaction
+from .db.session import read_session, write_session
 from .errors import PlacementError
 from .rounds import log_action
 
@@ -167,7 +167,10 @@ def purge(
             "Give a date in the past: the end of the retention period in your privacy notice.",
         )
     report = PurgeReport(before=moment, dry_run=dry_run)
-    with transaction(engine) as s:
+    # Lock first, then read whom to purge: an import (or a round) committing between the reads and the
+    # writes would otherwise have its rows erased, or be left half purged.
+    session = read_session(engine) if dry_run else write_session(engine, lock=("scheme", "rounds"))
+    with session as s:
         latest = last_involvement(s)
         rows = s.execute(select(Candidate.id, Candidate.candidate_id, Candidate.purged_at)).all()
         doomed: list[int] = []

@@ -29,7 +29,7 @@ from . import __version__
 from .config import os_user
 from .db.models import AuditLog, Candidate, Host, Placement, Round
 from .db.queries import load_scheme
-from .db.session import transaction, write_session
+from .db.session import read_session, transaction, write_session
 from .domain import PROTECTED_ATTRIBUTES
 from .errors import ConcurrencyError, NotFound, QuotaRefused, RoundError, RowProblem
 from .scheme import History, Scheme
@@ -185,6 +185,26 @@ def history(session: Session, decline_policy: str) -> tuple[History, Round | Non
     return hist, parent
 
 
+def answers_fingerprint(session: Session, parent: Round | None) -> str:
+    """A digest of the answers recorded so far to ``parent``'s offers (who accepted, who declined).
+
+    A round is solved from the answers as they stood when its scheme was read;
+    storing or approving it after another answer arrived would treat a declined
+    offer as still open (and offer it again), so both compare this digest.
+    """
+    import hashlib
+
+    if parent is None:
+        return ""
+    answered = session.execute(
+        select(Candidate.candidate_id, Placement.offer_status)
+        .join(Placement, Placement.candidate_pk == Candidate.id)
+        .where(Placement.round_id == parent.id, Placement.offer_status.in_(("accepted", "declined")))
+        .order_by(Candidate.candidate_id)
+    ).all()
+    return hashlib.sha256(repr([tuple(r) for r in answered]).encode()).hexdigest()[:16]
+
+
 def _target_summaries(solution: Solution, problem) -> list[dict]:
     out = []
     for tr, t in zip(solution.targets, problem.targets):
@@ -210,9 +230,10 @@ def _target_summaries(solution: Solution, problem) -> list[dict]:
     return out
 
 
-def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Round | None, list[str]]:
-    """Load the scheme and history and encode them (read-only)."""
-    with transaction(engine) as s:
+def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Round | None, list[str], str]:
+    """Load the scheme and history and encode them (read-only, from one snapshot: an import committing
+    meanwhile is either wholly in it or wholly out)."""
+    with read_session(engine) as s:
         scheme = load_scheme(s)
         if not scheme.candidates:
             raise RoundError("There are no candidates to place.", "Import candidates first: `placement import candidates FILE`.")
@@ -223,7 +244,8 @@ def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Rou
             scheme.targets = []
         hist, parent = history(s, options.decline_policy)
         encoded = enc_mod.encode(scheme, hist)
-    return encoded, parent, quotas
+        answers = answers_fingerprint(s, parent)
+    return encoded, parent, quotas, answers
 
 
 def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
@@ -273,7 +295,7 @@ def solve_round(
     options = options or RoundOptions()
     say = progress or (lambda _msg: None)
     say("Loading the scheme")
-    encoded, parent, quotas = interruptible(lambda: prepare(engine, options))
+    encoded, parent, quotas, answers = interruptible(lambda: prepare(engine, options))
     say(
         f"Encoded {encoded.problem.n_candidates} candidates, {encoded.problem.n_hosts} hosts, "
         f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
@@ -284,10 +306,10 @@ def solve_round(
     solution = interruptible(lambda: solve(encoded.problem, options.solver_options(), progress=say), deadline)
     say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
     blob = enc_mod.dumps(encoded)
-    return _store(engine, options, encoded, solution, blob, parent, quotas)
+    return _store(engine, options, encoded, solution, blob, parent, quotas, answers)
 
 
-def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundResult:
+def _store(engine, options, encoded, solution, blob, parent, quotas, answers="") -> RoundResult:
     p = encoded.problem
     placements = encoded.decode(solution)
     fixed_pairs = {int(i) for i in p.fixed}
@@ -310,6 +332,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundRes
         "tie_break": solution.tie_break,
         "notes": encoded.notes,
         "hard_protected_targets": quotas,
+        "parent_answers": answers,  # answers_fingerprint of the parent when the scheme was read
     }
     for attempt in range(3):
         try:
@@ -323,6 +346,12 @@ def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundRes
                     raise ConcurrencyError(
                         "Another round was approved while this one was being solved.",
                         "Run `placement solve` again so the new round starts from it.",
+                    )
+                if answers_fingerprint(s, current) != answers:
+                    raise ConcurrencyError(
+                        f"An answer to an offer of round {current.number if current else '?'} was recorded while "
+                        "this round was being solved, so this round does not take it into account; nothing was stored.",
+                        "Run `placement solve` again.",
                     )
                 cand_pk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
                 host_pk = dict(s.execute(select(Host.host_id, Host.id)).all())
@@ -418,6 +447,13 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
                 f"Round {number} was solved before round {current.number} was approved.",
                 "Run `placement solve` again so the proposal starts from the approved round.",
             )
+        if current is not None and _answered_since(s, rnd, current):
+            raise RoundError(
+                f"An answer to an offer of round {current.number} was recorded after round {number} was solved, "
+                f"so round {number} would treat that offer as still open; nothing was approved.",
+                "Run `placement solve` again so the proposal takes the latest answers into account, "
+                "then approve the new round.",
+            )
         if current is not None:
             current.state = "superseded"
         rnd.state = "approved"
@@ -430,6 +466,23 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
                 offers += 1
         log_action(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers")
     return offers
+
+
+def _answered_since(session: Session, rnd: Round, parent: Round) -> bool:
+    """Whether an answer to ``parent``'s offers was recorded after proposal ``rnd`` read the scheme."""
+    seen = (rnd.summary or {}).get("parent_answers")
+    if seen is not None:
+        return answers_fingerprint(session, parent) != seen
+    # Rounds stored before the fingerprint: any answer recorded after the round was created.
+    def utc(moment: datetime) -> datetime:  # SQLite hands back naive datetimes; everything stored is UTC
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+    return any(
+        utc(r) > utc(rnd.created_at)
+        for r in session.scalars(
+            select(Placement.responded_at).where(Placement.round_id == parent.id, Placement.responded_at.is_not(None))
+        )
+    )
 
 
 def record_response(engine: Engine, candidate_id: str, response: str) -> tuple[int, str]:

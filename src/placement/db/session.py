@@ -23,7 +23,16 @@ write locks nothing by itself. Writers that must see one state of the rounds
 PostgreSQL the transaction first takes a transaction-scoped advisory lock
 (``pg_advisory_xact_lock``) that those writers share, so they run one at a
 time and each reads what the previous one committed; on SQLite BEGIN
-IMMEDIATE already serialises every writer.
+IMMEDIATE already serialises every writer. Imports and purges pass
+``lock="scheme"`` (a purge also ``"rounds"``: it reads who was in which round):
+two imports, or an import and a purge, never validate against the same
+state. A writer waits for an advisory lock at most ``BUSY_TIMEOUT`` seconds
+(``lock_timeout``), then fails with a clear message, as on SQLite.
+
+Reads that must see one state of the database (loading the scheme for a
+solve, a dry run, an export) use ``read_transaction``/``read_session``: a
+deferred ``BEGIN`` on SQLite (one snapshot from the first read), REPEATABLE
+READ on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -44,8 +53,11 @@ BUSY_TIMEOUT = 30.0  # seconds a SQLite command waits for another command's writ
 
 # PostgreSQL advisory lock keys (one bigint per kind of writer), taken by ``write_transaction(lock=...)``.
 ADVISORY_LOCKS = {
-    "rounds": 0x706C_6163_726F_756E,  # "placroun": solve's store, approval, answers
+    "rounds": 0x706C_6163_726F_756E,  # "placroun": solve's store, approval, answers, purge
+    "scheme": 0x706C_6163_7363_686D,  # "placschm": imports and purge
 }
+# Taken in this order when a writer needs several, so two writers never wait for each other.
+_LOCK_ORDER = ("scheme", "rounds")
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -75,7 +87,7 @@ SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
-    """An engine for ``url``; on SQLite, a command waits up to ``busy_timeout`` s (default BUSY_TIMEOUT) for a lock."""
+    """An engine for ``url``; a writer waits up to ``busy_timeout`` s (default BUSY_TIMEOUT) for another's lock."""
     try:
         u = make_url(url)
     except ArgumentError as exc:
@@ -94,6 +106,8 @@ def make_engine(url: str, *, busy_timeout: float | None = None) -> Engine:
     kwargs: dict = {}
     if u.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": BUSY_TIMEOUT if busy_timeout is None else busy_timeout}
+    elif busy_timeout is not None:  # PostgreSQL: how long a writer waits for an advisory lock
+        kwargs["execution_options"] = {"placement_lock_timeout": busy_timeout}
     try:
         engine = create_engine(url, **kwargs)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -128,43 +142,91 @@ def _is_busy(exc: OperationalError) -> bool:
     return getattr(orig, "sqlite_errorname", None) == "SQLITE_BUSY" or "database is locked" in str(orig)
 
 
+def _busy_error(waited: float) -> ConcurrencyError:
+    return ConcurrencyError(
+        f"Another placement command is writing to this database (the database's write lock was still held "
+        f"after waiting {waited:g} s); nothing was written.",
+        "Wait for it to finish and run the command again.",
+    )
+
+
+def _locks(lock: str | tuple[str, ...] | None) -> list[str]:
+    wanted = (lock,) if isinstance(lock, str) else tuple(lock or ())
+    unknown = [k for k in wanted if k not in ADVISORY_LOCKS]
+    if unknown:
+        raise ValueError(f"unknown lock {unknown[0]!r}")
+    return [k for k in _LOCK_ORDER if k in wanted]
+
+
 @contextmanager
-def write_transaction(engine: Engine, *, write: bool = True, lock: str | None = None) -> Iterator[Connection]:
+def write_transaction(
+    engine: Engine, *, write: bool = True, lock: str | tuple[str, ...] | None = None
+) -> Iterator[Connection]:
     """A Core transaction whose reads and writes see one state of the database; committed at the end.
 
     On SQLite it starts with ``BEGIN IMMEDIATE`` (``write=False``: ``BEGIN``,
     a read snapshot that does not hold off other writers), so everything read
     in it is read under the write lock it writes with; while another command
     holds that lock it waits up to the engine's busy timeout, then raises
-    ConcurrencyError. On PostgreSQL it is ``engine.begin()``; with ``lock``
-    (a key of ADVISORY_LOCKS, e.g. ``"rounds"``) its first statement takes that
-    transaction-scoped advisory lock, waiting while another transaction holds
-    it, and the lock is released when the transaction commits or rolls back.
+    ConcurrencyError. On PostgreSQL it is ``engine.begin()`` (``write=False``:
+    at REPEATABLE READ, one snapshot); with ``lock`` (a key of ADVISORY_LOCKS,
+    or several) its first statements take those transaction-scoped advisory
+    locks, waiting up to BUSY_TIMEOUT while another transaction holds one
+    (then ConcurrencyError); they are released when the transaction ends.
     """
-    if lock is not None and lock not in ADVISORY_LOCKS:
-        raise ValueError(f"unknown lock {lock!r}")
-    if lock is not None and not write:
+    keys = _locks(lock)
+    if keys and not write:
         raise ValueError("a lock is for writers: write=False takes none")
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-            except OperationalError as exc:
-                if not _is_busy(exc):
-                    raise
-                waited = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
-                raise ConcurrencyError(
-                    f"Another placement command is writing to this database (the database's write lock was still held "
-                    f"after waiting {waited / 1000:g} s); nothing was written.",
-                    "Wait for it to finish and run the command again.",
-                ) from None
-        elif lock is not None and conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCKS[lock]})
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql" and not write:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            if conn.dialect.name == "sqlite":
+                try:
+                    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+                except OperationalError as exc:
+                    if not _is_busy(exc):
+                        raise
+                    waited = conn.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
+                    raise _busy_error(waited / 1000) from None
+            elif keys and conn.dialect.name == "postgresql":
+                # lock_timeout bounds the wait for the advisory lock (SET LOCAL: this transaction only).
+                wait = float(conn.get_execution_options().get("placement_lock_timeout", BUSY_TIMEOUT))
+                conn.execute(text(f"SET LOCAL lock_timeout = '{max(1, int(wait * 1000))}ms'"))
+                try:
+                    for key in keys:
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCKS[key]})
+                except OperationalError as exc:
+                    if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+                        raise
+                    raise _busy_error(wait) from None
+                conn.execute(text("SET LOCAL lock_timeout = 0"))
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A read-only view of one state of the database (SQLite: one read transaction; PostgreSQL: REPEATABLE READ).
+
+    Several queries that belong together (the scheme a solve loads, the rows
+    an export writes) never mix the states before and after another command's
+    commit. It takes no write lock and holds off no writer for long.
+    """
+    with write_transaction(engine, write=False) as conn:
         yield conn
 
 
 @contextmanager
-def write_session(engine: Engine, *, lock: str | None = None) -> Iterator[Session]:
+def read_session(engine: Engine) -> Iterator[Session]:
+    """``read_transaction`` as an ORM session (nothing it changes is meant to be written)."""
+    with read_transaction(engine) as conn:
+        with Session(bind=conn, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+
+@contextmanager
+def write_session(engine: Engine, *, lock: str | tuple[str, ...] | None = None) -> Iterator[Session]:
     """``transaction`` under ``write_transaction``: an ORM session whose reads are made under the write lock.
 
     The session joins the connection's transaction; its changes are flushed at

@@ -4,8 +4,8 @@ All or nothing: every file of an import is read and validated (against the
 database and against the other files) before the first write, and all writes
 share one transaction, so any problem — or any failure while writing — leaves
 the database exactly as it was. That transaction holds the database's write
-lock from its first read (``write_transaction``; BEGIN IMMEDIATE on SQLite),
-so validation and the added/updated/unchanged counts see the database the
+lock from its first read (``write_transaction``; BEGIN IMMEDIATE on SQLite,
+the "scheme" advisory lock on PostgreSQL), so validation and the added/updated/unchanged counts see the database the
 writes change: a second import waits for the first to commit, then validates
 against its rows.
 """
@@ -113,7 +113,8 @@ def _import(
                                        for kind, path in files}
     try:
         # A dry run writes nothing: it reads one snapshot and leaves other writers alone.
-        with write_transaction(engine, write=not dry_run) as conn:
+        # On PostgreSQL the "scheme" advisory lock plays BEGIN IMMEDIATE's part: imports (and purges) run one at a time.
+        with write_transaction(engine, write=not dry_run, lock=None if dry_run else "scheme") as conn:
             snapshot = Snapshot(conn)
             valid = validate(tables, snapshot, problems)
             if len(problems):
