@@ -35,6 +35,7 @@ from .errors import ConcurrencyError, NotFound, QuotaRefused, RoundError, RowPro
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
 from .solver.problem import Options, Solution
+from .text import refused_in_text
 
 T = TypeVar("T")
 
@@ -431,6 +432,12 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
     """A named person turns the latest proposal into offers. Returns the number of offers made."""
     if not by.strip():
         raise RoundError("Approval needs the approver's name.", "Pass --by \"Full Name\".")
+    bad = refused_in_text(by)
+    if bad is not None:
+        raise RoundError(
+            f"The approver's name contains the control character {bad}; a name never does.",
+            "Pass --by \"Full Name\" typed as plain text.",
+        )
     # The checks below read under the rounds write lock, so a racing approval or store cannot pass them too.
     with write_session(engine, lock="rounds") as s:
         rnd = load_round(s, number)

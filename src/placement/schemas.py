@@ -35,6 +35,7 @@ from .domain import (
     SPECIALISMS,
     TARGET_ATTRIBUTES,
 )
+from .text import refused_in_text
 
 # Longest text a cell may hold: anything longer is a broken export (a whole
 # row pasted into one cell, binary junk), not a name or a code.
@@ -68,7 +69,16 @@ def id_key(identifier: str) -> str:
 
 
 def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
+    text = "" if value is None else str(value).strip()
+    bad = refused_in_text(text)
+    if bad is not None:
+        # Shown escaped: an ESC or a right-to-left override would act on the terminal or disguise the text.
+        raise CellError(
+            f"contains the invisible control character {bad} (a terminal escape, a C1 control code or a "
+            "right-to-left override), which no name or code needs",
+            "delete the character (retype the cell) and export the file again",
+        )
+    return text
 
 
 def _one_of(values: tuple[str, ...]) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from .. import __version__
 from ..config import DATABASE_URL_ENV, database_url
 from ..errors import PlacementError
+from ..text import visible
 
 
 class AppContext:
@@ -40,7 +41,7 @@ class AppContext:
             engine = make_engine(self.db_url)
             if create_if_empty and not table_names(engine) and current_revision(engine) is None:
                 upgrade(engine)
-                click.echo(f"Created a new placement database at {self.db_url}.", err=True)
+                click.echo(f"Created a new placement database at {visible(self.db_url)}.", err=True)
             require_schema(engine)
             self._engine = engine
         return self._engine
@@ -54,7 +55,8 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except PlacementError as exc:
-            raise click.ClickException(str(exc)) from exc
+            # Messages quote ids and names from files and the command line: never let them act on the terminal.
+            raise click.ClickException(visible(str(exc), multiline=True)) from exc
 
     return wrapper
 

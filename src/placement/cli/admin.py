@@ -7,7 +7,8 @@ from typing import overload
 
 import click
 
-from . import AppContext, cli, handle_errors, pass_app
+from . import AppContext, cli, handle_errors, pass_app, show
+from .show import cell
 
 
 @overload
@@ -33,7 +34,6 @@ def _day(value: datetime | None) -> datetime | None:
 @handle_errors
 def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, limit: int) -> None:
     """Who imported, solved, approved, exported and purged what, and when (newest first)."""
-    from rich.console import Console
     from rich.table import Table
     from sqlalchemy import select
 
@@ -55,8 +55,8 @@ def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, l
         table.add_column(col, overflow="fold")
     for e in entries:
         at = e.at if e.at.tzinfo is None else e.at.astimezone(UTC)
-        table.add_row(at.strftime("%Y-%m-%d %H:%M:%S"), e.os_user, e.action, e.detail)
-    Console().print(table)
+        table.add_row(at.strftime("%Y-%m-%d %H:%M:%S"), cell(e.os_user), cell(e.action), cell(e.detail))
+    show.console().print(table)
 
 
 @cli.command("purge")

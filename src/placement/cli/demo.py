@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from . import cli, handle_errors
+from . import cli, handle_errors, show
+from .show import esc
 
 
 def sample_dir() -> Path | None:
@@ -26,16 +27,13 @@ def sample_dir() -> Path | None:
 @handle_errors
 def demo_cmd(workdir: Path, time_limit: float) -> None:
     """Import the sample scheme into a fresh SQLite database, solve round 1 and write its audit report."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from ..db.migrate import upgrade
     from ..db.session import make_engine
     from ..ingest import import_dir
     from ..rounds import RoundOptions, solve_round
     from .solve import print_round_summary
 
-    console = Console()
+    console = show.console()
     if workdir.exists():
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
@@ -43,7 +41,7 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
     url = f"sqlite:///{db_path}"
     engine = make_engine(url)
     upgrade(engine)
-    console.print(f"[bold]1. Database[/bold]: created {db_path} (schema by migrations)")
+    console.print(f"[bold]1. Database[/bold]: created {esc(db_path)} (schema by migrations)")
 
     src = sample_dir()
     if src is None:
@@ -51,12 +49,12 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
 
         src = workdir / "scheme"
         generate_scheme(src, candidates=60, seed=2026)
-        console.print(f"[bold]2. Data[/bold]: sample fixtures not found next to the package; generated a 60-candidate scheme in {src}")
+        console.print(f"[bold]2. Data[/bold]: sample fixtures not found next to the package; generated a 60-candidate scheme in {esc(src)}")
     else:
-        console.print(f"[bold]2. Data[/bold]: the sample scheme in {src}")
+        console.print(f"[bold]2. Data[/bold]: the sample scheme in {esc(src)}")
     reports = import_dir(engine, src)
     for r in reports:
-        console.print(f"   imported {r.kind:<14} {r.rows:>5} rows from {Path(r.file).name}")
+        console.print(f"   imported {r.kind:<14} {r.rows:>5} rows from {esc(Path(r.file).name)}")
 
     console.print("[bold]3. Solve[/bold]: round 1 as a proposal")
     result = solve_round(engine, RoundOptions(time_limit=time_limit))
@@ -68,9 +66,9 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
         internal = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-internal.html")
         public = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-publication.html",
                               edition="publication")
-        console.print(f"[bold]4. Audit[/bold]: fairness report written to {escape(str(internal))} "
-                      f"(internal edition: exact, OFFICIAL-SENSITIVE) and {escape(str(public))} (publication edition)")
+        console.print(f"[bold]4. Audit[/bold]: fairness report written to {esc(internal)} "
+                      f"(internal edition: exact, OFFICIAL-SENSITIVE) and {esc(public)} (publication edition)")
     console.print(
-        f"\nDone. Explore it with: placement --db {url} round show {result.round}   "
+        f"\nDone. Explore it with: placement --db {esc(url)} round show {result.round}   "
         f"(or explain CANDIDATE, audit {result.round}, round approve {result.round} --by NAME)"
     )

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from ..ingest import KINDS, ImportReport, import_dir, import_file, load_mapping
-from . import AppContext, cli, handle_errors, pass_app
+from . import AppContext, cli, handle_errors, pass_app, show
+from .show import cell
 
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -34,11 +34,11 @@ def _show(reports: list[ImportReport], dry_run: bool) -> None:
     table.add_column("note")
     for r in reports:
         note = "same file as before, nothing changed" if r.skipped_same_file else ""
-        table.add_row(r.file, r.kind.replace("_", "-"), str(r.rows), str(r.added), str(r.updated),
+        table.add_row(cell(r.file), r.kind.replace("_", "-"), str(r.rows), str(r.added), str(r.updated),
                       str(r.unchanged), str(r.removed), note)
-    console = Console()
+    console = show.console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
-        console = Console(width=140)
+        console = show.console(width=140)
     console.print(table)
 
 

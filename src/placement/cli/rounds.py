@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from . import AppContext, cli, handle_errors, pass_app
+from ..text import visible
+from . import AppContext, cli, handle_errors, pass_app, show
+from .show import cell, esc
 
 
 @cli.group("round")
@@ -19,7 +21,6 @@ def round_group() -> None:
 @handle_errors
 def round_list(app: AppContext) -> None:
     """Every round with its state, status and headline figures."""
-    from rich.console import Console
     from rich.table import Table
     from sqlalchemy import select
 
@@ -28,14 +29,14 @@ def round_list(app: AppContext) -> None:
 
     table = Table(title="Rounds")
     for col in ("round", "state", "status", "placed", "unplaced", "rank sum", "created", "approved by"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     with transaction(app.engine()) as s:
         for r in s.scalars(select(Round).order_by(Round.number)).all():
             table.add_row(
                 str(r.number), r.state, r.status, str(r.summary.get("placed", "")), str(r.summary.get("unplaced", "")),
-                str(r.summary.get("rank_sum", "")), r.created_at.strftime("%Y-%m-%d %H:%M"), r.approved_by or "",
+                str(r.summary.get("rank_sum", "")), r.created_at.strftime("%Y-%m-%d %H:%M"), cell(r.approved_by),
             )
-    Console().print(table)
+    show.console().print(table)
 
 
 @round_group.command("show")
@@ -45,7 +46,6 @@ def round_list(app: AppContext) -> None:
 @handle_errors
 def round_show(app: AppContext, number: int, placements: bool) -> None:
     """One round: options, status, objective and bound, targets, placements."""
-    from rich.console import Console
     from rich.table import Table
     from sqlalchemy import select
 
@@ -53,14 +53,14 @@ def round_show(app: AppContext, number: int, placements: bool) -> None:
     from ..db.session import transaction
     from ..rounds import load_round
 
-    console = Console()
+    console = show.console()
     with transaction(app.engine()) as s:
         r = load_round(s, number)
-        console.print(f"[bold]Round {r.number}[/bold]: {r.state}; solver status {r.status} ({r.summary.get('method', '')}) in {r.solve_seconds:.2f} s")
-        console.print(f"Created {r.created_at:%Y-%m-%d %H:%M} by {r.created_by}; continues round {r.parent_number or '-'}")
+        console.print(f"[bold]Round {r.number}[/bold]: {r.state}; solver status {r.status} ({esc(r.summary.get('method', ''))}) in {r.solve_seconds:.2f} s")
+        console.print(f"Created {r.created_at:%Y-%m-%d %H:%M} by {esc(r.created_by)}; continues round {r.parent_number or '-'}")
         if r.approved_by:
-            console.print(f"Approved by {r.approved_by} at {r.approved_at:%Y-%m-%d %H:%M}")
-        console.print("Options: " + ", ".join(f"{k}={v}" for k, v in r.options.items()))
+            console.print(f"Approved by {esc(r.approved_by)} at {r.approved_at:%Y-%m-%d %H:%M}")
+        console.print("Options: " + ", ".join(f"{esc(k)}={esc(v)}" for k, v in r.options.items()))
         console.print("Objective: " + ", ".join(f"{k}={v:g}" for k, v in r.objective.items()) + "; bound: " + ", ".join(f"{k}={v:g}" for k, v in r.bound.items()))
         console.print(f"Input hash {r.input_hash}; {r.solver_version}")
         console.print(f"Placed {r.summary.get('placed')}, unplaced {r.summary.get('unplaced')}, rank sum {r.summary.get('rank_sum')}")
@@ -69,7 +69,7 @@ def round_show(app: AppContext, number: int, placements: bool) -> None:
 
             console.print(f"Ties between equally good placements: {tie_words(r.summary['tie_break'])}")
         for line in r.summary.get("diagnosis", []):
-            console.print(f"[red]- {line}[/red]")
+            console.print(f"[red]- {esc(line)}[/red]")
         if r.summary.get("targets"):
             from .solve import targets_table
 
@@ -86,7 +86,7 @@ def round_show(app: AppContext, number: int, placements: bool) -> None:
                 .order_by(Candidate.candidate_id)
             ).all()
             for row in rows:
-                t.add_row(*(str(v) for v in row))
+                t.add_row(*(cell(v) for v in row))
             console.print(t)
 
 
@@ -100,7 +100,7 @@ def round_approve(app: AppContext, number: int, by: str) -> None:
     from ..rounds import approve_round
 
     offers = approve_round(app.engine(), number, by)
-    click.echo(f"Round {number} approved by {by}: {offers} offers made. Record answers with `placement offer accept|decline CANDIDATE`.")
+    click.echo(f"Round {number} approved by {visible(by.strip())}: {offers} offers made. Record answers with `placement offer accept|decline CANDIDATE`.")
 
 
 @cli.group("offer")
@@ -113,7 +113,7 @@ def _answer(app: AppContext, candidate_id: str, response: str) -> None:
 
     number, host = record_response(app.engine(), candidate_id, response)
     verb = "accepted" if response == "accept" else "declined"
-    click.echo(f"{candidate_id} {verb} the offer at {host} (round {number}).")
+    click.echo(f"{visible(candidate_id)} {verb} the offer at {visible(host)} (round {number}).")
 
 
 @offer_group.command("accept")
@@ -144,7 +144,7 @@ def offer_import(app: AppContext, file: Path) -> None:
 
     answers = read_responses(file)
     results = record_responses(app.engine(), answers)
-    click.echo(f"Recorded {len(results)} answers from {file.name}.")
+    click.echo(f"Recorded {len(results)} answers from {visible(file.name)}.")
 
 
 @cli.command("export")
@@ -159,7 +159,7 @@ def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive
 
     out = out or Path(f"placements-round-{number}.csv")
     n = export_round(app.engine(), number, out, include_sensitive=include_sensitive)
-    click.echo(f"Wrote {n} placements to {out}.")
+    click.echo(f"Wrote {n} placements to {visible(out)}.")
 
 
 @cli.command("explain")
@@ -172,4 +172,4 @@ def explain_cmd(app: AppContext, candidate_id: str, number: int | None, time_lim
     """Why CANDIDATE_ID was placed where they were, host by host."""
     from ..explain import explain
 
-    click.echo(explain(app.engine(), candidate_id, number, time_limit=time_limit).render())
+    click.echo(visible(explain(app.engine(), candidate_id, number, time_limit=time_limit).render(), multiline=True))

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from . import AppContext, cli, handle_errors, pass_app
+from . import AppContext, cli, handle_errors, pass_app, show
+from .show import cell, esc
 
 
 def _share_rule(t: dict) -> str:
@@ -33,29 +34,27 @@ def targets_table(targets: list[dict]):
         if t["name"] != previous:
             if previous is not None:
                 table.add_section()
-            table.add_row(f"[bold]{t['name']}[/bold]", _share_rule(t), "", "")
+            table.add_row(cell(t["name"], "bold"), _share_rule(t), "", "")
             previous = t["name"]
         placed = t["placed_in_scope"]
         share = f" ({t['achieved'] / placed:.0%})" if placed else ""
         scope = t["scope"].replace("region=", "").replace("org_type=", "").replace("host=", "host ")
-        table.add_row(f"  {scope}", "", f"{t['achieved']} / {placed}{share}",
+        table.add_row(cell(f"  {scope}"), "", f"{t['achieved']} / {placed}{share}",
                       "[green]yes[/green]" if t["met"] else f"[red]no[/red], short {t['shortfall']:.2f}")
     return table
 
 
 def print_round_summary(result, console=None) -> None:
     """The round summary a coordinator reads after a solve (also used by the demo)."""
-    from rich.console import Console
-
-    console = console or Console()
+    console = console or show.console()
     gap = ""
     if result.status == "FEASIBLE":
         gap = "  (not proven optimal: bound " + ", ".join(f"{k} {v:g}" for k, v in result.bound.items()) + ")"
-    console.print(f"[bold]Round {result.round}[/bold] proposal: {result.status} by {result.method} in {result.solve_seconds:.2f} s{gap}")
+    console.print(f"[bold]Round {result.round}[/bold] proposal: {result.status} by {esc(result.method)} in {result.solve_seconds:.2f} s{gap}")
     if result.status == "INFEASIBLE":
         console.print("[red]No placement can satisfy every hard constraint together:[/red]")
         for line in result.diagnosis or ["(no smaller conflict found)"]:
-            console.print(f"  - {line}")
+            console.print(f"  - {esc(line)}")
         return
     console.print(
         f"Placed {result.placed}, unplaced {result.unplaced}; total rank {result.rank_sum}; "
@@ -66,11 +65,11 @@ def print_round_summary(result, console=None) -> None:
     if result.targets:
         console.print(targets_table(result.targets))
     if result.blocking_pairs:
-        console.print(f"{len(result.blocking_pairs)} blocking pair(s) (candidate, host): " + ", ".join(f"({c}, {h})" for c, h in result.blocking_pairs[:20]))
+        console.print(f"{len(result.blocking_pairs)} blocking pair(s) (candidate, host): " + ", ".join(f"({esc(c)}, {esc(h)})" for c, h in result.blocking_pairs[:20]))
     if result.tie_break:
         console.print(f"Ties between equally good placements: {tie_words(result.tie_break)}")
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        console.print(f"[dim]note: {esc(note)}[/dim]")
 
 
 def tie_words(tie_break: str) -> str:
@@ -109,8 +108,6 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
     Nothing is offered until a named person approves the round with
     `placement round approve N --by NAME`.
     """
-    from rich.console import Console
-
     from ..rounds import RoundOptions, solve_round
 
     opts = RoundOptions(
@@ -119,13 +116,13 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
         allow_quota=allow_quota, decline_policy=decline_policy, tie_break=tie_break,
     )
     engine = app.engine()
-    err = Console(stderr=True)
+    err = show.console(stderr=True)
     if as_json:
         result = solve_round(engine, opts)
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
         return
     with err.status("Solving...") as status:
-        result = solve_round(engine, opts, progress=lambda msg: status.update(msg))
+        result = solve_round(engine, opts, progress=lambda msg: status.update(esc(msg)))
     print_round_summary(result)
     if result.status in ("OPTIMAL", "FEASIBLE"):
         click.echo(f"Review it (`placement round show {result.round}`, `placement audit {result.round}`), then "
