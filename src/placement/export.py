@@ -9,12 +9,14 @@ formula injection as OWASP recommends.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 from sqlalchemy import Engine, select
 
 from .db.models import Candidate, Host, Placement, ProtectedCharacteristics
-from .db.session import transaction
+from .db.session import write_session
+from .files import atomic_write, sync
 from .rounds import load_round, log_action
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -47,22 +49,36 @@ SENSITIVE_COLUMNS = ["sex", "ethnic_category", "ethnic_group", "disability"]
 
 
 def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: bool = False) -> int:
-    """Write round N's placements to ``out`` (CSV). Returns the number of rows written."""
-    with transaction(engine) as s:
-        rnd = load_round(s, number)
-        query = (
-            select(Candidate, Host, Placement, ProtectedCharacteristics)
-            .join(Placement, Placement.candidate_pk == Candidate.id)
-            .join(Host, Host.id == Placement.host_pk)
-            .outerjoin(ProtectedCharacteristics, ProtectedCharacteristics.candidate_pk == Candidate.id)
-            .where(Placement.round_id == rnd.id)
-            .order_by(Candidate.candidate_id)
-        )
-        rows = s.execute(query).all()
-        columns = BASE_COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else [])
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        with tmp.open("w", newline="", encoding="utf-8") as fh:
+    """Write round N's placements to ``out`` (CSV, owner-only). Returns the number of rows written.
+
+    The export is logged first, in the transaction that reads the rows (on
+    SQLite it takes the write lock before reading, and says so clearly when
+    another command holds it too long), and the file takes its name only
+    after that transaction committed: there is never an export on disk that
+    the audit log does not record.
+    """
+    out = Path(out)
+    with atomic_write(out, private=True) as raw:
+        with write_session(engine) as s:
+            rnd = load_round(s, number)
+            query = (
+                select(Candidate, Host, Placement, ProtectedCharacteristics)
+                .join(Placement, Placement.candidate_pk == Candidate.id)
+                .join(Host, Host.id == Placement.host_pk)
+                .outerjoin(ProtectedCharacteristics, ProtectedCharacteristics.candidate_pk == Candidate.id)
+                .where(Placement.round_id == rnd.id)
+                .order_by(Candidate.candidate_id)
+            )
+            rows = s.execute(query).all()
+            log_action(
+                s,
+                "export",
+                f"round {number} placements to {out.name} ({len(rows)} rows"
+                f"{', with special category data' if include_sensitive else ''})",
+            )
+            s.flush()
+            columns = BASE_COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else [])
+            fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             w = csv.writer(fh)
             w.writerow(columns)
             for cand, host, pl, prot in rows:
@@ -78,10 +94,7 @@ def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: b
                         prot.disability if prot else "not_known",
                     ]
                 w.writerow([csv_safe(v) for v in rec])
-        tmp.replace(out)  # a half-written export never takes the real file's name
-        log_action(
-            s,
-            "export",
-            f"round {number} placements to {out.name} ({len(rows)} rows{', with special category data' if include_sensitive else ''})",
-        )
+            fh.flush()
+            fh.detach()  # the raw file stays open for atomic_write to rename
+            sync(raw)  # on the disk before the log entry commits
     return len(rows)

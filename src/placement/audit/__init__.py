@@ -16,7 +16,7 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 
 from ..errors import ConfigError, RoundError
-from .editions import EDITIONS, STAMP, Edition, edition_words, write_edition
+from .editions import EDITIONS, STAMP, Edition, edition_words
 from .load import RoundFacts, load_round_facts
 from .price import Price, compute_price, not_applicable
 from .report import SCHEMA, build_audit
@@ -115,11 +115,17 @@ def write_report(
     audit = audit_round(engine, number, edition=edition, resolve=resolve)
     data = render(audit, fmt)
     path = Path(out) if out is not None else default_report_path(engine, number, fmt, edition=edition)
-    write_edition(path, data, edition)
 
-    from ..db.session import transaction
+    from ..db.session import write_session
+    from ..files import atomic_write, sync
     from ..rounds import log_action
 
-    with transaction(engine) as session:
+    # Logged first (on SQLite under the write lock, with a clear message if another command holds it too
+    # long); the report takes its name only once the log entry is committed (files.atomic_write: owner-only
+    # for the internal edition whatever the umask, never through a link, no temporary file left behind).
+    with atomic_write(path, private=edition.private) as fh, write_session(engine) as session:
         log_action(session, "audit", f"round {number} audit report, {fmt}, {edition_words(edition)}, written to {path}")
+        session.flush()
+        fh.write(data)
+        sync(fh)  # on the disk before the log entry commits
     return path

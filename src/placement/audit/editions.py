@@ -24,7 +24,6 @@ edition's view of a table's counts (:func:`shown_counts`), flags as data
 from __future__ import annotations
 
 import enum
-import os
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -226,22 +225,15 @@ def _named(f: Flag, characteristic_label, metric_words, see) -> Flag:
 
 
 def write_edition(path: Path, data: bytes, edition: Edition) -> None:
-    """Write a report atomically: owner-only (0600) for the internal edition, else 0644.
+    """Write a report atomically: owner-only (0600) for the internal edition, else 0644 (``files.atomic_write``).
 
     The caller records the writing in the audit log (``rounds.log_action``)
     with the edition in words, never any figure of the report.
     """
-    private = edition.private
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o600 if private else 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ConfigError(f"Cannot write the report to {path}: {exc.strerror}.", "Choose another place with --out.") from exc
+    from ..files import atomic_write
+
+    with atomic_write(path, private=edition.private) as fh:
+        fh.write(data)
 
 
 def edition_words(edition: Edition) -> str:

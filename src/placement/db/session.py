@@ -38,6 +38,7 @@ READ on PostgreSQL.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -68,14 +69,63 @@ def sqlite_path(url: str) -> Path | None:
     return Path(u.database)
 
 
-def _secure_sqlite_file(path: Path) -> None:
-    """Create the SQLite file owner-only (0600) before SQLite creates it world-readable."""
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_sqlite_target(path: Path) -> bool:
+    """Whether ``path`` exists; refuse (touching nothing) anything that is not a SQLite database or an empty file."""
     try:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot open the SQLite database file {path}: {exc.strerror or exc}.",
+            "Check the path given with --db sqlite:///PATH (or PLACEMENT_DATABASE_URL).",
+        ) from exc
+    not_db = ConfigError(
+        f"{path} is not a placement database" + (
+            " (it is a folder)" if stat.S_ISDIR(st.st_mode)
+            else " (it is not a regular file)" if not stat.S_ISREG(st.st_mode)
+            else " (it is not a SQLite file)"
+        ) + "; it was left untouched.",
+        "Point --db at a placement database, or at a new file name to create one (e.g. sqlite:///placement.db).",
+    )
+    if not stat.S_ISREG(st.st_mode):
+        raise not_db
+    if st.st_size == 0:
+        return True  # an empty file: SQLite makes it a database
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot read the SQLite database file {path}: {exc.strerror or exc}.",
+            "Check the file's permissions, or point --db at another database.",
+        ) from exc
+    if head != SQLITE_HEADER:
+        raise not_db
+    return True
+
+
+def _secure_sqlite_file(path: Path) -> None:
+    """Create the SQLite file owner-only (0600, in a 0700 folder if new) before SQLite creates it world-readable.
+
+    An existing path is checked first and changed only if it is a SQLite
+    database (or an empty file): ``--db`` pointing at a text file or a folder
+    is refused without touching it.
+    """
+    from ..files import make_private_folders
+
+    try:
+        if not _check_sqlite_target(path):
+            make_private_folders(path.parent)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
             os.close(fd)
-        os.chmod(path, 0o600)
+        if stat.S_IMODE(os.stat(path).st_mode) != 0o600:
+            os.chmod(path, 0o600)
+    except FileExistsError:  # created by another command a moment ago
+        _secure_sqlite_file(path)
     except OSError as exc:
         raise ConfigError(
             f"Cannot create the SQLite database file {path}: {exc.strerror or exc}.",
