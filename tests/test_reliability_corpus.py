@@ -3,7 +3,8 @@
 A valid base scheme (tests/corpus/base/) is imported first so the database is
 not empty; each corpus file is then imported with ``placement import KIND
 FILE`` (offer answers with ``placement offer import FILE``, mapping files as
-the ``--mapping`` of a valid candidates import) on a fresh copy of that database. The command must fail (non-zero exit,
+the ``--mapping`` of a valid candidates import, option files as the arguments of a command) on a
+fresh copy of that database. The command must fail (non-zero exit,
 no traceback) with a message naming the file, the row and column where there
 is one, and the problem; special category values must not be echoed; and
 ``sqlite3``'s dump of the file must be identical before and after.
@@ -68,7 +69,8 @@ def base_db(tmp_path_factory) -> Path:
 def test_corpus_is_big_and_covers_every_file_kind():
     kinds = {row["kind"] for row in MANIFEST}
     assert len(MANIFEST) >= 40
-    assert kinds == {"candidates", "hosts", "preferences", "host_rankings", "targets", "pairs", "offers", "mappings"}
+    assert kinds == {"candidates", "hosts", "preferences", "host_rankings", "targets", "pairs", "offers", "mappings",
+                     "options"}
     listed = {row["file"] for row in MANIFEST}
     on_disk = {
         p.relative_to(CORPUS).as_posix()
@@ -97,6 +99,8 @@ def test_malformed_file_is_refused_cleanly(case, base_db, tmp_path):
         command = ["offer", "import", str(path)]
     elif kind == "mappings":
         command = ["import", "candidates", str(BASE / "candidates.csv"), "--mapping", str(path)]
+    elif kind == "options":
+        command = path.read_text(encoding="utf-8").splitlines()
     else:
         command = ["import", kind, str(path)]
 
@@ -107,7 +111,8 @@ def test_malformed_file_is_refused_cleanly(case, base_db, tmp_path):
     assert result.exit_code != 0, result.output
     out = result.output
     assert "Traceback" not in out
-    assert path.name in out, f"message does not name the file:\n{out}"
+    if kind != "options":  # a bad option names the option (the manifest's column)
+        assert path.name in out, f"message does not name the file:\n{out}"
     if case["row"]:
         assert f"row {case['row']}" in out, f"message does not name row {case['row']}:\n{out}"
     if case["column"]:
@@ -115,6 +120,6 @@ def test_malformed_file_is_refused_cleanly(case, base_db, tmp_path):
     assert case["expect"] in out, f"message lacks {case['expect']!r}:\n{out}"
     if case["secret"]:
         assert case["secret"] not in out, "a special category value was echoed"
-    if kind != "mappings":  # a bad mapping stops the import before any file is read
+    if kind not in ("mappings", "options"):  # a bad mapping or option stops the command before any file is read
         assert "nothing was written" in out
     assert dump(db) == before, "the database changed"

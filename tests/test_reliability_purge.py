@@ -353,3 +353,44 @@ def test_a_purged_round_can_still_be_audited_from_its_aggregates(solved_and_purg
     assert report["price_of_fairness"]["applicable"] is False  # its inputs are gone: no re-solve
     text = json.dumps(report)
     assert not any(p in text for p in PERSONAL)
+
+
+def test_a_purge_leaves_no_personal_data_in_the_sqlite_file_even_without_secure_delete_by_default(tmp_path):
+    """A standard SQLite build leaves deleted rows in free pages; Debian's enables secure_delete and hides that.
+
+    The engine here switches secure_delete OFF on every connection (a standard build), so only the purge's
+    own ``PRAGMA secure_delete = ON`` (and VACUUM) can keep the names and emails out of the file.
+    """
+    from datetime import date
+
+    from sqlalchemy import event, text, update
+
+    from placement.db.models import ImportBatch
+    from placement.db.session import make_engine, transaction
+    from placement.ingest import import_file
+    from placement.purge import purge
+
+    db = tmp_path / "placement.db"
+    engine = make_engine(f"sqlite:///{db}")
+
+    @event.listens_for(engine, "connect")
+    def standard_build(dbapi_conn, _record):
+        dbapi_conn.execute("PRAGMA secure_delete = OFF")
+
+    upgrade(engine)
+    rows = [f"Q{i:03d},Given{i},Xyzzyfam{i:03d},secret.person{i:03d}@example.org,70,data,London,yes,female,A,no,no,"
+            for i in range(60)]
+    path = tmp_path / "candidates.csv"
+    path.write_text("candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,"
+                    "willing_to_relocate,sex,ethnic_category,disability,career_changer,linked_with\n"
+                    + "\n".join(rows) + "\n")
+    import_file(engine, "candidates", path)
+    with transaction(engine) as s:
+        assert s.execute(text("PRAGMA secure_delete")).scalar() == 0  # the simulated default holds
+        s.execute(update(ImportBatch).values(imported_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+    report = purge(engine, date(2021, 1, 1))
+    assert report.candidates == 60
+    engine.dispose()
+    raw = db.read_bytes()
+    for leftover in (b"secret.person", b"Xyzzyfam"):
+        assert raw.count(leftover) == 0, f"{raw.count(leftover)} copies of {leftover!r} recoverable from the file"

@@ -84,6 +84,35 @@ def test_hard_quota_on_protected_characteristic_is_refused_without_acknowledgeme
         assert s.scalar(select(Round.summary)).get("hard_protected_targets") == ["women"]
 
 
+@pytest.mark.parametrize("attribute,value", [("sex", "male"), ("disability", "yes"), ("minority_ethnic", "yes")])
+def test_a_hard_upper_share_on_a_protected_characteristic_is_a_quota_too(engine, attribute, value):
+    small_scheme(engine, targets=[dict(name="cap", scope="host=H1", attribute=attribute, value=value,
+                                       min_share=None, max_share=0.5, strength="hard", weight=0.0)])
+    with pytest.raises(QuotaRefused) as exc:
+        solve_round(engine)
+    assert "cap" in exc.value.message and "--allow-quota" in exc.value.hint
+    with transaction(engine) as s:
+        assert s.scalar(select(func.count()).select_from(Round)) == 0
+    solve_round(engine, RoundOptions(allow_quota=True))
+    with transaction(engine) as s:
+        assert s.scalar(select(Round.summary)).get("hard_protected_targets") == ["cap"]
+
+
+def test_bounds_that_constrain_nothing_and_soft_limits_are_not_quotas(engine):
+    small_scheme(engine, targets=[
+        dict(name="vacuous", scope="cohort", attribute="sex", value="female", min_share=0.0, max_share=1.0,
+             strength="hard", weight=0.0),
+        dict(name="soft-cap", scope="cohort", attribute="sex", value="male", min_share=None, max_share=0.5,
+             strength="soft", weight=2.0),
+        dict(name="not-protected", scope="cohort", attribute="career_changer", value="yes", min_share=None,
+             max_share=0.9, strength="hard", weight=0.0),
+    ])
+    r = solve_round(engine)
+    with transaction(engine) as s:
+        assert s.scalar(select(Round.summary)).get("hard_protected_targets") == []
+    assert r.status == "OPTIMAL"
+
+
 def test_rederive_and_resolve_without_targets(engine):
     small_scheme(engine, targets=[dict(name="women", scope="region=*", attribute="sex", value="female",
                                        min_share=0.5, max_share=None, strength="soft", weight=3.0)])

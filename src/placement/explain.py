@@ -7,7 +7,7 @@ change in the objective says which level the model was protecting: "placing
 you there would have left one more candidate unplaced", "would have moved
 other candidates to choices they ranked lower, 3 rank places in total", or
 "would miss the target women-per-region in North West" (targets on ethnicity
-or disability are not named: see ``_describe_change``). When the alternative
+or disability are not named, nor are other candidates: every line goes through ``masking.for_candidate``). When the alternative
 is equally good on every level, the tie-break decided, and with the default
 host-order tie-break that has a merit answer: the hosts would have had
 candidates they rank lower. Other candidates are never named to the
@@ -24,6 +24,7 @@ from sqlalchemy import Engine, select
 from .db.models import Candidate, Host, Placement, Preference, Round
 from .db.session import transaction
 from .errors import NotFound
+from .masking import SPECIAL_TARGET_WORDS, for_candidate, is_special
 from .rounds import RoundOptions, latest_approved, stored_inputs
 
 
@@ -67,7 +68,7 @@ def _describe_change(problem, base, forced) -> str:
     """
     if forced.status == "INFEASIBLE":
         why = forced.diagnosis[0] if forced.diagnosis else "a hard rule of the scheme"
-        return f"placing you there is impossible without breaking a hard rule: {why}"
+        return f"placing you there is impossible without breaking a hard rule: {why}"  # masked by explain()
     if forced.status not in ("OPTIMAL", "FEASIBLE"):
         return "the solver could not evaluate this alternative within its time limit"
     lost = base.objective.get("placed", 0) - forced.objective.get("placed", 0)
@@ -105,13 +106,11 @@ def _describe_change(problem, base, forced) -> str:
 
 def _newly_missed(problem, base, forced) -> list[str]:
     """Targets (and hosts' lower quotas) the forced placement misses by more than the round did."""
-    from .domain import SPECIAL_CATEGORY_ATTRIBUTES
-
     out: list[str] = []
     for t, b, f in zip(problem.targets, base.targets, forced.targets):
         if f.shortfall > b.shortfall + 1e-9:
-            if t.attribute in SPECIAL_CATEGORY_ATTRIBUTES:
-                words = "a diversity target the scheme set"
+            if is_special(t.attribute):
+                words = SPECIAL_TARGET_WORDS
             else:
                 words = f"the {'hard' if t.hard else 'soft'} target {t.name} ({t.scope})"
             if words not in out:
@@ -174,4 +173,11 @@ def explain(engine: Engine, candidate_id: str, number: int | None = None, *, tim
         result.lines.append(HostExplanation(host_id, host_name, rank, "full", _describe_change(encoded.problem, base, forced) + "."))
     if placed_at is None and not prefs:
         result.notes.append("They gave no preferences, so there was no host to place them with.")
+    # Every line, whichever path made it, through the same masking.
+    others = frozenset(encoded.candidate_ids) - {candidate_id}
+    special = [t.name for t in encoded.problem.targets if is_special(t.attribute)]
+    for ln in result.lines:
+        instead = "a rule the scheme set for this placement" if ln.verdict == "ineligible" else SPECIAL_TARGET_WORDS
+        ln.reason = for_candidate(ln.reason, special, others, instead=instead)
+    result.notes = [for_candidate(note, special, others) for note in result.notes]
     return result

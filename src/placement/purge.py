@@ -22,11 +22,12 @@ how many there are so a person can decide.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from .db.models import (
@@ -42,6 +43,8 @@ from .db.models import (
 from .db.session import read_session, write_session
 from .errors import PlacementError
 from .rounds import log_action
+
+log = logging.getLogger(__name__)
 
 CHUNK = 500  # ids per IN (...): well under every backend's parameter limit
 
@@ -204,6 +207,10 @@ def purge(
         if dry_run:
             return report
 
+        if s.bind.dialect.name == "sqlite":
+            # Overwrite deleted content with zeros instead of leaving it in free pages and page slack, whatever
+            # the SQLite build's default (Debian enables it; a standard build does not).
+            s.execute(text("PRAGMA secure_delete = ON"))
         stamp = datetime.now(UTC)
         for chunk in _chunks(doomed):
             for table in (ProtectedCharacteristics, Preference, HostRanking, PairRule):
@@ -228,4 +235,20 @@ def purge(
             f"{report.host_rankings} host ranking entries, {report.pair_rules} pair rules, "
             f"{report.links_cleared} links); inputs of {report.rounds_cleared} rounds removed",
         )
+    if engine.dialect.name == "sqlite":
+        _compact(engine)
     return report
+
+
+def _compact(engine: Engine) -> None:
+    """VACUUM after a purge: rebuild the file so no page keeps what was removed (after the commit)."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA secure_delete = ON")
+            conn.exec_driver_sql("VACUUM")
+    except OperationalError:
+        # Another command has the file open (VACUUM needs it alone). The purge itself is committed and its
+        # deletions were already overwritten (secure_delete); the rebuild is only the belt to those braces.
+        log.warning("purge: could not VACUUM the SQLite file (busy); deleted data was overwritten in place")

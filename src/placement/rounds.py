@@ -63,6 +63,22 @@ class RoundOptions:
     # Among equally good placements: to the candidates hosts rank higher, or the engine's own choice.
     tie_break: Literal["host-order", "none"] = "host-order"
 
+    def __post_init__(self) -> None:
+        # The library's own check (the CLI checks as the value is typed): a NaN or infinite limit would be
+        # stored in the round's options as non-JSON, and a negative one means nothing.
+        import math
+
+        from .errors import ConfigError
+
+        if not (math.isfinite(self.time_limit) and 0 < self.time_limit <= 86_400):
+            raise ConfigError(f"time_limit {self.time_limit!r} is not a number of seconds between 0 and 86400.",
+                              "Use e.g. --time-limit 60.")
+        if not (math.isfinite(self.min_placement_weight) and 0 <= self.min_placement_weight <= 1_000_000):
+            raise ConfigError(f"min_placement_weight {self.min_placement_weight!r} is not a finite number "
+                              "between 0 and 1000000.", "Use e.g. --min-placement-weight 10.")
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or not 1 <= self.workers <= 64:
+            raise ConfigError(f"workers {self.workers!r} is not a whole number from 1 to 64.", "Use e.g. --workers 2.")
+
     @classmethod
     def stored(cls, options: dict) -> RoundOptions:
         """A round's stored options; rounds stored before the tie-break existed were solved without one."""
@@ -100,10 +116,19 @@ class RoundResult:
     tie_break: str = ""  # how equally good placements were settled, e.g. "host_order: optimal"
 
     def to_json(self) -> dict:
+        """The summary as JSON; a scope of an ethnicity or disability target with 1-7 (non-)members has its
+        ``achieved`` and ``met`` withheld (null, ``"withheld": true``), as on the terminal (``masking``)."""
+        from .masking import diagnosis_line, is_special, withhold_scope
+
         d = asdict(self)
-        d["targets"] = [
-            {k: t[k] for k in ("name", "scope", "required", "achieved", "met")} for t in self.targets
-        ]
+        d["targets"] = []
+        for t in self.targets:
+            row = {k: t[k] for k in ("name", "scope", "required", "achieved", "met")}
+            if withhold_scope(t.get("attribute"), t["achieved"], t["placed_in_scope"]):
+                row.update(achieved=None, met=None, withheld=True)
+            d["targets"].append(row)
+        special = [t["name"] for t in self.targets if is_special(t.get("attribute"))]
+        d["diagnosis"] = [diagnosis_line(line, special) for line in self.diagnosis]
         return d
 
 
@@ -132,11 +157,18 @@ def log_action(session: Session, action: str, detail: str) -> None:
 
 
 def check_quotas(scheme: Scheme, allow_quota: bool) -> list[str]:
-    """Names of hard share targets on protected characteristics; refused without acknowledgement."""
+    """Names of hard share targets on protected characteristics; refused without acknowledgement.
+
+    A hard lower share forces people of a group in; a hard upper share keeps
+    them out once the share is reached: both override merit, so both are
+    quotas. Only bounds that constrain nothing (a minimum of 0, a maximum of
+    100%) are not.
+    """
     quotas = [
         t.name
         for t in scheme.targets
-        if t.strength == "hard" and t.attribute in PROTECTED_ATTRIBUTES and t.min_share is not None and t.min_share > 0
+        if t.strength == "hard" and t.attribute in PROTECTED_ATTRIBUTES
+        and ((t.min_share is not None and t.min_share > 0) or (t.max_share is not None and t.max_share < 1))
     ]
     if quotas and not allow_quota:
         raise QuotaRefused(

@@ -7,7 +7,8 @@ files match this script byte for byte)::
 
 Every file is imported on top of the valid scheme in ``tests/corpus/base/``
 with ``placement import <kind> FILE`` (offers: ``placement offer import FILE``;
-mapping files: ``placement import candidates base/candidates.csv --mapping FILE``); each must fail with a clear message
+mapping files: ``placement import candidates base/candidates.csv --mapping FILE``;
+options: the file holds the arguments of ``placement ARGS...``, one per line); each must fail with a clear message
 naming the file (and the row and column where there is one), and leave the
 database byte-for-byte unchanged. Ids C001-C006 and RX1, RY2, RQ3, RW4 and the
 target ``women-cohort`` are in the base scheme.
@@ -218,6 +219,23 @@ def cases() -> list[Case]:
         Case("offers", "windows1252.csv", b"candidate_id,response\nC001,acc\xe9pt\n", 2, "response", "not a response"),
         Case("offers", "utf16.csv", "candidate_id,response\nC001,accept\n".encode("utf-16"), None, None, "UTF-16"),
         Case("offers", "huge_field.csv", lines("candidate_id,response", "C001," + csv_limit), 2, None, "not valid CSV"),
+        # ---- numeric options (`placement ARGS...`, one argument per line): refused where typed, nothing stored
+        *[Case("options", f"{name}.args", ("\n".join(args) + "\n").encode(), None, option, "Invalid value")
+          for name, option, args in (
+              ("solve_time_limit_inf", "--time-limit", ["solve", "--time-limit", "inf"]),
+              ("solve_time_limit_nan", "--time-limit", ["solve", "--time-limit", "nan"]),
+              ("solve_time_limit_negative", "--time-limit", ["solve", "--time-limit", "-5"]),
+              ("solve_time_limit_zero", "--time-limit", ["solve", "--time-limit", "0"]),
+              ("solve_weight_nan", "--min-placement-weight", ["solve", "--min-placement-weight", "nan"]),
+              ("solve_weight_infinity", "--min-placement-weight", ["solve", "--min-placement-weight", "Infinity"]),
+              ("solve_weight_negative", "--min-placement-weight", ["solve", "--min-placement-weight", "-1"]),
+              ("solve_workers_negative", "--workers", ["solve", "--workers", "-3"]),
+              ("solve_workers_zero", "--workers", ["solve", "--workers", "0"]),
+              ("explain_time_limit_inf", "--time-limit", ["explain", "C001", "--time-limit", "inf"]),
+              ("round_show_number_past_int32", "NUMBER", ["round", "show", "99999999999"]),
+              ("export_round_zero", "NUMBER", ["export", "0"]),
+              ("audit_round_past_int32", "NUMBER", ["audit", "3000000000"]),
+          )],
         # ---- mapping files (`placement import candidates base/candidates.csv --mapping FILE`)
         Case("mappings", "invalid_toml.toml", b"[candidates\ncolumns = \n", None, None, "not valid TOML"),
         Case("mappings", "unknown_canonical_column.toml", b'[candidates.columns]\n"Ref" = "candidate_ref"\n', None, None,

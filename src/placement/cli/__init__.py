@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
 from ..config import DATABASE_URL_ENV, database_url
@@ -57,8 +58,18 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except PlacementError as exc:
             # Messages quote ids and names from files and the command line: never let them act on the terminal.
             raise click.ClickException(visible(str(exc), multiline=True)) from exc
+        except SQLAlchemyError as exc:  # a damaged file, a full disk, a lost connection: never a traceback
+            from ..db.failures import describe
+
+            raise click.ClickException(visible(str(describe(exc, doing=f"`placement {_command_name()}`",
+                                                               written=False)), multiline=True)) from None
 
     return wrapper
+
+
+def _command_name() -> str:
+    ctx = click.get_current_context(silent=True)
+    return ctx.command_path.partition(" ")[2] if ctx is not None else "command"
 
 
 pass_app = click.make_pass_decorator(AppContext)

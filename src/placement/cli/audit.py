@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import AppContext, cli, handle_errors, pass_app
+from . import AppContext, cli, handle_errors, params, pass_app
 
 EDITION_HELP = (
     "internal (default): exact counts and every flag with its verdict, stamped OFFICIAL-SENSITIVE and written "
@@ -17,7 +17,7 @@ EDITION_HELP = (
 
 
 @cli.command("audit")
-@click.argument("number", type=int)
+@click.argument("number", type=params.ROUND_NUMBER)
 @click.option("--format", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True,
               help="html: the report to read and print; json: the machine contract (docs/audit-json.md); "
                    "csv: one tidy table to pivot in Excel.")

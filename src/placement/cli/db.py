@@ -19,10 +19,11 @@ def db_group() -> None:
 def db_upgrade(app: AppContext, revision: str) -> None:
     """Create the schema or bring it up to date (runs the Alembic migrations)."""
     from ..db.migrate import current_revision, upgrade
-    from ..db.session import make_engine
+    from ..db.session import check_upgradable, make_engine
 
     engine = make_engine(app.db_url)
     before = current_revision(engine)
+    check_upgradable(engine, before)
     upgrade(engine, revision)
     after = current_revision(engine)
     if before == after:

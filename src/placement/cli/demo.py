@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from . import cli, handle_errors, show
+from . import cli, handle_errors, params, show
 from .show import esc
 
 
@@ -23,7 +23,7 @@ def sample_dir() -> Path | None:
 @cli.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("placement-demo"),
               show_default=True, help="Folder for the demo database and reports (emptied first).")
-@click.option("--time-limit", type=float, default=30.0, show_default=True, help="Seconds the solver may take.")
+@click.option("--time-limit", type=params.SECONDS, default=30.0, show_default=True, help="Seconds the solver may take.")
 @handle_errors
 def demo_cmd(workdir: Path, time_limit: float) -> None:
     """Import the sample scheme into a fresh SQLite database, solve round 1 and write its audit report."""

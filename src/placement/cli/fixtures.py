@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from . import cli, handle_errors
+from . import cli, handle_errors, params
 
 
 @cli.group("fixtures")
@@ -27,7 +27,7 @@ def fixtures_group() -> None:
 @click.option("--no-targets", is_flag=True, help="Leave out targets.csv (the three sample target families).")
 @click.option(
     "--host-rankings-share",
-    type=click.FloatRange(0.0, 1.0),
+    type=params.SHARE,
     default=0.1,
     show_default=True,
     help="Share of hosts that give their own ranking of applicants (0 leaves out host_rankings.csv).",

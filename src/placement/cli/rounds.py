@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..text import visible
-from . import AppContext, cli, handle_errors, pass_app, show
+from . import AppContext, cli, handle_errors, params, pass_app, show
 from .show import cell, esc
 
 
@@ -40,7 +40,7 @@ def round_list(app: AppContext) -> None:
 
 
 @round_group.command("show")
-@click.argument("number", type=int)
+@click.argument("number", type=params.ROUND_NUMBER)
 @click.option("--placements/--no-placements", default=True, show_default=True, help="List each placement.")
 @pass_app
 @handle_errors
@@ -68,8 +68,11 @@ def round_show(app: AppContext, number: int, placements: bool) -> None:
             from .solve import tie_words
 
             console.print(f"Ties between equally good placements: {tie_words(r.summary['tie_break'])}")
+        from ..masking import diagnosis_line
+        from .solve import special_target_names
+
         for line in r.summary.get("diagnosis", []):
-            console.print(f"[red]- {esc(line)}[/red]")
+            console.print(f"[red]- {esc(diagnosis_line(line, special_target_names(r.summary.get('targets', []))))}[/red]")
         if r.summary.get("targets"):
             from .solve import targets_table
 
@@ -91,7 +94,7 @@ def round_show(app: AppContext, number: int, placements: bool) -> None:
 
 
 @round_group.command("approve")
-@click.argument("number", type=int)
+@click.argument("number", type=params.ROUND_NUMBER)
 @click.option("--by", "by", required=True, help="The full name of the person approving (no solely automated decisions).")
 @pass_app
 @handle_errors
@@ -148,7 +151,7 @@ def offer_import(app: AppContext, file: Path) -> None:
 
 
 @cli.command("export")
-@click.argument("number", type=int)
+@click.argument("number", type=params.ROUND_NUMBER)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV file (default: placements-round-N.csv).")
 @click.option("--include-sensitive", is_flag=True, help="Add sex, ethnicity and disability columns (special category data: restricted use only).")
 @pass_app
@@ -164,8 +167,8 @@ def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive
 
 @cli.command("explain")
 @click.argument("candidate_id")
-@click.option("--round", "number", type=int, default=None, help="Round number (default: latest approved, else latest).")
-@click.option("--time-limit", type=float, default=20.0, show_default=True, help="Seconds per what-if re-solve.")
+@click.option("--round", "number", type=params.ROUND_NUMBER, default=None, help="Round number (default: latest approved, else latest).")
+@click.option("--time-limit", type=params.SECONDS, default=20.0, show_default=True, help="Seconds per what-if re-solve.")
 @pass_app
 @handle_errors
 def explain_cmd(app: AppContext, candidate_id: str, number: int | None, time_limit: float) -> None:

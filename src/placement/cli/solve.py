@@ -6,7 +6,8 @@ import json
 
 import click
 
-from . import AppContext, cli, handle_errors, pass_app, show
+from . import AppContext, cli, handle_errors, params, pass_app, show
+from ..masking import WITHHELD, diagnosis_line, is_special, withhold_scope
 from .show import cell, esc
 
 
@@ -30,6 +31,7 @@ def targets_table(targets: list[dict]):
     table.add_column("counted / placed", justify="right", no_wrap=True)
     table.add_column("met", no_wrap=True)
     previous = None
+    withheld_any = False
     for t in targets:
         if t["name"] != previous:
             if previous is not None:
@@ -37,11 +39,24 @@ def targets_table(targets: list[dict]):
             table.add_row(cell(t["name"], "bold"), _share_rule(t), "", "")
             previous = t["name"]
         placed = t["placed_in_scope"]
-        share = f" ({t['achieved'] / placed:.0%})" if placed else ""
         scope = t["scope"].replace("region=", "").replace("org_type=", "").replace("host=", "host ")
+        if withhold_scope(t.get("attribute"), t["achieved"], placed):
+            # Ethnicity or disability with 1-7 members or non-members here: the figures would single people out.
+            withheld_any = True
+            table.add_row(cell(f"  {scope}"), "", f"{WITHHELD} / {placed}", WITHHELD)
+            continue
+        share = f" ({t['achieved'] / placed:.0%})" if placed else ""
         table.add_row(cell(f"  {scope}"), "", f"{t['achieved']} / {placed}{share}",
                       "[green]yes[/green]" if t["met"] else f"[red]no[/red], short {t['shortfall']:.2f}")
+    if withheld_any:
+        table.caption = ("* withheld: 1-7 people in the scope counted (or not counted) by a target on ethnicity or "
+                         "disability; the restricted audit (`placement audit N --no-suppression`) has the figures.")
+        table.caption_justify = "left"
     return table
+
+
+def special_target_names(targets: list[dict]) -> list[str]:
+    return [t["name"] for t in targets if is_special(t.get("attribute"))]
 
 
 def print_round_summary(result, console=None) -> None:
@@ -54,7 +69,7 @@ def print_round_summary(result, console=None) -> None:
     if result.status == "INFEASIBLE":
         console.print("[red]No placement can satisfy every hard constraint together:[/red]")
         for line in result.diagnosis or ["(no smaller conflict found)"]:
-            console.print(f"  - {esc(line)}")
+            console.print(f"  - {esc(diagnosis_line(line, special_target_names(result.targets)))}")
         return
     console.print(
         f"Placed {result.placed}, unplaced {result.unplaced}; total rank {result.rank_sum}; "
@@ -89,15 +104,15 @@ def tie_words(tie_break: str) -> str:
               help="Stability against hosts' orders: ignore, require (no blocking pairs), or prefer (fewest blocking pairs).")
 @click.option("--hard-min-placements/--soft-min-placements", default=False, show_default=True,
               help="Treat hosts' min_placements as hard constraints (default: soft, penalised).")
-@click.option("--min-placement-weight", type=float, default=10.0, show_default=True, help="Penalty per unfilled needed place when soft.")
+@click.option("--min-placement-weight", type=params.WEIGHT, default=10.0, show_default=True, help="Penalty per unfilled needed place when soft.")
 @click.option("--allow-quota", is_flag=True, help="Acknowledge hard share targets on protected characteristics (Equality Act 2010: see docs).")
 @click.option("--decline-policy", type=click.Choice(["host", "scheme"]), default="host", show_default=True,
               help="A declined offer removes the candidate from that host only, or from the scheme.")
 @click.option("--tie-break", type=click.Choice(["host-order", "none"]), default="host-order", show_default=True,
               help="Among equally good placements: places go to the candidates hosts rank higher "
                    "(host rankings, else assessment score), or to the solver's own pick.")
-@click.option("--time-limit", type=float, default=60.0, show_default=True, help="Seconds the solver may take.")
-@click.option("--workers", type=int, default=2, show_default=True, help="Solver threads.")
+@click.option("--time-limit", type=params.SECONDS, default=60.0, show_default=True, help="Seconds the solver may take.")
+@click.option("--workers", type=params.WORKERS, default=2, show_default=True, help="Solver threads.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary instead of tables.")
 @pass_app
 @handle_errors

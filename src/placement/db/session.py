@@ -299,6 +299,10 @@ def table_names(engine: Engine) -> set[str]:
             "Check the --db URL or PLACEMENT_DATABASE_URL, and that the server is running.",
         ) from exc
     except DatabaseError as exc:  # e.g. SQLite's "file is not a database"
+        if getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_CORRUPT":
+            from .failures import describe
+
+            raise describe(exc, doing="opening the database", written=False) from None
         raise ConfigError(
             f"{engine.url.database or engine.url} is not a placement database ({exc.orig}).",
             "Point --db at a placement database, or at a new file name to create one.",
@@ -313,6 +317,7 @@ def require_schema(engine: Engine) -> None:
     head = head_revision()
     if current == head:
         return
+    check_upgradable(engine, current)
     if current is None:
         raise SchemaNotReady(
             "The database has no placement schema yet.",
@@ -322,3 +327,30 @@ def require_schema(engine: Engine) -> None:
         f"The database schema is at revision {current}, this version of placement needs {head}.",
         "Back up the database, then run `placement db upgrade`.",
     )
+
+
+def check_upgradable(engine: Engine, current: str | None) -> None:
+    """Refuse, with what to do, a database ``placement db upgrade`` cannot bring up to date.
+
+    - a revision this version does not know: the database was made by a newer
+      placement (or another tool), and a migration cannot go there from here;
+    - placement's tables without a schema version (``alembic_version`` dropped,
+      or the tables made by hand): upgrading would try to create them again.
+    """
+    from .migrate import head_revision, known_revision
+
+    if current is not None and not known_revision(current):
+        raise SchemaNotReady(
+            f"The database's schema (revision {current}) is newer than this version of placement knows "
+            f"(it knows up to {head_revision()}); it was written by a newer placement. Nothing was changed.",
+            "Install the newer version of placement (pip install --upgrade placement) to use this database, "
+            "or point --db at another one.",
+        )
+    if current is None and table_names(engine) & {"candidates", "rounds", "audit_log", "hosts"}:
+        raise SchemaNotReady(
+            "The database has placement's tables but no schema version (its alembic_version table is missing), "
+            "so placement cannot tell which migrations it has had. Nothing was changed.",
+            "Restore the database from a backup, or start a new one (--db sqlite:///new.db) and import the files "
+            "again. If you are sure it is at the newest schema, a database administrator can run "
+            "`alembic stamp head` on it.",
+        )

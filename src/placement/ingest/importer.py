@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import os_user
+from ..db.failures import describe
 from ..db.session import write_transaction
 from ..errors import ConfigError, InputError, PlacementError
 from .mapping import KINDS, NO_MAPPING, Mapping, canonical_kind, load_mapping
@@ -142,12 +143,8 @@ def _import(
     except PlacementError:
         raise
     except SQLAlchemyError as exc:
-        # The driver's message can quote row values (names, codes): name the error class only.
-        raise PlacementError(
-            f"The database refused the import ({type(exc).__name__}); nothing was written.",
-            "Check that no one else is importing into the same database and try again; "
-            "if it happens again, report it (with the command, not the file's contents).",
-        ) from None
+        # Named by kind (lost connection, full disk, a racing writer...), never with the driver's row values.
+        raise describe(exc, doing="the import") from None
     for r in reports:
         log.info("import %s %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s%s", r.kind, r.file,
                  r.rows, r.added, r.updated, r.unchanged, r.removed,
