@@ -249,7 +249,6 @@ def test_atomic_write_refuses_before_creating_anything(tmp_path):
     os.mkfifo(tmp_path / "pipe")
     (tmp_path / "folder").mkdir()
     for name in ("pipe", "folder"):
-        with pytest.raises(ConfigError, match="not a regular file"):
-            with atomic_write(tmp_path / name) as fh:
-                fh.write(b"x")
+        with pytest.raises(ConfigError, match="not a regular file"), atomic_write(tmp_path / name) as fh:
+            fh.write(b"x")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "pipe"]

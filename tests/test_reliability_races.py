@@ -17,7 +17,7 @@ Each race runs a bounded number of iterations (a few seconds per backend).
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -84,7 +84,7 @@ def test_a_purge_racing_an_import_never_erases_what_the_import_reported(db, tmp_
         ids = [f"P{it:02d}-{i:03d}" for i in range(150)]
         import_file(engine, "candidates", _candidates(tmp_path / f"old{it}.csv", ids, "Old"))
         with transaction(engine) as s:  # that import happened years ago: past its retention date
-            s.execute(update(ImportBatch).values(imported_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+            s.execute(update(ImportBatch).values(imported_at=datetime(2020, 1, 1, tzinfo=UTC)))
         new = _candidates(tmp_path / f"new{it}.csv", ids, "New")
 
         imported, purged = run_together(lambda: import_file(importer, "candidates", new),
@@ -205,9 +205,8 @@ def test_an_import_waiting_for_the_postgresql_lock_gives_up_clearly(pg_url, tmp_
     quick = make_engine(pg_url, busy_timeout=0.3)
     path = _candidates(tmp_path / "c.csv", ["C1"], "Anna")
     try:
-        with write_transaction(engine, lock="scheme"):
-            with pytest.raises(ConcurrencyError) as excinfo:
-                import_file(quick, "candidates", path)
+        with write_transaction(engine, lock="scheme"), pytest.raises(ConcurrencyError) as excinfo:
+            import_file(quick, "candidates", path)
     finally:
         quick.dispose()
     assert "Another placement command is writing to this database" in excinfo.value.message
@@ -226,7 +225,7 @@ def test_an_import_waiting_for_the_postgresql_lock_gives_up_clearly(pg_url, tmp_
 def two_rounds(db):
     """Round 1 approved (offers out), round 2 solved from it as a proposal; C-ids of round 1's offers."""
     from placement.rounds import approve_round, solve_round
-    from tests.test_rounds import placements, small_scheme
+    from tests.helpers.rounds import placements, small_scheme
 
     url, engine = db
     small_scheme(engine)
@@ -239,9 +238,9 @@ def two_rounds(db):
 def test_approving_a_proposal_solved_before_a_later_answer_is_refused(two_rounds):
     from placement.errors import RoundError
     from placement.rounds import approve_round, record_response, solve_round
-    from tests.test_rounds import placements
+    from tests.helpers.rounds import placements
 
-    url, engine, offered = two_rounds
+    _url, engine, offered = two_rounds
     assert solve_round(engine).round == 2
     record_response(engine, offered[0], "decline")  # after round 2 was solved
     with pytest.raises(RoundError) as excinfo:
@@ -260,7 +259,7 @@ def test_an_answer_recorded_while_solving_stops_the_store(two_rounds, monkeypatc
     from placement import rounds
     from placement.rounds import record_response, solve_round
 
-    url, engine, offered = two_rounds
+    _url, engine, offered = two_rounds
     real_store = rounds._store
 
     def answer_then_store(*args):

@@ -58,43 +58,42 @@ def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: b
     the audit log does not record.
     """
     out = Path(out)
-    with atomic_write(out, private=True) as raw:
-        with write_session(engine) as s:
-            rnd = load_round(s, number)
-            query = (
-                select(Candidate, Host, Placement, ProtectedCharacteristics)
-                .join(Placement, Placement.candidate_pk == Candidate.id)
-                .join(Host, Host.id == Placement.host_pk)
-                .outerjoin(ProtectedCharacteristics, ProtectedCharacteristics.candidate_pk == Candidate.id)
-                .where(Placement.round_id == rnd.id)
-                .order_by(Candidate.candidate_id)
-            )
-            rows = s.execute(query).all()
-            log_action(
-                s,
-                "export",
-                f"round {number} placements to {out.name} ({len(rows)} rows"
-                f"{', with special category data' if include_sensitive else ''})",
-            )
-            s.flush()
-            columns = BASE_COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else [])
-            fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-            w = csv.writer(fh)
-            w.writerow(columns)
-            for cand, host, pl, prot in rows:
-                rec = [
-                    number, cand.candidate_id, cand.given_name, cand.family_name, cand.email,
-                    host.host_id, host.name, host.region, host.org_type, pl.rank, pl.offer_status,
+    with atomic_write(out, private=True) as raw, write_session(engine) as s:
+        rnd = load_round(s, number)
+        query = (
+            select(Candidate, Host, Placement, ProtectedCharacteristics)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Host, Host.id == Placement.host_pk)
+            .outerjoin(ProtectedCharacteristics, ProtectedCharacteristics.candidate_pk == Candidate.id)
+            .where(Placement.round_id == rnd.id)
+            .order_by(Candidate.candidate_id)
+        )
+        rows = s.execute(query).all()
+        log_action(
+            s,
+            "export",
+            f"round {number} placements to {out.name} ({len(rows)} rows"
+            f"{', with special category data' if include_sensitive else ''})",
+        )
+        s.flush()
+        columns = BASE_COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else [])
+        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        w = csv.writer(fh)
+        w.writerow(columns)
+        for cand, host, pl, prot in rows:
+            rec = [
+                number, cand.candidate_id, cand.given_name, cand.family_name, cand.email,
+                host.host_id, host.name, host.region, host.org_type, pl.rank, pl.offer_status,
+            ]
+            if include_sensitive:
+                rec += [
+                    prot.sex if prot else "not_known",
+                    prot.ethnic_category if prot else "99",
+                    prot.ethnic_group if prot else "not_known",
+                    prot.disability if prot else "not_known",
                 ]
-                if include_sensitive:
-                    rec += [
-                        prot.sex if prot else "not_known",
-                        prot.ethnic_category if prot else "99",
-                        prot.ethnic_group if prot else "not_known",
-                        prot.disability if prot else "not_known",
-                    ]
-                w.writerow([csv_safe(v) for v in rec])
-            fh.flush()
-            fh.detach()  # the raw file stays open for atomic_write to rename
-            sync(raw)  # on the disk before the log entry commits
+            w.writerow([csv_safe(v) for v in rec])
+        fh.flush()
+        fh.detach()  # the raw file stays open for atomic_write to rename
+        sync(raw)  # on the disk before the log entry commits
     return len(rows)

@@ -27,7 +27,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -123,8 +123,6 @@ def atomic_write(path: Path, *, private: bool = True) -> Iterator[BinaryIO]:
         raise os_error(exc, path) from None
     finally:
         if tmp is not None:
-            try:
+            with suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
 

@@ -31,7 +31,7 @@ SPECIAL_TARGET_WORDS = "a diversity target the scheme set"
 # How solver messages name special category groups ("disability = yes", "minority_ethnic = yes", ...).
 _SPECIAL_WORDS = tuple(sorted({a.replace("_", " ") for a in SPECIAL_CATEGORY_ATTRIBUTES}
                               | set(SPECIAL_CATEGORY_ATTRIBUTES) | {"disab", "ethnic"}))
-_COUNT = re.compile(r"(?<![\w.%])\d+(?![\w.%]|\.\d)")
+_COUNT = re.compile(r"(?<![\w.])\d+(?![\w%]|\.\d)")  # whole numbers, not shares (10%) or decimals
 _TOKEN = re.compile(r"[^\s,;:()'\"]+")
 _SENTENCE = re.compile(r"(?<=[.;])\s+")
 
@@ -50,8 +50,11 @@ def withhold_scope(attribute: str | None, members: int, placed: int) -> bool:
 
 
 def mentions_special(text: str, special_names: Iterable[str] = ()) -> bool:
+    """Whether ``text`` names special category data, or one of the special category targets (as a whole word)."""
     lowered = text.casefold()
-    return any(w in lowered for w in _SPECIAL_WORDS) or any(n.casefold() in lowered for n in special_names if n)
+    return any(w in lowered for w in _SPECIAL_WORDS) or any(
+        re.search(rf"(?<![\w-]){re.escape(n.casefold())}(?![\w-])", lowered) for n in special_names if n
+    )
 
 
 def diagnosis_line(line: str, special_names: Iterable[str] = ()) -> str:

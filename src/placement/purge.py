@@ -207,7 +207,7 @@ def purge(
         if dry_run:
             return report
 
-        if s.bind.dialect.name == "sqlite":
+        if engine.dialect.name == "sqlite":
             # Overwrite deleted content with zeros instead of leaving it in free pages and page slack, whatever
             # the SQLite build's default (Debian enables it; a standard build does not).
             s.execute(text("PRAGMA secure_delete = ON"))

@@ -514,10 +514,10 @@ def _answered_since(session: Session, rnd: Round, parent: Round) -> bool:
         return answers_fingerprint(session, parent) != seen
     # Rounds stored before the fingerprint: any answer recorded after the round was created.
     def utc(moment: datetime) -> datetime:  # SQLite hands back naive datetimes; everything stored is UTC
-        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     return any(
-        utc(r) > utc(rnd.created_at)
+        r is not None and utc(r) > utc(rnd.created_at)
         for r in session.scalars(
             select(Placement.responded_at).where(Placement.round_id == parent.id, Placement.responded_at.is_not(None))
         )

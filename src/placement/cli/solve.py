@@ -6,8 +6,8 @@ import json
 
 import click
 
-from . import AppContext, cli, handle_errors, params, pass_app, show
 from ..masking import WITHHELD, diagnosis_line, is_special, withhold_scope
+from . import AppContext, cli, handle_errors, params, pass_app, show
 from .show import cell, esc
 
 

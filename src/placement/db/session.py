@@ -269,10 +269,8 @@ def read_transaction(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def read_session(engine: Engine) -> Iterator[Session]:
     """``read_transaction`` as an ORM session (nothing it changes is meant to be written)."""
-    with read_transaction(engine) as conn:
-        with Session(bind=conn, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+    with read_transaction(engine) as conn, Session(bind=conn, expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 @contextmanager
