@@ -12,13 +12,18 @@ from sqlalchemy import Engine
 
 
 def migrations_dir() -> Path:
-    """``migrations/`` at the project root (the package is installed from the repository)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
+    """The Alembic scripts: ``placement.migrations`` as installed (the build maps the repository's
+    ``migrations/`` there; an editable install maps it to the repository folder itself)."""
+    from importlib.util import find_spec
+
+    spec = find_spec("placement.migrations")
+    if spec is not None and spec.origin and (Path(spec.origin).parent / "env.py").exists():
+        return Path(spec.origin).parent
+    for parent in Path(__file__).resolve().parents:  # a source tree used without installing
         candidate = parent / "migrations"
         if (candidate / "env.py").exists():
             return candidate
-    raise FileNotFoundError("migrations/ not found next to the placement package; install with `pip install -e .`")
+    raise FileNotFoundError("The migrations are missing from this installation of placement; reinstall it.")
 
 
 def alembic_config(url: str) -> Config:
