@@ -58,6 +58,9 @@ TARGET_ATTRIBUTES = ("sex", "ethnic_group", "minority_ethnic", "disability", "ca
 PROTECTED_ATTRIBUTES = frozenset({"sex", "ethnic_group", "minority_ethnic", "disability"})
 # Special category data (UK GDPR Art. 9): never in logs, errors or default exports.
 SPECIAL_CATEGORY_ATTRIBUTES = frozenset({"ethnic_group", "minority_ethnic", "disability", "ethnic_category"})
+# Columns whose values no message ever repeats: special category data, and stated gender (it can reveal
+# trans status, a protected characteristic: gender reassignment; shared/spec/formats.md).
+NEVER_ECHOED = SPECIAL_CATEGORY_ATTRIBUTES | {"sex"}
 
 ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
     "sex": SEX_VALUES,
@@ -67,3 +70,14 @@ ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
     "career_changer": CAREER_CHANGER_VALUES,
     "home_region": REGIONS,
 }
+
+
+def looks_sensitive(value: str) -> bool:
+    """Whether a cell's text is a value of a never-echoed column (``not_stated``, an ethnic code, ``female``...).
+
+    Such a value in another column usually means the row's cells shifted; it is
+    not repeated in the message then (the row and column still are).
+    """
+    folded = value.strip().casefold()
+    vocabulary = {*SEX_VALUES, *DISABILITY_VALUES, *ETHNIC_GROUPS, *ETHNIC_GROUP_OF_CODE, "non_binary", "other"}
+    return folded in {v.casefold() for v in vocabulary}

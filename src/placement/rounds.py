@@ -532,6 +532,14 @@ def record_response(engine: Engine, candidate_id: str, response: str) -> tuple[i
 def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tuple[int, str]]:
     """Record several answers in one transaction: all or none. Returns (round, host_id) per answer."""
     results = []
+    from collections import Counter
+
+    twice = sorted(cid for cid, n in Counter(cid for cid, _ in answers).items() if n > 1)
+    if twice:
+        raise RoundError(
+            f"{', '.join(twice[:5])} {'is' if len(twice) == 1 else 'are'} answered twice; nothing was recorded.",
+            "Give each candidate one answer.",
+        )
     with write_session(engine, lock="rounds") as s:
         rnd = latest_approved(s)
         if rnd is None:
@@ -583,6 +591,7 @@ def read_responses(path: Path, max_errors: int = 50) -> list[tuple[str, str]]:
                 problems.add(path.name, 1, ", ".join(sorted(missing)), None, "required column missing",
                              "add a header row: candidate_id,response")
             else:
+                first_row: dict[str, int] = {}
                 for i, row in enumerate(reader, start=2):
                     row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
                     resp = RESPONSE_SPELLINGS.get(row["response"].lower())
@@ -590,7 +599,12 @@ def read_responses(path: Path, max_errors: int = 50) -> list[tuple[str, str]]:
                         problems.add(path.name, i, "response", row["response"], "not a response", "use accept or decline")
                     elif not row["candidate_id"]:
                         problems.add(path.name, i, "candidate_id", None, "is empty", "give the candidate's id")
+                    elif row["candidate_id"] in first_row:
+                        problems.add(path.name, i, "candidate_id", row["candidate_id"],
+                                     f"is answered on row {first_row[row['candidate_id']]} too",
+                                     "keep one answer per candidate (the file is recorded all or none)")
                     else:
+                        first_row[row["candidate_id"]] = i
                         answers.append((row["candidate_id"], resp))
         except csv.Error as exc:
             problems.add(path.name, reader.line_num + 1, None, None, f"is not valid CSV ({exc})",

@@ -236,6 +236,16 @@ def cases() -> list[Case]:
               ("export_round_zero", "NUMBER", ["export", "0"]),
               ("audit_round_past_int32", "NUMBER", ["audit", "3000000000"]),
           )],
+        # ---- never echo stated gender, nor a special category answer that shifted into another column (issue 17)
+        Case("candidates", "bad_sex_value.csv", lines(CAND_HEADER, cand("C101", sex="TRANS-SECRET")), 2, "sex",
+             "not a recognised", secret="TRANS-SECRET"),
+        Case("candidates", "shifted_columns_disability_under_career_changer.csv",
+             lines(CAND_HEADER, "C101,Mary,Somerville,c101@example.org,70,data,London,yes,female,A,no,not_stated,"),
+             2, None, "career_changer", secret="'not_stated'"),
+        Case("offers", "candidate_twice.csv", lines("candidate_id,response", "C001,accept", "C001,decline"), 3,
+             "candidate_id", "answered on row 2 too"),
+        Case("mappings", "sex_value_to_unknown.toml", b'[candidates.values.sex]\n"SECRET-G" = "maybe"\n', None, None,
+             "not a canonical sex", secret="SECRET-G"),
         # ---- mapping files (`placement import candidates base/candidates.csv --mapping FILE`)
         Case("mappings", "invalid_toml.toml", b"[candidates\ncolumns = \n", None, None, "not valid TOML"),
         Case("mappings", "unknown_canonical_column.toml", b'[candidates.columns]\n"Ref" = "candidate_ref"\n', None, None,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..domain import SPECIAL_CATEGORY_ATTRIBUTES
+from ..domain import NEVER_ECHOED
 from ..errors import ConfigError
 from ..schemas import LIST_COLUMNS, VOCABULARIES, columns
 
@@ -189,7 +189,7 @@ def _parse_values(kind: str, column: str, spellings: dict[str, Any], where: str,
     for n, (spelling, target) in enumerate(spellings.items(), start=1):
         # Entries for special category columns are named by position, not by
         # text, so that no ethnicity or disability wording reaches an error.
-        label = f"entry {n}" if column in SPECIAL_CATEGORY_ATTRIBUTES else repr(spelling)
+        label = f"entry {n}" if column in NEVER_ECHOED else repr(spelling)
         if not isinstance(target, str):
             raise _fail(source, where, f"{label} must map to a text value", '"F" = "female"')
         target = target.strip()

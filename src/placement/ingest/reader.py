@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..domain import SPECIAL_CATEGORY_ATTRIBUTES
+from ..domain import NEVER_ECHOED, looks_sensitive
 from ..errors import RowProblem
 from ..schemas import LIST_COLUMNS, MAX_CELL_CHARS, columns
 from .mapping import FileMapping, fold
@@ -44,8 +44,10 @@ class Problems:
         self, file: str, row: int | None, column: str | None, value: str | None, problem: str, fix: str,
         *, canonical: str | None = None,
     ) -> None:
-        # Special category values are never shown, whatever the check that found them.
-        if (canonical or column) in SPECIAL_CATEGORY_ATTRIBUTES:
+        # Special category and stated-gender values are never shown, whatever the check that found them;
+        # nor is a value that reads like one in another column (a row with shifted columns puts a
+        # disability answer under career_changer).
+        if (canonical or column) in NEVER_ECHOED or (value is not None and looks_sensitive(value)):
             value = None
         elif value is not None and len(value) > 60:
             value = value[:57] + "..."
