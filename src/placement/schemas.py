@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -35,7 +36,7 @@ from .domain import (
     SPECIALISMS,
     TARGET_ATTRIBUTES,
 )
-from .text import refused_in_text
+from .text import is_hidden, refused_in_id, refused_in_text
 
 # Longest text a cell may hold: anything longer is a broken export (a whole
 # row pasted into one cell, binary junk), not a name or a code.
@@ -64,8 +65,30 @@ def looks_like_formula(text: str) -> bool:
 
 
 def id_key(identifier: str) -> str:
-    """What two ids are compared by when looking for likely typos: no blanks, no letter case."""
-    return "".join(identifier.split()).casefold()
+    """What two ids are compared by when looking for likely typos: no blanks, no letter case, no look-alikes.
+
+    NFKC folds compatibility look-alikes (full-width ``Ａ1`` is ``A1``) and
+    composes accents (``café`` typed as ``e`` + combining accent is ``café``);
+    invisible characters are dropped (ids refuse them anyway).
+    """
+    folded = unicodedata.normalize("NFKC", identifier)
+    return "".join(ch for ch in "".join(folded.split()) if not is_hidden(ch)).casefold()
+
+
+def email_key(email: str) -> str:
+    """What two emails are compared by: NFKC-normalised, letter case ignored."""
+    return unicodedata.normalize("NFKC", email).casefold()
+
+
+def _no_hidden(text: str, what: str) -> str:
+    bad = refused_in_id(text)
+    if bad is not None:
+        raise CellError(
+            f"contains the invisible character {bad} (a zero-width space, a direction mark or similar), which would "
+            f"make this {what} look identical to another one",
+            f"retype the {what} (delete the cell and type it again) and export the file again",
+        )
+    return text
 
 
 def _text(value: Any) -> str:
@@ -100,7 +123,7 @@ def _identifier(max_len: int) -> Callable[[Any], str]:
             )
         if len(text) > max_len:
             raise CellError(f"is longer than {max_len} characters", f"use an id of at most {max_len} characters")
-        return text
+        return _no_hidden(text, "id")
 
     return check
 
@@ -136,7 +159,7 @@ def _email(value: Any) -> str:
         raise CellError("is blank", "give the candidate's email address")
     if len(text) > 320 or not _EMAIL.fullmatch(text):
         raise CellError("is not an email address", "write one address like name@example.org")
-    return text
+    return _no_hidden(text, "email address")
 
 
 def _code(allowed: tuple[str, ...], what: str, default: str | None = None) -> Callable[[Any], str]:

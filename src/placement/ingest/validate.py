@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..schemas import DOCS, ROW_MODELS, CellError, id_key
+from ..schemas import DOCS, ROW_MODELS, CellError, email_key, id_key
 from .reader import Problems, Table
 from .store import Snapshot
 
@@ -105,14 +105,16 @@ def check_unique_ids(valid: Valid, column: str, what: str, db_ids: Iterable[str]
                              f"keep one row per {what}: {column} must be unique")
             else:
                 table.report(problems, row, column, identifier,
-                             f"differs from {first!r} on row {first_row} only in letter case or blanks",
+                             f"differs from {first!r} on row {first_row} only in letter case or blanks "
+                             "(or look-alike characters: full-width letters, accents typed in two parts)",
                              f"if it is the same {what}, keep one row; otherwise choose a clearly different id")
             continue
         seen[key] = (row, identifier)
         twin = db_by_key.get(key)
         if identifier not in db_ids and twin is not None:
             table.report(problems, row, column, identifier,
-                         f"differs from {twin!r}, already in the database, only in letter case or blanks",
+                         f"differs from {twin!r}, already in the database, only in letter case or blanks "
+                         "(or look-alike characters: full-width letters, accents typed in two parts)",
                          f"write {twin!r} exactly to update that {what}, or choose a clearly different id")
 
 
@@ -131,17 +133,18 @@ def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> No
 
     # Emails unique (ignoring case) among this file and the candidates it leaves as they are.
     owner: dict[str, tuple[str, int | None]] = {
-        email.casefold(): (cid, None)
+        email_key(email): (cid, None)
         for cid, old in existing.items()
         if (email := old["email"]) and cid not in in_file
     }
     for row, m in valid.rows:
-        key = m.email.casefold()
+        key = email_key(m.email)
         if key in owner and owner[key][0] != m.candidate_id:
             other, other_row = owner[key]
             where = f"row {other_row} ({other})" if other_row else f"candidate {other} in the database"
             table.report(problems, row, "email", m.email, f"is also the email of {where}",
-                         "give each candidate their own email address (compared ignoring letter case)")
+                         "give each candidate their own email address (compared ignoring letter case and look-alike "
+                         "characters)")
         else:
             owner[key] = (m.candidate_id, row)
 
