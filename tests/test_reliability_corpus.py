@@ -70,7 +70,7 @@ def test_corpus_is_big_and_covers_every_file_kind():
     kinds = {row["kind"] for row in MANIFEST}
     assert len(MANIFEST) >= 40
     assert kinds == {"candidates", "hosts", "preferences", "host_rankings", "targets", "pairs", "offers", "mappings",
-                     "options"}
+                     "options", "capped"}
     listed = {row["file"] for row in MANIFEST}
     on_disk = {
         p.relative_to(CORPUS).as_posix()
@@ -101,6 +101,9 @@ def test_malformed_file_is_refused_cleanly(case, base_db, tmp_path):
         command = ["import", "candidates", str(BASE / "candidates.csv"), "--mapping", str(path)]
     elif kind == "options":
         command = path.read_text(encoding="utf-8").splitlines()
+    elif kind == "capped":  # a file past small caps: refused before it is read whole
+        command = ["import", path.name.split("__")[0].replace("_", "-"), str(path), "--max-rows", "100",
+                   "--max-bytes", "20000"]
     else:
         command = ["import", kind, str(path)]
 

@@ -8,7 +8,8 @@ files match this script byte for byte)::
 Every file is imported on top of the valid scheme in ``tests/corpus/base/``
 with ``placement import <kind> FILE`` (offers: ``placement offer import FILE``;
 mapping files: ``placement import candidates base/candidates.csv --mapping FILE``;
-options: the file holds the arguments of ``placement ARGS...``, one per line); each must fail with a clear message
+options: the file holds the arguments of ``placement ARGS...``, one per line;
+capped: ``placement import KIND FILE --max-rows 100 --max-bytes 20000``, KIND from the name before ``__``); each must fail with a clear message
 naming the file (and the row and column where there is one), and leave the
 database byte-for-byte unchanged. Ids C001-C006 and RX1, RY2, RQ3, RW4 and the
 target ``women-cohort`` are in the base scheme.
@@ -263,6 +264,14 @@ def cases() -> list[Case]:
              "candidate_id", "answered on row 2 too"),
         Case("mappings", "sex_value_to_unknown.toml", b'[candidates.values.sex]\n"SECRET-G" = "maybe"\n', None, None,
              "not a canonical sex", secret="SECRET-G"),
+        # ---- files past the import's caps (`placement import KIND FILE --max-rows 100 --max-bytes 20000`,
+        #      KIND = the file name's part before "__"): refused before they are read whole
+        Case("capped", "preferences__500_rows_past_100.csv",
+             lines("candidate_id,host_id,rank", *(f"C00{1 + i % 6},RX1,{1 + i}" for i in range(500))),
+             102, None, "past the 100 data rows"),
+        Case("capped", "candidates__30kb_past_20kb.csv",
+             lines(CAND_HEADER, *(cand(f"C{300 + i}", family="F" * 150) for i in range(150))),
+             None, None, "more than the 20,000 bytes"),
         # ---- mapping files (`placement import candidates base/candidates.csv --mapping FILE`)
         Case("mappings", "invalid_toml.toml", b"[candidates\ncolumns = \n", None, None, "not valid TOML"),
         Case("mappings", "unknown_canonical_column.toml", b'[candidates.columns]\n"Ref" = "candidate_ref"\n', None, None,

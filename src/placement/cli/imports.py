@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..config import ImportLimits, import_limits
 from ..ingest import KINDS, ImportReport, import_dir, import_file, load_mapping
 from . import AppContext, cli, handle_errors, pass_app, show
 from .show import cell
@@ -15,6 +16,12 @@ _path = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 def _common_options(fn):
+    fn = click.option("--max-rows", type=click.IntRange(min=1), default=None, metavar="N",
+                      help="Refuse a file with more data rows than this (default: $PLACEMENT_MAX_IMPORT_ROWS, "
+                           "else 1,000,000).")(fn)
+    fn = click.option("--max-bytes", type=click.IntRange(min=1), default=None, metavar="N",
+                      help="Refuse a file larger than this many bytes (default: $PLACEMENT_MAX_IMPORT_BYTES, "
+                           "else 100,000,000).")(fn)
     fn = click.option("--max-errors", type=click.IntRange(min=1), default=50, show_default=True,
                       help="Report at most this many problems.")(fn)
     fn = click.option("--dry-run", is_flag=True,
@@ -22,6 +29,12 @@ def _common_options(fn):
     fn = click.option("--mapping", "mapping_path", type=_path, default=None, metavar="MAP.toml",
                       help="Mapping file: the export's column names and spellings (see docs/import.md).")(fn)
     return fn
+
+
+def _limits(max_bytes: int | None, max_rows: int | None) -> ImportLimits:
+    """The command line's limits over the environment's (``placement.config.import_limits``)."""
+    base = import_limits()
+    return ImportLimits(max_bytes=max_bytes or base.max_bytes, max_rows=max_rows or base.max_rows)
 
 
 def _show(reports: list[ImportReport], dry_run: bool) -> None:
@@ -61,9 +74,11 @@ def _make_kind_command(kind: str) -> None:
     @_common_options
     @pass_app
     @handle_errors
-    def command(app: AppContext, file: Path, mapping_path: Path | None, dry_run: bool, max_errors: int) -> None:
+    def command(app: AppContext, file: Path, mapping_path: Path | None, dry_run: bool, max_errors: int,
+                max_bytes: int | None, max_rows: int | None) -> None:
         mapping = load_mapping(mapping_path) if mapping_path else None
-        report = import_file(app.engine(), kind, file, mapping=mapping, dry_run=dry_run, max_errors=max_errors)
+        report = import_file(app.engine(), kind, file, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
+                             limits=_limits(max_bytes, max_rows))
         _show([report], dry_run)
 
 
@@ -77,7 +92,7 @@ for _kind in KINDS:
 @pass_app
 @handle_errors
 def import_directory(app: AppContext, directory: Path, mapping_path: Path | None, dry_run: bool,
-                     max_errors: int) -> None:
+                     max_errors: int, max_bytes: int | None, max_rows: int | None) -> None:
     """Import every file found in DIRECTORY together, in one transaction.
 
     \b
@@ -86,5 +101,6 @@ def import_directory(app: AppContext, directory: Path, mapping_path: Path | None
     them in that order, checking ids across the files.
     """
     mapping = load_mapping(mapping_path) if mapping_path else None
-    reports = import_dir(app.engine(), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors)
+    reports = import_dir(app.engine(), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
+                         limits=_limits(max_bytes, max_rows))
     _show(reports, dry_run)

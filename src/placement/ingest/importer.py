@@ -20,7 +20,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import os_user
+from ..config import ImportLimits, import_limits, os_user
 from ..db.failures import describe
 from ..db.session import write_transaction
 from ..errors import ConfigError, InputError, PlacementError
@@ -65,9 +65,10 @@ def import_file(
     mapping: Mapping | str | Path | None = None,
     dry_run: bool = False,
     max_errors: int = 50,
+    limits: ImportLimits | None = None,
 ) -> ImportReport:
     """Import one file of ``kind`` (candidates, hosts, preferences, host_rankings, targets, pairs)."""
-    return _import(engine, [(canonical_kind(kind), Path(path))], _as_mapping(mapping), dry_run, max_errors)[0]
+    return _import(engine, [(canonical_kind(kind), Path(path))], _as_mapping(mapping), dry_run, max_errors, limits)[0]
 
 
 def files_in(directory: str | Path, mapping: Mapping | None = None) -> list[tuple[str, Path]]:
@@ -91,6 +92,7 @@ def import_dir(
     mapping: Mapping | str | Path | None = None,
     dry_run: bool = False,
     max_errors: int = 50,
+    limits: ImportLimits | None = None,
 ) -> list[ImportReport]:
     """Import every canonical file found in ``directory`` together, in one transaction."""
     loaded = _as_mapping(mapping)
@@ -98,11 +100,12 @@ def import_dir(
     if not files:
         names = ", ".join(loaded.for_kind(k).file or f"{k}.csv" for k in KINDS)
         raise ConfigError(f"No import files in {directory}.", f"The folder should hold some of: {names}.")
-    return _import(engine, files, loaded, dry_run, max_errors)
+    return _import(engine, files, loaded, dry_run, max_errors, limits)
 
 
 def _import(
-    engine: Engine, files: list[tuple[str, Path]], mapping: Mapping, dry_run: bool, max_errors: int
+    engine: Engine, files: list[tuple[str, Path]], mapping: Mapping, dry_run: bool, max_errors: int,
+    limits: ImportLimits | None = None,
 ) -> list[ImportReport]:
     if max_errors < 1:
         raise ConfigError("max_errors must be at least 1.", "Use e.g. --max-errors 50.")
@@ -110,7 +113,8 @@ def _import(
     if len(set(seen_kinds)) != len(seen_kinds):
         raise ConfigError("The same kind of file is given twice.", "Import one file per kind at a time.")
     problems = Problems(max_errors)
-    tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems)
+    limits = limits or import_limits()
+    tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems, limits=limits)
                                        for kind, path in files}
     try:
         # A dry run writes nothing: it reads one snapshot and leaves other writers alone.

@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import ImportLimits, import_limits
 from ..domain import NEVER_ECHOED, looks_sensitive
 from ..errors import RowProblem
 from ..schemas import LIST_COLUMNS, MAX_CELL_CHARS, columns
@@ -90,13 +91,44 @@ def column_label(header: str, canonical: str) -> str:
     return canonical if header == canonical else f"{header} ({canonical})"
 
 
-def read_table(kind: str, path: Path, mapping: FileMapping, problems: Problems) -> Table | None:
+def _read_capped(path: Path, problems: Problems, limits: ImportLimits | None) -> bytes | None:
+    """The file's bytes, unless it is larger than the import reads (checked before reading a byte of it)."""
+    limits = limits or import_limits()
+    try:
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            problems.add(
+                path.name, None, None, None,
+                f"is {_megabytes(size)}, more than the {_megabytes(limits.max_bytes)} an import reads",
+                "check it is the right file; for a genuinely larger file raise the limit with --max-bytes "
+                "(or PLACEMENT_MAX_IMPORT_BYTES)",
+            )
+            return None
+        with path.open("rb") as fh:
+            data = fh.read(limits.max_bytes + 1)  # a file still growing is refused too
+    except OSError as exc:
+        problems.add(path.name, None, None, None, f"cannot be read ({exc.strerror or exc})",
+                     "check the path and permissions")
+        return None
+    if len(data) > limits.max_bytes:
+        problems.add(path.name, None, None, None, f"is more than the {_megabytes(limits.max_bytes)} an import reads",
+                     "raise the limit with --max-bytes (or PLACEMENT_MAX_IMPORT_BYTES)")
+        return None
+    return data
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def read_table(
+    kind: str, path: Path, mapping: FileMapping, problems: Problems, *, limits: ImportLimits | None = None
+) -> Table | None:
     """Read ``path`` as a ``kind`` file; None (with problems added) when it cannot be read at all."""
     name = path.name
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.add(name, None, None, None, f"cannot be read ({exc.strerror or exc})", "check the path and permissions")
+    limits = limits or import_limits()
+    data = _read_capped(path, problems, limits)
+    if data is None:
         return None
     text = _decode(name, data, problems)
     if text is None:
@@ -114,19 +146,17 @@ def read_table(kind: str, path: Path, mapping: FileMapping, problems: Problems) 
     keep = _map_header(table, header, mapping, problems)
     if keep is None:
         return None
-    _read_rows(table, reader, header, keep, mapping, problems)
+    _read_rows(table, reader, header, keep, mapping, problems, limits.max_rows)
     if not table.rows and not table.broken:
         problems.add(name, None, None, None, "has a header but no data rows",
                      "export the file again with its rows, or leave it out of the import")
     return table
 
 
-def read_text(path: Path, problems: Problems) -> str | None:
+def read_text(path: Path, problems: Problems, *, limits: ImportLimits | None = None) -> str | None:
     """A small CSV file's text, decoded by the same rules as an import; None with problems added."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.add(path.name, None, None, None, f"cannot be read ({exc.strerror or exc})", "check the path and permissions")
+    data = _read_capped(path, problems, limits)
+    if data is None:
         return None
     return _decode(path.name, data, problems)
 
@@ -212,7 +242,8 @@ def _map_header(table: Table, header: list[str], mapping: FileMapping, problems:
 
 
 def _read_rows(
-    table: Table, reader, header: list[str], keep: list[tuple[int, str]], mapping: FileMapping, problems: Problems
+    table: Table, reader, header: list[str], keep: list[tuple[int, str]], mapping: FileMapping, problems: Problems,
+    max_rows: int,
 ) -> None:
     # Cells under no header name (beyond the header, or under a blank one) must be
     # blank: Excel leaves trailing commas, but a value there lost its column.
@@ -232,6 +263,12 @@ def _read_rows(
         row_number += 1
         if not any(c.strip() for c in cells):
             continue  # blank rows (often trailing ones) are not data
+        if len(table.rows) + len(table.broken) >= max_rows:
+            table.report(problems, row_number, None, None,
+                         f"is past the {max_rows:,} data rows an import reads (the rest of the file was not read)",
+                         "check it is the right file; for a genuinely larger file raise the limit with --max-rows "
+                         "(or PLACEMENT_MAX_IMPORT_ROWS)")
+            return
         bad = False
         stray = None
         if len(cells) > width or unnamed:
