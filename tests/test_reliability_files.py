@@ -96,12 +96,12 @@ def test_an_export_into_new_folders_makes_them_owner_only(solved, tmp_path):
     assert mode(out.parent) == 0o700 and mode(out.parent.parent) == 0o700
 
 
-def test_a_restricted_audit_is_owner_only_under_umask_000(solved, tmp_path):
+def test_an_internal_audit_is_owner_only_under_umask_000(solved, tmp_path):
     out = tmp_path / "audit.html"
     out.write_text("old")
     os.chmod(out, 0o644)
     with umask(0):
-        result = run("--db", f"sqlite:///{solved}", "audit", "1", "--no-suppression", "--out", str(out))
+        result = run("--db", f"sqlite:///{solved}", "audit", "1", "--edition", "internal", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert mode(out) == 0o600
 
