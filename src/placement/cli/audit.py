@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..text import visible
 from . import AppContext, cli, handle_errors, params, pass_app
 
 EDITION_HELP = (
@@ -43,4 +44,4 @@ def audit_cmd(app: AppContext, number: int, fmt: str, edition: str | None, out: 
     path = write_report(app.engine(), number, fmt, out, edition=chosen)
     if chosen.private:
         click.echo(f"Internal edition: {STAMP}. Written readable by you only.", err=True)
-    click.echo(str(path))
+    click.echo(visible(path))

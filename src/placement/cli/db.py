@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..text import visible
 from . import AppContext, cli, handle_errors, pass_app
 
 
@@ -41,4 +42,4 @@ def db_status(app: AppContext) -> None:
     from ..db.session import make_engine
 
     engine = make_engine(app.db_url)
-    click.echo(f"database: {app.db_url}\ncurrent:  {current_revision(engine) or 'empty'}\nnewest:   {head_revision()}")
+    click.echo(f"database: {visible(app.db_url)}\ncurrent:  {current_revision(engine) or 'empty'}\nnewest:   {head_revision()}")

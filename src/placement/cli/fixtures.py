@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..text import visible
 from . import cli, handle_errors, params
 
 
@@ -75,4 +76,4 @@ def fixtures_generate(
     for name, rows in counts.items():
         table.add_row(name, f"{rows:,}")
     Console(width=100).print(table)
-    click.echo(f"Written to {outdir.resolve()}\nImport it with: placement import dir {outdir}")
+    click.echo(f"Written to {visible(outdir.resolve())}\nImport it with: placement import dir {visible(outdir)}")
