@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from .. import __version__
 from ..config import DATABASE_URL_ENV, database_url
-from ..errors import PlacementError
+from ..errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PlacementError
 
 
 class AppContext:
@@ -46,6 +46,14 @@ class AppContext:
         return self._engine
 
 
+class CommandFailed(click.ClickException):
+    """A library error as click's one-message failure, with the error's exit code (see the README)."""
+
+    def __init__(self, exc: PlacementError):
+        super().__init__(str(exc))
+        self.exit_code = exc.exit_code
+
+
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's errors into click's clear one-message failures."""
 
@@ -54,15 +62,47 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except PlacementError as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise CommandFailed(exc) from exc
 
     return wrapper
+
+
+class PlacementGroup(click.Group):
+    """The top-level group, with the exit codes the README documents.
+
+    0 done; 1 bad input or usage (click's own usage errors exit 2 by default);
+    3 infeasible; 4 no answer within the time limit; 130 interrupted (Ctrl-C).
+    """
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        standalone = kwargs.pop("standalone_mode", True)
+        if not standalone:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            # Without standalone mode click returns ctx.exit(N)'s code (commands themselves return None).
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort as exc:
+            interrupted = isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt)
+            click.echo("Interrupted." if interrupted else "Aborted.", err=True)
+            sys.exit(EXIT_INTERRUPTED if interrupted else EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
 
 
 pass_app = click.make_pass_decorator(AppContext)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=PlacementGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--db",
     "db_url",
@@ -82,6 +122,11 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
       placement audit 1                   # fairness report (HTML)
       placement round approve 1 --by "A. Coordinator"
       placement offer accept C0001        # record answers, then solve again
+
+    \b
+    Exit codes: 0 done; 1 bad input or usage; 3 infeasible (no placement
+    meets every hard constraint); 4 no answer within the time limit;
+    130 interrupted.
     """
     ctx.obj = AppContext(database_url(db_url))
 
