@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 # Exit codes of the command line (documented in the README).
 EXIT_OK = 0
 EXIT_BAD_INPUT = 1  # bad input or usage

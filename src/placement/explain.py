@@ -234,7 +234,7 @@ def default_round(session, cand: Candidate) -> int:
                                               .order_by(Round.number.desc())).all()]
     if rows:
         number, host = rows[0]
-        held = {n: h for n, h in rows}
+        held = dict(rows)
         # Walk back through consecutive approved rounds that carried the same offer.
         for n in approved[approved.index(number) + 1:]:
             if held.get(n) != host:

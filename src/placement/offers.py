@@ -145,7 +145,7 @@ def import_answers(engine: Engine, path: Path, mapping=None, *, max_errors: int 
     problems = Problems(max_errors)
     table = read_table("answers", path, (mapping or NO_MAPPING).for_kind("answers"), problems)
     rows = validate_rows(table, problems).rows if table is not None else []
-    if table is None or len(problems) and not rows:
+    if table is None or (len(problems) and not rows):
         raise InputError(problems.items, truncated=problems.truncated)
     changes: list[OfferChange] = []
     with write_session(engine, lock="rounds") as s:

@@ -8,7 +8,8 @@ style). Commands live in one module per group; this module wires them up.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -46,12 +47,15 @@ class AppContext:
         return self._engine
 
 
-class CommandFailed(click.ClickException):
-    """A library error as click's one-message failure, with the error's exit code (see the README)."""
+_FAILURES: dict[int, type[click.ClickException]] = {}
 
-    def __init__(self, exc: PlacementError):
-        super().__init__(str(exc))
-        self.exit_code = exc.exit_code
+
+def command_failed(exc: PlacementError) -> click.ClickException:
+    """A library error as click's one-message failure, with the error's exit code (see the README)."""
+    code = exc.exit_code
+    if code not in _FAILURES:
+        _FAILURES[code] = type(f"CommandFailed{code}", (click.ClickException,), {"exit_code": code})
+    return _FAILURES[code](str(exc))
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -62,7 +66,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except PlacementError as exc:
-            raise CommandFailed(exc) from exc
+            raise command_failed(exc) from exc
 
     return wrapper
 
@@ -74,13 +78,19 @@ class PlacementGroup(click.Group):
     3 infeasible; 4 no answer within the time limit; 130 interrupted (Ctrl-C).
     """
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-        standalone = kwargs.pop("standalone_mode", True)
-        if not standalone:
-            return super().main(*args, standalone_mode=False, **kwargs)
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         try:
             # Without standalone mode click returns ctx.exit(N)'s code (commands themselves return None).
-            code = super().main(*args, standalone_mode=False, **kwargs)
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
