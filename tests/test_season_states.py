@@ -204,3 +204,24 @@ def test_offer_import_with_a_mapping(engine, sqlite_url, tmp_path):
     (tmp_path / "bad.toml").write_text('[answers.values.response]\n"Yes" = "accepted"\n')
     res = run(sqlite_url, "offer", "import", str(tmp_path / "answers.csv"), "--mapping", str(tmp_path / "bad.toml"))
     assert res.exit_code == 1 and "not a canonical response" in res.output
+
+
+def test_import_problems_are_listed_file_by_file_in_row_order():
+    from placement.errors import InputError, RowProblem
+
+    err = InputError([RowProblem("b.csv", 9, "x", None, "p", "f"), RowProblem("a.csv", 7, "x", None, "p", "f"),
+                      RowProblem("b.csv", 2, "x", None, "p", "f"), RowProblem("b.csv", None, None, None, "p", "f")])
+    assert [(p.file, p.row) for p in err.problems] == [("b.csv", None), ("b.csv", 2), ("b.csv", 9), ("a.csv", 7)]
+
+
+def test_running_the_demo_again_leaves_other_files_in_its_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "placement-demo"
+    folder.mkdir()
+    (folder / "my-notes.txt").write_text("keep me")
+    for _ in range(2):
+        res = CliRunner().invoke(cli, ["demo", "--time-limit", "20"], catch_exceptions=False)
+        assert res.exit_code == 0, res.output
+    assert (folder / "my-notes.txt").read_text() == "keep me"
+    assert (folder / "round-1-audit.html").exists()  # a fresh database: round 1 again, not round 2
+    assert not (folder / "round-2-audit.html").exists()
