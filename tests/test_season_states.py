@@ -223,5 +223,5 @@ def test_running_the_demo_again_leaves_other_files_in_its_folder(tmp_path, monke
         res = CliRunner().invoke(cli, ["demo", "--time-limit", "20"], catch_exceptions=False)
         assert res.exit_code == 0, res.output
     assert (folder / "my-notes.txt").read_text() == "keep me"
-    assert (folder / "round-1-audit.html").exists()  # a fresh database: round 1 again, not round 2
-    assert not (folder / "round-2-audit.html").exists()
+    assert (folder / "round-1-audit-internal.html").exists()  # a fresh database: round 1 again, not round 2
+    assert not list(folder.glob("round-2-*"))
