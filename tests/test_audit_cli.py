@@ -66,12 +66,12 @@ def test_no_suppression_is_the_internal_edition(db, tmp_path) -> None:
     assert "summary,,placed,10,false" in text
     assert "sex,female,eligible,6,false" in text  # exact: 6 women, not withheld
     both = CliRunner().invoke(cli, ["--db", db, "audit", "1", "--no-suppression", "--edition", "publication"])
-    assert both.exit_code == 2 and "cannot be combined" in both.output
+    assert both.exit_code == 1 and "cannot be combined" in both.output  # usage errors exit 1 (README)
 
 
 def test_an_unknown_edition_is_refused_with_the_choices(db) -> None:
     result = CliRunner().invoke(cli, ["--db", db, "audit", "1", "--edition", "public"])
-    assert result.exit_code == 2 and "internal" in result.output and "publication" in result.output
+    assert result.exit_code == 1 and "internal" in result.output and "publication" in result.output
 
 
 def test_the_price_of_fairness_comes_from_the_rounds_library(engine, sqlite_url, tmp_path, monkeypatch) -> None:

@@ -104,7 +104,7 @@ def test_bad_mapping_is_a_clear_error(sqlite_url: str, tmp_path: Path) -> None:
 
 def test_missing_file_and_empty_folder(sqlite_url: str, tmp_path: Path) -> None:
     result = _run(sqlite_url, "preferences", str(tmp_path / "nope.csv"))
-    assert result.exit_code == 2 and "does not exist" in result.output
+    assert result.exit_code == 1 and "does not exist" in result.output  # usage errors exit 1 (README)
     (tmp_path / "empty").mkdir()
     result = _run(sqlite_url, "dir", str(tmp_path / "empty"))
     assert result.exit_code == 1 and "No import files" in result.output

@@ -61,7 +61,8 @@ def test_solve_approve_answer_and_next_round(engine):
 def test_new_proposal_supersedes_unapproved_one_and_stale_proposal_cannot_be_approved(engine):
     small_scheme(engine)
     solve_round(engine)
-    solve_round(engine)
+    second = solve_round(engine)
+    assert second.superseded == [1]
     with transaction(engine) as s:
         states = dict(s.execute(select(Round.number, Round.state)).all())
     assert states == {1: "superseded", 2: "proposal"}
@@ -153,7 +154,7 @@ def test_cli_solve_json_approve_offer_export_explain(tmp_path, sqlite_url):
     assert res.exit_code == 1 and f"{unplaced} has no offer in round 1" in res.output
     answers = tmp_path / "answers.csv"
     first, second = sorted(placed)[:2]
-    answers.write_text(f"candidate_id,response\n{first},accepted\n{second},decline\n")
+    answers.write_text(f"candidate_id,response\n{first},Accept\n{second},decline\n")
     res = run(cli, ["--db", sqlite_url, "offer", "import", str(answers)], catch_exceptions=False)
     assert res.exit_code == 0 and "Recorded 2 answers" in res.output
     out = tmp_path / "p.csv"

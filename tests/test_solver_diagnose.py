@@ -26,6 +26,7 @@ def make_problem(
     mins: list[int] | None = None,
     required: list[tuple[int, int]] = (),
     fixed: list[tuple[int, int]] = (),
+    fixed_states: tuple[str, ...] = (),
     links: list[tuple[int, int]] = (),
     targets: tuple[Target, ...] = (),
 ) -> Problem:
@@ -47,6 +48,7 @@ def make_problem(
         host_region=np.array(regions or [0] * n_h, np.int32),
         required=np.array([pair[cp] for cp in required], np.int32),
         fixed=np.array([pair[cp] for cp in fixed], np.int32),
+        fixed_states=fixed_states,
         links=np.array(links, np.int32).reshape(-1, 2),
         targets=targets,
         candidate_labels=tuple(f"C{c:04d}" for c in range(len(prefs))),
@@ -83,7 +85,9 @@ def test_two_required_placements_at_a_one_place_host():
     assert find_conflict(problem, Options()) == Conflict("infeasible", (("required", 0), ("required", 1)), True)
     sentences = diagnose(problem, Options())
     assert sentences[0] == (
-        "RX0 offers 1 place but 2 placements there are required or already accepted (C0000, C0001)."
+        "RX0 now has 1 place but 2 candidates are required there by pairs.csv: C0000, C0001. To resolve it, "
+        "remove a required pair with `placement pair remove CANDIDATE HOST --reason ...`, or give RX0 more "
+        "places (capacity in hosts.csv) and import it again."
     )
     assert "drop the required placement of C0000 at RX0" in sentences[-1]
     assert "drop the required placement of C0001 at RX0" in sentences[-1]
@@ -169,11 +173,32 @@ def test_lower_quotas_that_compete_for_the_same_candidates():
 
 
 def test_candidate_required_at_one_host_and_accepted_at_another():
-    problem = make_problem([[0, 1]], [1, 1], required=[(0, 1)], fixed=[(0, 0)])
+    problem = make_problem([[0, 1]], [1, 1], required=[(0, 1)], fixed=[(0, 0)], fixed_states=("accepted",))
     assert set(find_conflict(problem, Options()).groups) == {("required", 0), ("fixed", 0)}
     sentences = diagnose(problem, Options())
-    assert sentences[0] == "C0000 is required or accepted at both RX1 and RX0, but can take only one place."
-    assert "reopen the accepted placement of C0000 at RX0" in sentences[-1]
+    assert sentences[0] == (
+        "C0000 is held at both RX1 (required by pairs.csv) and RX0 (accepted), but can take only one place."
+    )
+    assert "release the accepted offer of C0000 at RX0 (`placement offer release C0000 --reason ...`)" in sentences[-1]
+
+
+def test_a_capacity_cut_below_held_offers_names_each_by_its_state_and_the_command_that_resolves_it():
+    # RX0 now has 2 places; C0000 and C0001 accepted there, C0002 holds an offer not yet answered.
+    problem = make_problem([[0], [0], [0], [1]], [2, 1], fixed=[(0, 0), (1, 0), (2, 0)],
+                           fixed_states=("accepted", "accepted", "offered"))
+    sentences = diagnose(problem, Options())
+    assert sentences[0] == (
+        "RX0 now has 2 places but 3 candidates hold placements there: C0000 (accepted), C0001 (accepted), "
+        "C0002 (offered). To resolve it, release 1 of them with `placement offer release CANDIDATE --reason ...`, "
+        "or give RX0 more places (capacity in hosts.csv) and import it again."
+    )
+    problem = make_problem([[0], [0], [0]], [2], fixed=[(0, 0), (1, 0), (2, 0)], fixed_states=("accepted",) * 3)
+    assert diagnose(problem, Options())[0].startswith(
+        "RX0 now has 2 places but 3 candidates accepted there: C0000, C0001, C0002.")
+    # Nowhere is an offered placement called accepted.
+    problem = make_problem([[0], [0]], [1], fixed=[(0, 0), (1, 0)], fixed_states=("offered", "offered"))
+    words = " ".join(diagnose(problem, Options()))
+    assert "accepted" not in words and "hold offers there not yet answered" in words
 
 
 def test_required_placement_against_strict_stability():

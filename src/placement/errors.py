@@ -10,9 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Exit codes of the command line (documented in the README).
+EXIT_OK = 0
+EXIT_BAD_INPUT = 1  # bad input or usage
+EXIT_INFEASIBLE = 3  # no placement meets every hard constraint
+EXIT_NO_ANSWER = 4  # no answer within the time limit
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
 
 class PlacementError(Exception):
     """Base of every error the CLI turns into a clear message."""
+
+    exit_code = EXIT_BAD_INPUT
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -56,6 +65,9 @@ class InputError(PlacementError):
     """Input files are invalid. Carries every problem found, up to a limit; nothing was written."""
 
     def __init__(self, problems: list[RowProblem], *, truncated: int = 0):
+        # File by file (in the order first reported), then by row: a file's own problems (no row) first.
+        order = {f: i for i, f in reversed(list(enumerate(p.file for p in problems)))}
+        problems = sorted(problems, key=lambda p: (order[p.file], p.row or 0))
         self.problems = problems
         self.truncated = truncated
         lines = [p.render() for p in problems]
@@ -74,6 +86,18 @@ class QuotaRefused(PlacementError):
 
 class RoundError(PlacementError):
     """A round operation that does not fit the round's state (approve twice, accept an unoffered place...)."""
+
+
+class SolveTimeout(RoundError):
+    """The solver gave no answer within its time limit (nor within the grace after it)."""
+
+    exit_code = EXIT_NO_ANSWER
+
+
+class Interrupted(RoundError):
+    """The command was interrupted (Ctrl-C); nothing was stored."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class ConcurrencyError(PlacementError):

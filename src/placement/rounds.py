@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -31,7 +30,7 @@ from .db.models import AuditLog, Candidate, Host, Placement, Round
 from .db.queries import load_scheme
 from .db.session import read_session, transaction, write_session
 from .domain import PROTECTED_ATTRIBUTES
-from .errors import ConcurrencyError, NotFound, QuotaRefused, RoundError, RowProblem
+from .errors import ConcurrencyError, Interrupted, NotFound, QuotaRefused, RoundError, SolveTimeout
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
 from .solver.problem import Options, Solution
@@ -98,7 +97,9 @@ class RoundOptions:
 
 @dataclass
 class RoundResult:
-    round: int
+    """What a solve found. ``round`` is None when there was no placement to propose (nothing stored)."""
+
+    round: int | None
     status: str
     placed: int
     unplaced: int
@@ -114,6 +115,12 @@ class RoundResult:
     dropped: int = 0
     notes: list[str] = field(default_factory=list)
     tie_break: str = ""  # how equally good placements were settled, e.g. "host_order: optimal"
+    stored: bool = True  # False for an infeasible solve or one with no answer in time: no round was stored
+    superseded: list[int] = field(default_factory=list)  # earlier proposals nobody approved, replaced by this one
+
+    @property
+    def has_placement(self) -> bool:
+        return self.status in ("OPTIMAL", "FEASIBLE")
 
     def to_json(self) -> dict:
         """The summary as JSON; a scope of an ethnicity or disability target with 1-7 (non-)members has its
@@ -208,11 +215,16 @@ def history(session: Session, decline_policy: str) -> tuple[History, Round | Non
     for number, cid, hid, status in rows:
         if status == "declined":
             hist.declined.setdefault(cid, set()).add(hid)
-            hist.declined_round[(cid, hid)] = number
+            hist.declined_round.setdefault((cid, hid), number)
             if decline_policy == "scheme":
                 hist.withdrawn.add(cid)
+        elif status == "released":
+            # The scheme withdrew the offer: the candidate is back in the pool, but not for that host.
+            hist.released.setdefault(cid, set()).add(hid)
+            hist.released_round.setdefault((cid, hid), number)
         elif number == parent.number and status in ("offered", "accepted"):
             hist.fixed[cid] = hid
+            hist.fixed_state[cid] = status
     # A candidate placed again after declining elsewhere is not withdrawn by that old decline.
     hist.withdrawn -= set(hist.fixed)
     return hist, parent
@@ -307,13 +319,13 @@ def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
             worker.join(0.1)
             if deadline is not None and time.monotonic() - started > deadline:
                 # A MIP engine deep in one LP can overrun its own clock; the command must not.
-                raise RoundError(
+                raise SolveTimeout(
                     f"The solver did not stop within {deadline:.0f} s, well past its time limit; no round was stored.",
                     "Run `placement solve` again with a larger --time-limit, or relax hard targets "
                     "(the hard part is usually a binding share target).",
                 )
     except KeyboardInterrupt:
-        raise RoundError("The solve was interrupted; no round was stored.", "Run `placement solve` again when ready.") from None
+        raise Interrupted("The solve was interrupted; no round was stored.", "Run `placement solve` again when ready.") from None
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["solution"]  # type: ignore[return-value]
@@ -338,8 +350,52 @@ def solve_round(
     deadline = options.time_limit * 1.5 + 30
     solution = interruptible(lambda: solve(encoded.problem, options.solver_options(), progress=say), deadline)
     say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
+    if solution.status not in ("OPTIMAL", "FEASIBLE"):
+        # Infeasible, or no answer within the time limit: there is nothing to propose, so no round.
+        return _record_no_round(engine, options, encoded, solution)
     blob = enc_mod.dumps(encoded)
     return _store(engine, options, encoded, solution, blob, parent, quotas, answers)
+
+
+def options_words(options: RoundOptions | dict) -> str:
+    """A round's options as the coordinator typed them: "objective=rank-sum, stability=none, ..."."""
+    d = asdict(options) if isinstance(options, RoundOptions) else options
+    return ", ".join(f"{k.replace('_', '-')}={str(v).lower() if isinstance(v, bool) else v}" for k, v in d.items())
+
+
+def _result(encoded, solution, *, number: int | None, rank_sum: int, blocking: list[list[str]], targets: list[dict],
+            stored: bool = True, superseded: list[int] | None = None) -> RoundResult:
+    p = encoded.problem
+    return RoundResult(
+        round=number,
+        status=solution.status,
+        placed=solution.placed,
+        unplaced=p.n_candidates - solution.placed,
+        rank_sum=rank_sum,
+        objective=solution.objective,
+        bound=solution.bound,
+        solve_seconds=solution.solve_seconds,
+        blocking_pairs=blocking,
+        targets=targets,
+        method=solution.method,
+        diagnosis=solution.diagnosis,
+        soft_violations=solution.soft_violations,
+        dropped=len(encoded.dropped),
+        notes=encoded.notes,
+        tie_break=solution.tie_break,
+        stored=stored,
+        superseded=superseded or [],
+    )
+
+
+def _record_no_round(engine: Engine, options: RoundOptions, encoded, solution) -> RoundResult:
+    """Log a solve that found no placement to propose; store no round, supersede nothing."""
+    what = ("infeasible: no placement meets every hard constraint" if solution.status == "INFEASIBLE"
+            else f"no answer within the time limit of {options.time_limit:g} s")
+    with write_session(engine) as s:
+        log_action(s, "solve", f"{solution.status}, {what}; no round stored; options {options_words(options)}")
+    return _result(encoded, solution, number=None, rank_sum=0, blocking=[], stored=False,
+                   targets=_target_summaries(solution, encoded.problem) if solution.targets else [])
 
 
 def _store(engine, options, encoded, solution, blob, parent, quotas, answers="") -> RoundResult:
@@ -398,6 +454,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, answers="")
                         ).all()
                     )
                 # Older proposals nobody approved are replaced by this one.
+                superseded = list(s.scalars(select(Round.number).where(Round.state == "proposal").order_by(Round.number)))
                 s.execute(update(Round).where(Round.state == "proposal").values(state="superseded"))
                 rnd = Round(
                     number=number,
@@ -430,7 +487,9 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, answers="")
                 log_action(
                     s,
                     "solve",
-                    f"round {number}: {solution.status}, {solution.placed} placed of {p.n_candidates}, options {asdict(options)}",
+                    f"round {number}: {solution.status}, {solution.placed} placed of {p.n_candidates}; "
+                    f"options {options_words(options)}"
+                    + (f"; supersedes proposal {', '.join(map(str, superseded))}" if superseded else ""),
                 )
             break
         except IntegrityError as exc:
@@ -440,24 +499,8 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, answers="")
                     "Another solve stored a round at the same moment, three times in a row.",
                     "Wait for the other runs to finish and run `placement solve` again.",
                 ) from exc
-    return RoundResult(
-        round=number,
-        status=solution.status,
-        placed=solution.placed,
-        unplaced=p.n_candidates - solution.placed,
-        rank_sum=summary["rank_sum"],
-        objective=solution.objective,
-        bound=solution.bound,
-        solve_seconds=solution.solve_seconds,
-        blocking_pairs=blocking,
-        targets=targets,
-        method=solution.method,
-        diagnosis=solution.diagnosis,
-        soft_violations=solution.soft_violations,
-        dropped=len(encoded.dropped),
-        notes=encoded.notes,
-        tie_break=solution.tie_break,
-    )
+    return _result(encoded, solution, number=number, rank_sum=summary["rank_sum"], blocking=blocking,
+                   targets=targets, superseded=superseded)
 
 
 def approve_round(engine: Engine, number: int, by: str) -> int:
@@ -493,8 +536,7 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
                 "Run `placement solve` again so the proposal takes the latest answers into account, "
                 "then approve the new round.",
             )
-        if current is not None:
-            current.state = "superseded"
+        # The round it continues stays approved: its offers and answers are history, never superseded.
         rnd.state = "approved"
         rnd.approved_by = by.strip()
         rnd.approved_at = _now()
@@ -530,90 +572,10 @@ def record_response(engine: Engine, candidate_id: str, response: str) -> tuple[i
 
 
 def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tuple[int, str]]:
-    """Record several answers in one transaction: all or none. Returns (round, host_id) per answer."""
-    results = []
-    from collections import Counter
+    """Record several answers in one transaction: all or none (see ``placement.offers``)."""
+    from .offers import record_responses as record
 
-    twice = sorted(cid for cid, n in Counter(cid for cid, _ in answers).items() if n > 1)
-    if twice:
-        raise RoundError(
-            f"{', '.join(twice[:5])} {'is' if len(twice) == 1 else 'are'} answered twice; nothing was recorded.",
-            "Give each candidate one answer.",
-        )
-    with write_session(engine, lock="rounds") as s:
-        rnd = latest_approved(s)
-        if rnd is None:
-            raise RoundError("No round has been approved, so there are no offers to answer.", "Approve a round first: `placement round approve N --by NAME`.")
-        for cid, response in answers:
-            if response not in ("accept", "decline"):
-                raise RoundError(f"Unknown response {response!r} for {cid}.", "Use accept or decline.")
-            row = s.execute(
-                select(Placement, Host.host_id)
-                .join(Candidate, Candidate.id == Placement.candidate_pk)
-                .join(Host, Host.id == Placement.host_pk)
-                .where(Placement.round_id == rnd.id, Candidate.candidate_id == cid)
-            ).first()
-            if row is None:
-                raise RoundError(f"{cid} has no offer in round {rnd.number}.", "Check the candidate id: `placement round show " + str(rnd.number) + "`.")
-            pl, hid = row
-            if pl.offer_status != "offered":
-                raise RoundError(
-                    f"{cid}'s offer at {hid} in round {rnd.number} is already {pl.offer_status}.",
-                    "An answer is recorded once; to change it, contact the scheme lead (it is in the audit log).",
-                )
-            pl.offer_status = "accepted" if response == "accept" else "declined"
-            pl.responded_at = _now()
-            log_action(s, response, f"{cid} {pl.offer_status} {hid} (round {rnd.number})")
-            results.append((rnd.number, hid))
-    return results
-
-
-RESPONSE_SPELLINGS = {"accept": "accept", "accepted": "accept", "yes": "accept",
-                      "decline": "decline", "declined": "decline", "no": "decline"}
-
-
-def read_responses(path: Path, max_errors: int = 50) -> list[tuple[str, str]]:
-    """Answers from a CSV with columns candidate_id, response; every bad row reported, nothing recorded."""
-    import csv
-    import io
-
-    from .errors import InputError
-    from .ingest.reader import Problems, read_text
-
-    problems = Problems(max_errors)
-    text = read_text(path, problems)
-    answers: list[tuple[str, str]] = []
-    if text is not None:
-        try:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
-            missing = {"candidate_id", "response"} - {(h or "").strip() for h in (reader.fieldnames or [])}
-            if missing:
-                problems.add(path.name, 1, ", ".join(sorted(missing)), None, "required column missing",
-                             "add a header row: candidate_id,response")
-            else:
-                first_row: dict[str, int] = {}
-                for i, row in enumerate(reader, start=2):
-                    row = {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()}
-                    resp = RESPONSE_SPELLINGS.get(row["response"].lower())
-                    if resp is None:
-                        problems.add(path.name, i, "response", row["response"], "not a response", "use accept or decline")
-                    elif not row["candidate_id"]:
-                        problems.add(path.name, i, "candidate_id", None, "is empty", "give the candidate's id")
-                    elif row["candidate_id"] in first_row:
-                        problems.add(path.name, i, "candidate_id", row["candidate_id"],
-                                     f"is answered on row {first_row[row['candidate_id']]} too",
-                                     "keep one answer per candidate (the file is recorded all or none)")
-                    else:
-                        first_row[row["candidate_id"]] = i
-                        answers.append((row["candidate_id"], resp))
-        except csv.Error as exc:
-            problems.add(path.name, reader.line_num + 1, None, None, f"is not valid CSV ({exc})",
-                         "save it as CSV UTF-8 and try again")
-    if len(problems):
-        raise InputError(problems.items, truncated=problems.truncated)
-    if not answers:
-        raise InputError([RowProblem(path.name, None, None, None, "has no answers", "add rows: candidate_id,response")])
-    return answers
+    return record(engine, answers)
 
 
 def stored_inputs(session: Session, number: int) -> tuple[Round, enc_mod.Encoded]:

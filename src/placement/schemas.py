@@ -422,6 +422,13 @@ class PairRow(_Row):
     reason: Annotated[str, BeforeValidator(_optional_text)] = ""
 
 
+class AnswerRow(_Row):
+    """One candidate's answer to their offer (`placement offer import`): accept or decline, nothing else."""
+
+    candidate_id: CandidateId
+    response: Annotated[str, BeforeValidator(_code(("accept", "decline"), "response"))]
+
+
 # Canonical columns of each file kind: (required, optional), in the spec's order.
 ROW_MODELS: dict[str, type[_Row]] = {
     "candidates": CandidateRow,
@@ -430,6 +437,7 @@ ROW_MODELS: dict[str, type[_Row]] = {
     "host_rankings": HostRankingRow,
     "targets": TargetRow,
     "pairs": PairRow,
+    "answers": AnswerRow,  # offer answers: read by `offer import`, not by `import`
 }
 
 
@@ -456,6 +464,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "attribute": TARGET_ATTRIBUTES,
     "strength": ("hard", "soft"),
     "rule": ("require", "forbid"),
+    "response": ("accept", "decline"),
 }
 # Columns holding a ';'-separated list: value mappings apply to each item too.
 LIST_COLUMNS = frozenset({"specialisms"})

@@ -69,6 +69,9 @@ class History:
     """What earlier approved rounds settled, for the next round's encoding."""
 
     fixed: dict[str, str] = field(default_factory=dict)  # candidate_id -> host_id (accepted or awaiting answer)
+    fixed_state: dict[str, str] = field(default_factory=dict)  # candidate_id -> "offered" | "accepted"
     declined: dict[str, set[str]] = field(default_factory=dict)  # candidate_id -> hosts they declined
     withdrawn: set[str] = field(default_factory=set)  # left the pool entirely
     declined_round: dict[tuple[str, str], int] = field(default_factory=dict)  # (cand, host) -> round number
+    released: dict[str, set[str]] = field(default_factory=dict)  # candidate_id -> hosts whose offer the scheme released
+    released_round: dict[tuple[str, str], int] = field(default_factory=dict)  # (cand, host) -> round number

@@ -231,10 +231,10 @@ def cases() -> list[Case]:
         Case("pairs", "bad_rule.csv", lines("candidate_id,host_id,rule,reason", "C001,RX1,prefer,"), 2, "rule", "not a recognised"),
         Case("pairs", "unknown_host.csv", lines("candidate_id,host_id,rule,reason", "C001,ZZZ,forbid,x"), 2, "host_id", "not a host"),
         # ---- offer answers (`placement offer import FILE`: candidate_id, response)
-        Case("offers", "bad_response.csv", lines("candidate_id,response", "C001,maybe"), 2, "response", "not a response"),
+        Case("offers", "bad_response.csv", lines("candidate_id,response", "C001,maybe"), 2, "response", "not a recognised response"),
         Case("offers", "missing_column.csv", lines("candidate_id,answer", "C001,accept"), 1, "response", "required column"),
         Case("offers", "empty.csv", b"", None, None, "is empty"),
-        Case("offers", "windows1252.csv", b"candidate_id,response\nC001,acc\xe9pt\n", 2, "response", "not a response"),
+        Case("offers", "windows1252.csv", b"candidate_id,response\nC001,acc\xe9pt\n", 2, "response", "not a recognised response"),
         Case("offers", "utf16.csv", "candidate_id,response\nC001,accept\n".encode("utf-16"), None, None, "UTF-16"),
         Case("offers", "huge_field.csv", lines("candidate_id,response", "C001," + csv_limit), 2, None, "not valid CSV"),
         # ---- numeric options (`placement ARGS...`, one argument per line): refused where typed, nothing stored

@@ -8,7 +8,8 @@ style). Commands live in one module per group; this module wires them up.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -17,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
 from ..config import DATABASE_URL_ENV, database_url
-from ..errors import PlacementError
+from ..errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PlacementError
 from ..text import visible
 
 
@@ -48,6 +49,18 @@ class AppContext:
         return self._engine
 
 
+_FAILURES: dict[int, type[click.ClickException]] = {}
+
+
+def command_failed(exc: PlacementError) -> click.ClickException:
+    """A library error as click's one-message failure, with the error's exit code (see the README)."""
+    code = exc.exit_code
+    if code not in _FAILURES:
+        _FAILURES[code] = type(f"CommandFailed{code}", (click.ClickException,), {"exit_code": code})
+    # Messages quote ids and names from files and the command line: never let them act on the terminal.
+    return _FAILURES[code](visible(str(exc), multiline=True))
+
+
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Turn the library's errors into click's clear one-message failures."""
 
@@ -56,13 +69,11 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except PlacementError as exc:
-            # Messages quote ids and names from files and the command line: never let them act on the terminal.
-            raise click.ClickException(visible(str(exc), multiline=True)) from exc
+            raise command_failed(exc) from exc
         except SQLAlchemyError as exc:  # a damaged file, a full disk, a lost connection: never a traceback
             from ..db.failures import describe
 
-            raise click.ClickException(visible(str(describe(exc, doing=f"`placement {_command_name()}`",
-                                                               written=False)), multiline=True)) from None
+            raise command_failed(describe(exc, doing=f"`placement {_command_name()}`", written=False)) from None
 
     return wrapper
 
@@ -72,10 +83,48 @@ def _command_name() -> str:
     return ctx.command_path.partition(" ")[2] if ctx is not None else "command"
 
 
+class PlacementGroup(click.Group):
+    """The top-level group, with the exit codes the README documents.
+
+    0 done; 1 bad input or usage (click's own usage errors exit 2 by default);
+    3 infeasible; 4 no answer within the time limit; 130 interrupted (Ctrl-C).
+    """
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            # Without standalone mode click returns ctx.exit(N)'s code (commands themselves return None).
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(EXIT_BAD_INPUT)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort as exc:
+            interrupted = isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt)
+            click.echo("Interrupted." if interrupted else "Aborted.", err=True)
+            sys.exit(EXIT_INTERRUPTED if interrupted else EXIT_BAD_INPUT)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 pass_app = click.make_pass_decorator(AppContext)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=PlacementGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--db",
     "db_url",
@@ -95,6 +144,11 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
       placement audit 1                   # fairness report (HTML)
       placement round approve 1 --by "A. Coordinator"
       placement offer accept C0001        # record answers, then solve again
+
+    \b
+    Exit codes: 0 done; 1 bad input or usage; 3 infeasible (no placement
+    meets every hard constraint); 4 no answer within the time limit;
+    130 interrupted.
     """
     ctx.obj = AppContext(database_url(db_url))
 

@@ -7,8 +7,7 @@ from typing import overload
 
 import click
 
-from . import AppContext, cli, handle_errors, pass_app, show
-from .show import cell
+from . import AppContext, cli, handle_errors, pass_app
 
 
 @overload
@@ -26,7 +25,8 @@ def _day(value: datetime | None) -> datetime | None:
 
 @cli.command("log")
 @click.option("--action", "actions", multiple=True, metavar="ACTION",
-              help="Only these actions (import, solve, approve, accept, decline, export, audit, purge...); repeatable.")
+              help="Only these actions (import, solve, approve, accept, decline, change, release, revoke, withdraw, export, "
+                   "audit, purge...); repeatable.")
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
               default=None, help="Only entries on or after this date (UTC), e.g. 2025-09-01.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest entries shown.")
@@ -34,7 +34,6 @@ def _day(value: datetime | None) -> datetime | None:
 @handle_errors
 def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, limit: int) -> None:
     """Who imported, solved, approved, exported and purged what, and when (newest first)."""
-    from rich.table import Table
     from sqlalchemy import select
 
     from ..db.models import AuditLog
@@ -50,13 +49,13 @@ def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, l
     if not entries:
         click.echo("No audit log entries match." if actions or since else "The audit log is empty.")
         return
-    table = Table(title="Audit log (newest first, times in UTC)")
-    for col in ("when", "who", "action", "what"):
-        table.add_column(col, overflow="fold")
+    from .tables import console, row, table
+
+    out = table("Audit log (newest first, times in UTC)", ("when", {"min_width": 19}), "who", ("action", {"min_width": 8}), "what")
     for e in entries:
         at = e.at if e.at.tzinfo is None else e.at.astimezone(UTC)
-        table.add_row(at.strftime("%Y-%m-%d %H:%M:%S"), cell(e.os_user), cell(e.action), cell(e.detail))
-    show.console().print(table)
+        row(out, at.strftime("%Y-%m-%d %H:%M:%S"), e.os_user, e.action, e.detail)
+    console().print(out)
 
 
 @cli.command("purge")

@@ -22,7 +22,7 @@ def sample_dir() -> Path | None:
 
 @cli.command("demo")
 @click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("placement-demo"),
-              show_default=True, help="Folder for the demo database and reports (emptied first).")
+              show_default=True, help="Folder for the demo database and reports (the demo's own files there are replaced; others are left alone).")
 @click.option("--time-limit", type=params.SECONDS, default=30.0, show_default=True, help="Seconds the solver may take.")
 @handle_errors
 def demo_cmd(workdir: Path, time_limit: float) -> None:
@@ -34,10 +34,14 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
     from .solve import print_round_summary
 
     console = show.console()
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "placement.db"
+    # Start afresh, removing only what an earlier demo wrote here: other files in the folder are left alone.
+    for old in [db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-shm", "-journal")),
+                *workdir.glob("round-*-audit*.html")]:
+        old.unlink(missing_ok=True)
+    if (workdir / "scheme" / ".placement-demo").exists():
+        shutil.rmtree(workdir / "scheme")
     url = f"sqlite:///{db_path}"
     engine = make_engine(url)
     upgrade(engine)
@@ -49,6 +53,7 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
 
         src = workdir / "scheme"
         generate_scheme(src, candidates=60, seed=2026)
+        (src / ".placement-demo").write_text("written by `placement demo`; removed by the next demo\n")
         console.print(f"[bold]2. Data[/bold]: sample fixtures not found next to the package; generated a 60-candidate scheme in {esc(src)}")
     else:
         console.print(f"[bold]2. Data[/bold]: the sample scheme in {esc(src)}")
@@ -62,12 +67,13 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
 
     from ..audit import write_report
 
-    if result.status in ("OPTIMAL", "FEASIBLE"):
-        internal = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-internal.html")
-        public = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-publication.html",
-                              edition="publication")
-        console.print(f"[bold]4. Audit[/bold]: fairness report written to {esc(internal)} "
-                      f"(internal edition: exact, OFFICIAL-SENSITIVE) and {esc(public)} (publication edition)")
+    if result.round is None:
+        raise click.ClickException("The sample scheme gave no round; see the summary above.")
+    internal = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-internal.html")
+    public = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-publication.html",
+                          edition="publication")
+    console.print(f"[bold]4. Audit[/bold]: fairness report written to {esc(internal)} "
+                  f"(internal edition: exact, OFFICIAL-SENSITIVE) and {esc(public)} (publication edition)")
     console.print(
         f"\nDone. Explore it with: placement --db {esc(url)} round show {result.round}   "
         f"(or explain CANDIDATE, audit {result.round}, round approve {result.round} --by NAME)"

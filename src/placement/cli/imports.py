@@ -55,6 +55,25 @@ def _show(reports: list[ImportReport], dry_run: bool) -> None:
     console.print(table)
 
 
+def _engine(app: AppContext, dry_run: bool):
+    """The database to import into; a dry run against a SQLite file that does not exist yet creates nothing."""
+    if dry_run:
+        import tempfile
+
+        from ..db.migrate import upgrade
+        from ..db.session import make_engine, sqlite_path
+
+        path = sqlite_path(app.db_url)
+        if path is not None and not path.exists():
+            scratch = click.get_current_context().with_resource(tempfile.TemporaryDirectory(prefix="placement-dry-run-"))
+            engine = make_engine(f"sqlite:///{Path(scratch) / 'dry-run.db'}")
+            upgrade(engine)
+            click.echo(f"There is no database at {path} yet: checked against an empty one, and nothing was created.",
+                       err=True)
+            return engine
+    return app.engine()
+
+
 @cli.group("import")
 def import_group() -> None:
     """Import CSV files: candidates, hosts, preferences, host rankings, targets, pairs.
@@ -77,7 +96,7 @@ def _make_kind_command(kind: str) -> None:
     def command(app: AppContext, file: Path, mapping_path: Path | None, dry_run: bool, max_errors: int,
                 max_bytes: int | None, max_rows: int | None) -> None:
         mapping = load_mapping(mapping_path) if mapping_path else None
-        report = import_file(app.engine(), kind, file, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
+        report = import_file(_engine(app, dry_run), kind, file, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
                              limits=_limits(max_bytes, max_rows))
         _show([report], dry_run)
 
@@ -101,6 +120,6 @@ def import_directory(app: AppContext, directory: Path, mapping_path: Path | None
     them in that order, checking ids across the files.
     """
     mapping = load_mapping(mapping_path) if mapping_path else None
-    reports = import_dir(app.engine(), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
+    reports = import_dir(_engine(app, dry_run), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
                          limits=_limits(max_bytes, max_rows))
     _show(reports, dry_run)

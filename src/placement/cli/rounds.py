@@ -139,15 +139,36 @@ def offer_decline(app: AppContext, candidate_id: str) -> None:
 
 @offer_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              metavar="MAP.toml", help="Mapping file with an [answers] section: the export's column names and "
+                                       "spellings of accept/decline (see docs/import.md).")
+@click.option("--max-errors", type=click.IntRange(min=1), default=50, show_default=True, help="Report at most this many problems.")
 @pass_app
 @handle_errors
-def offer_import(app: AppContext, file: Path) -> None:
-    """Record many answers from a CSV with columns candidate_id, response (accept|decline); all or none."""
-    from ..rounds import read_responses, record_responses
+def offer_import(app: AppContext, file: Path, mapping_path: Path | None, max_errors: int) -> None:
+    """Record many answers from a CSV with columns candidate_id, response; all or none.
 
-    answers = read_responses(file)
-    results = record_responses(app.engine(), answers)
-    click.echo(f"Recorded {len(results)} answers from {visible(file.name)}.")
+    A response must be accept or decline (any letter case). Other spellings
+    ("Yes", "accepted") are refused unless a mapping file maps them:
+
+    \b
+        [answers.columns]
+        "Ref" = "candidate_id"
+        "Outcome" = "response"
+        [answers.values.response]
+        "Yes" = "accept"
+        "No" = "decline"
+
+    Every bad row is listed with its row number, and then nothing is recorded.
+    """
+    from ..ingest import load_mapping
+    from ..offers import import_answers
+
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    changes = import_answers(app.engine(), file, mapping, max_errors=max_errors)
+    accepted = sum(1 for c in changes if c.after == "accepted")
+    click.echo(f"Recorded {len(changes)} answers from {visible(file.name)} (round {changes[0].round}): "
+               f"{accepted} accepted, {len(changes) - accepted} declined.")
 
 
 @cli.command("export")

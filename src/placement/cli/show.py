@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.text import Text
 
 from ..text import visible
@@ -27,5 +26,7 @@ def cell(value: object, style: str = "") -> Text:
 
 
 def esc(value: object) -> str:
-    """``value`` for an f-string printed with markup: brackets escaped, hidden characters escaped."""
-    return escape(visible(value))
+    """``value`` for an f-string printed with markup: brackets escaped, hidden characters escaped (``tables.text``)."""
+    from .tables import text
+
+    return text(value)

@@ -8,7 +8,7 @@ import click
 
 from ..masking import WITHHELD, diagnosis_line, is_special, withhold_scope
 from . import AppContext, cli, handle_errors, params, pass_app, show
-from .show import cell, esc
+from .show import esc
 
 
 def _share_rule(t: dict) -> str:
@@ -22,37 +22,58 @@ def _share_rule(t: dict) -> str:
 
 def targets_table(targets: list[dict]):
     """One row per target scope: the rule, how many were placed there and how many of them count."""
-    from rich import box
-    from rich.table import Table
+    from .tables import table, text
 
-    table = Table(title="Targets", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("target / scope", overflow="fold")
-    table.add_column("rule", no_wrap=True)
-    table.add_column("counted / placed", justify="right", no_wrap=True)
-    table.add_column("met", no_wrap=True)
+    t = table("Targets", ("target / scope", {}), ("rule", {"no_wrap": True}),
+              ("counted / placed", {"justify": "right", "no_wrap": True}), ("met", {"min_width": 3}))
     previous = None
     withheld_any = False
-    for t in targets:
-        if t["name"] != previous:
+    for tg in targets:
+        if tg["name"] != previous:
             if previous is not None:
-                table.add_section()
-            table.add_row(cell(t["name"], "bold"), _share_rule(t), "", "")
-            previous = t["name"]
-        placed = t["placed_in_scope"]
-        scope = t["scope"].replace("region=", "").replace("org_type=", "").replace("host=", "host ")
-        if withhold_scope(t.get("attribute"), t["achieved"], placed):
+                t.add_section()
+            t.add_row(f"[bold]{text(tg['name'])}[/bold]", _share_rule(tg), "", "")
+            previous = tg["name"]
+        placed = tg["placed_in_scope"]
+        scope = tg["scope"].replace("region=", "").replace("org_type=", "").replace("host=", "host ")
+        if withhold_scope(tg.get("attribute"), tg["achieved"], placed):
             # Ethnicity or disability with 1-7 members or non-members here: the figures would single people out.
             withheld_any = True
-            table.add_row(cell(f"  {scope}"), "", f"{WITHHELD} / {placed}", WITHHELD)
+            t.add_row(f"  {text(scope)}", "", f"{WITHHELD} / {placed}", WITHHELD)
             continue
-        share = f" ({t['achieved'] / placed:.0%})" if placed else ""
-        table.add_row(cell(f"  {scope}"), "", f"{t['achieved']} / {placed}{share}",
-                      "[green]yes[/green]" if t["met"] else f"[red]no[/red], short {t['shortfall']:.2f}")
+        share = f" ({tg['achieved'] / placed:.0%})" if placed else ""
+        t.add_row(f"  {text(scope)}", "", f"{tg['achieved']} / {placed}{share}",
+                  "[green]yes[/green]" if tg["met"] else f"[red]no[/red], short by {_candidates(tg['shortfall'])}")
     if withheld_any:
-        table.caption = ("* withheld: 1-7 people in the scope counted (or not counted) by a target on ethnicity or "
-                         "disability; the restricted audit (`placement audit N --no-suppression`) has the figures.")
-        table.caption_justify = "left"
-    return table
+        t.caption = ("* withheld: 1-7 people in the scope counted (or not counted) by a target on ethnicity or "
+                     "disability; the internal audit edition (`placement audit N`) has the figures.")
+        t.caption_justify = "left"
+    return t
+
+
+def _candidates(shortfall: float) -> str:
+    """A target's shortfall in its unit: further candidates of the value the scope would have needed."""
+    return f"{shortfall:.2f} of a candidate" if shortfall < 1 else f"{shortfall:.2f} candidates"
+
+
+def objective_words(result) -> str:
+    """The objective's levels named: places first, then the rank cost and what it is made of."""
+    obj = result.objective
+    parts = []
+    if "placed" in obj:
+        parts.append(f"placed {obj['placed']:g}")
+    if "rank_cost" in obj:
+        penalty = obj["rank_cost"] - result.rank_sum
+        if abs(penalty) > 1e-9:
+            parts.append(f"rank cost {obj['rank_cost']:g} (total rank {result.rank_sum} + soft-target and "
+                         f"lower-quota penalties {penalty:g})")
+        else:
+            parts.append(f"rank cost {obj['rank_cost']:g} (the total rank; no penalties)")
+    parts += [f"{k.replace('_', ' ')} {v:g}" for k, v in obj.items() if k not in ("placed", "rank_cost")]
+    return "; ".join(parts)
+
+
+SHOWN_BLOCKING_PAIRS = 20
 
 
 def special_target_names(targets: list[dict]) -> list[str]:
@@ -61,30 +82,46 @@ def special_target_names(targets: list[dict]) -> list[str]:
 
 def print_round_summary(result, console=None) -> None:
     """The round summary a coordinator reads after a solve (also used by the demo)."""
-    console = console or show.console()
+    from .tables import console as make_console
+    from .tables import text
+
+    console = console or make_console()
     gap = ""
     if result.status == "FEASIBLE":
         gap = "  (not proven optimal: bound " + ", ".join(f"{k} {v:g}" for k, v in result.bound.items()) + ")"
-    console.print(f"[bold]Round {result.round}[/bold] proposal: {result.status} by {esc(result.method)} in {result.solve_seconds:.2f} s{gap}")
-    if result.status == "INFEASIBLE":
-        console.print("[red]No placement can satisfy every hard constraint together:[/red]")
-        for line in result.diagnosis or ["(no smaller conflict found)"]:
-            console.print(f"  - {esc(diagnosis_line(line, special_target_names(result.targets)))}")
+    if not result.stored:
+        console.print(f"[bold]No round stored[/bold]: {result.status} by {result.method} in {result.solve_seconds:.2f} s")
+        if result.status == "INFEASIBLE":
+            console.print("[red]No placement can satisfy every hard constraint together:[/red]")
+            for line in result.diagnosis or ["(no smaller conflict found)"]:
+                console.print(f"  - {text(diagnosis_line(line, special_target_names(result.targets)))}")
+        else:
+            console.print("[red]The solver found no placement within the time limit.[/red] "
+                          "Run `placement solve` again with a larger --time-limit, or relax hard targets.")
+        console.print("`placement round list` is unchanged; the attempt is in `placement log --action solve`.")
         return
+    console.print(f"[bold]Round {result.round}[/bold] proposal: {result.status} by {result.method} in {result.solve_seconds:.2f} s{gap}")
+    if result.superseded:
+        console.print(f"It supersedes the unapproved proposal {', '.join(map(str, result.superseded))}.")
     console.print(
         f"Placed {result.placed}, unplaced {result.unplaced}; total rank {result.rank_sum}; "
-        f"{result.dropped} preferences were ineligible (see `placement explain CANDIDATE`)."
+        f"{result.dropped} preferences were ineligible (see `placement round show {result.round}` "
+        f"and `placement candidate show CANDIDATE`)."
     )
     if result.objective:
-        console.print("Objective: " + ", ".join(f"{k} = {v:g}" for k, v in result.objective.items()))
+        console.print("Objective: " + objective_words(result))
     if result.targets:
         console.print(targets_table(result.targets))
     if result.blocking_pairs:
-        console.print(f"{len(result.blocking_pairs)} blocking pair(s) (candidate, host): " + ", ".join(f"({esc(c)}, {esc(h)})" for c, h in result.blocking_pairs[:20]))
+        shown = result.blocking_pairs[:SHOWN_BLOCKING_PAIRS]
+        more = len(result.blocking_pairs) - len(shown)
+        console.print(f"{len(result.blocking_pairs)} blocking pair(s) (candidate, host): "
+                      + ", ".join(f"({text(c)}, {text(h)})" for c, h in shown)
+                      + (f", and {more} more (all in `placement round show {result.round} --json`)" if more else ""))
     if result.tie_break:
         console.print(f"Ties between equally good placements: {tie_words(result.tie_break)}")
     for note in result.notes:
-        console.print(f"[dim]note: {esc(note)}[/dim]")
+        console.print(f"[dim]note: {text(note)}[/dim]")
 
 
 def tie_words(tie_break: str) -> str:
@@ -113,7 +150,8 @@ def tie_words(tie_break: str) -> str:
                    "(host rankings, else assessment score), or to the solver's own pick.")
 @click.option("--time-limit", type=params.SECONDS, default=60.0, show_default=True, help="Seconds the solver may take.")
 @click.option("--workers", type=params.WORKERS, default=2, show_default=True, help="Solver threads.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary instead of tables.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a machine-readable summary instead of tables (the same summary, also when no round is stored).")
 @pass_app
 @handle_errors
 def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_placement_weight, allow_quota,
@@ -121,8 +159,13 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
     """Solve the scheme as it stands and store the result as the next round (a proposal).
 
     Nothing is offered until a named person approves the round with
-    `placement round approve N --by NAME`.
+    `placement round approve N --by NAME`. A solve with no placement to
+    propose stores no round: it prints the diagnosis and exits 3 when no
+    placement meets every hard constraint, 4 when the solver found none
+    within the time limit. Each solve is a new proposal (replacing an
+    unapproved one); to see a stored round again use `placement round show N`.
     """
+    from ..errors import EXIT_INFEASIBLE, EXIT_NO_ANSWER
     from ..rounds import RoundOptions, solve_round
 
     opts = RoundOptions(
@@ -135,10 +178,12 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
     if as_json:
         result = solve_round(engine, opts)
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
-        return
-    with err.status("Solving...") as status:
-        result = solve_round(engine, opts, progress=lambda msg: status.update(esc(msg)))
-    print_round_summary(result)
-    if result.status in ("OPTIMAL", "FEASIBLE"):
-        click.echo(f"Review it (`placement round show {result.round}`, `placement audit {result.round}`), then "
-                   f"`placement round approve {result.round} --by \"Your Name\"`.")
+    else:
+        with err.status("Solving...") as status:
+            result = solve_round(engine, opts, progress=lambda msg: status.update(esc(msg)))
+        print_round_summary(result)
+        if result.stored:
+            click.echo(f"Review it (`placement round show {result.round}`, `placement audit {result.round}`), then "
+                       f"`placement round approve {result.round} --by \"Your Name\"`.")
+    if not result.stored:
+        click.get_current_context().exit(EXIT_INFEASIBLE if result.status == "INFEASIBLE" else EXIT_NO_ANSWER)

@@ -32,15 +32,17 @@ from ..errors import ConfigError
 from ..schemas import LIST_COLUMNS, VOCABULARIES, columns
 
 KINDS: tuple[str, ...] = ("candidates", "hosts", "preferences", "host_rankings", "targets", "pairs")
+# A mapping file may also describe the offer answers file read by `placement offer import`.
+MAPPING_KINDS: tuple[str, ...] = (*KINDS, "answers")
 
 
-def canonical_kind(kind: str) -> str:
+def canonical_kind(kind: str, allowed: tuple[str, ...] = KINDS) -> str:
     """``host-rankings`` (as typed on the command line) or ``host_rankings``."""
     name = kind.strip().replace("-", "_").casefold()
-    if name not in KINDS:
+    if name not in allowed:
         raise ConfigError(
             f"Unknown file kind {kind!r}.",
-            "Use one of: " + ", ".join(k.replace("_", "-") for k in KINDS) + ".",
+            "Use one of: " + ", ".join(k.replace("_", "-") for k in allowed) + ".",
         )
     return name
 
@@ -108,7 +110,7 @@ def parse_mapping(data: dict[str, Any], *, source: str = "mapping") -> Mapping:
     kinds: dict[str, FileMapping] = {}
     for raw_kind, section in data.items():
         try:
-            kind = canonical_kind(raw_kind)
+            kind = canonical_kind(raw_kind, MAPPING_KINDS)
         except ConfigError as exc:
             raise _fail(source, raw_kind, "is not a file kind", exc.hint or "") from None
         if kind in kinds:

@@ -219,10 +219,13 @@ def check_validity(problem: Problem, chosen: np.ndarray | list[int], options: Op
                                  f"{problem.min_placements[h]}", host=h, amount=float(problem.min_placements[h] - load[h])))
 
     for kind, arr in (("required", problem.required), ("fixed", problem.fixed)):
-        for p in np.asarray(arr, dtype=np.int64).tolist():
+        for i, p in enumerate(np.asarray(arr, dtype=np.int64).tolist()):
             if not x[p]:
                 c, h = int(problem.pair_cand[p]), int(problem.pair_host[p])
-                what = "must be placed at" if kind == "required" else "was accepted in an earlier round at"
+                state = problem.fixed_state(i)
+                what = ("must be placed at" if kind == "required"
+                        else f"holds an offer {state} in an earlier round at" if state in ("offered", "accepted")
+                        else "holds a placement from an earlier round at")
                 out.append(Violation(kind, f"{problem.candidate_label(c)} {what} {problem.host_label(h)} but is not there",
                                      candidate=c, host=h))
 

@@ -298,7 +298,7 @@ def diagnose(problem: Problem, options: Options, *, time_limit: float = DEFAULT_
     conflict, core = _find(problem, options, index, time.monotonic() + time_limit)
     if conflict.status == "feasible":
         return [
-            "The hard constraints (capacities, required and accepted placements, links, hard lower quotas, "
+            "The hard constraints (capacities, required pairs, offered and accepted placements, links, hard lower quotas, "
             "hard targets, strict stability) can all be met together, so the model was not infeasible "
             "because of a conflict between them; it may have run out of time. Try a longer time limit."
         ]

@@ -54,7 +54,7 @@ class Explainer:
             c, h = self.pair(g.kind, g.index)
             if g.kind == "required":
                 return f"the required placement of {self.cand(c)} at {self.host(h)}"
-            return f"the placement of {self.cand(c)} at {self.host(h)} accepted in an earlier round"
+            return f"{self.held_words(g.index)} of {self.cand(c)} at {self.host(h)}"
         if g.kind == "link":
             a, b = self.p.links[g.index]
             return f"the link between {self.cand(a)} and {self.cand(b)}"
@@ -71,7 +71,8 @@ class Explainer:
             return f"drop the required placement of {self.cand(c)} at {self.host(h)} from pairs.csv"
         if g.kind == "fixed":
             c, h = self.pair(g.kind, g.index)
-            return f"reopen the accepted placement of {self.cand(c)} at {self.host(h)}"
+            return (f"release the {self.p.fixed_state(g.index)} offer of {self.cand(c)} at {self.host(h)} "
+                    f"(`placement offer release {self.cand(c)} --reason ...`)")
         if g.kind == "link":
             a, b = self.p.links[g.index]
             return f"unlink {self.cand(a)} and {self.cand(b)} (linked_with)"
@@ -81,6 +82,21 @@ class Explainer:
             t = self.p.targets[g.index]
             return f"make target {t.name} soft or loosen its shares"
         return "use stability 'prefer' instead of 'strict'"
+
+    def held_words(self, i: int) -> str:
+        """How a placement held from the latest approved round reads, by its offer state."""
+        state = self.p.fixed_state(i)
+        if state == "offered":
+            return "the offer (offered in an earlier round, not yet answered)"
+        if state == "accepted":
+            return "the placement accepted in an earlier round"
+        return "the placement held from an earlier round"
+
+    def holder_words(self, g: _Group, c: int) -> str:
+        """One holder of a place, with why they hold it: "C1 (accepted)", "C2 (required by pairs.csv)"."""
+        if g.kind == "required":
+            return f"{self.cand(c)} (required by pairs.csv)"
+        return f"{self.cand(c)} ({self.p.fixed_state(g.index)})"
 
     def stable_placement(self) -> np.ndarray:
         if self._da is None:
@@ -104,10 +120,24 @@ class Explainer:
         for h, items in at.items():
             cap = int(self.p.capacity[h])
             if len(items) > cap:
-                names = ", ".join(self.cand(c) for _, c in items)
+                states = {self.p.fixed_state(g.index) if g.kind == "fixed" else "required" for g, _ in items}
+                if len(states) == 1:
+                    state = states.pop()
+                    held = {"required": "are required there by pairs.csv", "offered": "hold offers there not yet answered",
+                            "accepted": "accepted there"}.get(state, "hold placements there")
+                    names = ", ".join(self.cand(c) for _, c in items)
+                else:
+                    held = "hold placements there"
+                    names = ", ".join(self.holder_words(g, c) for g, c in items)
+                fix = []
+                if any(g.kind == "fixed" for g, _ in items):
+                    fix.append(f"release {len(items) - cap} of them with `placement offer release CANDIDATE --reason ...`")
+                if any(g.kind == "required" for g, _ in items):
+                    fix.append("remove a required pair with `placement pair remove CANDIDATE HOST --reason ...`")
+                fix.append(f"give {self.host(h)} more places (capacity in hosts.csv) and import it again")
                 out.append(
-                    f"{self.host(h)} offers {_places(cap)} but {len(items)} placements there are required "
-                    f"or already accepted ({names})."
+                    f"{self.host(h)} now has {_places(cap)} but {len(items)} candidates {held}: {names}. "
+                    f"To resolve it, {', or '.join(fix)}."
                 )
                 self.explained.update((g.kind, g.index) for g, _ in items)
         return out
@@ -120,7 +150,11 @@ class Explainer:
         for c, items in by_c.items():
             if len({h for _, h in items}) > 1:
                 hosts = " and ".join(self.host(h) for _, h in items)
-                out.append(f"{self.cand(c)} is required or accepted at both {hosts}, but can take only one place.")
+                hosts = " and ".join(
+                    f"{self.host(h)} ({'required by pairs.csv' if g.kind == 'required' else self.p.fixed_state(g.index)})"
+                    for g, h in items
+                )
+                out.append(f"{self.cand(c)} is held at both {hosts}, but can take only one place.")
                 self.explained.update((g.kind, g.index) for g, _ in items)
         return out
 
@@ -137,9 +171,9 @@ class Explainer:
                 partner = b if c == a else a
                 r = int(self.p.host_region[h])
                 if r not in self.index.regions_of(partner):
-                    verb = "required placement" if fg.kind == "required" else "accepted placement"
+                    what = self.what(fg)
                     out.append(
-                        f"The {verb} of {self.cand(c)} at {self.host(h)} and the link between "
+                        f"{what[0].upper()}{what[1:]} and the link between "
                         f"{self.cand(a)} and {self.cand(b)} cannot both hold: {self.cand(partner)} has no "
                         f"eligible host in {self.p.region_label(r)}."
                     )

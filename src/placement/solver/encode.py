@@ -137,6 +137,7 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
     dropped: list[Dropped] = []
     required: list[int] = []
     fixed: list[int] = []
+    fixed_states: list[str] = []
     for c in cands:
         ranked = sorted(prefs_of.get(c.candidate_id, []))
         seen: set[str] = set()
@@ -166,6 +167,9 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
                 elif hid in history.declined.get(c.candidate_id, set()):
                     rnd = history.declined_round.get((c.candidate_id, hid))
                     reason = "the candidate declined this host's offer" + (f" in round {rnd}" if rnd else "")
+                elif hid in history.released.get(c.candidate_id, set()):
+                    rnd = history.released_round.get((c.candidate_id, hid))
+                    reason = "the scheme released the candidate's offer at this host" + (f" in round {rnd}" if rnd else "")
                 else:
                     reason = ineligibility_reason(c, host, scheme.host_rankings.get(hid))
             if reason is not None:
@@ -179,6 +183,7 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
             pgiven.append(given)
             if is_fixed:
                 fixed.append(idx)
+                fixed_states.append(history.fixed_state.get(c.candidate_id, "accepted"))
             elif is_required:
                 required.append(idx)
 
@@ -231,6 +236,7 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
         candidate_labels=tuple(c.candidate_id for c in cands),
         host_labels=tuple(h.host_id for h in hosts),
         region_labels=tuple(regions),
+        fixed_states=tuple(fixed_states),
     )
     return Encoded(
         problem=problem,
@@ -273,6 +279,7 @@ def dumps(enc: Encoded) -> bytes:
         "candidate_ids": enc.candidate_ids,
         "host_ids": enc.host_ids,
         "region_labels": list(p.region_labels),
+        "fixed_states": list(p.fixed_states),
         "pair_given_rank": enc.pair_given_rank.tolist(),
         "dropped": [[d.candidate_id, d.host_id, d.reason] for d in enc.dropped],
         "notes": enc.notes,
@@ -310,6 +317,7 @@ def loads(blob: bytes) -> Encoded:
         candidate_labels=tuple(doc["candidate_ids"]),
         host_labels=tuple(doc["host_ids"]),
         region_labels=tuple(doc["region_labels"]),
+        fixed_states=tuple(doc.get("fixed_states", ())),
         **arrays,
     )
     return Encoded(

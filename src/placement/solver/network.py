@@ -56,10 +56,10 @@ class Network:
         self.conflicts: list[str] = []
         fc = problem.pair_cand[forced]
         if np.unique(fc).size != fc.size:
-            self.conflicts.append("a candidate has two required or accepted placements")
+            self.conflicts.append("a candidate has two required, offered or accepted placements")
         forced_load = np.bincount(problem.pair_host[forced], minlength=nh)
         if np.any(forced_load > problem.capacity):
-            self.conflicts.append("required and accepted placements exceed a host's places")
+            self.conflicts.append("required, offered and accepted placements exceed a host's places")
         self.forced_load = forced_load
         cap_rem = np.maximum(problem.capacity.astype(np.int64) - forced_load, 0)
         min_rem = np.minimum(np.maximum(problem.min_placements.astype(np.int64) - forced_load, 0), cap_rem)

@@ -59,13 +59,20 @@ class Problem:
     min_placements: np.ndarray  # int32 [H] (lower quotas; 0 = none)
     host_region: np.ndarray  # int32 [H] region index, for linked candidates
     required: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # pair indices that must be placed
-    fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # pair indices accepted in an earlier round
+    # Pair indices held from the latest approved round: offers awaiting an answer and accepted placements.
+    fixed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     links: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int32))  # [L, 2] candidate indices
     targets: tuple[Target, ...] = ()
     # Human-readable labels for messages (diagnosis, blocking pairs); optional, never special category data.
     candidate_labels: tuple[str, ...] = ()
     host_labels: tuple[str, ...] = ()
     region_labels: tuple[str, ...] = ()
+    # The offer state of each ``fixed`` pair, for messages: "offered" (awaiting an answer) or "accepted".
+    fixed_states: tuple[str, ...] = ()
+
+    def fixed_state(self, i: int) -> str:
+        """The offer state of ``fixed[i]`` ("offered" or "accepted"); "held" when not recorded."""
+        return self.fixed_states[i] if i < len(self.fixed_states) else "held"
 
     def candidate_label(self, c: int) -> str:
         return self.candidate_labels[c] if self.candidate_labels else f"candidate #{c}"
