@@ -41,7 +41,7 @@ def test_bad_numeric_options_on_postgresql_store_nothing_and_print_no_traceback(
     upgrade(engine)
     import_dir(engine, BASE)
     result = CliRunner().invoke(cli, ["--db", pg_url, "solve", *args])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output  # a usage error (README's exit codes)
     assert "Invalid value" in result.output and "Traceback" not in result.output
     assert "C001" not in result.output
     with transaction(engine) as s:

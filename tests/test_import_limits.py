@@ -52,11 +52,11 @@ def test_a_bad_cap_setting_is_a_clear_error(monkeypatch, value):
         import_limits()
 
 
-def test_offer_answers_are_capped_too(monkeypatch, tmp_path):
-    from placement.rounds import read_responses
+def test_offer_answers_are_capped_too(monkeypatch, tmp_path, engine):
+    from placement.offers import import_answers
 
     monkeypatch.setenv("PLACEMENT_MAX_IMPORT_BYTES", "100")
     answers = tmp_path / "answers.csv"
     answers.write_text("candidate_id,response\n" + "".join(f"C{i},accept\n" for i in range(50)))
     with pytest.raises(InputError, match="more than the 100 bytes"):
-        read_responses(Path(answers))
+        import_answers(engine, Path(answers))

@@ -260,8 +260,6 @@ def cases() -> list[Case]:
         Case("candidates", "shifted_columns_disability_under_career_changer.csv",
              lines(CAND_HEADER, "C101,Mary,Somerville,c101@example.org,70,data,London,yes,female,A,no,not_stated,"),
              2, None, "career_changer", secret="'not_stated'"),
-        Case("offers", "candidate_twice.csv", lines("candidate_id,response", "C001,accept", "C001,decline"), 3,
-             "candidate_id", "answered on row 2 too"),
         Case("mappings", "sex_value_to_unknown.toml", b'[candidates.values.sex]\n"SECRET-G" = "maybe"\n', None, None,
              "not a canonical sex", secret="SECRET-G"),
         # ---- files past the import's caps (`placement import KIND FILE --max-rows 100 --max-bytes 20000`,
