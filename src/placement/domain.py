@@ -80,4 +80,5 @@ def looks_sensitive(value: str) -> bool:
     """
     folded = value.strip().casefold()
     vocabulary = {*SEX_VALUES, *DISABILITY_VALUES, *ETHNIC_GROUPS, *ETHNIC_GROUP_OF_CODE, "non_binary", "other"}
-    return folded in {v.casefold() for v in vocabulary}
+    # "yes" and "no" answer many questions (relocation, career changer, an offer): alone they tell nothing.
+    return folded in {v.casefold() for v in vocabulary} - {"yes", "no"}
