@@ -18,7 +18,13 @@ REGIONS: tuple[str, ...] = (
 ORG_TYPES: tuple[str, ...] = ("acute", "mental_health", "community", "ambulance", "ics", "ahsn", "other")
 SPECIALISMS: tuple[str, ...] = ("data", "digital", "technology")
 
-SEX_VALUES = ("female", "male", "not_stated", "not_known")
+# Gender identity as the candidate stated it (NHS Data Dictionary GENDER IDENTITY CODE):
+# female (2, including trans women), male (1, including trans men), non_binary (3),
+# other (4, not listed), not_stated (Z, declined), not_known (X). The attribute keeps
+# its historical name ``sex`` (targets and reports name it so).
+SEX_VALUES = ("female", "male", "non_binary", "other", "not_stated", "not_known")
+# The NHS codes, accepted in a file as they come from a recruitment system.
+SEX_CODES: dict[str, str] = {"1": "male", "2": "female", "3": "non_binary", "4": "other", "Z": "not_stated", "X": "not_known"}
 DISABILITY_VALUES = ("yes", "no", "not_stated", "not_known")
 CAREER_CHANGER_VALUES = ("yes", "no", "not_known")
 MISSING_STATES = ("not_stated", "not_known")
@@ -58,6 +64,9 @@ TARGET_ATTRIBUTES = ("sex", "ethnic_group", "minority_ethnic", "disability", "ca
 PROTECTED_ATTRIBUTES = frozenset({"sex", "ethnic_group", "minority_ethnic", "disability"})
 # Special category data (UK GDPR Art. 9): never in logs, errors or default exports.
 SPECIAL_CATEGORY_ATTRIBUTES = frozenset({"ethnic_group", "minority_ethnic", "disability", "ethnic_category"})
+# Values never shown in a message or log: special category data, and stated gender,
+# which can reveal trans status (Equality Act 2010: gender reassignment).
+NEVER_ECHOED = SPECIAL_CATEGORY_ATTRIBUTES | {"sex"}
 
 ATTRIBUTE_VALUES: dict[str, tuple[str, ...]] = {
     "sex": SEX_VALUES,
