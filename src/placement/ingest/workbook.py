@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -181,7 +182,9 @@ def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
 
     try:
         macros = _macros(path)
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        with warnings.catch_warnings():  # openpyxl warns about features it skips (validation, styles): not ours
+            warnings.simplefilter("ignore", UserWarning)
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise WorkbookProblem(f"is not a readable {path.suffix} workbook ({type(exc).__name__})",
                               "open it in Excel, save it again as .xlsx, and import again") from None
@@ -232,7 +235,7 @@ def _a1(start: tuple[int, int], end: tuple[int, int]) -> str:
 
 
 def _open_ods(path: Path, sheet: str | None) -> Sheet:
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -242,7 +245,8 @@ def _open_ods(path: Path, sheet: str | None) -> Sheet:
     except (CalamineError, OSError, ValueError) as exc:
         raise WorkbookProblem(f"is not a readable .ods spreadsheet ({type(exc).__name__})",
                               "open it in LibreOffice, save it again as .ods, and import again") from None
-    names = [m.name for m in wb.sheets_metadata if m.visible.name == "Visible" and m.typ.name == "WorkSheet"]
+    names = [m.name for m in wb.sheets_metadata 
+             if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
     name, rule = _choose(names, sheet, macros=False)
     ws = wb.get_sheet_by_name(name)
     # calamine starts at the first used cell: the rows above and columns left of it are blank.
