@@ -338,8 +338,12 @@ def test_import_dir_checks_ids_across_files_and_reports_all(empty_template, tmp_
     files = {(p.file, p.row, p.column) for p in error.problems}
     assert ("preferences.csv", 3, "candidate_id") in files
     assert ("preferences.csv", 4, "rank") in files
-    # H1 exists in hosts.csv even though its row is bad: no cascade of "unknown host" problems.
-    assert not [p for p in error.problems if p.column == "host_id" and p.value == "H1"]
+    # H1's own row is bad: each file naming it says so once ("fix that row first"), not once per row
+    # and not as an unknown host.
+    knock_on = [p for p in error.problems if p.column == "host_id" and p.value == "H1"]
+    assert knock_on and len({p.file for p in knock_on}) == len(knock_on)
+    assert all("whose own row (hosts.csv row 2) was refused" in p.problem and "fix that row first" in p.fix
+               for p in knock_on)
     engine.dispose()
 
 

@@ -296,3 +296,32 @@ def test_gender_identity_values_are_never_echoed(loaded, tmp_path, caplog):
     error = _fail(loaded, "candidates", write_csv(tmp_path / "cands.csv", [row], header))
     found = _one(error, 2, "gender (sex)", "not a recognised gender identity code")
     assert found.value is None and "SECRET" not in str(error) and "SECRET" not in caplog.text
+
+
+# ---------------------------------------------------------------- knock-on errors said once
+
+
+def test_rows_naming_a_refused_candidate_say_so_once(engine, tmp_path):
+    folder = tmp_path / "scheme"
+    folder.mkdir()
+    write_csv(folder / "candidates.csv", [candidate("C1"), candidate("c017", assessment_score="78%")])
+    write_csv(folder / "hosts.csv", hosts_rows())
+    write_csv(folder / "preferences.csv", [["C1", "H1", "1"], ["c017", "H1", "1"], ["c017", "H2", "2"],
+                                           ["c017", "H3", "3"]], ["candidate_id", "host_id", "rank"])
+    with pytest.raises(InputError) as excinfo:
+        import_dir(engine, folder)
+    problems = excinfo.value.problems
+    assert [(p.file, p.row, p.column) for p in problems] == [
+        ("candidates.csv", 3, "assessment_score"), ("preferences.csv", 3, "candidate_id")]
+    knock_on = problems[1]
+    assert "whose own row (candidates.csv row 3) was refused" in knock_on.problem
+    assert "(and on 2 more rows of this file)" in knock_on.problem and "fix that row first" in knock_on.fix
+
+
+def test_one_mistyped_id_is_one_problem(loaded, tmp_path):
+    path = write_csv(tmp_path / "prefs.csv", [["c1", "H1", "1"], ["c1", "H2", "2"], ["C2", "H9", "1"]],
+                     ["candidate_id", "host_id", "rank"])
+    problems = _fail(loaded, "preferences", path).problems
+    assert len(problems) == 2
+    typo = _one(InputError(problems), 2, "candidate_id", "did you mean 'C1'?")
+    assert "(and on 1 more row of this file)" in typo.problem
