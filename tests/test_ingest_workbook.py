@@ -117,7 +117,7 @@ def test_sheet_rule_first_of_several_and_sheet_option(loaded, tmp_path):
     assert error.problems[0].file == "export.xlsx (sheet 'Notes')"
 
     report = import_file(loaded, "candidates", path, sheet="candidates", dry_run=True)  # names match ignoring case
-    assert report.added == 1 and "named with --sheet" in report.source
+    assert report.added == 1 and "the sheet named" in report.source
     path2 = tmp_path / "two.xlsx"
     path2.write_bytes(workbook([Sheet("Candidates", good), Sheet("Old", good)]))
     assert "the first of 2 sheets" in import_file(loaded, "candidates", path2, dry_run=True).source

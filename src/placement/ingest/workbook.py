@@ -159,7 +159,7 @@ def _choose(names: list[str], sheet: str | None, *, macros: bool) -> tuple[str, 
         exact = [n for n in names if n == sheet] or [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
         if not exact:
             raise WorkbookProblem(f"has no sheet named {sheet!r}", f"name one of its sheets with --sheet: {listed}")
-        return exact[0], "named with --sheet"
+        return exact[0], "the sheet named"
     if not names:
         raise WorkbookProblem("has no worksheet to read (only charts or hidden sheets)",
                               "save the data on a visible worksheet and import again")
