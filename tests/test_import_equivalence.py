@@ -10,8 +10,8 @@ import csv
 import shutil
 from pathlib import Path
 
-from test_ingest_support import dump
-from xlsx_build import Sheet, workbook
+from tests.helpers.ingest import dump
+from tests.helpers.xlsx import Sheet, workbook
 
 from placement.db.migrate import upgrade
 from placement.db.session import make_engine

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_ingest_support import (
+from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     candidate,
     candidates_rows,
@@ -17,7 +17,7 @@ from test_ingest_support import (
     sqlite_copy,
     write_csv,
 )
-from xlsx_build import Date, Err, Formula, Num, Sheet, ods, workbook
+from tests.helpers.xlsx import Date, Err, Formula, Num, Sheet, ods, workbook
 
 from placement.errors import InputError
 from placement.ingest import import_dir, import_file, load_mapping

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator

@@ -29,7 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere: tests.xlsx_build importable
 
-from tests.xlsx_build import Date, Num, Sheet, workbook  # noqa: E402
+from tests.helpers.xlsx import Date, Num, Sheet, workbook  # noqa: E402
 
 # The password of the password-protected workbook case (msoffcrypto-tool encrypts it).
 WORKBOOK_PASSWORD = "placement"

@@ -107,7 +107,7 @@ def files_in(directory: str | Path, mapping: Mapping | None = None) -> list[tupl
     mapping = mapping or NO_MAPPING
     if not directory.is_dir():
         raise ConfigError(f"{directory} is not a folder.", "Give the folder holding candidates.csv, hosts.csv, ...")
-    found = []
+    found: list[tuple[str, Path]] = []
     for kind in KINDS:
         named = mapping.for_kind(kind).file
         candidates = [named] if named else [kind + suffix for suffix in (".csv", *WORKBOOK_SUFFIXES)]

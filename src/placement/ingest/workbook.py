@@ -245,7 +245,7 @@ def _open_ods(path: Path, sheet: str | None) -> Sheet:
     except (CalamineError, OSError, ValueError) as exc:
         raise WorkbookProblem(f"is not a readable .ods spreadsheet ({type(exc).__name__})",
                               "open it in LibreOffice, save it again as .ods, and import again") from None
-    names = [m.name for m in wb.sheets_metadata 
+    names = [m.name for m in wb.sheets_metadata
              if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
     name, rule = _choose(names, sheet, macros=False)
     ws = wb.get_sheet_by_name(name)
