@@ -35,6 +35,7 @@ from placement.db.migrate import upgrade
 from placement.db.session import make_engine
 from placement.generate import generate_scheme
 from placement.ingest import import_file
+from placement.schemas import NUMBER_COLUMNS
 
 PREFERENCES_PER_CANDIDATE = 10
 
@@ -113,19 +114,19 @@ def write_workbook_scheme(csv_dir: Path, out: Path) -> int:
         with (csv_dir / f"{name}.csv").open(newline="", encoding="utf-8") as fh:
             return list(csv.reader(fh))
 
-    def typed(cell: str) -> object:  # numbers as number cells, as a spreadsheet holds them
-        try:
-            return float(cell) if "." in cell else int(cell)
-        except ValueError:
+    def typed(cell: str, numeric: bool) -> object:  # number columns as number cells, ids and codes as text
+        if not numeric or not cell:
             return cell or None
+        return float(cell) if "." in cell else int(cell)
 
     wb = Workbook(write_only=True)
     for title, name in (("Candidates", "candidates"), ("Hosts", "hosts")):
         ws = wb.create_sheet(title)
         header, *body = rows(name)
+        numeric = [h in NUMBER_COLUMNS for h in header]
         ws.append(header)
         for r in body:
-            ws.append([typed(c) for c in r])
+            ws.append([typed(c, n) for c, n in zip(r, numeric, strict=False)])
     ranked: dict[str, dict[int, str]] = {}
     for candidate_id, host_id, rank in rows("preferences")[1:]:
         ranked.setdefault(candidate_id, {})[int(rank)] = host_id

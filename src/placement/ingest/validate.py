@@ -66,6 +66,7 @@ class KnownIds:
         # reference to it would look unknown: its own problem is reported instead.
         self.check = not batch_failed
         self._by_key: dict[str, str] | None = None
+        self._by_digits: dict[str, str] | None = None
         # (table, row label, column, id) of each reference reported, and how many more rows repeat it.
         self._reported: dict[tuple[str, str, str], list] = {}
 
@@ -73,6 +74,15 @@ class KnownIds:
         if self._by_key is None:
             self._by_key = {id_key(i): i for i in [*self.refused, *self.ids]}
         return self._by_key.get(id_key(identifier))
+
+    def zeros_lost(self, identifier: str) -> str | None:
+        """A known id that differs from this one only in leading zeros (``62`` for ``062``, or back)."""
+        if not identifier.isdigit():
+            return None
+        if self._by_digits is None:
+            self._by_digits = {i.lstrip("0"): i for i in self.ids if i.isdigit()}
+        found = self._by_digits.get(identifier.lstrip("0"))
+        return found if found != identifier else None
 
     def verify(self, table: Table, problems: Problems, row: int, column: str, identifier: str) -> bool:
         if identifier in self.ids or not self.check:
@@ -95,6 +105,11 @@ class KnownIds:
         elif near is not None:
             problem = f"is not a known {self.what} id; did you mean {near!r}?"
             fix = f"ids must match exactly, letter case and blanks included: write {near!r}"
+        elif (zeros := self.zeros_lost(identifier)) is not None:
+            problem = f"is not a known {self.what} id; {zeros!r} is, which looks like the same id with its leading " \
+                      "zeros lost"
+            fix = ("a spreadsheet drops leading zeros from numbers: format the id column as Text (in the file that "
+                   f"has {zeros!r}) and type the ids again, then import both files")
         else:
             problem = f"is not a {self.what} in {self.source}"
             fix = (f"correct the id, or add the {self.what} to {plural}.csv and import it first "
