@@ -120,6 +120,7 @@ def write_workbook_scheme(csv_dir: Path, out: Path) -> int:
         return float(cell) if "." in cell else int(cell)
 
     wb = Workbook(write_only=True)
+    sizes = []  # (rows, columns) of each sheet, for its <dimension>
     for title, name in (("Candidates", "candidates"), ("Hosts", "hosts")):
         ws = wb.create_sheet(title)
         header, *body = rows(name)
@@ -127,6 +128,7 @@ def write_workbook_scheme(csv_dir: Path, out: Path) -> int:
         ws.append(header)
         for r in body:
             ws.append([typed(c, n) for c, n in zip(r, numeric, strict=False)])
+        sizes.append((len(body) + 1, len(header)))
     ranked: dict[str, dict[int, str]] = {}
     for candidate_id, host_id, rank in rows("preferences")[1:]:
         ranked.setdefault(candidate_id, {})[int(rank)] = host_id
@@ -135,8 +137,31 @@ def write_workbook_scheme(csv_dir: Path, out: Path) -> int:
     ws.append(["candidate_id", *(f"Choice {n}" for n in range(1, width + 1))])
     for candidate_id, choices in ranked.items():
         ws.append([candidate_id, *(choices.get(n) for n in range(1, width + 1))])
+    sizes.append((len(ranked) + 1, width + 1))
     wb.save(out)
+    _add_dimensions(out, sizes)
     return sum(len(c) for c in ranked.values())
+
+
+def _add_dimensions(path: Path, sizes: list[tuple[int, int]]) -> None:
+    """Give each sheet the <dimension> Excel writes (openpyxl's write-only mode leaves it out).
+
+    Without it a reader must read a whole sheet to learn its size before
+    reading it: the benchmark measures workbooks as Excel saves them.
+    """
+    import zipfile
+
+    from openpyxl.utils import get_column_letter
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {info.filename: zf.read(info) for info in zf.infolist()}
+    for i, (n_rows, n_cols) in enumerate(sizes, start=1):
+        name = f"xl/worksheets/sheet{i}.xml"
+        ref = f'<dimension ref="A1:{get_column_letter(n_cols)}{n_rows}" />'.encode()
+        parts[name] = parts[name].replace(b"</sheetPr>", b"</sheetPr>" + ref, 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
 
 
 def _import_in_child(folder: str, db_url: str, mapping: str | None, queue) -> None:

@@ -28,7 +28,7 @@ from .mapping import KINDS, NO_MAPPING, FileMapping, Mapping, canonical_kind, lo
 from .reader import Problems, Table, read_table
 from .store import PLANNERS, Snapshot, record_import
 from .validate import validate
-from .workbook import WORKBOOK_SUFFIXES
+from .workbook import WORKBOOK_SUFFIXES, Workbooks
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +151,9 @@ def _import(
     if len(set(seen_kinds)) != len(seen_kinds):
         raise ConfigError("The same kind of file is given twice.", "Import one file per kind at a time.")
     problems = Problems(max_errors)
-    tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems)
-                                       for kind, path in files}
+    with Workbooks() as workbooks:  # a workbook holding several kinds is opened once
+        tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems, workbooks)
+                                           for kind, path in files}
     try:
         # A dry run writes nothing: it reads one snapshot and leaves other writers alone.
         with write_transaction(engine, write=not dry_run) as conn:

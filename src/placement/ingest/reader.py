@@ -22,7 +22,7 @@ import csv
 import hashlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from ..domain import NEVER_ECHOED
 from ..errors import RowProblem
 from ..schemas import COLUMN_ALIASES, DATE_COLUMNS, LIST_COLUMNS, MAX_CELL_CHARS, NUMBER_COLUMNS, columns
 from .mapping import WIDE_KINDS, FileMapping, fold
-from .workbook import SheetCell, WorkbookProblem, is_workbook, open_sheet
+from .workbook import SheetCell, WorkbookProblem, Workbooks, is_workbook, open_sheet
 
 # C0 controls other than tab, line feed and carriage return, and DEL: never in a real export.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -127,12 +127,20 @@ class _Source:
     sha256: str
     rows: Iterator[tuple[int, list[str]]]
     note: str = ""
-    merged_header: list[str] = field(default_factory=list)
+    merged_header: Callable[[], list[str]] | None = None
 
 
-def read_table(kind: str, path: Path, mapping: FileMapping, problems: Problems) -> Table | None:
-    """Read ``path`` (CSV or a workbook) as a ``kind`` file; None (with problems added) when it cannot be read."""
-    source = _open(kind, path, mapping, problems)
+def read_table(
+    kind: str, path: Path, mapping: FileMapping, problems: Problems, workbooks: Workbooks | None = None
+) -> Table | None:
+    """Read ``path`` (CSV or a workbook) as a ``kind`` file; None (with problems added) when it cannot be read.
+
+    ``workbooks`` keeps workbooks open across the files of one import (the caller closes it).
+    """
+    if workbooks is None:
+        with Workbooks() as own:
+            return read_table(kind, path, mapping, problems, own)
+    source = _open(kind, path, mapping, problems, workbooks)
     if source is None:
         return None
     table = Table(kind, path, source.sha256, {}, source=source.note, label=source.label)
@@ -145,8 +153,11 @@ def read_table(kind: str, path: Path, mapping: FileMapping, problems: Problems) 
         problems.add(table.file, 1, None, None, "has no header row", "the first row must name the columns")
         return None
     header = [str(h) for h in first[1]]
-    if source.merged_header:
-        problems.add(table.file, 1, None, None, f"has merged header cells ({', '.join(source.merged_header)})",
+    named = [i for i, h in enumerate(header) if h.strip()]
+    gap = any(not h.strip() for h in header[: named[-1]]) if named else False
+    merged = source.merged_header() if gap and source.merged_header else []
+    if merged:
+        problems.add(table.file, 1, None, None, f"has merged header cells ({', '.join(merged)})",
                      "unmerge them (Home > Merge & Center > Unmerge Cells) and give each column its own name")
         return None
     if mapping.wide:
@@ -165,7 +176,7 @@ def read_table(kind: str, path: Path, mapping: FileMapping, problems: Problems) 
     return table
 
 
-def _open(kind: str, path: Path, mapping: FileMapping, problems: Problems) -> _Source | None:
+def _open(kind: str, path: Path, mapping: FileMapping, problems: Problems, workbooks: Workbooks) -> _Source | None:
     name = path.name
     try:
         data = path.read_bytes()
@@ -175,7 +186,7 @@ def _open(kind: str, path: Path, mapping: FileMapping, problems: Problems) -> _S
     sha256 = hashlib.sha256(data).hexdigest()
     if is_workbook(path):
         try:
-            sheet = open_sheet(path, data, mapping.sheet)
+            sheet = open_sheet(path, data, mapping.sheet, workbooks)
         except WorkbookProblem as exc:
             problems.add(name, None, None, None, exc.problem, exc.fix)
             return None

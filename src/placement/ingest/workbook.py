@@ -26,7 +26,7 @@ import datetime as dt
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,43 @@ class Sheet:
     name: str
     rule: str  # how the sheet was chosen, for the import report
     rows: Iterator[tuple[int, list[str]]]
-    merged_header: list[str]  # ranges of merged cells in the header row, e.g. "B1:D1" (xlsx only)
+    # Ranges of merged cells in the header row, e.g. "B1:D1" (xlsx only); asked only when the
+    # header has a gap, since finding them reads the sheet a second time.
+    merged_header: Callable[[], list[str]] = lambda: []
+
+
+class Workbooks:
+    """The workbooks one import opens, each once: several kinds may come from sheets of one file.
+
+    Opening an .xlsx reads every sheet's size, which for a workbook written
+    without one (some libraries omit it; Excel never does) means reading the
+    whole sheet: once per import, not once per kind. Close it when the import
+    has read its files.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[Path, Any] = {}
+
+    def xlsx(self, path: Path) -> Any:
+        key = path.resolve()
+        if key not in self._open:
+            import openpyxl
+
+            with warnings.catch_warnings():  # openpyxl warns about features it skips (validation, styles): not ours
+                warnings.simplefilter("ignore", UserWarning)
+                self._open[key] = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        return self._open[key]
+
+    def close(self) -> None:
+        for wb in self._open.values():
+            wb.close()
+        self._open.clear()
+
+    def __enter__(self) -> Workbooks:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def is_workbook(path: Path) -> bool:
@@ -127,7 +163,7 @@ def cell_text(value: Any, number_format: str | None = None, data_type: str | Non
     return str(value)
 
 
-def open_sheet(path: Path, data: bytes, sheet: str | None) -> Sheet:
+def open_sheet(path: Path, data: bytes, sheet: str | None, workbooks: Workbooks) -> Sheet:
     """Choose and open the sheet to read: ``sheet`` if named, else the first, by the rule in the module doc."""
     if data.startswith(_OLE_MAGIC):
         if _ENCRYPTED in data:
@@ -144,7 +180,7 @@ def open_sheet(path: Path, data: bytes, sheet: str | None) -> Sheet:
                               hint or f"save it again from Excel or LibreOffice as {path.suffix}")
     if path.suffix.casefold() == ".ods":
         return _open_ods(path, sheet)
-    return _open_xlsx(path, sheet)
+    return _open_xlsx(path, sheet, workbooks)
 
 
 def _macros(path: Path) -> bool:
@@ -176,45 +212,35 @@ def _choose(names: list[str], sheet: str | None, *, macros: bool) -> tuple[str, 
     return names[0], f"the first of {len(names)} sheets ({listed}); choose another with --sheet"
 
 
-def _open_xlsx(path: Path, sheet: str | None) -> Sheet:
-    import openpyxl
+def _open_xlsx(path: Path, sheet: str | None, workbooks: Workbooks) -> Sheet:
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         macros = _macros(path)
-        with warnings.catch_warnings():  # openpyxl warns about features it skips (validation, styles): not ours
-            warnings.simplefilter("ignore", UserWarning)
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
+        wb = workbooks.xlsx(path)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise WorkbookProblem(f"is not a readable {path.suffix} workbook ({type(exc).__name__})",
                               "open it in Excel, save it again as .xlsx, and import again") from None
     names = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
-    try:
-        name, rule = _choose(names, sheet, macros=macros)
-    except WorkbookProblem:
-        wb.close()
-        raise
+    name, rule = _choose(names, sheet, macros=macros)
     ws = wb[name]
     ws.reset_dimensions()  # some exporters write a wrong <dimension>; read every cell there is
 
     def rows() -> Iterator[tuple[int, list[str]]]:
-        try:
-            for number, row in enumerate(ws.iter_rows(), start=1):
-                cells = []
-                for c in row:
-                    value = c.value
-                    if value is None:
-                        cells.append("")
-                    elif type(value) is str and c.data_type != "e":
-                        cells.append(value)
-                    else:
-                        fmt = c.number_format if c.data_type == "n" else None
-                        cells.append(cell_text(value, fmt, c.data_type))
-                yield number, cells
-        finally:
-            wb.close()
+        for number, row in enumerate(ws.iter_rows(), start=1):
+            cells = []
+            for c in row:
+                value = c.value
+                if value is None:
+                    cells.append("")
+                elif type(value) is str and c.data_type != "e":
+                    cells.append(value)
+                else:
+                    fmt = c.number_format if c.data_type == "n" else None
+                    cells.append(cell_text(value, fmt, c.data_type))
+            yield number, cells
 
-    return Sheet(name, rule, rows(), _merged_header_xlsx(path, name))
+    return Sheet(name, rule, rows(), lambda: _merged_header_xlsx(path, name))
 
 
 def _merged_header_xlsx(path: Path, name: str) -> list[str]:
@@ -257,4 +283,4 @@ def _open_ods(path: Path, sheet: str | None) -> Sheet:
         for number, row in enumerate(ws.iter_rows(), start=top + 1):
             yield number, pad + [cell_text(v) if v != "" else "" for v in row]
 
-    return Sheet(name, rule, rows(), [])
+    return Sheet(name, rule, rows())
