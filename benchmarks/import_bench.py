@@ -1,7 +1,10 @@
 """How long importing a large scheme takes: ~100,000 preference rows into a fresh SQLite database.
 
-    python -m benchmarks.import_bench                    # 100,000 preference rows, 10,000 candidates
+    python -m benchmarks.import_bench                    # CSV: 100,000 preference rows, 10,000 candidates;
+                                                         # then CSV against a workbook: 20,000 candidates,
+                                                         # 200,000 wide preference cells
     python -m benchmarks.import_bench --rows 20000 --db postgresql+psycopg://postgres@127.0.0.1:5432/bench
+    python -m benchmarks.import_bench --workbook-only --candidates 20000
 
 The scheme comes from ``placement.generate`` (the same synthetic schemes as
 ``placement fixtures generate``), each candidate ranking
@@ -10,6 +13,13 @@ scheme. Timings are wall-clock seconds per step: the candidates, hosts and
 preferences files imported one by one, a re-import of the same preferences
 (a no-op), and a changed preferences file (every candidate's order reversed:
 an upsert touching every row).
+
+The workbook comparison (``time_workbook_import``) imports one scheme twice
+into fresh databases, each in a process of its own: from the CSV files, and
+from one .xlsx workbook (candidates and hosts sheets, preferences in the wide
+layout: a row per candidate, ``Choice 1`` ... ``Choice 10``) read through a
+mapping file. It reports both times, their ratio (the target: under 3x) and
+each process's peak memory (the target: under 1 GB).
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from placement.db.migrate import upgrade
 from placement.db.session import make_engine
 from placement.generate import generate_scheme
 from placement.ingest import import_file
+from placement.schemas import NUMBER_COLUMNS
 
 PREFERENCES_PER_CANDIDATE = 10
 
@@ -80,13 +91,153 @@ def time_import(n_preference_rows: int, workdir, db_url: str | None = None) -> d
     return timings
 
 
+WORKBOOK_MAPPING = """
+[candidates]
+file = "scheme.xlsx"
+sheet = "Candidates"
+[hosts]
+file = "scheme.xlsx"
+sheet = "Hosts"
+[preferences]
+file = "scheme.xlsx"
+sheet = "Preferences"
+layout = "wide"
+choices = "Choice {n}"
+"""
+
+
+def write_workbook_scheme(csv_dir: Path, out: Path) -> int:
+    """The scheme in ``csv_dir`` as one workbook (preferences wide); returns the number of choice cells filled."""
+    from openpyxl import Workbook
+
+    def rows(name: str) -> list[list[str]]:
+        with (csv_dir / f"{name}.csv").open(newline="", encoding="utf-8") as fh:
+            return list(csv.reader(fh))
+
+    def typed(cell: str, numeric: bool) -> object:  # number columns as number cells, ids and codes as text
+        if not numeric or not cell:
+            return cell or None
+        return float(cell) if "." in cell else int(cell)
+
+    wb = Workbook(write_only=True)
+    sizes = []  # (rows, columns) of each sheet, for its <dimension>
+    for title, name in (("Candidates", "candidates"), ("Hosts", "hosts")):
+        ws = wb.create_sheet(title)
+        header, *body = rows(name)
+        numeric = [h in NUMBER_COLUMNS for h in header]
+        ws.append(header)
+        for r in body:
+            ws.append([typed(c, n) for c, n in zip(r, numeric, strict=False)])
+        sizes.append((len(body) + 1, len(header)))
+    ranked: dict[str, dict[int, str]] = {}
+    for candidate_id, host_id, rank in rows("preferences")[1:]:
+        ranked.setdefault(candidate_id, {})[int(rank)] = host_id
+    width = max(max(r) for r in ranked.values())
+    ws = wb.create_sheet("Preferences")
+    ws.append(["candidate_id", *(f"Choice {n}" for n in range(1, width + 1))])
+    for candidate_id, choices in ranked.items():
+        ws.append([candidate_id, *(choices.get(n) for n in range(1, width + 1))])
+    sizes.append((len(ranked) + 1, width + 1))
+    wb.save(out)
+    _add_dimensions(out, sizes)
+    return sum(len(c) for c in ranked.values())
+
+
+def _add_dimensions(path: Path, sizes: list[tuple[int, int]]) -> None:
+    """Give each sheet the <dimension> Excel writes (openpyxl's write-only mode leaves it out).
+
+    Without it a reader must read a whole sheet to learn its size before
+    reading it: the benchmark measures workbooks as Excel saves them.
+    """
+    import zipfile
+
+    from openpyxl.utils import get_column_letter
+
+    with zipfile.ZipFile(path) as zf:
+        parts = {info.filename: zf.read(info) for info in zf.infolist()}
+    for i, (n_rows, n_cols) in enumerate(sizes, start=1):
+        name = f"xl/worksheets/sheet{i}.xml"
+        ref = f'<dimension ref="A1:{get_column_letter(n_cols)}{n_rows}" />'.encode()
+        parts[name] = parts[name].replace(b"</sheetPr>", b"</sheetPr>" + ref, 1)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+
+def _import_in_child(folder: str, db_url: str, mapping: str | None, queue) -> None:
+    import resource
+
+    from placement.db.migrate import upgrade as migrate
+    from placement.db.session import make_engine as engine_for
+    from placement.ingest import import_dir
+
+    engine = engine_for(db_url)
+    migrate(engine)
+    start = time.perf_counter()
+    reports = import_dir(engine, folder, mapping=mapping)
+    elapsed = time.perf_counter() - start
+    engine.dispose()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    queue.put({"seconds": round(elapsed, 3), "peak_rss_mib": round(peak_kib / 1024, 1),
+               "rows": {r.kind: r.rows for r in reports}})
+
+
+def _measure(folder: Path, db_url: str, mapping: Path | None) -> dict:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")  # a fresh process: its peak memory is this import's alone
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_import_in_child, args=(str(folder), db_url, str(mapping) if mapping else None, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def time_workbook_import(n_candidates: int, workdir, seed: int = 1) -> dict:
+    """CSV against workbook (wide preferences) import of one scheme of ``n_candidates``; see the module doc."""
+    workdir = Path(workdir)
+    csv_dir, wb_dir = workdir / "csv", workdir / "workbook"
+    wb_dir.mkdir(parents=True, exist_ok=True)
+    generate_scheme(csv_dir, candidates=n_candidates, seed=seed, preferences=PREFERENCES_PER_CANDIDATE,
+                    targets=False, host_rankings_share=0.0)
+    for extra in csv_dir.iterdir():  # the comparison is candidates, hosts and preferences
+        if extra.stem not in ("candidates", "hosts", "preferences"):
+            extra.unlink()
+    start = time.perf_counter()
+    cells = write_workbook_scheme(csv_dir, wb_dir / "scheme.xlsx")
+    written = time.perf_counter() - start
+    (wb_dir / "mapping.toml").write_text(WORKBOOK_MAPPING, encoding="utf-8")
+    from_csv = _measure(csv_dir, f"sqlite:///{workdir / 'csv.db'}", None)
+    from_workbook = _measure(wb_dir, f"sqlite:///{workdir / 'workbook.db'}", wb_dir / "mapping.toml")
+    assert from_csv["rows"] == from_workbook["rows"], (from_csv["rows"], from_workbook["rows"])
+    return {
+        "candidates": n_candidates,
+        "wide_preference_cells": cells,
+        "workbook_bytes": (wb_dir / "scheme.xlsx").stat().st_size,
+        "write_workbook_s": round(written, 3),
+        "csv": from_csv,
+        "workbook": from_workbook,
+        "ratio_workbook_to_csv": round(from_workbook["seconds"] / from_csv["seconds"], 2),
+        "targets": {"ratio_below": 3.0, "peak_rss_mib_below": 1024},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="preference rows (default 100000)")
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file); must be empty")
+    parser.add_argument("--candidates", type=int, default=20_000,
+                        help="candidates of the CSV-against-workbook comparison (default 20000: 200,000 choices)")
+    parser.add_argument("--workbook-only", action="store_true", help="run only the CSV-against-workbook comparison")
     args = parser.parse_args()
+    results = {}
+    if not args.workbook_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["csv"] = time_import(args.rows, tmp, args.db)
     with tempfile.TemporaryDirectory() as tmp:
-        print(json.dumps(time_import(args.rows, tmp, args.db), indent=2))
+        results["workbook"] = time_workbook_import(args.candidates, tmp)
+    print(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -18,11 +18,15 @@ import math
 import stat
 from datetime import datetime, timezone
 
+import openpyxl
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from tests.helpers.audit import add_candidates, add_hosts, add_preferences, no_resolve, resolver, store_round
 
 from placement.audit import STAMP, audit_round, default_report_path, render, write_report
+from placement.audit.render_xlsx import WITHHELD
+from placement.cli import cli
 from placement.db.models import AuditLog
 from placement.db.session import transaction
 from placement.errors import NotFound
@@ -433,3 +437,64 @@ def test_free_text_in_the_csv_never_runs_as_a_formula(engine) -> None:
             return True
 
     assert [c for c in cells if formula(c)] == []
+
+
+# ------------------------------------------------------------------ workbooks (.xlsx): placements and the audit
+
+
+def _no_formulas(path) -> None:
+    """No cell of any sheet is a formula (<f> element): free text is stored as text."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in zf.read(name) and b"<f " not in zf.read(name), name
+
+
+def _sheet_rows(ws) -> list[list[object]]:
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+@pytest.mark.parametrize("edition", ["internal", "publication"])
+def test_audit_xlsx_one_sheet_per_table_with_the_csv_figures(round1, tmp_path, edition):
+    path = write_report(round1, 1, "xlsx", tmp_path / "audit.xlsx", edition=edition, resolve=resolver(FREE))
+    assert (stat.S_IMODE(path.stat().st_mode) == 0o600) is (edition == "internal")
+    _no_formulas(path)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames[:3] == ["Summary", "Groups", "Targets"]
+    assert {"Stability", "Price of fairness", "Flags", "Report"} <= set(wb.sheetnames)
+    groups = wb["Groups"]
+    rows = _sheet_rows(groups)
+    if edition == "internal":  # every sheet carries the edition's stamp above its table
+        assert rows[0][0] == STAMP and all(ws["A1"].value == STAMP for ws in wb.worksheets)
+        rows = rows[2:]
+    top = 1 if edition == "publication" else 3
+    assert groups.freeze_panes == f"A{top + 1}" and groups.auto_filter.ref.startswith(f"A{top}:")
+    header, *body = rows
+    table = {(r[0], r[1]): dict(zip(header, r)) for r in body}
+    audit = audit_round(round1, 1, edition=edition, resolve=resolver(FREE))
+    checked = withheld = 0
+    for ch in audit["characteristics"]:
+        for g in ch["groups"]:
+            for key, cell in g.items():
+                if isinstance(cell, dict) and set(cell) == {"value", "suppressed"}:
+                    got = table[(ch["name"], g["value"])][key]
+                    if cell["suppressed"]:
+                        assert got == WITHHELD
+                        withheld += 1
+                    elif cell["value"] is None:
+                        assert got is None
+                    else:
+                        assert math.isclose(got, cell["value"])
+                    checked += 1
+    assert checked > 100
+    assert (withheld > 0) is (edition == "publication")
+
+
+def test_audit_cli_writes_xlsx(round1, tmp_path):
+    out = tmp_path / "r.xlsx"
+    result = CliRunner().invoke(cli, ["--db", round1.url.render_as_string(), "audit", "1", "--format", "xlsx",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert openpyxl.load_workbook(out).sheetnames[0] == "Summary"

@@ -65,7 +65,7 @@ def _candidates(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
 # ---------------------------------------------------------------- candidates: one bad cell each
 
 BAD_CANDIDATE_CELLS = [
-    ("sex", "woman", "not a recognised sex code"),
+    ("sex", "woman", "not a recognised gender identity code"),
     ("willing_to_relocate", "maybe", "not a recognised yes/no"),
     ("career_changer", "perhaps", "not a recognised career changer"),
     ("assessment_score", "101", "outside the range from 0 to 100"),
@@ -92,7 +92,7 @@ def test_bad_candidate_cell(loaded, tmp_path, column, value, text) -> None:
     error = _fail(loaded, "candidates", _candidates(tmp_path, rows))
     problem = _only(error, 4, column, text)
     assert problem.file == "candidates.csv"
-    # Stated gender is never echoed (it can reveal trans status; formats.md), like special category data.
+    # Stated gender is never echoed (it can reveal trans status); other values are shown.
     assert problem.value == (None if column == "sex" else value)
     assert "nothing was written" in error.message
 
@@ -338,8 +338,12 @@ def test_import_dir_checks_ids_across_files_and_reports_all(empty_template, tmp_
     files = {(p.file, p.row, p.column) for p in error.problems}
     assert ("preferences.csv", 3, "candidate_id") in files
     assert ("preferences.csv", 4, "rank") in files
-    # H1 exists in hosts.csv even though its row is bad: no cascade of "unknown host" problems.
-    assert not [p for p in error.problems if p.column == "host_id" and p.value == "H1"]
+    # H1's own row is bad: each file naming it says so once ("fix that row first"), not once per row
+    # and not as an unknown host.
+    knock_on = [p for p in error.problems if p.column == "host_id" and p.value == "H1"]
+    assert knock_on and len({p.file for p in knock_on}) == len(knock_on)
+    assert all("whose own row (hosts.csv row 2) was refused" in p.problem and "fix that row first" in p.fix
+               for p in knock_on)
     engine.dispose()
 
 

@@ -8,10 +8,12 @@ when it does not begin with = + - @ tab or CR, unless it is a plain number.
 from __future__ import annotations
 
 import csv
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import openpyxl
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -145,3 +147,65 @@ def test_audit_html_escapes_free_text(approved_by_formula, tmp_path):
     html = write_report(approved_by_formula, 1, "html", tmp_path / "audit.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)" in html or "&lt;script>alert(1)" in html
     assert "<script>alert(1)" not in html and "<img src=x" not in html
+
+
+# ------------------------------------------------------------------ workbooks (.xlsx): placements and the audit
+
+
+def _no_formulas(path) -> None:
+    """No cell of any sheet is a formula (<f> element): free text is stored as text."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in zf.read(name) and b"<f " not in zf.read(name), name
+
+
+def _sheet_rows(ws) -> list[list[object]]:
+    return [list(r) for r in ws.iter_rows(values_only=True)]
+
+
+def test_export_xlsx_is_formatted_private_and_formula_free(round_with_formulas, tmp_path):
+    out = tmp_path / "placements.xlsx"
+    args = ["--db", round_with_formulas.url.render_as_string(), "export", "1", "--out", str(out)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    _no_formulas(out)
+    ws = openpyxl.load_workbook(out).active
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == "A1:K3"
+    assert ws["A1"].font.bold
+    rows = _sheet_rows(ws)
+    header, *body = rows
+    row = dict(zip(header, next(r for r in body if r[1] == "C777")))
+    # Exactly as stored: no apostrophe needed, since the cell is text, not a formula.
+    assert row["given_name"] == NASTY["given_name"] and row["host_name"] == NASTY["host_name"]
+    assert row["rank"] == 1 and row["round"] == 1  # numbers stay numbers
+    assert "sex" not in header and "disability" not in header
+
+
+def test_export_sensitive_xlsx_says_restricted(round_with_formulas, tmp_path):
+    out = tmp_path / "restricted.xlsx"
+    args = ["--db", round_with_formulas.url.render_as_string(), "export", "1", "--out", str(out), "--include-sensitive"]
+    assert CliRunner().invoke(cli, args, catch_exceptions=False).exit_code == 0
+    rows = _sheet_rows(openpyxl.load_workbook(out).active)
+    assert "restricted use only" in rows[0][0]
+    assert "disability" in rows[2]
+
+
+def test_export_refuses_an_unknown_suffix(round_with_formulas, tmp_path):
+    args = ["--db", round_with_formulas.url.render_as_string(), "export", "1", "--out", str(tmp_path / "p.xls")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code != 0 and ".csv or .xlsx" in result.output
+    assert not (tmp_path / "p.xls").exists()
+
+
+def test_audit_xlsx_keeps_free_text_as_text(approved_by_formula, tmp_path):
+    from placement.audit import write_report
+
+    path = write_report(approved_by_formula, 1, "xlsx", tmp_path / "audit.xlsx")
+    _no_formulas(path)
+    wb = openpyxl.load_workbook(path)
+    cells = [c for ws in wb.worksheets for r in ws.iter_rows(values_only=True) for c in r]
+    assert HYPERLINK in cells  # the approver's name, exactly as given

@@ -104,13 +104,24 @@ class Watched:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
         )
         self.err = bytearray()
-        self.out = b""
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self._out = bytearray()
+        # Both pipes are drained by threads of their own: communicate() would race the stderr
+        # reader for the last lines (the interrupted message among them).
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.err), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stdout, self._out), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
-        while chunk := self.proc.stderr.read1(4096):
-            self.err += chunk
+    @staticmethod
+    def _read(pipe, into: bytearray) -> None:
+        while chunk := pipe.read1(4096):
+            into += chunk
+
+    @property
+    def out(self) -> bytes:
+        return bytes(self._out)
 
     def wait_for(self, *texts: str, timeout: float = 60) -> bool:
         """Wait until stderr shows each of ``texts`` in turn (each after the one before)."""
@@ -131,12 +142,13 @@ class Watched:
 
     def finish(self, timeout: float = 60) -> int:
         try:
-            self.out, _ = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.communicate()
+            self.proc.wait()
             pytest.fail(f"`placement solve` did not stop within {timeout} s of the signal")
-        self._reader.join(timeout=5)
+        for reader in self._readers:
+            reader.join(timeout=5)
         return self.proc.returncode
 
     @property

@@ -18,7 +18,13 @@ REGIONS: tuple[str, ...] = (
 ORG_TYPES: tuple[str, ...] = ("acute", "mental_health", "community", "ambulance", "ics", "ahsn", "other")
 SPECIALISMS: tuple[str, ...] = ("data", "digital", "technology")
 
-SEX_VALUES = ("female", "male", "not_stated", "not_known")
+# Gender identity as the candidate stated it (NHS Data Dictionary GENDER IDENTITY CODE):
+# female (2, including trans women), male (1, including trans men), non_binary (3),
+# other (4, not listed), not_stated (Z, declined), not_known (X). The attribute keeps
+# its historical name ``sex`` (targets and reports name it so).
+SEX_VALUES = ("female", "male", "non_binary", "other", "not_stated", "not_known")
+# The NHS codes, accepted in a file as they come from a recruitment system.
+SEX_CODES: dict[str, str] = {"1": "male", "2": "female", "3": "non_binary", "4": "other", "Z": "not_stated", "X": "not_known"}
 DISABILITY_VALUES = ("yes", "no", "not_stated", "not_known")
 CAREER_CHANGER_VALUES = ("yes", "no", "not_known")
 MISSING_STATES = ("not_stated", "not_known")

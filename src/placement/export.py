@@ -1,9 +1,10 @@
-"""Exports of a round's placements: CSV a coordinator opens in Excel.
+"""Exports of a round's placements: CSV, or a formatted Excel workbook (by the file's suffix).
 
 Default exports carry no special category data (UK GDPR Art. 9); the
 ``include_sensitive`` switch adds the equality-monitoring columns for the
 scheme's own restricted use. Every text cell is escaped against spreadsheet
-formula injection as OWASP recommends.
+formula injection as OWASP recommends (CSV: a leading apostrophe; a workbook:
+stored as text, see ``placement.spreadsheet``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from sqlalchemy import Engine, select
 
 from .db.models import Candidate, Host, Placement, ProtectedCharacteristics
 from .db.session import write_session
+from .errors import ConfigError
 from .files import atomic_write, sync
 from .rounds import load_round, log_action
+from .spreadsheet import FORMULA_PREFIXES, SheetData, workbook_bytes
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
+RESTRICTED_NOTICE = ("Contains special category data (sex, ethnicity, disability): restricted use only - "
+                     "do not share or publish.")
 
 def csv_safe(value: object) -> object:
     """Neutralise a cell a spreadsheet would run as a formula (OWASP CSV injection).
@@ -48,16 +51,23 @@ BASE_COLUMNS = [
 SENSITIVE_COLUMNS = ["sex", "ethnic_category", "ethnic_group", "disability"]
 
 
+EXPORT_SUFFIXES = (".csv", ".xlsx")
+
+
 def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: bool = False) -> int:
-    """Write round N's placements to ``out`` (CSV, owner-only). Returns the number of rows written.
+    """Write round N's placements to ``out`` (.csv, or .xlsx for a workbook; owner-only). Returns the rows written.
 
     The export is logged first, in the transaction that reads the rows (on
     SQLite it takes the write lock before reading, and says so clearly when
     another command holds it too long), and the file takes its name only
-    after that transaction committed: there is never an export on disk that
-    the audit log does not record.
+    after that transaction committed (``files.atomic_write``): there is never
+    an export on disk that the audit log does not record.
     """
     out = Path(out)
+    suffix = out.suffix.casefold()
+    if suffix not in EXPORT_SUFFIXES:
+        raise ConfigError(f"Cannot export to {out.name}: the format is chosen by the suffix.",
+                          "Name the file .csv or .xlsx (e.g. --out placements.xlsx).")
     with atomic_write(out, private=True) as raw, write_session(engine) as s:
         rnd = load_round(s, number)
         query = (
@@ -77,9 +87,7 @@ def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: b
         )
         s.flush()
         columns = BASE_COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else [])
-        fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
-        w = csv.writer(fh)
-        w.writerow(columns)
+        records = []
         for cand, host, pl, prot in rows:
             rec = [
                 number, cand.candidate_id, cand.given_name, cand.family_name, cand.email,
@@ -92,8 +100,16 @@ def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: b
                     prot.ethnic_group if prot else "not_known",
                     prot.disability if prot else "not_known",
                 ]
-            w.writerow([csv_safe(v) for v in rec])
-        fh.flush()
-        fh.detach()  # the raw file stays open for atomic_write to rename
+            records.append(rec)
+        if suffix == ".xlsx":
+            notes = [RESTRICTED_NOTICE] if include_sensitive else []
+            raw.write(workbook_bytes([SheetData(f"Round {number} placements", columns, records, notes=notes)]))
+        else:
+            fh = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+            w = csv.writer(fh)
+            w.writerow(columns)
+            w.writerows([csv_safe(v) for v in rec] for rec in records)
+            fh.flush()
+            fh.detach()  # the raw file stays open for atomic_write to rename
         sync(raw)  # on the disk before the log entry commits
     return len(rows)

@@ -21,6 +21,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
@@ -32,6 +33,7 @@ from .domain import (
     ETHNIC_GROUP_OF_CODE,
     ORG_TYPES,
     REGIONS,
+    SEX_CODES,
     SEX_VALUES,
     SPECIALISMS,
     TARGET_ATTRIBUTES,
@@ -162,9 +164,15 @@ def _email(value: Any) -> str:
     return _no_hidden(text, "email address")
 
 
-def _code(allowed: tuple[str, ...], what: str, default: str | None = None) -> Callable[[Any], str]:
-    """One value of a fixed vocabulary, matched case-insensitively, returned in its canonical spelling."""
+def _code(
+    allowed: tuple[str, ...], what: str, default: str | None = None, *, aliases: dict[str, str] | None = None
+) -> Callable[[Any], str]:
+    """One value of a fixed vocabulary, matched case-insensitively, returned in its canonical spelling.
+
+    ``aliases`` are other spellings accepted as they come (the NHS codes of a vocabulary).
+    """
     lookup = {a.casefold(): a for a in allowed}
+    lookup.update((k.casefold(), v) for k, v in (aliases or {}).items())
 
     def check(value: Any) -> str:
         text = _text(value)
@@ -231,7 +239,8 @@ def _number(
         if not _NUMBER.fullmatch(text):
             hint = ""
             if text.endswith("%"):
-                hint = " (a share is a fraction: 0.4 for 40%)"
+                # A share is a fraction of 1; a score is already out of 100.
+                hint = " (a share is a fraction: 0.4 for 40%)" if hi == 1 else f" (without the %: {text[:-1].strip()})"
             elif "," in text:
                 hint = " (use a full stop as the decimal mark)"
             raise CellError("is not a number", f"write a number {span}{hint}")
@@ -318,7 +327,9 @@ class CandidateRow(_Row):
     specialisms: Specialisms
     home_region: Region
     willing_to_relocate: YesNo
-    sex: Annotated[str, BeforeValidator(_code(SEX_VALUES, "sex code", "not_known"))] = "not_known"
+    sex: Annotated[
+        str, BeforeValidator(_code(SEX_VALUES, "gender identity code", "not_known", aliases=SEX_CODES))
+    ] = "not_known"
     ethnic_category: Annotated[
         str, BeforeValidator(_code(tuple(ETHNIC_GROUP_OF_CODE), "NHS ethnic category code", "99"))
     ] = "99"
@@ -466,5 +477,20 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "rule": ("require", "forbid"),
     "response": ("accept", "decline"),
 }
+# Other header names a file may use for a canonical column, without a mapping file.
+COLUMN_ALIASES: dict[str, dict[str, str]] = {"candidates": {"gender": "sex"}}
+
+
+def _columns_of_type(*types: object) -> frozenset[str]:
+    return frozenset(
+        name for model in ROW_MODELS.values() for name, f in model.model_fields.items() if f.annotation in types
+    )
+
+
+# Columns holding numbers (a workbook's number cells are read as the number, not as
+# formatted) and dates (a workbook's date cells are accepted only there).
+NUMBER_COLUMNS = _columns_of_type(int, float, float | None)
+DATE_COLUMNS = _columns_of_type(date, date | None)
+
 # Columns holding a ';'-separated list: value mappings apply to each item too.
 LIST_COLUMNS = frozenset({"specialisms"})

@@ -29,6 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parents[1]))  # run as a script from anywhere: tests.xlsx_build importable
+
+from tests.helpers.xlsx import Date, Num, Sheet, workbook  # noqa: E402
+
+# The password of the password-protected workbook case (msoffcrypto-tool encrypts it).
+WORKBOOK_PASSWORD = "placement"
 
 CAND_HEADER = (
     "candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,"
@@ -68,6 +74,7 @@ class Case:
     column: str | None
     expect: str
     secret: str = ""
+    encrypt: bool = False  # data is the plain workbook; the file on disk is it encrypted with WORKBOOK_PASSWORD
 
     @property
     def path(self) -> str:
@@ -192,8 +199,10 @@ def cases() -> list[Case]:
         Case("hosts", "bad_org_type.csv", lines(HOST_HEADER, host(org="hospital")), 2, "org_type", "not a recognised"),
         Case("hosts", "duplicate_id_case.csv", lines(HOST_HEADER, host("RZ9"), host("rz9")), 3, "host_id", "only in letter case"),
         Case("hosts", "id_too_long.csv", lines(HOST_HEADER, host("R" * 101)), 2, "host_id", "longer than 100"),
-        Case("hosts", "semicolon_delimited.csv", lines(HOST_HEADER.replace(",", ";"), host().replace(",", ";")),
-             1, None, "not a column"),
+        Case("hosts", "bar_delimited.csv", lines(HOST_HEADER.replace(",", "|"), host().replace(",", "|")),
+             1, None, "--delimiter"),
+        Case("hosts", "delimiter_ambiguous.csv", lines("Code;Title,Type;Area", "RZ9;A,acute;London"),
+             1, None, "--delimiter"),
         Case("hosts", "formula_id.csv", lines(HOST_HEADER, host("+RZ9")), 2, "host_id", "formula"),
         Case("hosts", "windows1252_with_junk_bytes.csv",
              lines(HOST_HEADER) + host(name="St Mary\u2019s").encode("cp1252") + b"\x81\x8d\n", 2, None, "neither UTF-8 nor Windows-1252"),
@@ -270,6 +279,7 @@ def cases() -> list[Case]:
         Case("capped", "candidates__30kb_past_20kb.csv",
              lines(CAND_HEADER, *(cand(f"C{300 + i}", family="F" * 150) for i in range(150))),
              None, None, "more than the 20,000 bytes"),
+        *workbook_cases(),
         # ---- mapping files (`placement import candidates base/candidates.csv --mapping FILE`)
         Case("mappings", "invalid_toml.toml", b"[candidates\ncolumns = \n", None, None, "not valid TOML"),
         Case("mappings", "unknown_canonical_column.toml", b'[candidates.columns]\n"Ref" = "candidate_ref"\n', None, None,
@@ -285,6 +295,65 @@ def cases() -> list[Case]:
     return c
 
 
+def workbook_cases() -> list[Case]:
+    """Workbooks as coordinators send them, each with one defect (imported without --sheet)."""
+    header = CAND_HEADER.split(",")
+
+    def sheet_rows(*rows: str) -> list[list[object]]:
+        return [header] + [[c or None for c in r.split(",")] for r in rows]
+
+    prefs_header = ["candidate_id", "host_id", "rank"]
+    merged = [["candidate_id", "name", None, *header[3:]], ["C101", "Mary", "Somerville", *cand("C101").split(",")[3:]]]
+    date_id = sheet_rows(cand("C101"))
+    date_id[1][0] = Date(__import__("datetime").date(2026, 1, 5))
+    cases = [
+        Case("candidates", "wrong_sheet.xlsx", workbook([
+            Sheet("Read me", [["Applicant export, 2026 intake"], ["Candidates are on the next sheet"]]),
+            Sheet("Candidates", sheet_rows(cand("C101")))]), 1, "Applicant export", "sheet 'Read me'"),
+        Case("candidates", "merged_header.xlsx", workbook([Sheet("Candidates", merged, merged=["B1:C1"])]),
+             1, None, "merged header cells (B1:C1)"),
+        Case("hosts", "numbers_stored_as_text.xlsx", workbook([Sheet("Hosts", [
+            HOST_HEADER.split(","), ["RZ9", "Somewhere Trust", "acute", "London", "1,200", "data"]])]),
+            2, "capacity", "not a whole number"),
+        Case("preferences", "leading_zero_id_lost.xlsx", workbook([Sheet("Preferences", [
+            prefs_header, ["C001", "RX1", 1], [Num(1, "General"), "RX1", 1]])]), 3, "candidate_id", "not a candidate"),
+        Case("candidates", "date_in_id_column.xlsx", workbook([Sheet("Candidates", date_id)]), 2, "candidate_id",
+             "is a date in the workbook"),
+        Case("candidates", "empty_sheet.xlsx", workbook([Sheet("Candidates", [])]), None, None, "is an empty sheet"),
+        Case("candidates", "password_protected.xlsx", workbook([Sheet("Candidates", sheet_rows(cand("C101")))]),
+             None, None, "protected with a password", encrypt=True),
+        Case("candidates", "macro_workbook.xlsm", workbook([Sheet("Menu", [["Click Import to refresh"]]),
+                                                            Sheet("Candidates", sheet_rows(cand("C101")))], macros=True),
+             None, None, "macro-enabled"),
+        Case("candidates", "gender_not_a_code.xlsx", workbook([Sheet("Candidates", sheet_rows(
+            cand("C101", sex="SECRET-GENDER")))]), 2, "sex", "not a recognised gender identity code",
+            secret="SECRET-GENDER"),
+    ]
+    return cases
+
+
+def encrypted(plain: bytes, committed: Path | None = None) -> bytes:
+    """``plain`` encrypted with WORKBOOK_PASSWORD; the committed file if it already is that (the salt is random)."""
+    import io
+
+    from msoffcrypto import OfficeFile
+    from msoffcrypto.format.ooxml import OOXMLFile
+
+    if committed is not None and committed.is_file():
+        try:
+            office = OfficeFile(io.BytesIO(committed.read_bytes()))
+            office.load_key(password=WORKBOOK_PASSWORD)
+            out = io.BytesIO()
+            office.decrypt(out)
+            if out.getvalue() == plain:
+                return committed.read_bytes()
+        except Exception:  # noqa: BLE001 - not the same file: encrypt afresh
+            pass
+    out = io.BytesIO()
+    OOXMLFile(io.BytesIO(plain)).encrypt(WORKBOOK_PASSWORD, out)
+    return out.getvalue()
+
+
 def write(root: Path = HERE) -> list[Case]:
     all_cases = cases()
     names = [case.path for case in all_cases]
@@ -292,7 +361,8 @@ def write(root: Path = HERE) -> list[Case]:
     for case in all_cases:
         path = root / case.path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(case.data)
+        data = encrypted(case.data, HERE / case.path) if case.encrypt else case.data
+        path.write_bytes(data)
     with (root / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["kind", "file", "row", "column", "expect", "secret"])

@@ -21,8 +21,8 @@ from .load import RoundFacts, load_round_facts
 from .price import Price, compute_price, not_applicable
 from .report import SCHEMA, build_audit
 
-Format = Literal["html", "json", "csv"]
-FORMATS: tuple[str, ...] = ("html", "json", "csv")
+Format = Literal["html", "json", "csv", "xlsx"]
+FORMATS: tuple[str, ...] = ("html", "json", "csv", "xlsx")
 
 __all__ = ["EDITIONS", "FORMATS", "SCHEMA", "STAMP", "Edition", "audit_round", "default_report_path", "render", "write_report"]
 
@@ -76,6 +76,11 @@ def render(audit: dict[str, Any], fmt: str) -> bytes:
         return to_json(audit).encode("utf-8")
     if fmt == "csv":
         return to_csv(audit).encode("utf-8")
+    if fmt == "xlsx":  # a workbook, one sheet per table
+        from ..spreadsheet import workbook_bytes
+        from .render_xlsx import sheets
+
+        return workbook_bytes(sheets(audit))
     raise ConfigError(f"Unknown report format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
 
 
@@ -103,7 +108,7 @@ def write_report(
     edition: Edition | str = Edition.INTERNAL,
     resolve: Callable[[Engine, int], Any] | None = None,
 ) -> Path:
-    """Write round ``number``'s audit as html, json or csv in ``edition`` and return the file's path.
+    """Write round ``number``'s audit as html, json, csv or xlsx in ``edition`` and return the file's path.
 
     The internal edition (the default) is exact, stamped OFFICIAL-SENSITIVE
     and written readable by its owner only; the publication edition applies

@@ -20,7 +20,7 @@ CHARACTERISTIC_LABELS: Final[dict[str, str]] = {
 }
 
 GROUP_LABELS: Final[dict[str, dict[str, str]]] = {
-    "sex": {"female": "Female", "male": "Male"},
+    "sex": {"female": "Female", "male": "Male", "non_binary": "Non-binary", "other": "Other gender identity"},
     "ethnic_group": {
         "white": "White",
         "mixed": "Mixed",

@@ -51,6 +51,9 @@ class AppContext:
 
 _FAILURES: dict[int, type[click.ClickException]] = {}
 
+# Every write is one transaction, so a command stopped part-way has written nothing.
+INTERRUPTED = "Stopped: interrupted (Ctrl-C) before it finished; nothing was written. Run the command again when ready."
+
 
 def command_failed(exc: PlacementError) -> click.ClickException:
     """A library error as click's one-message failure, with the error's exit code (see the README)."""
@@ -113,10 +116,10 @@ class PlacementGroup(click.Group):
             sys.exit(exc.exit_code)
         except click.Abort as exc:
             interrupted = isinstance(exc.__context__, KeyboardInterrupt) or isinstance(exc.__cause__, KeyboardInterrupt)
-            click.echo("Interrupted." if interrupted else "Aborted.", err=True)
+            click.echo(INTERRUPTED if interrupted else "Aborted.", err=True)
             sys.exit(EXIT_INTERRUPTED if interrupted else EXIT_BAD_INPUT)
         except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
+            click.echo(INTERRUPTED, err=True)
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else 0)
 

@@ -1,4 +1,5 @@
-"""`placement audit N`: the fairness report of a round (HTML, JSON or CSV), internal or publication edition."""
+"""`placement audit N`: the fairness report of a round (HTML, JSON, CSV or an Excel workbook), internal or
+publication edition."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ EDITION_HELP = (
 
 @cli.command("audit")
 @click.argument("number", type=params.ROUND_NUMBER)
-@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True,
+@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "xlsx"]), default="html",
+              show_default=True,
               help="html: the report to read and print; json: the machine contract (docs/audit-json.md); "
-                   "csv: one tidy table to pivot in Excel.")
+                   "csv: one tidy table to pivot in Excel; xlsx: a workbook with one sheet per table.")
 @click.option("--edition", type=click.Choice(["internal", "publication"]), default=None, help=EDITION_HELP)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write it (default: round-N-audit-<edition>.<format> next to the SQLite database, "

@@ -1,4 +1,4 @@
-"""`placement import ...`: load CSV files (one, or a whole folder) into the database."""
+"""`placement import ...`: load CSV files or workbooks (one, or a whole folder) into the database."""
 
 from __future__ import annotations
 
@@ -15,6 +15,13 @@ from .show import cell
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
+def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``tab`` (or ``\\t``) for a tab, since a literal tab is hard to type on a command line."""
+    if value is None:
+        return None
+    return "\t" if value.strip().casefold() in ("tab", "\\t") else value
+
+
 def _common_options(fn):
     fn = click.option("--max-rows", type=click.IntRange(min=1), default=None, metavar="N",
                       help="Refuse a file with more data rows than this (default: $PLACEMENT_MAX_IMPORT_ROWS, "
@@ -22,6 +29,9 @@ def _common_options(fn):
     fn = click.option("--max-bytes", type=click.IntRange(min=1), default=None, metavar="N",
                       help="Refuse a file larger than this many bytes (default: $PLACEMENT_MAX_IMPORT_BYTES, "
                            "else 100,000,000).")(fn)
+    fn = click.option("--delimiter", default=None, metavar="CHAR", callback=_delimiter,
+                      help="The character between a CSV file's cells: ',', ';' or tab (default: found from "
+                           "the header row). Overrides the mapping file's delimiter.")(fn)
     fn = click.option("--max-errors", type=click.IntRange(min=1), default=50, show_default=True,
                       help="Report at most this many problems.")(fn)
     fn = click.option("--dry-run", is_flag=True,
@@ -46,9 +56,13 @@ def _show(reports: list[ImportReport], dry_run: bool) -> None:
         table.add_column(name, justify="right")
     table.add_column("note")
     for r in reports:
-        note = "same file as before, nothing changed" if r.skipped_same_file else ""
+        notes = [r.source] if r.source else []
+        if r.skipped_same_file:
+            notes.append("same file as before, nothing changed")
+        note = "; ".join(notes)
+        # File and sheet names are the user's text: shown as text, never read as rich markup.
         table.add_row(cell(r.file), r.kind.replace("_", "-"), str(r.rows), str(r.added), str(r.updated),
-                      str(r.unchanged), str(r.removed), note)
+                      str(r.unchanged), str(r.removed), cell(note))
     console = show.console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         console = show.console(width=140)
@@ -79,24 +93,29 @@ def import_group() -> None:
     """Import CSV files: candidates, hosts, preferences, host rankings, targets, pairs.
 
     \b
-    Every problem in the input is reported (file, row, column, fix) and then
-    nothing is written. Importing the same file again changes nothing;
-    a changed file updates rows by id.
+    Files are CSV (',', ';' or tab separated) or workbooks (.xlsx, .xlsm,
+    .ods). Every problem in the input is reported (file, sheet, row, column,
+    fix) and then nothing is written. Importing the same file again changes
+    nothing; a changed file updates rows by id.
     """
 
 
 def _make_kind_command(kind: str) -> None:
     name = kind.replace("_", "-")
 
-    @import_group.command(name, help=f"Import {name} from FILE (CSV); rows are matched to stored ones by id.")
+    @import_group.command(name, help=f"Import {name} from FILE (CSV, .xlsx, .xlsm or .ods); rows are matched "
+                                     "to stored ones by id.")
     @click.argument("file", type=_path)
+    @click.option("--sheet", default=None, metavar="NAME",
+                  help="The workbook's sheet to read (default: its first; a macro workbook needs it named).")
     @_common_options
     @pass_app
     @handle_errors
-    def command(app: AppContext, file: Path, mapping_path: Path | None, dry_run: bool, max_errors: int,
-                max_bytes: int | None, max_rows: int | None) -> None:
+    def command(app: AppContext, file: Path, sheet: str | None, mapping_path: Path | None, dry_run: bool,
+                max_errors: int, delimiter: str | None, max_bytes: int | None, max_rows: int | None) -> None:
         mapping = load_mapping(mapping_path) if mapping_path else None
-        report = import_file(_engine(app, dry_run), kind, file, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
+        report = import_file(_engine(app, dry_run), kind, file, mapping=mapping, dry_run=dry_run,
+                             max_errors=max_errors, sheet=sheet, delimiter=delimiter,
                              limits=_limits(max_bytes, max_rows))
         _show([report], dry_run)
 
@@ -111,15 +130,16 @@ for _kind in KINDS:
 @pass_app
 @handle_errors
 def import_directory(app: AppContext, directory: Path, mapping_path: Path | None, dry_run: bool,
-                     max_errors: int, max_bytes: int | None, max_rows: int | None) -> None:
+                     max_errors: int, delimiter: str | None, max_bytes: int | None, max_rows: int | None) -> None:
     """Import every file found in DIRECTORY together, in one transaction.
 
     \b
-    Looks for candidates.csv, hosts.csv, preferences.csv, host_rankings.csv,
-    targets.csv and pairs.csv (or the names a mapping file gives) and imports
-    them in that order, checking ids across the files.
+    Looks for candidates, hosts, preferences, host_rankings, targets and
+    pairs files (.csv, .xlsx, .xlsm or .ods; or the names, and sheets, a
+    mapping file gives) and imports them in that order, checking ids
+    across the files.
     """
     mapping = load_mapping(mapping_path) if mapping_path else None
     reports = import_dir(_engine(app, dry_run), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
-                         limits=_limits(max_bytes, max_rows))
+                         delimiter=delimiter, limits=_limits(max_bytes, max_rows))
     _show(reports, dry_run)

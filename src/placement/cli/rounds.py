@@ -173,12 +173,17 @@ def offer_import(app: AppContext, file: Path, mapping_path: Path | None, max_err
 
 @cli.command("export")
 @click.argument("number", type=params.ROUND_NUMBER)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="CSV file (default: placements-round-N.csv).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The file to write: .csv, or .xlsx for a formatted workbook (default: placements-round-N.csv).")
 @click.option("--include-sensitive", is_flag=True, help="Add sex, ethnicity and disability columns (special category data: restricted use only).")
 @pass_app
 @handle_errors
 def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive: bool) -> None:
-    """Write round NUMBER's placements as CSV (no special category data unless asked)."""
+    """Write round NUMBER's placements as CSV or an Excel workbook (no special category data unless asked).
+
+    The format follows the file's suffix: --out placements.xlsx writes a
+    workbook with a frozen header and filters, written readable by you only.
+    """
     from ..export import export_round
 
     out = out or Path(f"placements-round-{number}.csv")

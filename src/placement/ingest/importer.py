@@ -12,6 +12,7 @@ against its rows.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,14 +21,15 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..config import ImportLimits, import_limits, os_user
+from ..config import ImportLimits, os_user
 from ..db.failures import describe
 from ..db.session import write_transaction
 from ..errors import ConfigError, InputError, PlacementError
-from .mapping import KINDS, NO_MAPPING, Mapping, canonical_kind, load_mapping
+from .mapping import KINDS, NO_MAPPING, FileMapping, Mapping, canonical_kind, load_mapping, valid_delimiter
 from .reader import Problems, Table, read_table
 from .store import PLANNERS, Snapshot, record_import
 from .validate import validate
+from .workbook import WORKBOOK_SUFFIXES, Workbooks
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class ImportReport:
     skipped_same_file: bool  # imported before, byte for byte, and nothing in it differs from the database
     dry_run: bool = False
     batch_id: int | None = None  # the import_batches row written; None in a dry run or a no-op
+    source: str = ""  # how the file was read: "sheet 'Prefs': the first of 3 sheets ...", "separated by semicolons"
 
 
 def _as_mapping(mapping: Mapping | str | Path | None) -> Mapping:
@@ -65,23 +68,58 @@ def import_file(
     mapping: Mapping | str | Path | None = None,
     dry_run: bool = False,
     max_errors: int = 50,
+    sheet: str | None = None,
+    delimiter: str | None = None,
     limits: ImportLimits | None = None,
 ) -> ImportReport:
-    """Import one file of ``kind`` (candidates, hosts, preferences, host_rankings, targets, pairs)."""
-    return _import(engine, [(canonical_kind(kind), Path(path))], _as_mapping(mapping), dry_run, max_errors, limits)[0]
+    """Import one file of ``kind`` (candidates, hosts, preferences, host_rankings, targets, pairs).
+
+    ``path`` is CSV or a workbook (.xlsx, .xlsm, .ods); ``sheet`` and ``delimiter``
+    override the mapping file's ``sheet`` and ``delimiter`` for this file.
+    """
+    kind = canonical_kind(kind)
+    loaded = _with_options(_as_mapping(mapping), [kind], sheet=sheet, delimiter=delimiter)
+    return _import(engine, [(kind, Path(path))], loaded, dry_run, max_errors, limits)[0]
+
+
+def _with_options(mapping: Mapping, kinds: list[str], *, sheet: str | None, delimiter: str | None) -> Mapping:
+    """The mapping with command-line options applied to ``kinds`` (an option wins over the mapping file)."""
+    if delimiter is not None and not valid_delimiter(delimiter):
+        raise ConfigError(f"--delimiter {delimiter!r} is not one character.",
+                          "Give one character, e.g. --delimiter ';' (or --delimiter tab).")
+    if sheet is not None and not sheet.strip():
+        raise ConfigError("--sheet is blank.", "Give the name of the sheet as the workbook shows it on its tab.")
+    if sheet is None and delimiter is None:
+        return mapping
+    changed: dict[str, FileMapping] = dict(mapping.kinds)
+    for kind in kinds:
+        fm = mapping.for_kind(kind)
+        changed[kind] = dataclasses.replace(fm, sheet=sheet if sheet is not None else fm.sheet,
+                                            delimiter=delimiter if delimiter is not None else fm.delimiter)
+    return Mapping(source=mapping.source, kinds=changed)
 
 
 def files_in(directory: str | Path, mapping: Mapping | None = None) -> list[tuple[str, Path]]:
-    """The files of an import folder, in dependency order: the mapping's ``file`` name, else ``<kind>.csv``."""
+    """The files of an import folder, in dependency order.
+
+    Each kind's file is the mapping's ``file`` name, else ``<kind>.csv``, ``.xlsx``,
+    ``.xlsm`` or ``.ods`` (two of those for one kind are refused as ambiguous).
+    """
     directory = Path(directory)
     mapping = mapping or NO_MAPPING
     if not directory.is_dir():
         raise ConfigError(f"{directory} is not a folder.", "Give the folder holding candidates.csv, hosts.csv, ...")
-    found = []
+    found: list[tuple[str, Path]] = []
     for kind in KINDS:
-        name = mapping.for_kind(kind).file or f"{kind}.csv"
-        if (directory / name).is_file():
-            found.append((kind, directory / name))
+        named = mapping.for_kind(kind).file
+        candidates = [named] if named else [kind + suffix for suffix in (".csv", *WORKBOOK_SUFFIXES)]
+        present = [directory / name for name in candidates if (directory / name).is_file()]
+        if len(present) > 1:
+            raise ConfigError(
+                f"{directory} holds {' and '.join(p.name for p in present)}: which is the {kind} file?",
+                f"Keep one of them in the folder, or name it with file = \"...\" in the mapping file's [{kind}] section.",
+            )
+        found.extend((kind, path) for path in present)
     return found
 
 
@@ -92,13 +130,17 @@ def import_dir(
     mapping: Mapping | str | Path | None = None,
     dry_run: bool = False,
     max_errors: int = 50,
+    delimiter: str | None = None,
     limits: ImportLimits | None = None,
 ) -> list[ImportReport]:
-    """Import every canonical file found in ``directory`` together, in one transaction."""
-    loaded = _as_mapping(mapping)
+    """Import every canonical file found in ``directory`` together, in one transaction.
+
+    ``delimiter`` applies to every CSV file of the folder (workbooks have none).
+    """
+    loaded = _with_options(_as_mapping(mapping), list(KINDS), sheet=None, delimiter=delimiter)
     files = files_in(directory, loaded)
     if not files:
-        names = ", ".join(loaded.for_kind(k).file or f"{k}.csv" for k in KINDS)
+        names = ", ".join(loaded.for_kind(k).file or f"{k}.csv (or .xlsx, .xlsm, .ods)" for k in KINDS)
         raise ConfigError(f"No import files in {directory}.", f"The folder should hold some of: {names}.")
     return _import(engine, files, loaded, dry_run, max_errors, limits)
 
@@ -113,9 +155,10 @@ def _import(
     if len(set(seen_kinds)) != len(seen_kinds):
         raise ConfigError("The same kind of file is given twice.", "Import one file per kind at a time.")
     problems = Problems(max_errors)
-    limits = limits or import_limits()
-    tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems, limits=limits)
-                                       for kind, path in files}
+    with Workbooks() as workbooks:  # a workbook holding several kinds is opened once
+        tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems, workbooks,
+                                                      limits=limits)
+                                           for kind, path in files}
     try:
         # A dry run writes nothing: it reads one snapshot and leaves other writers alone.
         # On PostgreSQL the "scheme" advisory lock plays BEGIN IMMEDIATE's part: imports (and purges) run one at a time.
@@ -142,7 +185,7 @@ def _import(
                 reports.append(ImportReport(
                     kind=kind, file=table.file, sha256=table.sha256, rows=len(table.rows),
                     added=plan.added, updated=plan.updated, unchanged=plan.unchanged, removed=plan.removed,
-                    skipped_same_file=skipped, dry_run=dry_run, batch_id=batch_id,
+                    skipped_same_file=skipped, dry_run=dry_run, batch_id=batch_id, source=table.source,
                 ))
     except PlacementError:
         raise

@@ -5,8 +5,13 @@ every year (the format is documented in ``docs/import.md``)::
 
     [candidates]
     file = "AC_export_2025.csv"          # optional: the file's name for `import dir`
+    sheet = "Candidates"                 # optional: the sheet of a workbook to read
     ignore = ["Submitted", "Notes"]      # export columns to leave out
-    delimiter = ","                      # optional, one character
+    delimiter = ";"                      # optional, one character (default: found from the header)
+
+    [preferences]                        # the wide layout: one row per candidate
+    layout = "wide"
+    choices = "Choice {n}"               # or a list: ["First choice", "Second choice", ...]
 
     [candidates.columns]                 # export column = canonical column
     "Candidate Ref" = "candidate_id"
@@ -22,6 +27,7 @@ when it is loaded, before any file is read.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +40,11 @@ from ..schemas import LIST_COLUMNS, VOCABULARIES, columns
 KINDS: tuple[str, ...] = ("candidates", "hosts", "preferences", "host_rankings", "targets", "pairs")
 # A mapping file may also describe the offer answers file read by `placement offer import`.
 MAPPING_KINDS: tuple[str, ...] = (*KINDS, "answers")
+# Kinds that may come in the wide layout: (the column naming the row's owner, the column each choice names).
+WIDE_KINDS: dict[str, tuple[str, str]] = {
+    "preferences": ("candidate_id", "host_id"),
+    "host_rankings": ("host_id", "candidate_id"),
+}
 
 
 def canonical_kind(kind: str, allowed: tuple[str, ...] = KINDS) -> str:
@@ -61,7 +72,23 @@ class FileMapping:
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # canonical column -> spelling -> value
     ignore: frozenset[str] = frozenset()
     file: str | None = None
-    delimiter: str = ","
+    delimiter: str | None = None  # None: found from the header row
+    sheet: str | None = None  # None: the workbook's first sheet
+    # The wide layout: each choice column's header (folded) -> rank; or a pattern with {n}.
+    choices: tuple[str, ...] = ()
+    choice_pattern: re.Pattern[str] | None = None
+
+    @property
+    def wide(self) -> bool:
+        return bool(self.choices) or self.choice_pattern is not None
+
+    def rank_of(self, header: str) -> int | None:
+        """The rank a wide layout's column gives (``Choice 3`` -> 3), or None if it is not a choice column."""
+        key = fold(header)
+        if self.choice_pattern is not None:
+            match = self.choice_pattern.fullmatch(key)
+            return int(match.group(1)) if match else None
+        return self.choices.index(key) + 1 if key in self.choices else None
 
 
 @dataclass(frozen=True)
@@ -124,11 +151,11 @@ def parse_mapping(data: dict[str, Any], *, source: str = "mapping") -> Mapping:
 def _parse_kind(kind: str, where: str, section: dict[str, Any], source: str) -> FileMapping:
     required, optional = columns(kind)
     canonical = set(required) | set(optional)
-    unknown_keys = set(section) - {"columns", "values", "ignore", "file", "delimiter"}
+    unknown_keys = set(section) - {"columns", "values", "ignore", "file", "delimiter", "sheet", "layout", "choices"}
     if unknown_keys:
         raise _fail(
             source, where, f"unknown key(s) {', '.join(sorted(unknown_keys))}",
-            "use only file, delimiter, ignore, columns and values",
+            "use only file, sheet, delimiter, layout, choices, ignore, columns and values",
         )
 
     renames: dict[str, str] = {}
@@ -164,9 +191,13 @@ def _parse_kind(kind: str, where: str, section: dict[str, Any], source: str) -> 
     file = section.get("file")
     if file is not None and (not isinstance(file, str) or not file.strip() or Path(file).name != file):
         raise _fail(source, where, "file must be a file name (no folders)", 'file = "AC_export_2025.csv"')
-    delimiter = section.get("delimiter", ",")
-    if not isinstance(delimiter, str) or len(delimiter) != 1 or delimiter in "\"\r\n":
+    delimiter = section.get("delimiter")
+    if delimiter is not None and not valid_delimiter(delimiter):
         raise _fail(source, where, "delimiter must be one character", 'delimiter = ";" (or "\\t" for tab)')
+    sheet = section.get("sheet")
+    if sheet is not None and (not isinstance(sheet, str) or not sheet.strip()):
+        raise _fail(source, where, "sheet must be the name of a sheet", 'sheet = "Candidates"')
+    choices, pattern = _parse_layout(kind, where, section, source)
     return FileMapping(
         kind=kind,
         columns=renames,
@@ -174,7 +205,43 @@ def _parse_kind(kind: str, where: str, section: dict[str, Any], source: str) -> 
         ignore=frozenset(fold(x) for x in ignore),
         file=file,
         delimiter=delimiter,
+        sheet=sheet,
+        choices=choices,
+        choice_pattern=pattern,
     )
+
+
+def valid_delimiter(delimiter: object) -> bool:
+    return isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n "
+
+
+def _parse_layout(
+    kind: str, where: str, section: dict[str, Any], source: str
+) -> tuple[tuple[str, ...], re.Pattern[str] | None]:
+    """The wide layout's choice columns: a list of headers in rank order, or a pattern like ``Choice {n}``."""
+    layout = section.get("layout", "long")
+    choices = section.get("choices")
+    if layout not in ("long", "wide"):
+        raise _fail(source, where, f"layout must be \"long\" or \"wide\", not {layout!r}", 'layout = "wide"')
+    if layout == "long":
+        if choices is not None:
+            raise _fail(source, where, "choices is given but layout is not \"wide\"", 'add layout = "wide"')
+        return (), None
+    if kind not in WIDE_KINDS:
+        raise _fail(source, where, f"{kind} has no wide layout",
+                    "only preferences and host_rankings come one row per candidate (host)")
+    example = 'choices = "Choice {n}" or choices = ["First choice", "Second choice"]'
+    if isinstance(choices, str):
+        if choices.count("{n}") != 1:
+            raise _fail(source, where, "the choices pattern must contain {n} once, where the rank is", example)
+        before, after = fold(choices).split("{n}")
+        return (), re.compile(re.escape(before) + r"\s*(\d+)\s*" + re.escape(after))
+    if isinstance(choices, list) and choices and all(isinstance(c, str) and c.strip() for c in choices):
+        folded = tuple(fold(c) for c in choices)
+        if len(set(folded)) != len(folded):
+            raise _fail(source, where, "a column is listed twice in choices", "list each choice column once")
+        return folded, None
+    raise _fail(source, where, "layout = \"wide\" needs the choice columns", example)
 
 
 def _table(section: dict[str, Any], key: str, where: str, source: str) -> dict[str, Any]:

@@ -35,38 +35,95 @@ class Valid:
 
 
 class KnownIds:
-    """The ids of candidates (or hosts) that will exist after the import: database + this import's file."""
+    """The ids of candidates (or hosts) that will exist after the import: database + this import's file.
 
-    def __init__(self, what: str, db_ids: Iterable[str], batch: Table | None, batch_failed: bool):
+    A reference to an id that is not known is reported once per file and id,
+    however many rows name it (one typo in an id is one problem, not one per
+    preference), and a reference to an id whose own row was refused in this
+    import says so ("fix that row first") rather than asking for a second fix.
+    """
+
+    def __init__(self, what: str, db_ids: Iterable[str], batch: Table | None, batch_failed: bool,
+                 batch_valid: Valid | None = None):
         self.what = what
         self.ids = set(db_ids)
+        self.refused: dict[str, int] = {}  # id -> its row, for rows of this import's file refused on their own
+        self.batch_file = batch.file if batch is not None else ""
         if batch is not None:
             column = f"{what}_id"
-            self.ids.update(cells[column] for _, cells in batch.rows + batch.broken if cells.get(column))
+            good = {getattr(m, column) for _, m in batch_valid.rows} if batch_valid is not None else None
+            for row, cells in batch.rows + batch.broken:
+                identifier = cells.get(column)
+                if not identifier:
+                    continue
+                if good is None or identifier in good:
+                    self.ids.add(identifier)
+                else:
+                    self.refused.setdefault(identifier, row)
+            self.refused = {i: r for i, r in self.refused.items() if i not in self.ids}
         self.source = f"{batch.file} or the database" if batch is not None else "the database"
         # When this import's candidates (hosts) file could not be read at all, every
         # reference to it would look unknown: its own problem is reported instead.
         self.check = not batch_failed
         self._by_key: dict[str, str] | None = None
+        self._by_digits: dict[str, str] | None = None
+        # (table, row label, column, id) of each reference reported, and how many more rows repeat it.
+        self._reported: dict[tuple[str, str, str], list] = {}
 
     def near(self, identifier: str) -> str | None:
         if self._by_key is None:
-            self._by_key = {id_key(i): i for i in self.ids}
+            self._by_key = {id_key(i): i for i in [*self.refused, *self.ids]}
         return self._by_key.get(id_key(identifier))
+
+    def zeros_lost(self, identifier: str) -> str | None:
+        """A known id that differs from this one only in leading zeros (``62`` for ``062``, or back)."""
+        if not identifier.isdigit():
+            return None
+        if self._by_digits is None:
+            self._by_digits = {i.lstrip("0"): i for i in self.ids if i.isdigit()}
+        found = self._by_digits.get(identifier.lstrip("0"))
+        return found if found != identifier else None
 
     def verify(self, table: Table, problems: Problems, row: int, column: str, identifier: str) -> bool:
         if identifier in self.ids or not self.check:
             return True
-        near = self.near(identifier)
-        if near is not None:
-            table.report(problems, row, column, identifier, f"is not a known {self.what} id; did you mean {near!r}?",
-                         f"ids must match exactly, letter case and blanks included: write {near!r}")
+        key = (table.file, column, identifier)
+        if key in self._reported:
+            self._reported[key][-1] += 1
+            return False
+        plural = "candidates" if self.what == "candidate" else "hosts"
+        near = identifier if identifier in self.refused else self.near(identifier)
+        if near is not None and near in self.refused:
+            where = f"{self.batch_file} row {self.refused[near]}"
+            if near == identifier:
+                problem = f"refers to {self.what} {near!r}, whose own row ({where}) was refused"
+                fix = "fix that row first; this one needs no change of its own"
+            else:
+                problem = f"is not a known {self.what} id; {near!r} ({where}) differs only in letter case or blanks, " \
+                          "and its own row was refused"
+                fix = f"fix that row first, then write {near!r} here exactly"
+        elif near is not None:
+            problem = f"is not a known {self.what} id; did you mean {near!r}?"
+            fix = f"ids must match exactly, letter case and blanks included: write {near!r}"
+        elif (zeros := self.zeros_lost(identifier)) is not None:
+            problem = f"is not a known {self.what} id; {zeros!r} is, which looks like the same id with its leading " \
+                      "zeros lost"
+            fix = ("a spreadsheet drops leading zeros from numbers: format the id column as Text (in the file that "
+                   f"has {zeros!r}) and type the ids again, then import both files")
         else:
-            plural = "candidates" if self.what == "candidate" else "hosts"
-            table.report(problems, row, column, identifier, f"is not a {self.what} in {self.source}",
-                         f"correct the id, or add the {self.what} to {plural}.csv and import it first "
-                         f"(or import all files together with `placement import dir`)")
+            problem = f"is not a {self.what} in {self.source}"
+            fix = (f"correct the id, or add the {self.what} to {plural}.csv and import it first "
+                   f"(or import all files together with `placement import dir`)")
+        self._reported[key] = [table, row, column, identifier, problem, fix, 0]
         return False
+
+    def report(self, problems: Problems) -> None:
+        """Add the references found wrong, each once, saying how many more rows name the same id."""
+        for table, row, column, identifier, problem, fix, more in self._reported.values():
+            if more:
+                problem += f" (and on {more} more row{'s' if more > 1 else ''} of this file)"
+            table.report(problems, row, column, identifier, problem, fix)
+        self._reported.clear()
 
 
 def validate_rows(table: Table, problems: Problems) -> Valid:
@@ -250,8 +307,9 @@ def validate(tables: dict[str, Table | None], snapshot: Snapshot, problems: Prob
     """Validate the files of one import (kind -> table; None = could not be read) together."""
     valid = {kind: validate_rows(table, problems) for kind, table in tables.items() if table is not None}
     candidates = KnownIds("candidate", snapshot.candidate_ids, tables.get("candidates"),
-                          "candidates" in tables and tables["candidates"] is None)
-    hosts = KnownIds("host", snapshot.host_ids, tables.get("hosts"), "hosts" in tables and tables["hosts"] is None)
+                          "candidates" in tables and tables["candidates"] is None, valid.get("candidates"))
+    hosts = KnownIds("host", snapshot.host_ids, tables.get("hosts"), "hosts" in tables and tables["hosts"] is None,
+                     valid.get("hosts"))
 
     if "candidates" in valid:
         check_candidates(valid["candidates"], snapshot, problems)
@@ -272,4 +330,6 @@ def validate(tables: dict[str, Table | None], snapshot: Snapshot, problems: Prob
         rows = check_references(v, candidates, hosts, problems)
         check_pairs_unique(v, rows, "candidate_id", problems)
         check_requires(v, rows, snapshot, problems)
+    candidates.report(problems)
+    hosts.report(problems)
     return valid
