@@ -157,7 +157,7 @@ def test_a_link_planted_at_the_old_temporary_name_is_not_followed(solved, tmp_pa
 
 @pytest.mark.parametrize("kind", ["symlink", "fifo"])  # a folder: click's own check refuses it
 def test_an_out_that_is_not_a_regular_file_is_refused_and_left_alone(solved, tmp_path, kind):
-    out = tmp_path / "target"
+    out = tmp_path / "target.csv"
     victim = tmp_path / "victim.txt"
     victim.write_text("precious")
     if kind == "symlink":
@@ -181,7 +181,7 @@ def test_an_out_that_is_not_a_regular_file_is_refused_and_left_alone(solved, tmp
 def test_export_and_audit_while_the_write_lock_is_held_fail_clearly_and_write_nothing(solved, tmp_path, what):
     from placement.audit import write_report
 
-    out = tmp_path / f"out.{what}"
+    out = tmp_path / ("out.csv" if what == "export" else "out.json")
     quick = make_engine(f"sqlite:///{solved}", busy_timeout=0.3)
     holder = sqlite3.connect(solved, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
