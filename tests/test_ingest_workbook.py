@@ -114,7 +114,9 @@ def test_sheet_rule_first_of_several_and_sheet_option(loaded, tmp_path):
                                Sheet("Candidates", good)]))
 
     error = _fail(loaded, "candidates", path)
-    assert error.problems[0].file == "export.xlsx (sheet 'Notes')"
+    assert len(error.problems) == 1  # the wrong sheet is one problem, not one per missing column
+    wrong = _one(error, 1, None, "looks like the wrong sheet")
+    assert wrong.file == "export.xlsx (sheet 'Notes')" and "--sheet" in wrong.fix and "'Candidates'" in wrong.fix
 
     report = import_file(loaded, "candidates", path, sheet="candidates", dry_run=True)  # names match ignoring case
     assert report.added == 1 and "the sheet named" in report.source

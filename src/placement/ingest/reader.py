@@ -131,6 +131,7 @@ class _Source:
     rows: Iterator[tuple[int, list[str]]]
     note: str = ""
     merged_header: Callable[[], list[str]] | None = None
+    other_sheets: list[str] = field(default_factory=list)
 
 
 def _too_big(path: Path, problems: Problems, limits: ImportLimits) -> bool:
@@ -206,6 +207,14 @@ def read_table(
         problems.add(table.file, 1, None, None, f"has merged header cells ({', '.join(merged)})",
                      "unmerge them (Home > Merge & Center > Unmerge Cells) and give each column its own name")
         return None
+    if source.other_sheets and not any(fold(h) in _known_headers(kind, mapping) or mapping.rank_of(h) is not None
+                                       for h in header if h.strip()):
+        # Not one column this kind has: the wrong sheet of the workbook, not a file to fix column by column.
+        listed = ", ".join(repr(n) for n in source.other_sheets)
+        problems.add(table.file, 1, None, None, f"has none of the columns of {kind}: it looks like the wrong sheet",
+                     f"choose the sheet that holds the {kind} with --sheet (or sheet = \"...\" in the mapping file); "
+                     f"the workbook's other sheets: {listed}")
+        return None
     if mapping.wide:
         layout = _map_wide_header(table, header, mapping, problems)
         if layout is None:
@@ -238,7 +247,7 @@ def _open(kind: str, path: Path, mapping: FileMapping, problems: Problems, workb
             problems.add(name, None, None, None, exc.problem, exc.fix)
             return None
         return _Source(f"{name} (sheet {sheet.name!r})", sha256, sheet.rows, f"sheet {sheet.name!r}: {sheet.rule}",
-                       sheet.merged_header)
+                       sheet.merged_header, sheet.others)
     if mapping.sheet is not None:
         problems.add(name, None, None, None, "is not a workbook, so it has no sheets",
                      "leave out --sheet (and sheet = in the mapping file) for a CSV file")

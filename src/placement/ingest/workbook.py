@@ -27,7 +27,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +75,7 @@ class Sheet:
     # Ranges of merged cells in the header row, e.g. "B1:D1" (xlsx only); asked only when the
     # header has a gap, since finding them reads the sheet a second time.
     merged_header: Callable[[], list[str]] = lambda: []
+    others: list[str] = field(default_factory=list)  # the workbook's other visible sheets
 
 
 class Workbooks:
@@ -240,7 +241,7 @@ def _open_xlsx(path: Path, sheet: str | None, workbooks: Workbooks) -> Sheet:
                     cells.append(cell_text(value, fmt, c.data_type))
             yield number, cells
 
-    return Sheet(name, rule, rows(), lambda: _merged_header_xlsx(path, name))
+    return Sheet(name, rule, rows(), lambda: _merged_header_xlsx(path, name), [n for n in names if n != name])
 
 
 def _merged_header_xlsx(path: Path, name: str) -> list[str]:
@@ -283,4 +284,4 @@ def _open_ods(path: Path, sheet: str | None) -> Sheet:
         for number, row in enumerate(ws.iter_rows(), start=top + 1):
             yield number, pad + [cell_text(v) if v != "" else "" for v in row]
 
-    return Sheet(name, rule, rows())
+    return Sheet(name, rule, rows(), others=[n for n in names if n != name])
