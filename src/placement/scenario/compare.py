@@ -41,21 +41,40 @@ BASE_LABEL = "as solved (round {n})"
 
 @dataclass(frozen=True)
 class Job:
-    """One variant to solve: plain data, so it can go to another process."""
+    """One variant to solve and measure: plain data, so it can go to a worker process.
+
+    ``keep``: the round's placements as pair indices. Ties between equally
+    good answers are settled by fewest changes from them (as the audit's
+    re-solve without targets does), so the candidates a variant moves are
+    moves it needs, not ties broken another way. None when the variant sets
+    its own tie-break. ``record`` and ``facts`` are the round's, so the worker
+    measures the answer with the audit's code too.
+    """
 
     index: int
-    problem: Problem
-    options: dict[str, Any]
+    label: str
+    changes: tuple[str, ...]
+    applied: Applied
+    keep: np.ndarray | None
+    record: RoundRecord
+    facts: RoundFacts
+    edition: Edition
 
 
-def solve_job(job: Job) -> tuple[int, Solution, float]:
-    """Solve one variant (in a worker process): its solution and wall seconds."""
+def run_job(job: Job) -> tuple[int, dict[str, Any], float]:
+    """Solve one variant and measure its answer (in a worker process): its column and the solve's wall seconds."""
     from ..rounds import RoundOptions
     from ..solver import solve
 
     started = time.perf_counter()
-    solution = solve(job.problem, RoundOptions.stored(job.options).solver_options())
-    return job.index, solution, time.perf_counter() - started
+    solution = solve(job.applied.problem, RoundOptions.stored(job.applied.options).solver_options(), keep=job.keep)
+    seconds = time.perf_counter() - started
+    v_record, v_facts = _variant_records(job.record, job.facts, job.applied, solution)
+    audit = build_audit(v_facts, not_applicable(v_facts, "—"), edition=job.edition)
+    col = _column(job.label, list(job.changes), v_facts, audit, v_record, solution, job.record, job.edition)
+    col["solve_seconds"] = round(seconds, 3)
+    col["base_targets"] = _base_targets(job.record.inputs.problem, solution)
+    return job.index, col, seconds
 
 
 def processes(jobs: int, workers: int | None) -> int:
@@ -63,13 +82,13 @@ def processes(jobs: int, workers: int | None) -> int:
     return max(1, min(jobs, workers if workers is not None else (os.cpu_count() or 1)))
 
 
-def solve_all(jobs: Sequence[Job], n_proc: int, deadline: float) -> list[tuple[int, Solution, float]]:
+def solve_all(jobs: Sequence[Job], n_proc: int, deadline: float) -> list[tuple[int, dict[str, Any], float]]:
     """Every job's answer. With ``n_proc`` > 1 the jobs are dealt to that many worker processes
     (``python -m placement.scenario.worker``): a fresh interpreter each, so nothing of this process —
     its threads, its main script — is copied or re-run; each is killed if it outlives ``deadline`` seconds.
     """
     if n_proc <= 1:
-        return [solve_job(j) for j in jobs]
+        return [run_job(j) for j in jobs]
     import pickle
     import subprocess
     import sys
@@ -93,7 +112,7 @@ def solve_all(jobs: Sequence[Job], n_proc: int, deadline: float) -> list[tuple[i
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-    out: list[tuple[int, Solution, float]] = []
+    out: list[tuple[int, dict[str, Any], float]] = []
     for proc, (stdout, stderr) in zip(procs, replies):
         if proc.returncode != 0:
             last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
@@ -157,7 +176,12 @@ def compare_scenarios(
             acknowledged=facts.hard_protected_targets, allow_quota=allow_quota,
         ))
 
-    jobs = [Job(i, a.problem, a.options) for i, a in enumerate(applied) if a is not None]
+    from ..totals import chosen_pairs
+
+    kept = np.asarray(chosen_pairs(encoded, record.placed), np.int64)
+    jobs = [Job(i, parsed[i].label, tuple(c.words() for c in parsed[i].changes), a,
+                None if any(c.option == "tie_break" for c in parsed[i].changes) else kept, record, facts, edition)
+            for i, a in enumerate(applied) if a is not None]
     n_proc = processes(len(jobs), workers)
     time_limit = float(record.options.get("time_limit", 60.0))
     say(f"Solving {len(jobs)} variant(s) of round {base}'s stored inputs"
@@ -170,27 +194,16 @@ def compare_scenarios(
     with ThreadPoolExecutor(max_workers=1) as background:  # the round's own audit is built while they solve
         solving = background.submit(solve_all, jobs, n_proc, deadline)
         base_audit = build_audit(facts, not_applicable(facts, "—"), edition=edition)
+        if n_proc > 1:
+            import matplotlib.figure  # noqa: F401  the page's charts: imported while the workers solve
         answers = solving.result()
-    solutions: dict[int, tuple[Solution, float]] = {}
-    for index, solution, seconds in answers:
-        solutions[index] = (solution, seconds)
-        say(f"  “{parsed[index].label}”: {solution.status}, {solution.placed} placed, {seconds:.1f} s")
     solve_seconds = time.perf_counter() - started
 
     base_column = _column(BASE_LABEL.format(n=base), [], facts, base_audit, record, None, record, edition)
     base_column["base"] = True
     columns = [base_column]
-    for i, v in enumerate(parsed):
-        if applied[i] is None:
-            continue  # the base column already shows the round as solved
-        a = applied[i]
-        solution, seconds = solutions[i]
-        assert a is not None
-        v_record, v_facts = _variant_records(record, facts, a, solution)
-        audit = build_audit(v_facts, not_applicable(v_facts, "—"), edition=edition)
-        col = _column(v.label, [c.words() for c in v.changes], v_facts, audit, v_record, solution, record, edition)
-        col["solve_seconds"] = round(seconds, 3)
-        col["base_targets"] = _base_targets(encoded.problem, solution)
+    for _index, col, seconds in answers:  # in the order given
+        say(f"  “{col['label']}”: {col['status']}, {col['summary']['placed']} placed, {seconds:.1f} s")
         columns.append(col)
     _add_prices(columns, edition)
     return {

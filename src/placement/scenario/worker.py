@@ -1,8 +1,9 @@
 """A worker process for scenario variants: ``python -m placement.scenario.worker``.
 
 Reads a pickled list of ``compare.Job`` from stdin, solves them one after
-another and writes a pickled list of ``("ok", (index, solution, seconds))`` or
-``("error", exception)`` to stdout. Only the parent that started it talks to
+another and writes a pickled list of ``("ok", answer)`` or
+``("error", exception)`` to stdout, where the answer is ``(index, the
+variant's column of figures, solve seconds)``. Only the parent that started it talks to
 it. Anything the solver prints goes to stderr, so stdout carries the answer
 alone.
 """
@@ -20,12 +21,12 @@ def main() -> None:
     os.dup2(2, 1)  # stray prints (Python or C) go to stderr, not into the answer
     sys.stdout = sys.stderr
     from ..errors import PlacementError
-    from .compare import solve_job
+    from .compare import run_job
 
     out: list[tuple[str, object]] = []
     for job in jobs:
         try:
-            out.append(("ok", solve_job(job)))
+            out.append(("ok", run_job(job)))
         except PlacementError as exc:
             out.append(("error", exc))
     with os.fdopen(answer_fd, "wb") as fh:
