@@ -107,3 +107,46 @@ def test_report_loads_without_errors_and_shows_its_key_numbers(engine, tmp_path,
         else:
             assert rgb.getpixel((20, 20)) == (0, 94, 184)  # the NHS-blue masthead was painted
         assert len(rgb.resize((160, 275)).getcolors(maxcolors=100_000)) > 50  # text, tables and charts, not a blank page
+
+
+@pytest.mark.parametrize("edition", ["internal", "publication"])
+def test_scenario_page_loads_without_errors_and_shows_the_trade_off(engine, tmp_path, edition) -> None:
+    from placement.generate import generate_scheme
+    from placement.ingest import import_dir
+    from placement.rounds import RoundOptions, solve_round
+    from placement.scenario import compare_scenarios
+    from placement.scenario import render as render_scenarios
+
+    generate_scheme(tmp_path / "scheme", candidates=60, seed=13)
+    import_dir(engine, tmp_path / "scheme")
+    result = solve_round(engine, RoundOptions(time_limit=30.0))
+    assert result.status in ("OPTIMAL", "FEASIBLE")
+    comparison = compare_scenarios(engine, result.round, ["no targets", "minority-ethnic-cohort soft weight 20"],
+                                   edition=edition, workers=1)
+    html = render_scenarios(comparison, "html").decode("utf-8")
+    page = tmp_path / f"round-1-scenarios-{edition}.html"
+    page.write_text(html, encoding="utf-8")
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+
+    loaded = chromium(tmp_path, "--dump-dom", page.as_uri())
+    assert loaded.returncode == 0, loaded.stderr[-2000:]
+    assert console_messages(loaded.stderr) == []
+    dom = loaded.stdout
+    assert dom.count("<svg") == 2  # the trade-off and the rank profiles
+    assert "Trade-off: candidates placed and first-choice share against target attainment" in dom
+    for i, col in enumerate(comparison["variants"], start=1):
+        assert f'data-variant="{i}">{i}. {col["label"]}</th>' in dom
+    placed_row = re.search(r'<tr data-key="placed">(.*?)</tr>', dom, re.S)
+    assert placed_row is not None
+    assert [int(x.replace(",", "")) for x in re.findall(r"<td>([\d,]+)<span", placed_row.group(1))] == [
+        c["summary"]["placed"] for c in comparison["variants"]]
+    if edition == "internal":
+        assert "OFFICIAL-SENSITIVE" in dom and "Who would move" in dom
+    else:
+        assert 'id="stamp"' not in dom and "Who would move" not in dom
+
+    shot = screenshot(tmp_path, page, f"scenarios-{edition}", height=2600)
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert len(im.convert("RGB").resize((160, 325)).getcolors(maxcolors=100_000)) > 50

@@ -1,6 +1,8 @@
 """Disclosure control of every count the audit writes out (``shared/spec/fairness.md``).
 
-Rules, on by default:
+Rules, applied in the publication edition (``editions``) to every count broken
+down by a characteristic; scheme-wide totals are passed as ``exact`` and shown
+as they are:
 - a count of 0 stays 0; a count of 1 to 7 is withheld (shown ``*``) —
   *primary suppression*, as NHS Digital's method for hospital statistics has
   done since 2018 and OpenSAFELY's published code does (≤ 7);

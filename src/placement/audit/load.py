@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ..db.models import Candidate, ProtectedCharacteristics
 from ..domain import TARGET_ATTRIBUTES
-from ..totals import RoundTotals, read_round, totals_of
+from ..totals import RoundRecord, RoundTotals, read_round, totals_of
 
 CHARACTERISTICS: tuple[str, ...] = TARGET_ATTRIBUTES  # sex, ethnic_group, minority_ethnic, disability, career_changer, home_region
 
@@ -76,7 +76,11 @@ class RoundFacts:
 
 def load_round_facts(session: Session, number: int) -> RoundFacts:
     """Read round ``number`` (NotFound with a hint if there is none)."""
-    rec = read_round(session, number)
+    return facts_from_record(session, read_round(session, number))
+
+
+def facts_from_record(session: Session, rec: RoundRecord) -> RoundFacts:
+    """The audit's records of a round already read: its own, plus each candidate's characteristics."""
     wanted = set(rec.pool)
     attrs_of: dict[str, dict[str, str]] = {}
     for cand, prot in session.execute(

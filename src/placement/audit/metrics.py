@@ -20,7 +20,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import median
-from typing import Final
+from typing import Final, NamedTuple
 
 
 class _Suppressed:
@@ -87,9 +87,9 @@ def choice_bin(choice: int, bins: Sequence[str]) -> str:
     return str(choice)
 
 
-@dataclass(frozen=True)
-class Person:
-    """What the metrics need of one candidate of the round: no names, no ids."""
+class Person(NamedTuple):
+    """What the metrics need of one candidate of the round: no names, no ids (a tuple: built per
+    candidate and characteristic, so cheap to make)."""
 
     group: str  # the candidate's value of the characteristic being counted
     eligible: bool  # had at least one eligible host

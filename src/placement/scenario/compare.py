@@ -1,0 +1,384 @@
+"""Scenario comparison: a round's stored inputs solved under variants, side by side, nothing stored.
+
+For the scheme board: what would dropping the targets, raising a share or
+changing the objective do to the number placed, first choices, target
+attainment, stability and the relative likelihoods? Each variant of round N's
+stored inputs is solved (in parallel processes where the machine has the
+cores) and measured by the very code of the round's own audit
+(``audit.report.build_audit``) on a copy of the round's records with the
+variant's placements, so the base column equals the round's audit figure for
+figure. No round is stored; the comparison's writing is logged like an audit.
+
+Result: a JSON-ready dict, schema ``placement-scenario/1`` (``docs/scenario.md``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, select
+
+from .. import __version__
+from ..audit.editions import Edition
+from ..audit.load import CandidateFacts, RoundFacts, facts_from_record
+from ..audit.metrics import choice_bin, choice_bins, price_of_fairness
+from ..audit.price import not_applicable
+from ..audit.report import build_audit
+from ..errors import RoundError
+from ..solver.problem import Problem, Solution
+from ..totals import SOLVED, RoundRecord, read_round, target_status, totals_of
+from .variants import Applied, apply_variant, parse_variant
+
+SCHEMA = "placement-scenario/1"
+BASE_LABEL = "as solved (round {n})"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One variant to solve and measure: plain data, so it can go to a worker process.
+
+    ``keep``: the round's placements as pair indices. Ties between equally
+    good answers are settled by fewest changes from them (as the audit's
+    re-solve without targets does), so the candidates a variant moves are
+    moves it needs, not ties broken another way. None when the variant sets
+    its own tie-break. ``record`` and ``facts`` are the round's, so the worker
+    measures the answer with the audit's code too.
+    """
+
+    index: int
+    label: str
+    changes: tuple[str, ...]
+    applied: Applied
+    keep: np.ndarray | None
+    record: RoundRecord
+    facts: RoundFacts
+    edition: Edition
+
+
+def run_job(job: Job) -> tuple[int, dict[str, Any], float]:
+    """Solve one variant and measure its answer (in a worker process): its column and the solve's wall seconds."""
+    from ..rounds import RoundOptions
+    from ..solver import solve
+
+    started = time.perf_counter()
+    solution = solve(job.applied.problem, RoundOptions.stored(job.applied.options).solver_options(), keep=job.keep)
+    seconds = time.perf_counter() - started
+    v_record, v_facts = _variant_records(job.record, job.facts, job.applied, solution)
+    audit = build_audit(v_facts, not_applicable(v_facts, "—"), edition=job.edition)
+    col = _column(job.label, list(job.changes), v_facts, audit, v_record, solution, job.record, job.edition)
+    col["solve_seconds"] = round(seconds, 3)
+    col["base_targets"] = _base_targets(job.record.inputs.problem, solution)
+    return job.index, col, seconds
+
+
+def processes(jobs: int, workers: int | None) -> int:
+    """How many processes to solve ``jobs`` variants in: one per core (or as asked), at most one per variant."""
+    return max(1, min(jobs, workers if workers is not None else (os.cpu_count() or 1)))
+
+
+def solve_all(jobs: Sequence[Job], n_proc: int, deadline: float) -> list[tuple[int, dict[str, Any], float]]:
+    """Every job's answer. With ``n_proc`` > 1 the jobs are dealt to that many worker processes
+    (``python -m placement.scenario.worker``): a fresh interpreter each, so nothing of this process —
+    its threads, its main script — is copied or re-run; each is killed if it outlives ``deadline`` seconds.
+    """
+    if n_proc <= 1:
+        return [run_job(j) for j in jobs]
+    import pickle
+    import subprocess
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    hands = [list(jobs[i::n_proc]) for i in range(n_proc)]
+    procs = [subprocess.Popen([sys.executable, "-m", "placement.scenario.worker"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in hands]
+
+    def talk(proc: subprocess.Popen, hand: list[Job]) -> tuple[bytes, bytes]:
+        return proc.communicate(pickle.dumps(hand, protocol=pickle.HIGHEST_PROTOCOL), timeout=deadline)
+
+    try:
+        with ThreadPoolExecutor(max_workers=n_proc) as threads:
+            replies = list(threads.map(talk, procs, hands))
+    except subprocess.TimeoutExpired:
+        raise RoundError(f"Solving the variants took longer than {deadline:.0f} s and was stopped.",
+                         "Compare fewer variants at a time, or lower the round's time limit.") from None
+    finally:
+        for proc in procs:  # never left running: killed if still there (interrupted, timed out), always reaped
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+    out: list[tuple[int, dict[str, Any], float]] = []
+    for proc, (stdout, stderr) in zip(procs, replies):
+        if proc.returncode != 0:
+            last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+            raise RoundError(f"A worker solving the variants failed (exit {proc.returncode}): {last[0]}",
+                             "Run the comparison again with --workers 1 to see the error in full.")
+        for kind, value in pickle.loads(stdout):  # our own child's answer
+            if kind == "error":
+                raise value
+            out.append(value)
+    return sorted(out, key=lambda r: r[0])
+
+
+def compare_scenarios(
+    engine: Engine,
+    base: int,
+    variants: Sequence[str],
+    *,
+    edition: Edition | str = Edition.INTERNAL,
+    allow_quota: bool = False,
+    workers: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Round ``base`` as solved and under each variant, as the JSON-ready comparison.
+
+    ``workers``: processes to solve in (default: one per core, at most one per
+    variant; 1 solves one after another in this process).
+    """
+    edition = Edition.parse(edition)
+    say = progress or (lambda _msg: None)
+    parsed = [parse_variant(v) for v in variants]  # every variant checked before anything is solved
+    if not parsed:
+        raise RoundError("No --variant was given.", "Give one or more, e.g. --variant \"no targets\".")
+
+    from ..db.models import Host
+    from ..db.session import transaction
+
+    with transaction(engine) as session:
+        record = read_round(session, base)
+        facts = facts_from_record(session, record)
+        org_type = dict(session.execute(select(Host.host_id, Host.org_type)).all())
+    encoded = record.inputs
+    if encoded is None:
+        raise RoundError(f"Round {base}'s inputs were purged, so it cannot be re-solved under variants.",
+                         "Compare scenarios of a round whose inputs are kept (see `placement round list`).")
+    if record.status not in SOLVED:
+        raise RoundError(f"Round {base} has no placements (solver status {record.status}) to compare against.",
+                         "Fix the inputs, solve again and compare scenarios of that round.")
+
+    attrs = {c.candidate_id: c.attributes for c in facts.candidates}
+    unknown = dict.fromkeys(("sex", "ethnic_group", "minority_ethnic", "disability", "career_changer", "home_region"),
+                            "not_known")
+    applied: list[Applied | None] = []
+    for v in parsed:
+        if v.is_base:
+            applied.append(None)
+            continue
+        applied.append(apply_variant(
+            v, encoded.problem, record.options,
+            attributes=[attrs.get(cid, unknown) for cid in encoded.candidate_ids],
+            host_org_types=[org_type.get(hid, "") for hid in encoded.host_ids],
+            acknowledged=facts.hard_protected_targets, allow_quota=allow_quota,
+        ))
+
+    from ..totals import chosen_pairs
+
+    kept = np.asarray(chosen_pairs(encoded, record.placed), np.int64)
+    jobs = [Job(i, parsed[i].label, tuple(c.words() for c in parsed[i].changes), a,
+                None if any(c.option == "tie_break" for c in parsed[i].changes) else kept, record, facts, edition)
+            for i, a in enumerate(applied) if a is not None]
+    n_proc = processes(len(jobs), workers)
+    time_limit = float(record.options.get("time_limit", 60.0))
+    say(f"Solving {len(jobs)} variant(s) of round {base}'s stored inputs"
+        + (f" in {n_proc} processes" if n_proc > 1 else "") + f" (time limit {time_limit:g} s each)")
+    started = time.perf_counter()
+    # Each worker solves its share one after another; grace past the solver's own limit, as for a round.
+    deadline = -(-len(jobs) // n_proc) * (time_limit * 1.5 + 30)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as background:  # the round's own audit is built while they solve
+        solving = background.submit(solve_all, jobs, n_proc, deadline)
+        base_audit = build_audit(facts, not_applicable(facts, "—"), edition=edition)
+        if n_proc > 1:
+            import matplotlib.figure  # noqa: F401  the page's charts: imported while the workers solve
+        answers = solving.result()
+    solve_seconds = time.perf_counter() - started
+
+    base_column = _column(BASE_LABEL.format(n=base), [], facts, base_audit, record, None, record, edition)
+    base_column["base"] = True
+    columns = [base_column]
+    for _index, col, seconds in answers:  # in the order given
+        say(f"  “{col['label']}”: {col['status']}, {col['summary']['placed']} placed, {seconds:.1f} s")
+        columns.append(col)
+    _add_prices(columns, edition)
+    return {
+        "schema": SCHEMA,
+        "generator": f"placement {__version__}",
+        "edition": edition.value,
+        "stamp": edition.stamp,
+        "base_round": base,
+        "round_status": record.status,
+        "options": record.options,
+        "input_hash": record.input_hash,
+        "solve_seconds": round(solve_seconds, 3),
+        "variants": columns,
+        "notes": _notes(edition),
+    }
+
+
+def _variant_records(record: RoundRecord, facts: RoundFacts, a: Applied, solution: Solution) -> tuple[RoundRecord, RoundFacts]:
+    """The round's records as they would be with the variant's answer (nothing stored)."""
+    from ..rounds import _target_summaries
+
+    encoded = record.inputs
+    placed = encoded.decode(solution) if solution.status in SOLVED else {}
+    targets = _target_summaries(solution, a.problem) if solution.status in SOLVED else [
+        {"name": t.name, "scope": t.scope, "attribute": t.attribute, "value": t.value, "hard": t.hard,
+         "min_share": t.min_share, "max_share": t.max_share, "placed_in_scope": 0, "members_placed": 0, "met": None}
+        for t in a.problem.targets]
+    if a.options.get("stability", "none") != "none" or solution.status not in SOLVED:
+        blocking = [(encoded.candidate_ids[c], encoded.host_ids[h]) for c, h in solution.blocking_pairs]
+    else:
+        from ..solver.stability import blocking_pairs
+
+        pairs = blocking_pairs(a.problem, np.asarray(solution.chosen, np.int64))
+        blocking = [(encoded.candidate_ids[c], encoded.host_ids[h]) for c, h in pairs]
+    v_record = replace(record, status=solution.status, objective=dict(solution.objective), bound=dict(solution.bound),
+                       options=dict(a.options), placed=placed, targets=targets,
+                       targets_assessed=solution.status in SOLVED, blocking_pairs=blocking)
+    candidates = [
+        CandidateFacts(candidate_id=c.candidate_id, attributes=c.attributes, eligible=c.eligible,
+                       host_id=placed[c.candidate_id][0] if c.candidate_id in placed else None,
+                       choice=v_record.choice(c.candidate_id))
+        for c in facts.candidates
+    ]
+    v_facts = replace(facts, status=solution.status, objective=dict(solution.objective), bound=dict(solution.bound),
+                      options=dict(a.options), method=solution.method, candidates=candidates, targets=targets,
+                      targets_assessed=solution.status in SOLVED, blocking_pairs=blocking,
+                      soft_violations=list(solution.soft_violations), diagnosis=list(solution.diagnosis),
+                      hard_protected_targets=list(a.quotas), totals=totals_of(v_record))
+    return v_record, v_facts
+
+
+def _column(label: str, changes: list[str], facts: RoundFacts, audit: dict[str, Any], record: RoundRecord,
+            solution: Solution | None, base: RoundRecord, edition: Edition) -> dict[str, Any]:
+    """One variant's figures, taken from its audit."""
+    rls = []
+    for ch in audit["characteristics"]:
+        for rl in ch["relative_likelihoods"]:
+            rls.append({
+                "characteristic": ch["name"], "label": ch["label"], "outcome": rl["outcome"],
+                "reference_label": rl["reference_label"], "comparison_label": rl["comparison_label"],
+                "value": rl["value"], "infinite": rl["infinite"], "verdict": rl["verdict"],
+            })
+    if not edition.exact:  # the publication edition names flagged comparisons per characteristic instead
+        named = {(f["characteristic"], f["metric"]): f["verdict"] for f in audit["flags"]}
+        for r in rls:
+            r["verdict"] = named.get((r["characteristic"], f"relative_likelihood_{r['outcome']}"))
+    choices = [c.choice for c in facts.candidates if c.choice is not None]
+    col: dict[str, Any] = {
+        "label": label,
+        "base": False,
+        "changes": changes,
+        "status": record.status,
+        "solved": record.status in SOLVED,  # False: the solver found no placements (the figures are not shown)
+        "method": facts.method,
+        "options": {k: record.options.get(k) for k in ("objective", "stability", "tie_break")},
+        "objective": record.objective,
+        "summary": audit["summary"],
+        "headline": audit["headline"],
+        "choices": dict(sorted(Counter(choices).items())),  # n-th choice -> how many, for the rank profile
+        "rank_cost": sum(choices),
+        "mean_choice": sum(choices) / len(choices) if choices else None,
+        "targets": [{k: t[k] for k in ("name", "scope", "status", "hard", "min_share", "max_share")} for t in audit["targets"]],
+        "base_targets": None,
+        "relative_likelihoods": rls,
+        "flags": audit["flags"],
+        "moved": None,
+        "moved_summary": None,
+        "price_against_base": None,
+        "solve_seconds": None,
+    }
+    if solution is not None and record.status in SOLVED:
+        moved = _moved(base, record)
+        col["moved_summary"] = {
+            "moved": len(moved),
+            "better": sum(1 for m in moved if m["change"] is not None and m["change"] < 0),
+            "worse": sum(1 for m in moved if m["change"] is not None and m["change"] > 0),
+            "same_choice_other_host": sum(1 for m in moved if m["change"] == 0),
+            "placed_only_in_variant": sum(1 for m in moved if m["choice_in_base"] is None),
+            "placed_only_in_base": sum(1 for m in moved if m["choice_in_variant"] is None),
+        }
+        col["moved"] = moved if edition.exact else None
+    return col
+
+
+def _moved(base: RoundRecord, variant: RoundRecord) -> list[dict[str, Any]]:
+    """Candidates the variant places differently: ids and n-th choices only (change = variant − base)."""
+    out = []
+    for cid in sorted(set(base.placed) | set(variant.placed)):
+        h1 = base.placed.get(cid, (None, 0))[0]
+        h2 = variant.placed.get(cid, (None, 0))[0]
+        if h1 == h2:
+            continue
+        c1, c2 = base.choice(cid), variant.choice(cid)
+        out.append({"candidate_id": cid, "choice_in_base": c1, "choice_in_variant": c2,
+                    "change": c2 - c1 if c1 is not None and c2 is not None else None})
+    return out
+
+
+def _base_targets(problem: Problem, solution: Solution) -> dict[str, int]:
+    """The round's own targets, met or missed by the variant's placements (the yardstick of the trade-off)."""
+    from ..solver.checks import target_results
+
+    if solution.status not in SOLVED:
+        return {"scopes": len(problem.targets), "met": 0, "missed": 0, "not_applicable": 0}
+    results = target_results(problem, np.asarray(solution.chosen, np.int64))
+    statuses = [target_status({"placed_in_scope": r.placed_in_scope, "met": r.met}) for r in results]
+    return {"scopes": len(results), "met": statuses.count("met"), "missed": statuses.count("missed"),
+            "not_applicable": statuses.count("empty_scope")}
+
+
+def _add_prices(columns: list[dict[str, Any]], edition: Edition) -> None:
+    """Each variant against the base, as the price of fairness is: 0 = no worse, 0.05 = 5% worse, < 0 better."""
+    base = columns[0]
+    base["base_targets"] = {"scopes": base["summary"]["target_scopes"], "met": base["summary"]["targets_met"],
+                            "missed": base["summary"]["targets_missed"],
+                            "not_applicable": base["summary"]["targets_not_applicable"]}
+    for col in columns[1:]:
+        if col["status"] not in SOLVED:
+            continue
+        same_count = col["summary"]["placed"] == base["summary"]["placed"]
+        col["price_against_base"] = {
+            "placed": price_of_fairness(base["summary"]["placed"], col["summary"]["placed"], maximise=True),
+            "rank_cost": price_of_fairness(base["rank_cost"], col["rank_cost"], maximise=False) if same_count else None,
+            "rank_costs_comparable": same_count,
+        }
+
+
+def rank_profile(columns: Sequence[dict[str, Any]]) -> tuple[list[str], list[list[int]]]:
+    """Common rank-profile bins across the variants, and each variant's counts in them (unplaced last)."""
+    top = max((max(c["choices"], default=1) for c in columns), default=1)
+    bins = choice_bins(int(top))
+    rows = []
+    for c in columns:
+        counts: Counter[str] = Counter()
+        for choice, n in c["choices"].items():
+            counts[choice_bin(int(choice), bins)] += n
+        unplaced = c["summary"]["eligible"] - c["summary"]["placed"]
+        rows.append([counts[b] for b in bins] + [unplaced])
+    return bins, rows
+
+
+def _notes(edition: Edition) -> list[str]:
+    notes = [
+        "Each variant is the round's stored inputs solved again with the changes listed; nothing is stored and no "
+        "offer changes. The first column is the round as solved, with the figures of its own audit.",
+        "Target attainment is measured against the round's own targets in every column, so variants that drop "
+        "or change targets can be compared on the same yardstick; each variant's own targets are listed too.",
+        "Price against the base: (placed in the base − placed in the variant) ÷ placed in the base, and for the "
+        "rank cost (sum of choices obtained) the relative increase; 0 means no worse, 0.05 means 5% worse, "
+        "negative means better.",
+    ]
+    if edition.exact:
+        notes.append("Internal edition: it lists the candidates who would move, by id. For the people entitled to "
+                     "the individual records only.")
+    else:
+        notes.append("Publication edition: relative likelihoods are worked out from disclosure-controlled counts and "
+                     "flags are named without numbers; which candidates would move is in the internal edition.")
+    return notes
