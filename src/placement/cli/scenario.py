@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from . import AppContext, cli, handle_errors, pass_app
+from ..text import visible
+from . import AppContext, cli, handle_errors, params, pass_app
 from .audit import EDITION_HELP
 
 
@@ -16,7 +17,7 @@ def scenario_group() -> None:
 
 
 @scenario_group.command("compare")
-@click.option("--base", "base", type=int, required=True, help="The round whose stored inputs the variants change.")
+@click.option("--base", "base", type=params.ROUND_NUMBER, required=True, help="The round whose stored inputs the variants change.")
 @click.option("--variant", "variants", multiple=True, required=True, metavar="CHANGES",
               help="One variant: changes separated by ';', e.g. \"no targets\", \"women-per-region min 0.45\", "
                    "\"objective=generous\", \"drop minority-share; stability=strict\", "
@@ -29,7 +30,7 @@ def scenario_group() -> None:
               help="Where to write it (default: round-N-scenarios-<edition>.<format> next to the SQLite database).")
 @click.option("--allow-quota", is_flag=True,
               help="Acknowledge a variant that makes a hard share target on a protected characteristic (a quota).")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
+@click.option("--workers", type=params.WORKERS, default=None,
               help="Processes to solve the variants in (default: one per core, at most one per variant).")
 @pass_app
 @handle_errors
@@ -46,7 +47,7 @@ def scenario_compare(app: AppContext, base: int, variants: tuple[str, ...], fmt:
 
     chosen = Edition.parse(edition)
     path = write_scenarios(app.engine(), base, variants, fmt, out, edition=chosen, allow_quota=allow_quota,
-                           workers=workers, progress=lambda msg: click.echo(msg, err=True))
+                           workers=workers, progress=lambda msg: click.echo(visible(msg), err=True))
     if chosen.private:
         click.echo(f"Internal edition: {STAMP}. Written readable by you only.", err=True)
-    click.echo(str(path))
+    click.echo(visible(path))
