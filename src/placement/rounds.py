@@ -31,6 +31,7 @@ from .db.queries import load_scheme
 from .db.session import transaction, write_session
 from .domain import PROTECTED_ATTRIBUTES
 from .errors import ConcurrencyError, Interrupted, NotFound, QuotaRefused, RoundError, SolveTimeout
+from .events import record
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
 from .solver.problem import Options, Solution
@@ -137,6 +138,27 @@ def log_action(session: Session, action: str, detail: str) -> None:
     session.add(AuditLog(at=_now(), os_user=os_user(), action=action, detail=detail))
 
 
+def basis(session: Session, parent: Round | None) -> str:
+    """A fingerprint of what a solve starting from ``parent`` takes as settled: the places held (offered or
+    accepted), the pairs that left (declined, released) and the candidates withdrawn. Answers that do not
+    change these (an offered placement accepted) leave it as it is."""
+    import hashlib
+    import json
+
+    held: list[list[str]] = []
+    if parent is not None:
+        for cid, hid, status in session.execute(
+            select(Candidate.candidate_id, Host.host_id, Placement.offer_status)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Host, Host.id == Placement.host_pk)
+            .where(Placement.round_id == parent.id)
+        ).all():
+            held.append([cid, hid, "held" if status in ("offered", "accepted") else status])
+    withdrawn = list(session.scalars(select(Candidate.candidate_id).where(Candidate.withdrawn.is_(True))))
+    doc = {"parent": parent.number if parent else None, "held": sorted(held), "withdrawn": sorted(withdrawn)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
 def check_quotas(scheme: Scheme, allow_quota: bool) -> list[str]:
     """Names of hard share targets on protected characteristics; refused without acknowledgement."""
     quotas = [
@@ -222,8 +244,8 @@ def _target_summaries(solution: Solution, problem) -> list[dict]:
     return out
 
 
-def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Round | None, list[str]]:
-    """Load the scheme and history and encode them (read-only)."""
+def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Round | None, list[str], str]:
+    """Load the scheme and history and encode them (read-only); also the basis the solve starts from."""
     with transaction(engine) as s:
         scheme = load_scheme(s)
         if not scheme.candidates:
@@ -235,7 +257,8 @@ def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Rou
             scheme.targets = []
         hist, parent = history(s, options.decline_policy)
         encoded = enc_mod.encode(scheme, hist)
-    return encoded, parent, quotas
+        start = basis(s, parent)
+    return encoded, parent, quotas, start
 
 
 def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
@@ -285,7 +308,7 @@ def solve_round(
     options = options or RoundOptions()
     say = progress or (lambda _msg: None)
     say("Loading the scheme")
-    encoded, parent, quotas = interruptible(lambda: prepare(engine, options))
+    encoded, parent, quotas, start = interruptible(lambda: prepare(engine, options))
     say(
         f"Encoded {encoded.problem.n_candidates} candidates, {encoded.problem.n_hosts} hosts, "
         f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
@@ -299,7 +322,7 @@ def solve_round(
         # Infeasible, or no answer within the time limit: there is nothing to propose, so no round.
         return _record_no_round(engine, options, encoded, solution)
     blob = enc_mod.dumps(encoded)
-    return _store(engine, options, encoded, solution, blob, parent, quotas)
+    return _store(engine, options, encoded, solution, blob, parent, quotas, start)
 
 
 def options_words(options: RoundOptions | dict) -> str:
@@ -343,7 +366,7 @@ def _record_no_round(engine: Engine, options: RoundOptions, encoded, solution) -
                    targets=_target_summaries(solution, encoded.problem) if solution.targets else [])
 
 
-def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundResult:
+def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> RoundResult:
     p = encoded.problem
     placements = encoded.decode(solution)
     fixed_pairs = {int(i) for i in p.fixed}
@@ -366,6 +389,8 @@ def _store(engine, options, encoded, solution, blob, parent, quotas) -> RoundRes
         "tie_break": solution.tie_break,
         "notes": encoded.notes,
         "hard_protected_targets": quotas,
+        # What the solve took as settled; approval refuses when it has changed since (a decline, a release...).
+        "basis": start,
     }
     for attempt in range(3):
         try:
@@ -461,6 +486,18 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
                 f"Round {number} was solved before round {current.number} was approved.",
                 "Run `placement solve` again so the proposal starts from the approved round.",
             )
+        stored_basis = rnd.summary.get("basis")
+        if stored_basis is not None and stored_basis != basis(s, current):
+            raise RoundError(
+                f"Round {number} was solved before the latest answers or corrections to round "
+                f"{current.number if current else '-'} (a decline, a release, a withdrawal or a changed answer).",
+                "Run `placement solve` again so the proposal starts from the offers as they stand now.",
+            )
+        # Offers carried from the round it continues show their state as it is now (an offered place may
+        # have been accepted since the solve).
+        if current is not None:
+            now_state = dict(s.execute(select(Placement.candidate_pk, Placement.offer_status)
+                                       .where(Placement.round_id == current.id)).all())
         # The round it continues stays approved: its offers and answers are history, never superseded.
         rnd.state = "approved"
         rnd.approved_by = by.strip()
@@ -470,7 +507,12 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
             if pl.offer_status == "proposed":
                 pl.offer_status = "offered"
                 offers += 1
-        log_action(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers")
+                record(s, "approve", "", round_id=rnd.id, candidate_pk=pl.candidate_pk, host_pk=pl.host_pk,
+                       before="proposed", after="offered", log=False)
+            elif current is not None and pl.candidate_pk in now_state:
+                pl.offer_status = now_state[pl.candidate_pk]
+        record(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers", round_id=rnd.id,
+               before="proposal", after="approved")
     return offers
 
 
