@@ -56,7 +56,7 @@ def test_import_dir_round_trip_and_no_op_reimport(any_db_url: str, tmp_path: Pat
     assert not any(r.skipped_same_file for r in reports)
     assert counts(engine) == {"import_batches": 6, "audit_log": 6, "candidates": 4, "protected_characteristics": 4,
                               "hosts": 3, "preferences": 6, "host_rankings": 3, "targets": 2, "pair_rules": 2,
-                              "rounds": 0, "placements": 0}
+                              "rounds": 0, "placements": 0, "season_events": 0}
     # Stored values are canonical; the raw ethnic code is kept beside its derived groups.
     assert _query(engine, "select c.candidate_id, p.sex, p.ethnic_category, p.ethnic_group, p.minority_ethnic, "
                           "p.disability from candidates c join protected_characteristics p on p.candidate_pk = c.id "

@@ -52,6 +52,8 @@ def test_an_infeasible_solve_stores_no_round_prints_its_diagnosis_and_exits_3(en
     assert (summary["round"], summary["stored"], summary["status"]) == (None, False, "INFEASIBLE")
     assert summary["diagnosis"][0].startswith("H1 now has 1 place but 2 candidates are required there")
     assert rounds(engine) == {}
+    assert "No rounds yet" in run(sqlite_url, "round", "list").output
+    assert json.loads(run(sqlite_url, "round", "list", "--json").output) == []
     entries = log(engine)
     assert len(entries) == 2 and all("INFEASIBLE" in e and "no round stored" in e for e in entries)
 

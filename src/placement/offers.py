@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 from .db.models import Candidate, Host, Placement, Round
 from .db.session import write_session
 from .errors import InputError, NotFound, RoundError
+from .events import now, record
 from .lookup import candidate as find_candidate
-from .states import OfferState
+from .states import OfferState, RoundState
 
 RESPONSES = {"accept": OfferState.ACCEPTED, "decline": OfferState.DECLINED}
 
@@ -70,14 +71,30 @@ def offer_rows(session: Session, placement: Placement) -> list[Placement]:
     ))
 
 
-def set_offer(session: Session, placement: Placement, state: OfferState) -> None:
-    """Move an offer (with every round's row of it) to ``state``."""
-    from .rounds import _now
-
-    at = _now()
+def set_offer(session: Session, placement: Placement, state: OfferState, *, action: str, detail: str,
+              reason: str = "") -> None:
+    """Move an offer (with every round's row of it) to ``state``, recording the change and why."""
+    before = placement.offer_status
+    at = now()
     for row in offer_rows(session, placement):
         row.offer_status = state.value
         row.responded_at = at
+    record(session, action, detail, round_id=placement.round_id, candidate_pk=placement.candidate_pk,
+           host_pk=placement.host_pk, before=before, after=state.value, reason=reason)
+
+
+def supersede_stale(session: Session, rnd: Round | None) -> tuple[int, ...]:
+    """Proposals whose basis no longer holds (solved before a decline, a release, a withdrawal or a changed
+    answer) are superseded, so nobody approves an answer to a season that has moved on."""
+    from .rounds import basis
+
+    session.flush()
+    now_basis = basis(session, rnd)
+    stale = [r for r in session.scalars(select(Round).where(Round.state == RoundState.PROPOSAL))
+             if r.summary.get("basis") not in (None, now_basis)]
+    for r in stale:
+        r.state = RoundState.SUPERSEDED.value
+    return tuple(r.number for r in stale)
 
 
 def _no_offer(session: Session, rnd: Round, candidate_id: str) -> tuple[str, str]:
@@ -120,14 +137,13 @@ def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tup
                 raise RoundError(bad[0] + ".", bad[1][0].upper() + bad[1][1:] + ".")
             _answer(s, rnd, pl, cid, hid, RESPONSES[response])
             results.append((rnd.number, hid))
+        supersede_stale(s, rnd)
     return results
 
 
 def _answer(s: Session, rnd: Round, pl: Placement, cid: str, hid: str, state: OfferState) -> None:
-    from .rounds import log_action
-
-    set_offer(s, pl, state)
-    log_action(s, "accept" if state == OfferState.ACCEPTED else "decline", f"{cid} {state} {hid} (round {rnd.number})")
+    set_offer(s, pl, state, action="accept" if state == OfferState.ACCEPTED else "decline",
+              detail=f"{cid} {state} {hid} (round {rnd.number})")
 
 
 def import_answers(engine: Engine, path: Path, mapping=None, *, max_errors: int = 50) -> list[OfferChange]:
@@ -176,4 +192,5 @@ def import_answers(engine: Engine, path: Path, mapping=None, *, max_errors: int 
         for pl, cid, hid, state in todo:
             _answer(s, rnd, pl, cid, hid, state)
             changes.append(OfferChange(cid, hid, rnd.number, OfferState.OFFERED, state))
+        supersede_stale(s, rnd)
     return changes

@@ -39,6 +39,7 @@ from .db.models import (
     Preference,
     ProtectedCharacteristics,
     Round,
+    SeasonEvent,
 )
 from .db.session import read_session, write_session
 from .errors import PlacementError
@@ -215,6 +216,8 @@ def purge(
         for chunk in _chunks(doomed):
             for table in (ProtectedCharacteristics, Preference, HostRanking, PairRule):
                 s.execute(delete(table).where(table.candidate_pk.in_(chunk)))
+            # The coordinator's reasons for corrections about them are free text about a person.
+            s.execute(update(SeasonEvent).where(SeasonEvent.candidate_pk.in_(chunk)).values(reason="", subject=""))
             s.execute(
                 update(Candidate)
                 .where(Candidate.id.in_(chunk))

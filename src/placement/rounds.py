@@ -31,6 +31,7 @@ from .db.queries import load_scheme
 from .db.session import read_session, transaction, write_session
 from .domain import PROTECTED_ATTRIBUTES
 from .errors import ConcurrencyError, Interrupted, NotFound, QuotaRefused, RoundError, SolveTimeout
+from .events import record
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
 from .solver.problem import Options, Solution
@@ -163,6 +164,27 @@ def log_action(session: Session, action: str, detail: str) -> None:
     session.add(AuditLog(at=_now(), os_user=os_user(), action=action, detail=detail))
 
 
+def basis(session: Session, parent: Round | None) -> str:
+    """A fingerprint of what a solve starting from ``parent`` takes as settled: the places held (offered or
+    accepted), the pairs that left (declined, released) and the candidates withdrawn. Answers that do not
+    change these (an offered placement accepted) leave it as it is."""
+    import hashlib
+    import json
+
+    held: list[list[str]] = []
+    if parent is not None:
+        for cid, hid, status in session.execute(
+            select(Candidate.candidate_id, Host.host_id, Placement.offer_status)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Host, Host.id == Placement.host_pk)
+            .where(Placement.round_id == parent.id)
+        ).all():
+            held.append([cid, hid, "held" if status in ("offered", "accepted") else status])
+    withdrawn = list(session.scalars(select(Candidate.candidate_id).where(Candidate.withdrawn.is_(True))))
+    doc = {"parent": parent.number if parent else None, "held": sorted(held), "withdrawn": sorted(withdrawn)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
 def check_quotas(scheme: Scheme, allow_quota: bool) -> list[str]:
     """Names of hard share targets on protected characteristics; refused without acknowledgement.
 
@@ -230,26 +252,6 @@ def history(session: Session, decline_policy: str) -> tuple[History, Round | Non
     return hist, parent
 
 
-def answers_fingerprint(session: Session, parent: Round | None) -> str:
-    """A digest of the answers recorded so far to ``parent``'s offers (who accepted, who declined).
-
-    A round is solved from the answers as they stood when its scheme was read;
-    storing or approving it after another answer arrived would treat a declined
-    offer as still open (and offer it again), so both compare this digest.
-    """
-    import hashlib
-
-    if parent is None:
-        return ""
-    answered = session.execute(
-        select(Candidate.candidate_id, Placement.offer_status)
-        .join(Placement, Placement.candidate_pk == Candidate.id)
-        .where(Placement.round_id == parent.id, Placement.offer_status.in_(("accepted", "declined")))
-        .order_by(Candidate.candidate_id)
-    ).all()
-    return hashlib.sha256(repr([tuple(r) for r in answered]).encode()).hexdigest()[:16]
-
-
 def _target_summaries(solution: Solution, problem) -> list[dict]:
     out = []
     for tr, t in zip(solution.targets, problem.targets):
@@ -277,7 +279,7 @@ def _target_summaries(solution: Solution, problem) -> list[dict]:
 
 def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Round | None, list[str], str]:
     """Load the scheme and history and encode them (read-only, from one snapshot: an import committing
-    meanwhile is either wholly in it or wholly out)."""
+    meanwhile is either wholly in it or wholly out); also the basis the solve starts from."""
     with read_session(engine) as s:
         scheme = load_scheme(s)
         if not scheme.candidates:
@@ -289,8 +291,8 @@ def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Rou
             scheme.targets = []
         hist, parent = history(s, options.decline_policy)
         encoded = enc_mod.encode(scheme, hist)
-        answers = answers_fingerprint(s, parent)
-    return encoded, parent, quotas, answers
+        start = basis(s, parent)
+    return encoded, parent, quotas, start
 
 
 def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
@@ -340,7 +342,7 @@ def solve_round(
     options = options or RoundOptions()
     say = progress or (lambda _msg: None)
     say("Loading the scheme")
-    encoded, parent, quotas, answers = interruptible(lambda: prepare(engine, options))
+    encoded, parent, quotas, start = interruptible(lambda: prepare(engine, options))
     say(
         f"Encoded {encoded.problem.n_candidates} candidates, {encoded.problem.n_hosts} hosts, "
         f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
@@ -354,7 +356,7 @@ def solve_round(
         # Infeasible, or no answer within the time limit: there is nothing to propose, so no round.
         return _record_no_round(engine, options, encoded, solution)
     blob = enc_mod.dumps(encoded)
-    return _store(engine, options, encoded, solution, blob, parent, quotas, answers)
+    return _store(engine, options, encoded, solution, blob, parent, quotas, start)
 
 
 def options_words(options: RoundOptions | dict) -> str:
@@ -398,7 +400,7 @@ def _record_no_round(engine: Engine, options: RoundOptions, encoded, solution) -
                    targets=_target_summaries(solution, encoded.problem) if solution.targets else [])
 
 
-def _store(engine, options, encoded, solution, blob, parent, quotas, answers="") -> RoundResult:
+def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> RoundResult:
     p = encoded.problem
     placements = encoded.decode(solution)
     fixed_pairs = {int(i) for i in p.fixed}
@@ -421,7 +423,8 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, answers="")
         "tie_break": solution.tie_break,
         "notes": encoded.notes,
         "hard_protected_targets": quotas,
-        "parent_answers": answers,  # answers_fingerprint of the parent when the scheme was read
+        # What the solve took as settled; approval refuses when it has changed since (a decline, a release...).
+        "basis": start,
     }
     for attempt in range(3):
         try:
@@ -436,7 +439,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, answers="")
                         "Another round was approved while this one was being solved.",
                         "Run `placement solve` again so the new round starts from it.",
                     )
-                if answers_fingerprint(s, current) != answers:
+                if basis(s, current) != start:
                     raise ConcurrencyError(
                         f"An answer to an offer of round {current.number if current else '?'} was recorded while "
                         "this round was being solved, so this round does not take it into account; nothing was stored.",
@@ -529,13 +532,18 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
                 f"Round {number} was solved before round {current.number} was approved.",
                 "Run `placement solve` again so the proposal starts from the approved round.",
             )
-        if current is not None and _answered_since(s, rnd, current):
+        stored_basis = rnd.summary.get("basis")
+        if stored_basis is not None and stored_basis != basis(s, current):
             raise RoundError(
-                f"An answer to an offer of round {current.number} was recorded after round {number} was solved, "
-                f"so round {number} would treat that offer as still open; nothing was approved.",
-                "Run `placement solve` again so the proposal takes the latest answers into account, "
-                "then approve the new round.",
+                f"Round {number} was solved before the latest answers or corrections to round "
+                f"{current.number if current else '-'} (a decline, a release, a withdrawal or a changed answer).",
+                "Run `placement solve` again so the proposal starts from the offers as they stand now.",
             )
+        # Offers carried from the round it continues show their state as it is now (an offered place may
+        # have been accepted since the solve).
+        if current is not None:
+            now_state = dict(s.execute(select(Placement.candidate_pk, Placement.offer_status)
+                                       .where(Placement.round_id == current.id)).all())
         # The round it continues stays approved: its offers and answers are history, never superseded.
         rnd.state = "approved"
         rnd.approved_by = by.strip()
@@ -545,25 +553,13 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
             if pl.offer_status == "proposed":
                 pl.offer_status = "offered"
                 offers += 1
-        log_action(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers")
+                record(s, "approve", "", round_id=rnd.id, candidate_pk=pl.candidate_pk, host_pk=pl.host_pk,
+                       before="proposed", after="offered", log=False)
+            elif current is not None and pl.candidate_pk in now_state:
+                pl.offer_status = now_state[pl.candidate_pk]
+        record(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers", round_id=rnd.id,
+               before="proposal", after="approved")
     return offers
-
-
-def _answered_since(session: Session, rnd: Round, parent: Round) -> bool:
-    """Whether an answer to ``parent``'s offers was recorded after proposal ``rnd`` read the scheme."""
-    seen = (rnd.summary or {}).get("parent_answers")
-    if seen is not None:
-        return answers_fingerprint(session, parent) != seen
-    # Rounds stored before the fingerprint: any answer recorded after the round was created.
-    def utc(moment: datetime) -> datetime:  # SQLite hands back naive datetimes; everything stored is UTC
-        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-    return any(
-        r is not None and utc(r) > utc(rnd.created_at)
-        for r in session.scalars(
-            select(Placement.responded_at).where(Placement.round_id == parent.id, Placement.responded_at.is_not(None))
-        )
-    )
 
 
 def record_response(engine: Engine, candidate_id: str, response: str) -> tuple[int, str]:

@@ -160,7 +160,7 @@ def _register() -> None:
     # Each group lives in its own module; importing registers its commands on `cli`.
     import importlib
 
-    for name in ("db", "imports", "fixtures", "demo", "solve", "rounds", "audit", "scenario", "admin", "bench"):
+    for name in ("db", "imports", "fixtures", "demo", "solve", "rounds", "season", "audit", "scenario", "admin", "bench"):
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from . import cli, handle_errors, params, show
-from .show import esc
+from . import cli, handle_errors, params, tables
+from .tables import esc
 
 
 def sample_dir() -> Path | None:
@@ -33,7 +33,7 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
     from ..rounds import RoundOptions, solve_round
     from .solve import print_round_summary
 
-    console = show.console()
+    console = tables.console()
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "placement.db"
     # Start afresh, removing only what an earlier demo wrote here: other files in the folder are left alone.

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from ..config import ImportLimits, import_limits
 from ..ingest import KINDS, ImportReport, import_dir, import_file, load_mapping
-from . import AppContext, cli, handle_errors, pass_app, show
-from .show import cell
+from . import AppContext, cli, handle_errors, pass_app, tables
+from .tables import cell
 
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -63,9 +63,9 @@ def _show(reports: list[ImportReport], dry_run: bool) -> None:
         # File and sheet names are the user's text: shown as text, never read as rich markup.
         table.add_row(cell(r.file), r.kind.replace("_", "-"), str(r.rows), str(r.added), str(r.updated),
                       str(r.unchanged), str(r.removed), cell(note))
-    console = show.console()
+    console = tables.console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
-        console = show.console(width=140)
+        console = tables.console()
     console.print(table)
 
 

@@ -2,95 +2,70 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from ..text import visible
-from . import AppContext, cli, handle_errors, params, pass_app, show
-from .show import cell, esc
+from . import AppContext, cli, handle_errors, params, pass_app
 
 
 @cli.group("round")
 def round_group() -> None:
-    """List, show and approve rounds."""
+    """List, show, compare, approve and revoke rounds."""
+
+
+def emit_json(data) -> None:
+    """Machine-readable output: JSON on stdout, dates as ISO text."""
+    click.echo(json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 @round_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the rounds as JSON.")
 @pass_app
 @handle_errors
-def round_list(app: AppContext) -> None:
-    """Every round with its state, status and headline figures."""
-    from rich.table import Table
-    from sqlalchemy import select
+def round_list(app: AppContext, as_json: bool) -> None:
+    """Every round with its state (proposal, approved, superseded), status and headline figures."""
+    from dataclasses import asdict
 
-    from ..db.models import Round
-    from ..db.session import transaction
+    from ..views import list_rounds
+    from .tables import console, row, table
 
-    table = Table(title="Rounds")
-    for col in ("round", "state", "status", "placed", "unplaced", "rank sum", "created", "approved by"):
-        table.add_column(col, overflow="fold")
-    with transaction(app.engine()) as s:
-        for r in s.scalars(select(Round).order_by(Round.number)).all():
-            table.add_row(
-                str(r.number), r.state, r.status, str(r.summary.get("placed", "")), str(r.summary.get("unplaced", "")),
-                str(r.summary.get("rank_sum", "")), r.created_at.strftime("%Y-%m-%d %H:%M"), cell(r.approved_by),
-            )
-    show.console().print(table)
+    rows = list_rounds(app.engine())
+    if as_json:
+        emit_json([asdict(r) for r in rows])
+        return
+    if not rows:
+        click.echo("No rounds yet: solve the first with `placement solve`.")
+        return
+    t = table("Rounds", "round", ("state", {"min_width": 10}), ("status", {"min_width": 10}), "placed", "unplaced",
+              "rank sum", ("created", {"min_width": 16}), "approved by")
+    for r in rows:
+        row(t, r.round, r.state, r.status, r.placed, r.unplaced, "" if r.rank_sum is None else r.rank_sum,
+            r.created_at[:16].replace("T", " "), r.approved_by)
+    console().print(t)
 
 
 @round_group.command("show")
 @click.argument("number", type=params.ROUND_NUMBER)
-@click.option("--placements/--no-placements", default=True, show_default=True, help="List each placement.")
+@click.option("--by", "by", type=click.Choice(["candidate", "host"]), default="candidate", show_default=True,
+              help="List the placements candidate by candidate (with the unplaced and why), or host by host.")
+@click.option("--placements/--no-placements", default=True, show_default=True, help="List the placements (or hosts).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole round as JSON (placements, hosts and unplaced).")
 @pass_app
 @handle_errors
-def round_show(app: AppContext, number: int, placements: bool) -> None:
-    """One round: options, status, objective and bound, targets, placements."""
-    from rich.table import Table
-    from sqlalchemy import select
+def round_show(app: AppContext, number: int, by: str, placements: bool, as_json: bool) -> None:
+    """One round: state, options, objective and bound, targets, placements with names and offers, hosts' places
+    (empty places flagged where an eligible candidate was left unplaced), and the unplaced with their main reason."""
+    from ..views import show_round
+    from .show import print_round
 
-    from ..db.models import Candidate, Host, Placement
-    from ..db.session import transaction
-    from ..rounds import load_round
-
-    console = show.console()
-    with transaction(app.engine()) as s:
-        r = load_round(s, number)
-        console.print(f"[bold]Round {r.number}[/bold]: {r.state}; solver status {r.status} ({esc(r.summary.get('method', ''))}) in {r.solve_seconds:.2f} s")
-        console.print(f"Created {r.created_at:%Y-%m-%d %H:%M} by {esc(r.created_by)}; continues round {r.parent_number or '-'}")
-        if r.approved_by:
-            console.print(f"Approved by {esc(r.approved_by)} at {r.approved_at:%Y-%m-%d %H:%M}")
-        console.print("Options: " + ", ".join(f"{esc(k)}={esc(v)}" for k, v in r.options.items()))
-        console.print("Objective: " + ", ".join(f"{k}={v:g}" for k, v in r.objective.items()) + "; bound: " + ", ".join(f"{k}={v:g}" for k, v in r.bound.items()))
-        console.print(f"Input hash {r.input_hash}; {r.solver_version}")
-        console.print(f"Placed {r.summary.get('placed')}, unplaced {r.summary.get('unplaced')}, rank sum {r.summary.get('rank_sum')}")
-        if r.summary.get("tie_break"):
-            from .solve import tie_words
-
-            console.print(f"Ties between equally good placements: {tie_words(r.summary['tie_break'])}")
-        from ..masking import diagnosis_line
-        from .solve import special_target_names
-
-        for line in r.summary.get("diagnosis", []):
-            console.print(f"[red]- {esc(diagnosis_line(line, special_target_names(r.summary.get('targets', []))))}[/red]")
-        if r.summary.get("targets"):
-            from .solve import targets_table
-
-            console.print(targets_table(r.summary["targets"]))
-        if placements:
-            t = Table(title="Placements")
-            for col in ("candidate", "host", "region", "rank", "offer"):
-                t.add_column(col)
-            rows = s.execute(
-                select(Candidate.candidate_id, Host.host_id, Host.region, Placement.rank, Placement.offer_status)
-                .join(Placement, Placement.candidate_pk == Candidate.id)
-                .join(Host, Host.id == Placement.host_pk)
-                .where(Placement.round_id == r.id)
-                .order_by(Candidate.candidate_id)
-            ).all()
-            for row in rows:
-                t.add_row(*(cell(v) for v in row))
-            console.print(t)
+    view = show_round(app.engine(), number)
+    if as_json:
+        emit_json(view.to_json())
+        return
+    print_round(view, by=by, placements=placements)
 
 
 @round_group.command("approve")
@@ -106,6 +81,45 @@ def round_approve(app: AppContext, number: int, by: str) -> None:
     click.echo(f"Round {number} approved by {visible(by.strip())}: {offers} offers made. Record answers with `placement offer accept|decline CANDIDATE`.")
 
 
+@round_group.command("revoke")
+@click.argument("number", type=params.ROUND_NUMBER)
+@click.option("--reason", required=True, help="Why the approval is withdrawn (kept in the audit log).")
+@pass_app
+@handle_errors
+def round_revoke(app: AppContext, number: int, reason: str) -> None:
+    """Withdraw the latest approval while none of its offers has an answer: its offers go back to proposed
+    and the round is a proposal again (approve it again, or solve again)."""
+    from ..corrections import revoke_approval
+
+    _said(revoke_approval(app.engine(), number, reason))
+
+
+@round_group.command("diff")
+@click.argument("a", type=params.ROUND_NUMBER)
+@click.argument("b", type=params.ROUND_NUMBER)
+@click.option("--json", "as_json", is_flag=True, help="Print the moves as JSON.")
+@pass_app
+@handle_errors
+def round_diff(app: AppContext, a: int, b: int, as_json: bool) -> None:
+    """Who is placed differently in round B than in round A, and why where the solver knows."""
+    from ..views import diff_rounds
+    from .show import print_diff
+
+    diff = diff_rounds(app.engine(), a, b)
+    if as_json:
+        emit_json(diff.to_json())
+        return
+    print_diff(diff)
+
+
+def _said(correction) -> None:
+    """A correction's one-sentence summary, and any proposal it superseded."""
+    click.echo(correction.summary)
+    if correction.superseded:
+        click.echo(f"Proposal {', '.join(map(str, correction.superseded))} no longer starts from the offers as they "
+                   "stand and is superseded: solve again with `placement solve`.")
+
+
 @cli.group("offer")
 def offer_group() -> None:
     """Record candidates' answers to their offers."""
@@ -116,7 +130,7 @@ def _answer(app: AppContext, candidate_id: str, response: str) -> None:
 
     number, host = record_response(app.engine(), candidate_id, response)
     verb = "accepted" if response == "accept" else "declined"
-    click.echo(f"{visible(candidate_id)} {verb} the offer at {visible(host)} (round {number}).")
+    click.echo(f"{candidate_id}'s offer at {host} (round {number}) is {verb}.")
 
 
 @offer_group.command("accept")
@@ -135,6 +149,32 @@ def offer_accept(app: AppContext, candidate_id: str) -> None:
 def offer_decline(app: AppContext, candidate_id: str) -> None:
     """Record that CANDIDATE_ID declined their offer (their place is offered again next round)."""
     _answer(app, candidate_id, "decline")
+
+
+@offer_group.command("change")
+@click.argument("candidate_id")
+@click.argument("answer", type=click.Choice(["accept", "decline"]))
+@click.option("--reason", required=True, help="Why the recorded answer is changed (kept in the audit log).")
+@pass_app
+@handle_errors
+def offer_change(app: AppContext, candidate_id: str, answer: str, reason: str) -> None:
+    """Change CANDIDATE_ID's recorded answer (accepted <-> declined) in the latest approved round."""
+    from ..corrections import change_answer
+
+    _said(change_answer(app.engine(), candidate_id, answer, reason))
+
+
+@offer_group.command("release")
+@click.argument("candidate_id")
+@click.option("--reason", required=True, help="Why the scheme withdraws the offer (kept in the audit log).")
+@pass_app
+@handle_errors
+def offer_release(app: AppContext, candidate_id: str, reason: str) -> None:
+    """The scheme withdraws CANDIDATE_ID's offer or accepted placement: the place is freed for the next
+    round, and the candidate goes back to the pool (not to that host)."""
+    from ..corrections import release_offer
+
+    _said(release_offer(app.engine(), candidate_id, reason))
 
 
 @offer_group.command("import")
@@ -193,7 +233,8 @@ def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive
 
 @cli.command("explain")
 @click.argument("candidate_id")
-@click.option("--round", "number", type=params.ROUND_NUMBER, default=None, help="Round number (default: latest approved, else latest).")
+@click.option("--round", "number", type=params.ROUND_NUMBER, default=None,
+              help="Round number (default: the round of the candidate's own offer; else the latest approved, else the latest).")
 @click.option("--time-limit", type=params.SECONDS, default=20.0, show_default=True, help="Seconds per what-if re-solve.")
 @pass_app
 @handle_errors

@@ -7,8 +7,8 @@ import json
 import click
 
 from ..masking import WITHHELD, diagnosis_line, is_special, withhold_scope
-from . import AppContext, cli, handle_errors, params, pass_app, show
-from .show import esc
+from . import AppContext, cli, handle_errors, params, pass_app, tables
+from .tables import esc
 
 
 def _share_rule(t: dict) -> str:
@@ -174,7 +174,7 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
         allow_quota=allow_quota, decline_policy=decline_policy, tie_break=tie_break,
     )
     engine = app.engine()
-    err = show.console(stderr=True)
+    err = tables.console(stderr=True)
     if as_json:
         result = solve_round(engine, opts)
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))

@@ -15,6 +15,7 @@ from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text as RichText
 
 from ..text import visible
 
@@ -47,3 +48,12 @@ def table(title: str | None, *columns: str | tuple[str, dict[str, Any]]) -> Tabl
 def row(t: Table, *values: Any) -> None:
     """Add a row of values, each shown as text (escaped)."""
     t.add_row(*(text(v) for v in values))
+
+
+def cell(value: Any, style: str = "") -> RichText:
+    """A table cell showing ``value`` literally (a rich Text: never markup), hidden characters escaped."""
+    return RichText("" if value is None else visible(value), style=style)
+
+
+# ``value`` for an f-string printed with markup: brackets and hidden characters escaped.
+esc = text

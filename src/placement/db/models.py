@@ -167,7 +167,7 @@ class Round(Base):
     __tablename__ = "rounds"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[int] = mapped_column(Integer, unique=True)
-    state: Mapped[str] = mapped_column(String(20))  # proposal, approved, superseded
+    state: Mapped[str] = mapped_column(String(20))  # proposal, approved, superseded (placement.states.RoundState)
     parent_number: Mapped[int | None] = mapped_column(Integer)  # the approved round it continues
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(String(200))
@@ -198,11 +198,33 @@ class Placement(Base):
     candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id"), index=True)
     host_pk: Mapped[int] = mapped_column(ForeignKey("hosts.id"), index=True)
     rank: Mapped[int] = mapped_column(Integer)  # the candidate's rank of the host as given
-    # proposed -> offered (on approval) -> accepted / declined; fixed = carried from an earlier accept
+    # proposed -> offered (on approval) -> accepted | declined | released (placement.states.OfferState)
     offer_status: Mapped[str] = mapped_column(String(20))
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     round: Mapped[Round] = relationship(back_populates="placements")
+
+
+class SeasonEvent(Base):
+    """One change of state in the season, kept for ever beside the audit log: who, when, from what, to what, why.
+
+    Offers (approve, accept, decline, change, release, revoke) name their round, candidate and host;
+    a candidate's withdrawal names the candidate only; a removed target or pair names what it was.
+    ``reason`` is the coordinator's words; a purge blanks it with the candidate's personal data.
+    """
+
+    __tablename__ = "season_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    os_user: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(20))
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), index=True)
+    candidate_pk: Mapped[int | None] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    host_pk: Mapped[int | None] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"))
+    subject: Mapped[str] = mapped_column(String(300), default="")  # a removed target's name, a removed pair
+    before: Mapped[str | None] = mapped_column(String(20))
+    after: Mapped[str | None] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 class AuditLog(Base):

@@ -1,0 +1,279 @@
+"""The season at a glance, one candidate, one host: what a coordinator asks between rounds.
+
+Eligibility is the encoder's: the scheme as it stands now, with what the
+approved rounds settled (declines, releases), is encoded once and its record
+of dropped preferences gives each "eligible: no" its reason. Special category
+data (sex, ethnicity, disability) appears only when asked for with
+``include_sensitive``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from .db.models import Candidate, Host, PairRule, Placement, Preference, ProtectedCharacteristics, Round, SeasonEvent
+from .db.queries import load_scheme
+from .db.session import transaction
+from .lookup import candidate as find_candidate
+from .lookup import host as find_host
+from .rounds import history, latest_approved
+from .solver import encode as enc_mod
+from .states import CandidateState, OfferState, RoundState
+from .views import full_name
+
+
+def current_encoding(session: Session) -> enc_mod.Encoded:
+    """The scheme as it stands, encoded as the next solve would see it (with the approved rounds' history)."""
+    latest = session.scalar(select(Round).order_by(Round.number.desc()).limit(1))
+    policy = (latest.options or {}).get("decline_policy", "host") if latest else "host"
+    hist, _ = history(session, policy)
+    return enc_mod.encode(load_scheme(session), hist)
+
+
+def reason_kind(reason: str) -> str:
+    """A dropped preference's reason without the particulars (scores, lists), for counting by reason."""
+    for key, words in (("the host offers no places", "the host offers no places"),
+                       ("assessment score", "score below the host's minimum"),
+                       ("no specialism in common", "no specialism in common"),
+                       ("not willing to relocate", "outside their home region, not relocating"),
+                       ("did not list this candidate", "not on the host's own ranking"),
+                       ("the pair is forbidden", "a forbidden pair"),
+                       ("declined this host's offer", "declined this host's offer"),
+                       ("released the candidate's offer", "the scheme released their offer here")):
+        if key in reason:
+            return words
+    return reason
+
+
+# ----------------------------------------------------------------------------- candidate show
+
+
+@dataclass
+class PreferenceView:
+    host_id: str
+    host_name: str
+    rank: int
+    eligible: bool
+    reason: str  # why not eligible ("" when eligible)
+
+
+@dataclass
+class OfferView:
+    round: int
+    round_state: str
+    host_id: str
+    host_name: str
+    choice: int
+    offer: str
+
+
+@dataclass
+class EventView:
+    at: str
+    by: str
+    action: str
+    round: int | None
+    host_id: str | None
+    before: str | None
+    after: str | None
+    reason: str
+
+
+@dataclass
+class CandidateView:
+    candidate_id: str
+    name: str | None
+    state: str  # active | withdrawn
+    email: str | None
+    assessment_score: float
+    home_region: str
+    willing_to_relocate: bool
+    specialisms: list[str]
+    career_changer: str
+    linked_with: str | None
+    pairs: list[dict]
+    preferences: list[PreferenceView]
+    offers: list[OfferView]
+    events: list[EventView]
+    sensitive: dict[str, str] | None = None  # only with include_sensitive
+    purged: bool = False
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        if self.sensitive is None:
+            d.pop("sensitive")
+        return d
+
+
+def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool = False) -> CandidateView:
+    with transaction(engine) as s:
+        cand = find_candidate(s, candidate_id)
+        hosts = {h.id: h for h in s.scalars(select(Host))}
+        dropped: dict[str, str] = {}
+        in_pool = False
+        if not cand.withdrawn and cand.purged_at is None:
+            encoded = current_encoding(s)
+            in_pool = candidate_id in encoded.candidate_ids
+            dropped = {d.host_id: d.reason for d in encoded.dropped if d.candidate_id == candidate_id}
+        prefs = []
+        for pref in s.scalars(select(Preference).where(Preference.candidate_pk == cand.id).order_by(Preference.rank)):
+            h = hosts[pref.host_pk]
+            if cand.withdrawn:
+                eligible, reason = False, "the candidate is withdrawn"
+            elif not in_pool:
+                eligible, reason = False, "the candidate is not in the pool"
+            else:
+                reason = dropped.get(h.host_id, "")
+                eligible = not reason
+            prefs.append(PreferenceView(h.host_id, h.name, pref.rank, eligible, reason))
+        offers = [
+            OfferView(n, st, hosts[hpk].host_id, hosts[hpk].name, rank, offer)
+            for n, st, hpk, rank, offer in s.execute(
+                select(Round.number, Round.state, Placement.host_pk, Placement.rank, Placement.offer_status)
+                .join(Placement, Placement.round_id == Round.id)
+                .where(Placement.candidate_pk == cand.id)
+                .order_by(Round.number)
+            ).all()
+        ]
+        rounds = dict(s.execute(select(Round.id, Round.number)).all())
+        events = [
+            EventView(e.at.isoformat(), e.os_user, e.action, rounds.get(e.round_id) if e.round_id else None,
+                      hosts[e.host_pk].host_id if e.host_pk in hosts else None, e.before, e.after, e.reason)
+            for e in s.scalars(select(SeasonEvent).where(SeasonEvent.candidate_pk == cand.id).order_by(SeasonEvent.id))
+        ]
+        pairs = [{"host_id": hosts[r.host_pk].host_id, "rule": r.rule, "reason": r.reason}
+                 for r in s.scalars(select(PairRule).where(PairRule.candidate_pk == cand.id))]
+        sensitive = None
+        if include_sensitive:
+            prot = s.get(ProtectedCharacteristics, cand.id)
+            sensitive = ({"sex": prot.sex, "ethnic_category": prot.ethnic_category, "ethnic_group": prot.ethnic_group,
+                          "disability": prot.disability} if prot else {})
+        return CandidateView(
+            candidate_id=cand.candidate_id, name=full_name(cand),
+            state=CandidateState.WITHDRAWN.value if cand.withdrawn else CandidateState.ACTIVE.value,
+            email=cand.email, assessment_score=cand.assessment_score, home_region=cand.home_region,
+            willing_to_relocate=cand.willing_to_relocate, specialisms=[x for x in cand.specialisms.split(";") if x],
+            career_changer=cand.career_changer, linked_with=cand.linked_with, pairs=pairs, preferences=prefs,
+            offers=offers, events=events, sensitive=sensitive, purged=cand.purged_at is not None,
+        )
+
+
+# ----------------------------------------------------------------------------- host show
+
+
+@dataclass
+class HostDetail:
+    host_id: str
+    name: str
+    org_type: str
+    region: str
+    capacity: int
+    minimum: int
+    min_score: float
+    specialisms: list[str]
+    round: int | None  # the latest approved round (offers), if any
+    proposal: int | None  # the standing proposal, if any
+    offered: list[dict] = field(default_factory=list)  # {"candidate_id", "candidate_name", "offer", "round"}
+    proposed: list[dict] = field(default_factory=list)
+    places_left: int = 0  # capacity minus places held (offered or accepted) in the latest approved round
+    ineligible: dict[str, int] = field(default_factory=dict)  # reason -> candidates who ranked it
+    ranked_by: int = 0
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def show_host(engine: Engine, host_id: str) -> HostDetail:
+    with transaction(engine) as s:
+        host = find_host(s, host_id)
+        latest = latest_approved(s)
+        proposal = s.scalar(select(Round).where(Round.state == RoundState.PROPOSAL).order_by(Round.number.desc()).limit(1))
+
+        def people(rnd: Round | None) -> list[dict]:
+            if rnd is None:
+                return []
+            return [{"candidate_id": c.candidate_id, "candidate_name": full_name(c), "offer": pl.offer_status,
+                     "choice": pl.rank, "round": rnd.number}
+                    for c, pl in s.execute(select(Candidate, Placement).join(Placement, Placement.candidate_pk == Candidate.id)
+                                           .where(Placement.round_id == rnd.id, Placement.host_pk == host.id)
+                                           .order_by(Candidate.candidate_id)).all()]
+
+        offered = people(latest)
+        held = sum(1 for o in offered if o["offer"] in (OfferState.OFFERED, OfferState.ACCEPTED))
+        encoded = current_encoding(s)
+        reasons = Counter(reason_kind(d.reason) for d in encoded.dropped if d.host_id == host_id)
+        ranked_by = s.scalar(select(func.count()).select_from(Preference).where(Preference.host_pk == host.id)) or 0
+        return HostDetail(
+            host_id=host.host_id, name=host.name, org_type=host.org_type, region=host.region, capacity=host.capacity,
+            minimum=host.min_placements or 0, min_score=host.min_score or 0.0,
+            specialisms=[x for x in host.specialisms.split(";") if x], round=latest.number if latest else None,
+            proposal=proposal.number if proposal else None, offered=offered, proposed=people(proposal),
+            places_left=max(host.capacity - held, 0), ineligible=dict(reasons.most_common()), ranked_by=ranked_by,
+        )
+
+
+# ----------------------------------------------------------------------------- status
+
+
+@dataclass
+class Status:
+    rounds: dict[str, int]  # state -> count
+    latest_approved: int | None
+    approved_by: str | None
+    proposal: int | None
+    offers: dict[str, int]  # offer state -> count, in the latest approved round
+    candidates: dict[str, int]  # active, withdrawn, placed (holding an offer), unplaced (active, holding none)
+    places: dict[str, int]  # total, held, left
+    next_step: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def season_status(engine: Engine) -> Status:
+    with transaction(engine) as s:
+        states = Counter(s.scalars(select(Round.state)))
+        latest = latest_approved(s)
+        proposal = s.scalar(select(Round).where(Round.state == RoundState.PROPOSAL).order_by(Round.number.desc()).limit(1))
+        offers: Counter[str] = Counter()
+        holders: set[int] = set()
+        if latest is not None:
+            for pk, st in s.execute(select(Placement.candidate_pk, Placement.offer_status).where(Placement.round_id == latest.id)):
+                offers[st] += 1
+                if st in (OfferState.OFFERED, OfferState.ACCEPTED):
+                    holders.add(pk)
+        active = set(s.scalars(select(Candidate.id).where(Candidate.withdrawn.is_(False), Candidate.purged_at.is_(None))))
+        withdrawn = s.scalar(select(func.count()).select_from(Candidate).where(Candidate.withdrawn.is_(True))) or 0
+        total = s.scalar(select(func.coalesce(func.sum(Host.capacity), 0))) or 0
+    held = offers[OfferState.OFFERED] + offers[OfferState.ACCEPTED]
+    unplaced = len(active - holders)
+    return Status(
+        rounds={st.value: states.get(st.value, 0) for st in RoundState},
+        latest_approved=latest.number if latest else None,
+        approved_by=latest.approved_by if latest else None,
+        proposal=proposal.number if proposal else None,
+        offers={st.value: offers.get(st.value, 0) for st in OfferState if st != OfferState.PROPOSED},
+        candidates={"active": len(active), "withdrawn": int(withdrawn), "holding an offer": len(holders & active),
+                    "unplaced": unplaced},
+        places={"total": int(total), "held": held, "left": max(int(total) - held, 0)},
+        next_step=_next_step(latest, proposal, offers, unplaced, int(total) - held, sum(states.values())),
+    )
+
+
+def _next_step(latest, proposal, offers, unplaced: int, left: int, n_rounds: int) -> str:
+    if proposal is not None:
+        return (f"Review round {proposal.number} (`placement round show {proposal.number}`, "
+                f"`placement audit {proposal.number}`), then `placement round approve {proposal.number} --by NAME`.")
+    if latest is None:
+        return "Solve the first round: `placement solve`." if n_rounds == 0 else "Solve again: `placement solve`."
+    if offers.get(OfferState.OFFERED, 0):
+        return (f"{offers[OfferState.OFFERED]} offers await an answer: record them with "
+                "`placement offer accept|decline CANDIDATE` or `placement offer import answers.csv`.")
+    if unplaced and left > 0:
+        return (f"Every offer is answered; {unplaced} active candidates hold no offer and {left} places are left: "
+                "solve the next round with `placement solve`.")
+    return "Every offer is answered and nothing is left to place: the season is complete (`placement audit N`)."
