@@ -3,10 +3,9 @@
 - A planted disparity on an 80-candidate scheme: the internal edition flags it
   with its exact ratio; the publication edition names the flag without
   numbers and shows no group count between 1 and 7.
-- Every total of both editions equals the round's shared totals
-  (``placement.totals.round_totals``, which ``round show`` uses) and an
-  independent count straight from the database, on solved rounds of 30, 80
-  and 2,000 candidates.
+- Every total of both editions equals ``placement round show N --json``'s
+  ``totals`` (``placement.totals.round_totals``) and an independent count
+  straight from the database, on solved rounds of 30, 80 and 2,000 candidates.
 - Verdicts from Fisher's p and the 95% interval, by hand.
 """
 
@@ -183,13 +182,21 @@ def _solved(engine, tmp_path, n: int, **options):
 
 
 @pytest.mark.parametrize("n", [30, 80, pytest.param(2000, marks=pytest.mark.slow)])
-def test_every_total_of_both_editions_equals_the_rounds(engine, tmp_path, n) -> None:
+def test_every_total_of_both_editions_equals_the_rounds(engine, sqlite_url, tmp_path, n) -> None:
+    from click.testing import CliRunner
+
+    from placement.cli import cli
+
     result = _solved(engine, tmp_path, n)
     independent = _independent_totals(engine, result.round)
     independent["blocking_pairs"] = _brute_force_blocking_pairs(engine, result.round)
     with transaction(engine) as s:
         shared = round_totals(s, result.round).as_dict()
     assert shared == independent
+    shown = CliRunner().invoke(cli, ["--db", sqlite_url, "round", "show", str(result.round), "--json"])
+    assert shown.exit_code == 0, shown.output
+    round_show = json.loads(shown.stdout)
+    assert round_show["totals"] == shared and round_show["placed"] == shared["placed"]
     assert (shared["placed"], shared["unplaced"]) == (result.placed, result.unplaced)
     assert shared["target_scopes"] == len(result.targets) > 0
     for edition in EDITIONS:

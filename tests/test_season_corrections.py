@@ -117,7 +117,7 @@ def test_change_withdraw_and_removals(engine):
     with pytest.raises(RoundError, match="there is no answer to change"):
         change_answer(engine, "C2", "decline", "no answer yet")
     done = withdraw_candidate(engine, "C2", "left the scheme")
-    assert "offered offer at H1" in done.summary
+    assert "their offer at H1 (round 1), offered until now, is released" in done.summary
     assert show_candidate(engine, "C2").state == "withdrawn"
     with pytest.raises(NotFound, match="did you mean 'women'"):
         remove_target(engine, "Women ", "not needed")

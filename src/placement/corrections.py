@@ -136,7 +136,7 @@ def release_offer(engine: Engine, candidate_id: str, reason: str) -> Correction:
         rnd = current_round(s)
         pl, hid = _offer(s, rnd, candidate_id)
         before, superseded = _release(s, rnd, pl, candidate_id, hid, why, action="release")
-    return Correction("release", f"{candidate_id}'s {before} offer at {hid} (round {rnd.number}) is released: the "
+    return Correction("release", f"{candidate_id}'s offer at {hid} (round {rnd.number}), {before} until now, is released: the "
                       f"place is free for the next round, and {candidate_id} is back in the pool (not for {hid}).",
                       round=rnd.number, candidate_id=candidate_id, host_id=hid, before=before,
                       after=OfferState.RELEASED.value, superseded=superseded)
@@ -157,7 +157,7 @@ def withdraw_candidate(engine: Engine, candidate_id: str, reason: str) -> Correc
         if rnd is not None and found is not None and found[0].offer_status in HOLDING:
             pl, hid = found
             before, _ = _release(s, rnd, pl, candidate_id, hid, why, action="withdraw")
-            released = f"; their {before} offer at {hid} (round {rnd.number}) is released"
+            released = f"; their offer at {hid} (round {rnd.number}), {before} until now, is released"
         record(s, "withdraw", f"candidate {candidate_id} withdrawn{released}", candidate_pk=cand.id,
                before="active", after="withdrawn", reason=why)
         superseded = supersede_stale(s, rnd)
@@ -217,7 +217,7 @@ def _release(s: Session, rnd: Round, pl: Placement, candidate_id: str, hid: str,
         raise RoundError(f"{candidate_id}'s offer at {hid} in round {rnd.number} is {before}: there is nothing to release.",
                          "Only an offered or accepted placement can be released.")
     set_offer(s, pl, OfferState.RELEASED, action=action, reason=why,
-              detail=f"{candidate_id}'s {before} offer at {hid} (round {rnd.number}) released")
+              detail=f"{candidate_id}'s offer at {hid} (round {rnd.number}) released (it was {before})")
     return before, supersede_stale(s, rnd)
 
 
