@@ -62,6 +62,9 @@ class RoundOptions:
     use_targets: bool = True
     # Among equally good placements: to the candidates hosts rank higher, or the engine's own choice.
     tie_break: Literal["host-order", "none"] = "host-order"
+    # Branch-and-bound for the exact steps: "auto" (HiGHS on reduced models, CP-SAT for stability and
+    # large integer weights: the faster on the benchmark suite, see benchmarks/results), or one of them.
+    engine: Literal["auto", "cp-sat", "highs"] = "auto"
 
     def __post_init__(self) -> None:
         # The library's own check (the CLI checks as the value is typed): a NaN or infinite limit would be
@@ -116,6 +119,7 @@ class RoundResult:
     dropped: int = 0
     notes: list[str] = field(default_factory=list)
     tie_break: str = ""  # how equally good placements were settled, e.g. "host_order: optimal"
+    engines: dict[str, str] = field(default_factory=dict)  # which exact engine worked on which level
     stored: bool = True  # False for an infeasible solve or one with no answer in time: no round was stored
     superseded: list[int] = field(default_factory=list)  # earlier proposals nobody approved, replaced by this one
 
@@ -350,7 +354,8 @@ def solve_round(
     started = time.perf_counter()
     # Grace past the solver's own limit for the engines' clock checks and the final checks.
     deadline = options.time_limit * 1.5 + 30
-    solution = interruptible(lambda: solve(encoded.problem, options.solver_options(), progress=say), deadline)
+    solution = interruptible(
+        lambda: solve(encoded.problem, options.solver_options(), progress=say, engine=options.engine), deadline)
     say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
     if solution.status not in ("OPTIMAL", "FEASIBLE"):
         # Infeasible, or no answer within the time limit: there is nothing to propose, so no round.
@@ -385,6 +390,7 @@ def _result(encoded, solution, *, number: int | None, rank_sum: int, blocking: l
         dropped=len(encoded.dropped),
         notes=encoded.notes,
         tie_break=solution.tie_break,
+        engines=solution.engines,
         stored=stored,
         superseded=superseded or [],
     )
@@ -421,6 +427,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> R
         "soft_violations": solution.soft_violations,
         "messages": solution.messages,
         "tie_break": solution.tie_break,
+        "engines": solution.engines,
         "notes": encoded.notes,
         "hard_protected_targets": quotas,
         # What the solve took as settled; approval refuses when it has changed since (a decline, a release...).
@@ -589,7 +596,7 @@ def rederive(engine: Engine, number: int) -> dict[str, tuple[str, int]]:
     with transaction(engine) as s:
         rnd, encoded = stored_inputs(s, number)
         opts = RoundOptions.stored(rnd.options)
-    solution = solve(encoded.problem, opts.solver_options())
+    solution = solve(encoded.problem, opts.solver_options(), engine=opts.engine)
     return encoded.decode(solution)
 
 
@@ -610,7 +617,7 @@ def resolve_without_targets(engine: Engine, number: int) -> FreeSolve:
         index = encoded.pair_index()
         kept = [index[cp] for cp in _round_placements(s, rnd) if cp in index]
     problem = replace(encoded.problem, targets=())
-    solution = solve(problem, opts.solver_options(), keep=np.array(kept, np.int64))
+    solution = solve(problem, opts.solver_options(), keep=np.array(kept, np.int64), engine=opts.engine)
     placed = encoded.decode(solution)
     return FreeSolve(
         status=solution.status,

@@ -118,6 +118,7 @@ class RoundView:
     # The scheme-wide totals every report takes from ``placement.totals`` (the audit's editions agree with them).
     totals: dict[str, int] = field(default_factory=dict)
     inputs_kept: bool = True
+    engines: dict[str, str] = field(default_factory=dict)  # which exact engine solved which level (provenance)
 
     def offers(self) -> Counter[str]:
         return Counter(p.offer for p in self.placements)
@@ -142,6 +143,7 @@ class RoundView:
             "offers": dict(sorted(self.offers().items())),
             "totals": self.totals,
             "tie_break": self.tie_break,
+            "engines": self.engines,
             "targets": [_target_json(t) for t in self.targets],
             "diagnosis": [diagnosis_line(line, [t["name"] for t in self.targets if is_special(t.get("attribute"))])
                           for line in self.diagnosis],
@@ -226,6 +228,7 @@ def round_view(session: Session, number: int) -> RoundView:
         bound=rnd.bound, placed=len(placements), unplaced_count=totals["unplaced"],
         rank_sum=int(summary.get("rank_sum", sum(pl.choice for pl in placements))), solve_seconds=rnd.solve_seconds,
         input_hash=rnd.input_hash, solver_version=rnd.solver_version, tie_break=summary.get("tie_break", ""),
+        engines=summary.get("engines", {}),
         targets=summary.get("targets", []), diagnosis=summary.get("diagnosis", []),
         blocking_pairs=summary.get("blocking_pairs", []), notes=summary.get("notes", []),
         placements=placements, hosts=hosts, unplaced=unplaced, totals=totals, inputs_kept=encoded is not None,

@@ -23,6 +23,8 @@ def print_round(view, *, by: str = "candidate", placements: bool = True) -> None
     out.print("Objective: " + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in view.objective.items())
               + "; bound: " + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in view.bound.items()))
     out.print(f"Input hash {view.input_hash}; {text(view.solver_version)}")
+    if view.engines:
+        out.print("Exact engine: " + ", ".join(f"{k} by {v}" for k, v in view.engines.items()))
     offers = view.offers()
     out.print(f"Placed {view.placed}, unplaced {view.unplaced_count}, rank sum {view.rank_sum}; offers: "
               + (", ".join(f"{n} {st}" for st, n in sorted(offers.items())) or "none"))

@@ -101,6 +101,8 @@ def print_round_summary(result, console=None) -> None:
         console.print("`placement round list` is unchanged; the attempt is in `placement log --action solve`.")
         return
     console.print(f"[bold]Round {result.round}[/bold] proposal: {result.status} by {result.method} in {result.solve_seconds:.2f} s{gap}")
+    if result.engines:
+        console.print("Exact engine: " + ", ".join(f"{step} by {eng}" for step, eng in result.engines.items()))
     if result.superseded:
         console.print(f"It supersedes the unapproved proposal {', '.join(map(str, result.superseded))}.")
     console.print(
@@ -149,13 +151,16 @@ def tie_words(tie_break: str) -> str:
               help="Among equally good placements: places go to the candidates hosts rank higher "
                    "(host rankings, else assessment score), or to the solver's own pick.")
 @click.option("--time-limit", type=params.SECONDS, default=60.0, show_default=True, help="Seconds the solver may take.")
+@click.option("--engine", type=click.Choice(["auto", "cp-sat", "highs"]), default="auto", show_default=True,
+              help="Branch-and-bound for the exact steps: auto picks the faster per step (HiGHS for the reduced "
+                   "models, CP-SAT for stability and large weights); the round records which one solved what.")
 @click.option("--workers", type=params.WORKERS, default=2, show_default=True, help="Solver threads.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a machine-readable summary instead of tables (the same summary, also when no round is stored).")
 @pass_app
 @handle_errors
 def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_placement_weight, allow_quota,
-              decline_policy, tie_break, time_limit, workers, as_json) -> None:
+              decline_policy, tie_break, time_limit, engine, workers, as_json) -> None:
     """Solve the scheme as it stands and store the result as the next round (a proposal).
 
     Nothing is offered until a named person approves the round with
@@ -171,16 +176,16 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
     opts = RoundOptions(
         objective=objective, stability=stability, hard_min_placements=hard_min_placements,
         min_placement_weight=min_placement_weight, time_limit=time_limit, workers=workers,
-        allow_quota=allow_quota, decline_policy=decline_policy, tie_break=tie_break,
+        allow_quota=allow_quota, decline_policy=decline_policy, tie_break=tie_break, engine=engine,
     )
-    engine = app.engine()
+    db = app.engine()
     err = tables.console(stderr=True)
     if as_json:
-        result = solve_round(engine, opts)
+        result = solve_round(db, opts)
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
         with err.status("Solving...") as status:
-            result = solve_round(engine, opts, progress=lambda msg: status.update(esc(msg)))
+            result = solve_round(db, opts, progress=lambda msg: status.update(esc(msg)))
         print_round_summary(result)
         if result.stored:
             click.echo(f"Review it (`placement round show {result.round}`, `placement audit {result.round}`), then "

@@ -134,3 +134,6 @@ class Solution:
     soft_violations: list[str] = field(default_factory=list)  # which soft constraints cost what
     messages: list[str] = field(default_factory=list)
     tie_break: str = "none"  # how ties were settled, e.g. "host_order: optimal", "kept: optimal"
+    # Which exact engine worked on which step ({"rank_cost": "highs", "tie-break": "highs"}); empty when the
+    # network (min-cost flow, pricing, repair) settled everything.
+    engines: dict[str, str] = field(default_factory=dict)

@@ -58,6 +58,7 @@ from .lagrange import Lagrange, fixings, lagrangian
 from .levels import Level, grouped, held, make_levels, tie_level
 from .network import Flow, Network
 from .problem import Options, Problem, Solution, Status
+from .repair import repair
 
 # First cut-off of the reduced model: this many rank units above the Lagrangian bound. Measured on
 # scheme-shaped instances with the three target families (seconds, cut-off 0 / 0.5 / 1):
@@ -95,6 +96,11 @@ class _Run:
         self.messages: list[str] = []
         self.methods: list[str] = []
         self.tie: Level | None = None  # the tie-break level, if ties are to be settled
+        # The repair's placement with fewer placed than the level asked for (``repair``): the answer
+        # of last resort when nothing of the network's size is found in time.
+        self.fallback: np.ndarray | None = None
+        self.level_deadline = float("inf")  # a level's own share of the time limit
+        self.engines: dict[str, str] = {}  # which exact engine solved which level, for the round's provenance
         self.tie_result = "not settled"
         K = self.scale.K
         soft_min = [r for r in self.scale.min_rows if r.kind == "soft"]
@@ -109,7 +115,7 @@ class _Run:
         self.cost_cap = K * int(worst.sum()) + self.soft_top + 1
 
     def remaining(self) -> float:
-        return self.deadline - time.perf_counter()
+        return min(self.deadline, self.level_deadline) - time.perf_counter()
 
     # ------------------------------------------------------------------ exact values
 
@@ -184,7 +190,23 @@ class _Run:
         self.say(f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows")
         if best is not None and best[0] <= lb:
             return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian", lag=lag)
+        repaired = best is None and not self.force_exact
+        if repaired:
+            best = self._repaired(level, lag, placed, eqs, cap, eq_rows)
+            if best is None and self.fallback is not None and probe is not None:
+                # The repair had to give up placements: keep half the time for the best placement of its size.
+                self.level_deadline = time.perf_counter() + 0.5 * self.remaining()
+        try:
+            return self._search(level, placed, eqs, cap, probe, lag, lb, best, cost_cap,
+                                "lagrangian+repair" if repaired and best is not None else "lagrangian")
+        finally:
+            self.level_deadline = float("inf")
 
+    def _search(self, level: Level, placed: int | None, eqs, cap, probe: Level | None, lag: Lagrange, lb: int,
+                best: tuple[int, np.ndarray] | None, cost_cap: int, method: str) -> Outcome:
+        """Reduced exact models, cut-off by cut-off, until the level is proven or the clock runs out."""
+        first = method
+        net = self.net
         rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
         if level.soft or cap is not None:
             rows += self.soft_rows
@@ -196,18 +218,18 @@ class _Run:
             # A count level (placed, rank_r): its bound is weak and the last level's answer is at
             # most a few counts off, so search straight below that answer.
             allowed = best[0] - 1
-        method = "lagrangian"
         while self.remaining() > 0.05:
             free, one = fixings(net, lag, allowed)
             hint = best[1] if best is not None else lag.flow.x
             spec = ModelSpec(self.problem, free, one, rows, level.cost, 0, level.soft, placed, cap, eqs, hint)
             self.say(f"{level.name}: exact model on {free.size} of {self.problem.n_pairs} pairs (cut-off {allowed})")
-            res = self.exact(spec)
+            res = self.exact(spec, level.name)
             if res.x is not None and not self.valid(res.x, eqs, cap) and res.engine == "highs":
                 # Floating point let a placement through that breaks a row: ask the exact engine instead.
                 self.messages.append("HiGHS returned a placement that breaks a constraint; re-solved with CP-SAT")
                 res = solve_cpsat(spec, max(0.05, self.remaining()), workers=1, presolve=False)
-            method = f"lagrangian+{res.engine}"
+                self.used(level.name, res.engine)
+            method = f"{first}+{res.engine}"
             v = None
             if res.x is not None:
                 if not self.valid(res.x, eqs, cap):
@@ -244,6 +266,24 @@ class _Run:
             return Outcome("UNKNOWN", None, None, lb, method, lag=lag)
         return Outcome("FEASIBLE", best[1], best[0], lb, method, lag=lag)
 
+    def _repaired(self, level: Level, lag: Lagrange, placed: int | None, eqs, cap,
+                  eq_rows: list[Row]) -> tuple[int, np.ndarray] | None:
+        """The priced flow repaired to meet every hard row (``repair``): an incumbent for this level if it
+        keeps the number placed, else kept as the solve's answer of last resort (``fallback``)."""
+        t0 = time.perf_counter()
+        x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, level.cost,
+                   deadline=t0 + max(0.2, 0.1 * self.remaining()))
+        if x is None or not self.valid(x, [], None):
+            self.say(f"{level.name}: the repair found no placement meeting the hard rows")
+            return None
+        n = int(x.sum())
+        self.say(f"{level.name}: repaired placement with {n} placed in {time.perf_counter() - t0:.2f} s")
+        if (placed is None or n == placed) and self.valid(x, eqs, cap):
+            return self.value(level, x), x
+        if self.fallback is None or n > int(self.fallback.sum()):
+            self.fallback = x
+        return None
+
     def valid(self, x: np.ndarray, eqs, cap) -> bool:
         return self.meets(x, eqs, cap) and not check_validity(self.problem, np.flatnonzero(x), self.options)
 
@@ -256,11 +296,12 @@ class _Run:
         spec = ModelSpec(self.problem, free, self.net.forced, rows, level.cost, 0, level.soft, placed, cap, eqs,
                          incumbent[1])
         self.say(f"{level.name}: exact model on all {free.size} pairs from the last level's answer")
-        res = self.exact(spec)
+        res = self.exact(spec, level.name)
         best = incumbent
         if res.x is not None and not self.valid(res.x, eqs, cap) and res.engine == "highs":
             self.messages.append("HiGHS returned a placement that breaks a constraint; re-solved with CP-SAT")
             res = solve_cpsat(spec, max(0.05, self.remaining()), workers=1, presolve=False)
+            self.used(level.name, res.engine)
         if res.x is not None:
             if not self.valid(res.x, eqs, cap):
                 raise RuntimeError(f"internal error: {res.engine} returned a placement that breaks a constraint")
@@ -272,7 +313,20 @@ class _Run:
         # Stopped by the clock (a killed HiGHS proves nothing): report no bound rather than a made-up one.
         return Outcome("FEASIBLE", best[1], best[0], None if res.bound is None else min(res.bound, best[0]), res.engine)
 
-    def exact(self, spec: ModelSpec) -> EngineResult:
+    def used(self, step: str, engine: str) -> None:
+        """Note that ``engine`` worked on ``step`` (a level, the tie-break): the round's provenance."""
+        have = self.engines.get(step, "")
+        if engine not in have.split("+"):
+            self.engines[step] = f"{have}+{engine}" if have else engine
+
+    def exact(self, spec: ModelSpec, step: str = "exact") -> EngineResult:
+        """The exact model ``spec`` by the engine the options choose; ``step`` names it in the provenance."""
+        res = self._exact(spec)
+        if res.engine != "fixed":
+            self.used(step, res.engine)
+        return res
+
+    def _exact(self, spec: ModelSpec) -> EngineResult:
         if spec.free.size == 0:
             # Nothing left to choose: the fixed pairs either are a placement of the spec or none is.
             x = np.zeros(self.problem.n_pairs, np.int64)
@@ -408,6 +462,8 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
         if lvl1.status in ("INFEASIBLE", "UNKNOWN"):
             if lvl1.bound is not None:
                 bound["placed"] = float(-lvl1.bound)
+            if lvl1.status == "UNKNOWN" and run.fallback is not None:
+                return "FEASIBLE", np.flatnonzero(run.fallback), bound, "repair"
             return lvl1.status, np.zeros(0, np.int32), bound, lvl1.method
         # A level not INFEASIBLE/UNKNOWN has a placement, its value and its bound.
         assert lvl1.x is not None and lvl1.value is not None and lvl1.bound is not None
@@ -421,7 +477,9 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     else:
         if placed_out.x is None:
             bound["placed"] = float(top)
-            return "UNKNOWN", np.zeros(0, np.int32), bound, placed_out.method
+            if run.fallback is None:
+                return "UNKNOWN", np.zeros(0, np.int32), bound, placed_out.method
+            return _from_fallback(run, levels[1], bound)
         n_placed = top
         bound["placed"] = float(top)
     assert placed_out.x is not None and placed_out.bound is not None
@@ -452,6 +510,20 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     if run.tie is not None:
         x, run.tie_result = ties.on_side_constraints(run, last, x, last_eqs, last_cap, n_placed, lag, run.tie)
     return "OPTIMAL", np.flatnonzero(x), bound, method
+
+
+def _from_fallback(run: _Run, level: Level, bound: dict[str, float]) -> tuple[str, np.ndarray, dict[str, float], str]:
+    """Nothing of the network's size was found in time, but the repair placed a few fewer: the best
+    placement of that size found in the time left (FEASIBLE: the number placed is not proven)."""
+    fb = run.fallback
+    assert fb is not None
+    n_fb = int(fb.sum())
+    run.messages.append(f"no placement of {int(bound['placed'])} meeting the hard rows was found in time; "
+                        f"the answer places {n_fb}")
+    run.say(f"{level.name}: best placement of {n_fb} from the repaired one")
+    out = run.solve_level(level, n_fb, [], None, incumbent=(run.value(level, fb), fb))
+    x = out.x if out.x is not None else fb
+    return "FEASIBLE", np.flatnonzero(x), bound, "repair" if out.x is None else out.method + "+repair"
 
 
 def _bounds_of(run: _Run, levels: list[Level], x: np.ndarray) -> dict[str, float]:
@@ -521,5 +593,6 @@ def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float],
         sol.diagnosis = diagnose(p, options)
     sol.messages = run.messages
     sol.tie_break = run.tie.name + ": " + run.tie_result if run.tie is not None else "none"
+    sol.engines = dict(run.engines)
     sol.solve_seconds = time.perf_counter() - run.start
     return sol

@@ -76,6 +76,7 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
         run.say(f"{name}: CP-SAT with {mode} stability")
         res = solve_cpsat(spec, max(0.05, run.remaining()), workers=STABLE_WORKERS, presolve=True,
                           linearization=STABLE_LINEARIZATION, extra=extra)
+        run.used(name, res.engine)
         if res.status == "INFEASIBLE":
             if chosen is None:
                 return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"

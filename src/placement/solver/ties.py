@@ -95,7 +95,7 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     if run.remaining() <= 0.05:
         return x, "not settled: no time left"
     run.say(f"tie-break ({tie.name}): exact model on {free.size} of {p.n_pairs} pairs")
-    res = run.exact(spec)
+    res = run.exact(spec, "tie-break")
     if res.status != "OPTIMAL":
         # Only a proven tie-break is used: the best one found when the clock ran out depends on the
         # machine's speed, and the same inputs must give the same placements.

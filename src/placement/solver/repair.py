@@ -1,0 +1,196 @@
+"""Repair: from a placement that breaks a few hard rows to one that breaks none.
+
+The priced flows of ``lagrange.py`` are placements of the network (each
+candidate at most once, each host within its places, required and accepted
+pairs in) that may break hard side rows: a share target short by a person or
+two in a region, a linked pair split across regions. When pricing ends with no
+flow meeting every row, the exact engine used to be the only source of a
+placement, and on a binding target at 5,000 candidates it found none in a
+minute: the coordinator got nothing. The repair turns the best priced flow
+into a placement that meets every hard row, in well under a second, so a
+solve always has an answer to return and the exact model a cut-off to prune
+with.
+
+How: greedy local search on the total violation (each row's excess in units
+of its largest coefficient, so "one person short" counts about 1 whatever
+the row). While a row is broken, the moves that push it the right way are
+scored:
+
+* place a candidate on a pair that helps the row (unplaced, or moved from
+  their current host), taking a free place or bumping the occupant who helps
+  the row least;
+* unplace a candidate whose pair hurts the row (the last resort: it costs a
+  placement).
+
+The move that lowers the total violation most is made (ties: fewer placements
+lost, then the lower level cost); a row no move helps ends the repair without
+an answer. Afterwards the candidates left unplaced are put back, cheapest pair
+first, wherever that breaks nothing. Required and accepted pairs never move.
+The result is checked by the caller like any engine's answer.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+
+from .checks import Row
+from .network import Network
+
+# Moves scored per step for one broken row: the cheapest by level cost. Keeps a step at a few
+# milliseconds at 20,000 candidates; the repair only needs some good move, not the best of thousands.
+MOVES_PER_STEP = 400
+
+
+def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, deadline: float,
+           max_steps: int | None = None) -> np.ndarray | None:
+    """A placement meeting every hard row in ``rows`` ("le" and "eq"), near ``x0``; None if the search sticks.
+
+    ``x0`` must be a placement of the network (a flow). ``cost`` (per pair) only orders equally good moves.
+    """
+    p = net.problem
+    hard = [r for r in rows if r.kind in ("le", "eq")]
+    x = x0.astype(np.int64).copy()
+    if not hard:
+        return x
+    n_rows = len(hard)
+    r_idx = np.concatenate([np.full(r.pairs.size, i) for i, r in enumerate(hard)])
+    p_idx = np.concatenate([r.pairs for r in hard])
+    vals = np.concatenate([r.coef for r in hard]).astype(np.int64)
+    A = sp.csr_matrix((vals, (r_idx, p_idx)), shape=(n_rows, p.n_pairs), dtype=np.int64)
+    Ac = A.tocsc()
+    b = np.array([r.const for r in hard], np.int64)
+    is_eq = np.array([r.kind == "eq" for r in hard])
+    unit = np.maximum(np.array([int(np.abs(r.coef).max(initial=1)) for r in hard], np.int64), 1).astype(float)
+    g = A @ x + b
+
+    cand_pairs = np.argsort(p.pair_cand, kind="stable")
+    cand_start = np.searchsorted(p.pair_cand[cand_pairs], np.arange(p.n_candidates + 1))
+    movable = np.zeros(p.n_pairs, bool)
+    movable[net.free_pairs] = True  # pairs of candidates without a forced pair, at hosts with a place left
+    pair_of = np.full(p.n_candidates, -1, np.int64)
+    used = np.flatnonzero(x)
+    pair_of[p.pair_cand[used]] = used
+    room = p.capacity.astype(np.int64) - np.bincount(p.pair_host[used], minlength=p.n_hosts)
+    if np.any(room < 0):
+        raise ValueError("repair needs a placement within the hosts' places")
+    # Occupants of each host (pairs), kept as sets for bumping.
+    occupants: list[set[int]] = [set() for _ in range(p.n_hosts)]
+    for q in used.tolist():
+        occupants[int(p.pair_host[q])].add(q)
+
+    def excess(vals_: np.ndarray, rows_: np.ndarray) -> np.ndarray:
+        e = np.where(is_eq[rows_], np.abs(vals_), np.maximum(vals_, 0))
+        return e / unit[rows_]
+
+    AT = A.T.tocsr()
+
+    def deltas(moves: list[list[tuple[int, int]]]) -> np.ndarray:
+        """Change of total violation for each move (pairs changing by +1/-1), all at once."""
+        mi = np.fromiter((k for k, mv in enumerate(moves) for _ in mv), np.int64)
+        qi = np.fromiter((q for mv in moves for q, _ in mv), np.int64)
+        si = np.fromiter((s for mv in moves for _, s in mv), np.int64)
+        M = sp.csr_matrix((si, (mi, qi)), shape=(len(moves), p.n_pairs), dtype=np.int64)
+        D = (M @ AT).tocoo()
+        keep = D.data != 0
+        rr, cc, dv = D.row[keep], D.col[keep], D.data[keep]
+        change = excess(g[cc] + dv, cc) - excess(g[cc], cc)
+        return np.bincount(rr, weights=change, minlength=len(moves))
+
+    def apply(changes: list[tuple[int, int]]) -> None:
+        nonlocal g
+        for q, s in sorted(changes, key=lambda qs: qs[1]):  # removals first
+            c, h = int(p.pair_cand[q]), int(p.pair_host[q])
+            x[q] += s
+            lo, hi = Ac.indptr[q], Ac.indptr[q + 1]
+            g[Ac.indices[lo:hi]] += s * Ac.data[lo:hi]
+            if s > 0:
+                pair_of[c] = q
+                room[h] -= 1
+                occupants[h].add(q)
+            else:
+                pair_of[c] = -1
+                room[h] += 1
+                occupants[h].discard(q)
+
+    def moves_for(i: int) -> list[list[tuple[int, int]]]:
+        """Moves that push row i towards its bound (down for le rows and eq rows above 0, up otherwise)."""
+        lo, hi = A.indptr[i], A.indptr[i + 1]
+        qs, cs = A.indices[lo:hi], A.data[lo:hi]
+        down = g[i] > 0
+        helps_on = (cs < 0) if down else (cs > 0)  # placing such a pair helps
+        out: list[list[tuple[int, int]]] = []
+        sign = 1 if down else -1
+        coef_i: dict[int, int] | None = None
+        add = qs[helps_on & (x[qs] == 0) & movable[qs]]
+        if add.size > MOVES_PER_STEP:
+            add = add[np.argsort(cost[add], kind="stable")[:MOVES_PER_STEP]]
+        for q in add.tolist():
+            c, h = int(p.pair_cand[q]), int(p.pair_host[q])
+            base = [(q, 1)]
+            old = int(pair_of[c])
+            if old >= 0:
+                if not movable[old]:
+                    continue
+                base.append((old, -1))
+            if room[h] > 0 or (old >= 0 and int(p.pair_host[old]) == h):
+                out.append(base)
+                continue
+            # Bump the occupant whose pair helps this row least (most against it).
+            occ = [o for o in occupants[h] if movable[o]]
+            if not occ:
+                continue
+            if coef_i is None:
+                coef_i = dict(zip(qs.tolist(), cs.tolist()))
+            worst = max(occ, key=lambda o: (sign * coef_i.get(o, 0), -int(cost[o]), o))
+            out.append(base + [(worst, -1)])
+            # ... or bump them to another of their hosts with a place free (the one c leaves included).
+            d = int(p.pair_cand[worst])
+            freed = int(p.pair_host[old]) if old >= 0 else -1
+            for q2 in cand_pairs[cand_start[d]:cand_start[d + 1]].tolist():
+                h2 = int(p.pair_host[q2])
+                if q2 != worst and movable[q2] and h2 != h and (room[h2] > 0 or h2 == freed):
+                    out.append(base + [(worst, -1), (q2, 1)])
+        drop = qs[~helps_on & (cs != 0) & (x[qs] == 1) & movable[qs]]
+        for q in drop.tolist():
+            out.append([(q, -1)])
+        return out
+
+    steps = 0
+    limit = max_steps if max_steps is not None else 20 * n_rows + 4 * p.n_candidates
+    while True:
+        broken = np.flatnonzero(np.where(is_eq, g != 0, g > 0))
+        if broken.size == 0:
+            break
+        if steps >= limit or time.perf_counter() > deadline:
+            return None
+        # The worst-broken row first.
+        i = int(broken[np.argmax(excess(g[broken], broken))])
+        moves = moves_for(i)
+        if not moves:
+            return None
+        d = np.round(deltas(moves), 9)
+        lost = np.array([-sum(s for _, s in mv) for mv in moves])  # placements lost
+        dc = np.array([sum(s * int(cost[q]) for q, s in mv) for mv in moves])
+        k = int(np.lexsort((dc, lost, d))[0])
+        if d[k] >= 0:
+            return None
+        apply(moves[k])
+        steps += 1
+
+    # Put unplaced candidates back where that breaks nothing, cheapest pair first.
+    for q in np.argsort(cost, kind="stable").tolist():
+        if time.perf_counter() > deadline:
+            break
+        c, h = int(p.pair_cand[q]), int(p.pair_host[q])
+        if not movable[q] or pair_of[c] >= 0 or room[h] <= 0:
+            continue
+        lo, hi = Ac.indptr[q], Ac.indptr[q + 1]
+        ri = Ac.indices[lo:hi]
+        nv = g[ri] + Ac.data[lo:hi]
+        if np.any(np.where(is_eq[ri], nv != 0, nv > 0)):
+            continue
+        apply([(q, 1)])
+    return x
