@@ -38,10 +38,10 @@ SOFT_NAME = "minority-ethnic-per-region-binding"
 
 
 def _encode(db: Path, csv_dir: Path):
-    from placement.db.migrate import upgrade  # noqa: PLC0415
-    from placement.db.session import make_engine  # noqa: PLC0415
-    from placement.ingest import import_dir  # noqa: PLC0415
-    from placement.rounds import RoundOptions, prepare  # noqa: PLC0415
+    from placement.db.migrate import upgrade
+    from placement.db.session import make_engine
+    from placement.ingest import import_dir
+    from placement.rounds import RoundOptions, prepare
 
     db.unlink(missing_ok=True)
     engine = make_engine(f"sqlite:///{db}")
@@ -75,11 +75,11 @@ def binding_share(shares: dict[str, float]) -> float:
 
 def make_binding(n: int, seed: int, workdir: Path) -> tuple[Path, dict]:
     """Write the binding-target scheme of ``n`` candidates; returns its CSV folder and what was set."""
-    import dataclasses  # noqa: PLC0415
+    import dataclasses
 
-    from placement.generate import generate_scheme  # noqa: PLC0415
-    from placement.solver import solve  # noqa: PLC0415
-    from placement.solver.problem import Options  # noqa: PLC0415
+    from placement.generate import generate_scheme
+    from placement.solver import solve
+    from placement.solver.problem import Options
 
     out = workdir / f"scheme-{n}-binding"
     info_path = out / "binding.pkl"
