@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from benchmarks.binding import bench_binding
 from benchmarks.references import DA_NOTE
 from benchmarks.report import machine_info, markdown, write
 from benchmarks.report import goals as evaluate_goals
@@ -46,6 +47,11 @@ NOTES = [
     "Objectives in the table are recomputed from each solver's chosen pairs by benchmarks/evaluate.py "
     "(rank cost = Σ rank + soft penalties), and every answer is checked against the hard constraints.",
     DA_NOTE,
+    "Scheme 'binding targets' (benchmarks/binding.py): the generated scheme plus a hard women-per-region share "
+    "and a soft (weight 5) minority-ethnic-per-region share, each set at the median region's share in the "
+    "unconstrained optimum plus one point (rounded up), so both bite in most regions; solved with allow_quota. "
+    "Every placement row there is the solver alone on the encoded Problem, each engine in its own process; "
+    "'+ tie-break' is the default options (`placement solve --allow-quota`).",
 ]
 
 
@@ -60,7 +66,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--workdir", type=Path, default=None, help="keep schemes and databases here (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md / latest.json go")
     ap.add_argument("--no-extras", action="store_true", help="skip the import and audit timings")
+    ap.add_argument("--cases", default="standard,binding,objectives,prefer",
+                    help="which cases, comma-separated: standard (no side constraints / generated targets), binding "
+                         "(hard and soft share targets set just above the optimum, every engine), objectives "
+                         "(rank-maximal and generous on the binding scheme, 5,000 candidates and up), prefer "
+                         "(--stability prefer on the binding scheme, up to 5,000)")
     args = ap.parse_args(argv)
+    args.cases = {c.strip() for c in args.cases.split(",") if c.strip()}
+    unknown = args.cases - {"standard", "binding", "objectives", "prefer"}
+    if unknown:
+        ap.error(f"unknown case(s) {', '.join(sorted(unknown))}: use standard, binding, objectives, prefer")
     args.sizes = [1000] if args.quick else [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     return args
 
@@ -105,8 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     try:
         for n in args.sizes:
-            for variant in (PURE_VARIANT, TARGETS):
-                inst = bench_instance(n, variant, cfg, workdir, log)
+            insts = []
+            if "standard" in args.cases:
+                insts += [bench_instance(n, variant, cfg, workdir, log) for variant in (PURE_VARIANT, TARGETS)]
+            objectives, prefer = "objectives" in args.cases and n >= 5000, "prefer" in args.cases and n <= 5000
+            if "binding" in args.cases or objectives or prefer:
+                insts.append(bench_binding(n, cfg, workdir, log, objectives=objectives, prefer=prefer))
+            for inst in insts:
                 result["instances"].append(inst)
                 result["errors"] += inst["errors"]
                 for e in inst["errors"]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import math
 import pickle
+import time
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,171 @@ if __name__ == "__main__":
     for size in [int(s) for s in sys.argv[1].split(",")]:
         p, inf = binding_problem(size, 2024, Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/i11"))
         print(size, p.n_pairs, {k: v for k, v in inf.items() if "shares" not in k})
+
+
+# ---------------------------------------------------------------------------- the benchmark case
+
+ENGINE_ROWS = (
+    ("placement solve", "auto", "none"),
+    ("placement solve + tie-break", "auto", "host-order"),  # the defaults: `placement solve --allow-quota`
+    ("placement solve, engine cp-sat", "cp-sat", "none"),
+    ("placement solve, engine highs", "highs", "none"),
+)
+
+
+def bench_binding(n: int, cfg: dict, workdir: Path, log, *, objectives: bool, prefer: bool) -> dict:
+    """Every measurement on the binding-target scheme of ``n`` candidates (solver alone, each in its own process)."""
+    import dataclasses
+
+    from benchmarks._worker import to_plain
+    from benchmarks.runner import HIGHS_GRACE, _dump, _objective_row, agreement, run_child
+    from placement.solver.problem import Options
+
+    tag = f"{n}-binding"
+    limit = float(cfg["time_limit"])
+    timeout = 3 * limit + 600
+    errors: list[str] = []
+    log(f"[{tag}] building the binding-target scheme (generator + unconstrained optimum)")
+    t0 = time.perf_counter()
+    problem, info = binding_problem(n, cfg["seed"], workdir)
+    generate_seconds = time.perf_counter() - t0
+    problem_path = workdir / f"scheme-{n}-binding" / "problem.pkl"
+    rows: dict[str, dict] = {}
+    base = Options(time_limit=limit, workers=cfg["workers"], tie_break="none")
+    for name, engine, tie in ENGINE_ROWS:
+        log(f"[{tag}] {name}")
+        opts = dataclasses.asdict(dataclasses.replace(base, tie_break=tie))
+        rows[name] = run_child("solve", {"problem": str(problem_path), "options": opts, "engine": engine},
+                               workdir, f"{tag}-{engine}-{tie}", timeout)
+    extra: list[str] = []
+    if objectives:
+        for objective in ("rank-maximal", "generous"):
+            name = f"placement solve, {objective}"
+            log(f"[{tag}] {name} (default options otherwise)")
+            opts = dataclasses.asdict(dataclasses.replace(base, tie_break="host-order", objective=objective))
+            rows[name] = run_child("solve", {"problem": str(problem_path), "options": opts}, workdir,
+                                   f"{tag}-{objective}", timeout)
+            extra.append(name)
+    if prefer:
+        name = "placement solve, stability prefer"
+        log(f"[{tag}] {name}")
+        opts = dataclasses.asdict(dataclasses.replace(base, tie_break="host-order", stability="prefer"))
+        rows[name] = run_child("solve", {"problem": str(problem_path), "options": opts}, workdir, f"{tag}-prefer", timeout)
+        extra.append(name)
+    if cfg["skip_highs_above"] is None or n <= cfg["skip_highs_above"]:
+        log(f"[{tag}] HiGHS MIP of the full model (time limit {limit:.0f} s)")
+        plain_path = _dump(to_plain(problem, base), workdir / f"{tag}.plain.pkl")
+        rows["HiGHS MIP"] = run_child("highs", {"plain": str(plain_path), "time_limit": limit}, workdir,
+                                      f"{tag}-highs", limit + HIGHS_GRACE)
+        if rows["HiGHS MIP"]["status"] == "TIMEOUT":
+            rows["HiGHS MIP"]["error"] = f"no answer: still running {HIGHS_GRACE:.0f} s past its {limit:.0f} s limit, killed"
+    else:
+        rows["HiGHS MIP"] = {"status": "SKIPPED", "error": f"--skip-highs-above {cfg['skip_highs_above']}"}
+
+    for name, m in rows.items():
+        _objective_row(problem, base, m, f"[{tag}] {name}", errors)
+        if m.get("status") == "ERROR" or (m.get("status") == "TIMEOUT" and name != "HiGHS MIP"):
+            errors.append(f"[{tag}] {name}: {m['status']}: {m.get('error')}")
+        elif name.startswith("placement") and m.get("status") not in ("OPTIMAL", "FEASIBLE", "INFEASIBLE"):
+            # The issue's first goal: a solve not proven infeasible returns a placement.
+            errors.append(f"[{tag}] {name}: {m.get('status')} with no placement")
+    same_model = [name for name, _, _ in ENGINE_ROWS] + ["HiGHS MIP"]
+    agreement(rows, same_model, errors, f"[{tag}]")
+    for name in [r for r, _, _ in ENGINE_ROWS] + extra:
+        m, r = rows.get(name), rows.get("HiGHS MIP")
+        if m and r and m.get("seconds") and r.get("seconds") and r.get("status") not in ("ERROR", "SKIPPED"):
+            m["reference"] = "HiGHS MIP"
+            m["ratio"] = m["seconds"] / r["seconds"]
+    for m in rows.values():
+        m.pop("chosen", None)
+    return {
+        "tag": tag,
+        "candidates": problem.n_candidates,
+        "hosts": problem.n_hosts,
+        "pairs": problem.n_pairs,
+        "targets": len(problem.targets),
+        "links": int(len(problem.links)),
+        "variant": BINDING,
+        "binding": {k: v for k, v in info.items() if "shares" not in k},
+        "generate_seconds": generate_seconds,
+        "rows": rows,
+        "errors": errors,
+    }
+
+
+def gap(m: dict) -> str:
+    """A row's distance from its proven bound, in words: "optimal", "2 placements", "0.04%"."""
+    if m.get("status") == "OPTIMAL":
+        return "optimal"
+    obj, bnd = m.get("objective") or {}, m.get("bound_reported") or {}
+    if not obj or "placed" not in bnd:
+        return "no bound"
+    if obj["placed"] < bnd["placed"]:
+        return f"{bnd['placed'] - obj['placed']:.0f} placement(s) short of the bound"
+    if "rank_cost" in bnd and obj.get("rank_cost"):
+        return f"{100 * (obj['rank_cost'] - bnd['rank_cost']) / obj['rank_cost']:.3f}%"
+    return "no bound"
+
+
+def _within(m: dict, limit: float) -> bool:
+    g = gap(m)
+    return g == "optimal" or (g.endswith("%") and float(g[:-1]) < limit)
+
+
+def binding_goals(instances: list[dict]) -> list[dict]:
+    """The issue's goals on the binding-target schemes: met (True / False / None = not measured) and the figures."""
+    binding = [i for i in instances if i["variant"] == BINDING]
+    if not binding:
+        return []
+    out = []
+    figs, met = [], True
+    for inst in binding:
+        for name, m in inst["rows"].items():
+            if name.startswith("placement"):
+                ok = m.get("status") in ("OPTIMAL", "FEASIBLE")
+                met &= ok
+                if not ok:
+                    figs.append(f"{inst['candidates']:,} {name}: {m.get('status')}")
+    out.append({"goal": "Binding targets: every placement row returns a placement",
+                "met": met, "figure": "; ".join(figs) or "all did"})
+    figs, met = [], True
+    for inst in binding:
+        n, m = inst["candidates"], inst["rows"].get("placement solve + tie-break", {})
+        s = m.get("seconds")
+        if n <= 1000:
+            ok = m.get("status") == "OPTIMAL" and s is not None and s < 3.0
+        elif n <= 5000:
+            ok = m.get("status") == "OPTIMAL"
+        else:
+            ok = _within(m, 0.1)
+        met &= ok
+        figs.append(f"{n:,}: {m.get('status')} in {s or float('nan'):.1f} s ({gap(m)})")
+    out.append({"goal": "Binding targets, default options: 1,000 optimal < 3 s with the tie-break, 5,000 optimal "
+                        "within the time limit, 20,000 within 0.1% of its bound", "met": met, "figure": "; ".join(figs)})
+    figs, met = [], True
+    for inst in binding:
+        h = inst["rows"].get("HiGHS MIP", {})
+        for name, _, _ in ENGINE_ROWS:
+            m = inst["rows"].get(name, {})
+            if not m.get("seconds"):
+                continue
+            ahead = _ahead(m, h)
+            met &= ahead
+            figs.append(f"{inst['candidates']:,} {name}: {m.get('status')} {m['seconds']:.1f} s ({gap(m)}) vs HiGHS "
+                        f"{h.get('status')} {h.get('seconds') or float('nan'):.1f} s: {'ahead' if ahead else 'behind'}")
+    out.append({"goal": "Binding targets: placement ahead of the full HiGHS MIP at every size, engine by engine",
+                "met": met, "figure": "; ".join(figs)})
+    return out
+
+
+def _ahead(m: dict, h: dict) -> bool:
+    """Ahead: a better answer (proven beats unproven, a placement beats none), or as good and sooner."""
+    rank = {"OPTIMAL": 2, "FEASIBLE": 1}
+    pm, hm = rank.get(m.get("status", ""), 0), rank.get(h.get("status", ""), 0)
+    if pm != hm:
+        return pm > hm
+    if pm == 1:
+        po, ho = m.get("objective") or {}, h.get("objective") or {}
+        if po and ho and (po["placed"], -po["rank_cost"]) != (ho["placed"], -ho["rank_cost"]):
+            return (po["placed"], -po["rank_cost"]) > (ho["placed"], -ho["rank_cost"])
+    return (m.get("seconds") or float("inf")) <= (h.get("seconds") or float("inf"))

@@ -84,9 +84,11 @@ def _kind_solve(spec: dict) -> dict:
     options = Options(**spec["options"])
     base = mark()
     t0 = time.perf_counter()
-    sol = solve(problem, options)
+    sol = solve(problem, options, engine=spec.get("engine", "auto"))
     seconds = time.perf_counter() - t0
     return {
+        "engines": dict(sol.engines),
+        "bound_reported": {k: float(v) for k, v in sol.bound.items()},
         "status": sol.status,
         "objective": {k: float(v) for k, v in sol.objective.items()},
         "bound": {k: float(v) for k, v in sol.bound.items()},
