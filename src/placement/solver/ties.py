@@ -17,12 +17,15 @@ candidates). With side constraints, the last level's reduced costs at its
 optimal value fix every pair no optimal placement can change (the same proof
 as ``lagrange.fixings``), and the exact engine optimises the tie level over
 the rest with the levels held: usually the model the last level already
-solved, or a smaller one. It gets a bounded share of the time limit; if that
-runs out the best tie-break found is kept, which is still optimal at every
-real level.
+solved, or a smaller one. It gets a bounded share of the solve: a quarter of
+the time the real levels took (``TIE_SHARE``); if that runs out the levels'
+own answer is kept, which is optimal at every real level, and the round says
+the ties were not settled.
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -31,6 +34,14 @@ from .cpsat import ModelSpec
 from .lagrange import Lagrange, fixings
 from .levels import Level, held
 from .network import Flow
+
+# The tie-break's share of the solve: it may take this fraction of the time the real levels took, and
+# at least TIE_MIN_SECONDS (small models settle in milliseconds; this keeps them settled on a loaded
+# machine). On binding-target schemes the tie model is as hard as the last level and
+# took 4-6 times the untied solve (issue 11); a tie never costs a placement, a rank or a target, so it
+# should not cost the coordinator most of the minute either. Unsettled ties are reported as such.
+TIE_SHARE = 0.25
+TIE_MIN_SECONDS = 2.0
 
 
 def on_network(run, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, str]:
@@ -95,7 +106,15 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     if run.remaining() <= 0.05:
         return x, "not settled: no time left"
     run.say(f"tie-break ({tie.name}): exact model on {free.size} of {p.n_pairs} pairs")
-    res = run.exact(spec, "tie-break")
+    if tie.name == "host_order":
+        # A bounded share: at most TIE_SHARE of the time the real levels took (at least TIE_MIN_SECONDS).
+        # Fewest changes (``kept``) is not capped: the comparisons it serves must show forced moves only.
+        elapsed = time.perf_counter() - run.start
+        run.level_deadline = time.perf_counter() + max(TIE_MIN_SECONDS, TIE_SHARE * elapsed)
+    try:
+        res = run.exact(spec, "tie-break")
+    finally:
+        run.level_deadline = float("inf")
     if res.status != "OPTIMAL":
         # Only a proven tie-break is used: the best one found when the clock ran out depends on the
         # machine's speed, and the same inputs must give the same placements.
