@@ -115,3 +115,21 @@ def test_tiny_problems_never_end_unknown_when_a_placement_exists(monkeypatch, se
     assert sol.placed <= best["placed"]
     if sol.status == "OPTIMAL":
         assert sol.objective["rank_cost"] == pytest.approx(best["rank_cost"])
+
+
+def test_prefer_stability_still_answers_when_cp_sat_finds_nothing(monkeypatch) -> None:
+    # Under --stability prefer blocking pairs are only counted: any placement meeting the hard rows is an
+    # answer. CP-SAT stopped by the clock with nothing (as at 5,000 binding candidates) must not mean none.
+    stable_levels = importlib.import_module("placement.solver.stable_levels")
+    p = synthetic_problem(300, seed=1, women_min_share=0.45)
+    o = Options(stability="prefer")
+    monkeypatch.setattr(stable_levels, "solve_cpsat",
+                        lambda spec, *a, **k: EngineResult("UNKNOWN", None, None, None, 0.0, "cp-sat"))
+    sol = solve(p, o)
+    assert sol.status == "FEASIBLE"
+    assert sol.method == "cp-sat+repair"
+    assert check_validity(p, sol.chosen, o) == []
+    assert sol.objective["blocking"] == len(sol.blocking_pairs)
+    # Strict stability makes blocking pairs hard: the repair cannot vouch for them, so nothing is returned.
+    strict = solve(p, Options(stability="strict"))
+    assert strict.status == "UNKNOWN" and strict.chosen.size == 0

@@ -83,6 +83,13 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
             raise RuntimeError("internal error: a lexicographic level became infeasible")
         if res.x is None:
             if chosen is None:
+                fallback = _prefer_fallback(run, x) if mode == "prefer" else None
+                if fallback is not None:
+                    # Blocking pairs are only counted under "prefer": any placement meeting the hard rows is
+                    # an answer, and the repaired one is better than none.
+                    run.messages.append("CP-SAT found no placement in time; the answer is the repaired "
+                                        "deferred-acceptance placement (blocking pairs not minimised)")
+                    return "FEASIBLE", np.flatnonzero(fallback), bound, "cp-sat+repair"
                 return "UNKNOWN", np.zeros(0, np.int32), bound, "cp-sat"
             status = "FEASIBLE"
             break
@@ -103,3 +110,28 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
             eqs = eqs + held(lvl, x)
     assert chosen is not None  # the loop ran at least the placed level
     return status, chosen, bound, "cp-sat"
+
+
+def _prefer_fallback(run, x: np.ndarray) -> np.ndarray | None:
+    """A placement meeting every hard row near ``x`` (the deferred-acceptance hint), by ``repair``; None if none."""
+    import time
+
+    from .repair import repair
+
+    p = run.problem
+    start = x
+    load = np.bincount(p.pair_host[np.flatnonzero(x)], minlength=p.n_hosts)
+    once = np.bincount(p.pair_cand[np.flatnonzero(x)], minlength=p.n_candidates).max(initial=0) <= 1
+    if not once or np.any(load > p.capacity):
+        flow = run.net.solve(p.pair_rank.astype(np.int64), 0, None)
+        if not flow.ok:
+            return None
+        start = flow.x
+    fixed = run.net.forced
+    if fixed.size and not np.all(start[fixed] == 1):
+        return None
+    out = repair(run.net, run.hard_rows, start, p.pair_rank.astype(np.int64),
+                 deadline=time.perf_counter() + max(1.0, 0.2 * float(run.options.time_limit)))
+    if out is None or not run.valid(out, [], None):
+        return None
+    return out
