@@ -264,6 +264,9 @@ class _Run:
             break
         if best is None:
             return Outcome("UNKNOWN", None, None, lb, method, lag=lag)
+        if best[0] <= lb:
+            # The clock stopped the engine just as its bound reached the best placement: that is a proof.
+            return Outcome("OPTIMAL", best[1], best[0], best[0], method, lag=lag)
         return Outcome("FEASIBLE", best[1], best[0], lb, method, lag=lag)
 
     def _repaired(self, level: Level, lag: Lagrange, placed: int | None, eqs, cap,
