@@ -154,6 +154,9 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
                 if q2 != worst and movable[q2] and h2 != h and (room[h2] > 0 or h2 == freed):
                     out.append(base + [(worst, -1), (q2, 1)])
         drop = qs[~helps_on & (cs != 0) & (x[qs] == 1) & movable[qs]]
+        if drop.size > MOVES_PER_STEP:
+            # The dearest pairs first: dropping one of them costs the level least.
+            drop = drop[np.argsort(-cost[drop], kind="stable")[:MOVES_PER_STEP]]
         for q in drop.tolist():
             out.append([(q, -1)])
         return out

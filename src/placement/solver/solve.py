@@ -275,7 +275,7 @@ class _Run:
         keeps the number placed, else kept as the solve's answer of last resort (``fallback``)."""
         t0 = time.perf_counter()
         x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, level.cost,
-                   deadline=t0 + max(0.2, 0.1 * self.remaining()))
+                   deadline=t0 + max(0.5, 0.25 * self.remaining()))
         if x is None or not self.valid(x, [], None):
             self.say(f"{level.name}: the repair found no placement meeting the hard rows")
             return None
