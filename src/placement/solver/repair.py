@@ -41,7 +41,7 @@ from .network import Network
 
 # Moves scored per step for one broken row: the cheapest by level cost. Keeps a step at a few
 # milliseconds at 20,000 candidates; the repair only needs some good move, not the best of thousands.
-MOVES_PER_STEP = 400
+MOVES_PER_STEP = 200
 
 
 def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, deadline: float,
@@ -87,8 +87,9 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
 
     AT = A.T.tocsr()
 
-    def deltas(moves: list[list[tuple[int, int]]]) -> np.ndarray:
-        """Change of total violation for each move (pairs changing by +1/-1), all at once."""
+    def score(moves: list[list[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per move (pairs changing by +1/-1), all at once: the change of total violation, the placements
+        lost and the change of level cost."""
         mi = np.fromiter((k for k, mv in enumerate(moves) for _ in mv), np.int64)
         qi = np.fromiter((q for mv in moves for q, _ in mv), np.int64)
         si = np.fromiter((s for mv in moves for _, s in mv), np.int64)
@@ -97,7 +98,10 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
         keep = D.data != 0
         rr, cc, dv = D.row[keep], D.col[keep], D.data[keep]
         change = excess(g[cc] + dv, cc) - excess(g[cc], cc)
-        return np.bincount(rr, weights=change, minlength=len(moves))
+        d = np.bincount(rr, weights=change, minlength=len(moves))
+        lost = -np.bincount(mi, weights=si, minlength=len(moves))
+        dc = np.bincount(mi, weights=si * cost[qi], minlength=len(moves))
+        return d, lost, dc
 
     def apply(changes: list[tuple[int, int]]) -> None:
         nonlocal g
@@ -174,9 +178,8 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
         moves = moves_for(i)
         if not moves:
             return None
-        d = np.round(deltas(moves), 9)
-        lost = np.array([-sum(s for _, s in mv) for mv in moves])  # placements lost
-        dc = np.array([sum(s * int(cost[q]) for q, s in mv) for mv in moves])
+        d, lost, dc = score(moves)
+        d = np.round(d, 9)
         k = int(np.lexsort((dc, lost, d))[0])
         if d[k] >= 0:
             return None
