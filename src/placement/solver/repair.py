@@ -173,17 +173,21 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
             break
         if steps >= limit or time.perf_counter() > deadline:
             return None
-        # The worst-broken row first.
-        i = int(broken[np.argmax(excess(g[broken], broken))])
-        moves = moves_for(i)
-        if not moves:
+        # The worst-broken row first; if no move helps it without hurting more elsewhere, the next one.
+        chosen = None
+        for i in broken[np.argsort(-excess(g[broken], broken), kind="stable")].tolist():
+            moves = moves_for(i)
+            if not moves:
+                continue
+            d, lost, dc = score(moves)
+            d = np.round(d, 9)
+            k = int(np.lexsort((dc, lost, d))[0])
+            if d[k] < 0:
+                chosen = moves[k]
+                break
+        if chosen is None:
             return None
-        d, lost, dc = score(moves)
-        d = np.round(d, 9)
-        k = int(np.lexsort((dc, lost, d))[0])
-        if d[k] >= 0:
-            return None
-        apply(moves[k])
+        apply(chosen)
         steps += 1
 
     # Put unplaced candidates back where that breaks nothing, cheapest pair first.

@@ -274,8 +274,13 @@ class _Run:
         """The priced flow repaired to meet every hard row (``repair``): an incumbent for this level if it
         keeps the number placed, else kept as the solve's answer of last resort (``fallback``)."""
         t0 = time.perf_counter()
-        x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, level.cost,
-                   deadline=t0 + max(0.5, 0.25 * self.remaining()))
+        deadline = t0 + max(0.5, 0.25 * self.remaining())
+        x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, level.cost, deadline=deadline)
+        if x is None and not eq_rows:
+            # From the priced flow it stuck: from the network's least-rank flow instead.
+            flow = self.net.solve(self.problem.pair_rank.astype(np.int64), 0, placed if placed is not None else None)
+            if flow.ok:
+                x = repair(self.net, self.hard_rows, flow.x, level.cost, deadline=deadline)
         if x is None or not self.valid(x, [], None):
             self.say(f"{level.name}: the repair found no placement meeting the hard rows")
             return None
