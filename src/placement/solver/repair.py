@@ -42,6 +42,8 @@ from .network import Network
 # Moves scored per step for one broken row: the cheapest by level cost. Keeps a step at a few
 # milliseconds at 20,000 candidates; the repair only needs some good move, not the best of thousands.
 MOVES_PER_STEP = 200
+# Moves made from one scoring of a row (disjoint candidates and hosts, each re-checked before it is made).
+MOVES_PER_SCORING = 25
 
 
 def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, deadline: float,
@@ -165,6 +167,24 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
             out.append([(q, -1)])
         return out
 
+    def still_legal(mv: list[tuple[int, int]]) -> bool:
+        """The move's pairs are as it assumed: removals placed, additions not, a place free for each."""
+        freed: dict[int, int] = {}
+        for q, s_ in mv:
+            if (x[q] == 1) != (s_ < 0):
+                return False
+            if s_ < 0:
+                h = int(p.pair_host[q])
+                freed[h] = freed.get(h, 0) + 1
+        for q, s_ in mv:
+            if s_ > 0:
+                h = int(p.pair_host[q])
+                if room[h] + freed.get(h, 0) <= 0:
+                    return False
+                freed[h] = freed.get(h, 0) - 1
+        cands = [int(p.pair_cand[q]) for q, s_ in mv if s_ > 0]
+        return all(pair_of[c] < 0 or any(q == pair_of[c] and s_ < 0 for q, s_ in mv) for c in cands)
+
     steps = 0
     limit = max_steps if max_steps is not None else 20 * n_rows + 4 * p.n_candidates
     while True:
@@ -174,21 +194,40 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
         if steps >= limit or time.perf_counter() > deadline:
             return None
         # The worst-broken row first; if no move helps it without hurting more elsewhere, the next one.
-        chosen = None
+        # From one scoring, the best few moves on disjoint candidates and hosts are made (each re-checked
+        # against the rows as they stand): a row short by ten people needs ten moves, not ten scorings.
+        made = 0
         for i in broken[np.argsort(-excess(g[broken], broken), kind="stable")].tolist():
             moves = moves_for(i)
             if not moves:
                 continue
             d, lost, dc = score(moves)
             d = np.round(d, 9)
-            k = int(np.lexsort((dc, lost, d))[0])
-            if d[k] < 0:
-                chosen = moves[k]
+            touched: set[tuple[str, int]] = set()
+            first_lost = 0.0
+            for k in np.lexsort((dc, lost, d)).tolist():
+                if d[k] >= 0 or made >= MOVES_PER_SCORING:
+                    break
+                if made and lost[k] > first_lost:
+                    continue  # in a batch only moves as good for the count as the best one
+                mv = moves[k]
+                keys = {("c", int(p.pair_cand[q])) for q, _ in mv} | {("h", int(p.pair_host[q])) for q, _ in mv}
+                if keys & touched:
+                    continue
+                if made and (np.round(score([mv])[0][0], 9) >= 0 or not still_legal(mv)):
+                    continue
+                apply(mv)
+                if not made:
+                    first_lost = lost[k]
+                touched |= keys
+                made += 1
+                steps += 1
+                if not (g[i] != 0 if is_eq[i] else g[i] > 0):
+                    break
+            if made:
                 break
-        if chosen is None:
+        if not made:
             return None
-        apply(chosen)
-        steps += 1
 
     # Put unplaced candidates back where that breaks nothing, cheapest pair first.
     for q in np.argsort(cost, kind="stable").tolist():
