@@ -293,6 +293,8 @@ def _ahead(m: dict, h: dict) -> bool:
     """Ahead: a better answer (proven beats unproven, a placement beats none), or as good and sooner."""
     rank = {"OPTIMAL": 2, "FEASIBLE": 1}
     pm, hm = rank.get(m.get("status", ""), 0), rank.get(h.get("status", ""), 0)
+    if pm == 0:
+        return False  # no placement is never ahead, even of a reference that has none either
     if pm != hm:
         return pm > hm
     if pm == 1:
