@@ -42,8 +42,10 @@ from .network import Network
 # Moves scored per step for one broken row: the cheapest by level cost. Keeps a step at a few
 # milliseconds at 20,000 candidates; the repair only needs some good move, not the best of thousands.
 MOVES_PER_STEP = 200
-# Moves made from one scoring of a row (disjoint candidates and hosts, each re-checked before it is made).
-MOVES_PER_SCORING = 25
+# Moves made from one scoring of a row (disjoint candidates and hosts, each re-checked before it is made):
+# one per this many candidates. One at a time keeps the most placements (1,000 binding candidates: 841 of
+# 842 against 840 with 25 a time); batches keep 20,000 within seconds (2.4 s against 18 s, load 11).
+CANDIDATES_PER_BATCH_MOVE = 1000
 
 
 def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, deadline: float,
@@ -185,6 +187,7 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
         cands = [int(p.pair_cand[q]) for q, s_ in mv if s_ > 0]
         return all(pair_of[c] < 0 or any(q == pair_of[c] and s_ < 0 for q, s_ in mv) for c in cands)
 
+    batch = max(1, p.n_candidates // CANDIDATES_PER_BATCH_MOVE)
     steps = 0
     limit = max_steps if max_steps is not None else 20 * n_rows + 4 * p.n_candidates
     while True:
@@ -206,7 +209,7 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
             touched: set[tuple[str, int]] = set()
             first_lost = 0.0
             for k in np.lexsort((dc, lost, d)).tolist():
-                if d[k] >= 0 or made >= MOVES_PER_SCORING:
+                if d[k] >= 0 or made >= batch:
                     break
                 if made and lost[k] > first_lost:
                     continue  # in a batch only moves as good for the count as the best one

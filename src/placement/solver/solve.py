@@ -218,7 +218,11 @@ class _Run:
             # A count level (placed, rank_r): its bound is weak and the last level's answer is at
             # most a few counts off, so search straight below that answer.
             allowed = best[0] - 1
-        while self.remaining() > 0.05:
+        while True:
+            if best is not None:
+                self.level_deadline = float("inf")  # a placement of the full size: the fallback's time is not needed
+            if self.remaining() <= 0.05:
+                break
             free, one = fixings(net, lag, allowed)
             hint = best[1] if best is not None else lag.flow.x
             spec = ModelSpec(self.problem, free, one, rows, level.cost, 0, level.soft, placed, cap, eqs, hint)
