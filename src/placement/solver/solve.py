@@ -265,6 +265,11 @@ class _Run:
             # Stopped by the clock: what the reduced model proved holds only below the cut-off.
             if res.bound is not None:
                 lb = max(lb, min(res.bound, allowed + 1))
+            if best is not None and self.level_deadline < self.deadline and best[0] > lb:
+                # Only the level's share ran out, and it found a placement of the full size: carry on
+                # below it with the whole time left (the loop lifts the share).
+                allowed = min(allowed, best[0] - 1)
+                continue
             break
         if best is None:
             return Outcome("UNKNOWN", None, None, lb, method, lag=lag)
