@@ -7,9 +7,9 @@ two in a region, a linked pair split across regions. When pricing ends with no
 flow meeting every row, the exact engine used to be the only source of a
 placement, and on a binding target at 5,000 candidates it found none in a
 minute: the coordinator got nothing. The repair turns the best priced flow
-into a placement that meets every hard row, in well under a second, so a
-solve always has an answer to return and the exact model a cut-off to prune
-with.
+into a placement that meets every hard row (measured at load 11: 0.05-0.3 s
+at 1,000 candidates, 1.5 s at 5,000, 2.4 s at 20,000), so a solve has an
+answer to return and the exact model a cut-off to prune with.
 
 How: greedy local search on the total violation (each row's excess in units
 of its largest coefficient, so "one person short" counts about 1 whatever
@@ -18,13 +18,15 @@ scored:
 
 * place a candidate on a pair that helps the row (unplaced, or moved from
   their current host), taking a free place or bumping the occupant who helps
-  the row least;
+  the row least - unplaced, or moved to another of their hosts with room;
 * unplace a candidate whose pair hurts the row (the last resort: it costs a
   placement).
 
 The move that lowers the total violation most is made (ties: fewer placements
-lost, then the lower level cost); a row no move helps ends the repair without
-an answer. Afterwards the candidates left unplaced are put back, cheapest pair
+lost, then the lower level cost); above 1,000 candidates a few more from the
+same scoring too, on other candidates and hosts, each re-checked. A row no
+move helps passes to the next broken one; when none can be helped the repair
+ends without an answer. Afterwards the candidates left unplaced are put back, cheapest pair
 first, wherever that breaks nothing. Required and accepted pairs never move.
 The result is checked by the caller like any engine's answer.
 """
