@@ -48,7 +48,7 @@ def _encode(db: Path, csv_dir: Path):
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)
     import_dir(engine, csv_dir)
-    encoded, _, _ = prepare(engine, RoundOptions(allow_quota=True))
+    encoded = prepare(engine, RoundOptions(allow_quota=True))[0]
     engine.dispose()
     db.unlink(missing_ok=True)
     return encoded.problem
