@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 import highspy
 import numpy as np
 
+from placement.shares import exact_share  # pure Python: loads no OR-Tools
+
 if TYPE_CHECKING:
     from placement.solver.problem import Options, Problem
 
@@ -145,16 +147,19 @@ def solve_highs(problem: Problem, options: Options, time_limit: float) -> dict[s
         for share, is_min in ((t.min_share, True), (t.max_share, False)):
             if share is None:
                 continue
-            coef = member - float(share)  # Σ coef·x = M − share·N
+            # The share exactly as written, q/D (placement.shares: 0.33333 is not 1/3), in whole numbers.
+            f = exact_share(share)
+            q, D = float(f.numerator), float(f.denominator)
+            coef = D * member - q  # Σ coef·x = D·M − q·N
             if t.hard:
                 if is_min:
                     rows.add(0.0, INF, seg, coef)
                 else:
                     rows.add(-INF, 0.0, seg, coef)
             else:
-                # shortfall ≥ share·N − M  (min)   /   excess ≥ M − share·N  (max)
+                # D·shortfall ≥ q·N − D·M  (min)   /   D·excess ≥ D·M − q·N  (max)
                 row_coef = -coef if is_min else coef
-                rows.add(-INF, 0.0, np.append(seg, n_cols), np.append(row_coef, -1.0))
+                rows.add(-INF, 0.0, np.append(seg, n_cols), np.append(row_coef, -D))
                 col_lower.append(np.zeros(1))
                 col_upper.append(np.full(1, INF))
                 level2_cost.append(np.full(1, float(t.weight)))

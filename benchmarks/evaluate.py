@@ -10,8 +10,11 @@ produced it. Pure numpy: safe to import in the HiGHS worker process (see
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
+from placement.shares import exact_share
 from placement.solver.problem import Options, Problem
 
 # Shares are fractions such as 0.41; integer counts never sit closer than this
@@ -47,12 +50,12 @@ def target_shortfall(t, n: int, m: int) -> float:
 
     Fractional, as ../shared/spec/model.md says: 0.35 × 7 − 2 = 0.45.
     """
-    short = 0.0
+    short = Fraction(0)
     if t.min_share is not None:
-        short += max(0.0, t.min_share * n - m)
+        short += max(Fraction(0), exact_share(t.min_share) * n - m)
     if t.max_share is not None:
-        short += max(0.0, m - t.max_share * n)
-    return short
+        short += max(Fraction(0), m - exact_share(t.max_share) * n)
+    return float(short)
 
 
 def evaluate(problem: Problem, options: Options, chosen: np.ndarray) -> dict[str, float]:

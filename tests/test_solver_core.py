@@ -116,7 +116,8 @@ def test_fractional_shortfall_is_exact() -> None:
 def test_awkward_shares_and_weights_stay_exact() -> None:
     pairs = [(c, 0, 1) for c in range(4)] + [(c, 1, 2) for c in range(4)]
     member = np.array([True, False, False, False])
-    t1 = Target("third", "cohort", np.array([0, 1], np.int32), member, 1 / 3, None, False, weight=2.5)
+    # One third written as a fraction is one third exactly (the float 1/3 would be its 16-digit decimal).
+    t1 = Target("third", "cohort", np.array([0, 1], np.int32), member, Fraction(1, 3), None, False, weight=2.5)
     t2 = Target("cap", "host=0", np.array([0], np.int32), ~member, None, 0.6, False, weight=0.7)
     p = tiny(4, 2, pairs, capacity=(4, 4), targets=(t1, t2))
     for chosen in ([0, 1, 2, 3], [1, 2, 3], [0, 5, 6], [4, 5, 6, 7]):
@@ -250,6 +251,6 @@ def test_unreachable_network_count_is_found_by_pricing_not_by_widening_the_exact
     notes: list[str] = []
     sol = solve(p, Options(), notes.append, force_exact=True)
     assert sol.status == "OPTIMAL" and sol.placed == 4
-    probe = next(i for i, m in enumerate(notes) if "at most 4 can be placed within the hard targets" in m)
+    probe = next(i for i, m in enumerate(notes) if "at most 4 can be placed within the hard side constraints" in m)
     # One reduced model at the first cut-off, then the count check: never a wider one at 8 placed.
     assert sum("rank_cost: exact model" in m for m in notes[:probe]) <= 1, notes

@@ -31,6 +31,11 @@ def _frac(v: float, den: int) -> Fraction:
     return Fraction(v).limit_denominator(den)
 
 
+def _share(v: float | Fraction) -> Fraction:
+    """A share exactly as written: a Fraction as is, a float as its shortest decimal (0.35 = 7/20)."""
+    return v if isinstance(v, Fraction) else Fraction(repr(v))
+
+
 def _feasible_and_levels(p: Problem, o: Options, chosen: list[int]) -> tuple | None:
     """None when a hard constraint breaks, else the lexicographic key (smaller is better)."""
     cand = [int(p.pair_cand[q]) for q in chosen]
@@ -59,9 +64,9 @@ def _feasible_and_levels(p: Problem, o: Options, chosen: list[int]) -> tuple | N
         M = sum(1 for c, h in zip(cand, host) if h in scope and t.member[c])
         short = Fraction(0)
         if t.min_share is not None:
-            short += max(Fraction(0), _frac(t.min_share, 10_000) * S - M)
+            short += max(Fraction(0), _share(t.min_share) * S - M)
         if t.max_share is not None:
-            short += max(Fraction(0), M - _frac(t.max_share, 10_000) * S)
+            short += max(Fraction(0), M - _share(t.max_share) * S)
         if t.hard and short > 0:
             return None
         if not t.hard:

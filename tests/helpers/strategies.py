@@ -23,6 +23,8 @@ imported from there.
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 from benchmarks.instances import N_REGIONS, pairs_from_lists
 from hypothesis import strategies as st
@@ -121,7 +123,7 @@ def problems(
             else:
                 h = draw(st.integers(0, n_h - 1))
                 scope_hosts, scope = np.array([h], np.int32), f"host={h}"
-            lo = draw(st.one_of(st.none(), st.sampled_from([0.2, 0.25, 0.35, 0.4, 0.5, 2 / 3])))
+            lo = draw(st.one_of(st.none(), st.sampled_from([0.2, 0.25, 0.35, 0.4, 0.5, Fraction(2, 3)])))
             hi = draw(st.one_of(st.none(), st.sampled_from([0.5, 0.6, 0.75, 1.0])))
             if lo is None and hi is None:
                 lo = 0.35

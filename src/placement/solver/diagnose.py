@@ -2,11 +2,11 @@
 
 Called when the placement model is INFEASIBLE. We rebuild the hard part of
 the model (no objective) with one assumption literal per *named group* of
-constraints - each hard target scope, each required pair, each accepted
-(fixed) pair, each link, each host's hard lower quota, and strict stability as
-one group - while capacities and "one host per candidate" stay on, since they
-are the scheme's structure and can never be relaxed. Placing nobody satisfies
-the structure, so every infeasibility has a core of named groups.
+constraints - each item of each registered constraint family
+(``constraints/``), built from the very rows the solver's engines get - while
+capacities and "one host per candidate" stay on, since they are the scheme's
+structure and can never be relaxed. Placing nobody satisfies the structure,
+so every infeasibility has a core of named groups.
 
 CP-SAT reports a sufficient subset of assumptions (a core); we shrink it by
 deletion - drop one group, re-solve, keep it out if the rest is still
@@ -20,28 +20,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from fractions import Fraction
 
 import numpy as np
 from ortools.sat.python import cp_model
 
+from placement.solver.constraints import Group, hard_nouns
+from placement.solver.constraints import groups as family_groups
 from placement.solver.diagnose_words import Explainer
 from placement.solver.problem import Options, Problem
-from placement.solver.stability import add_stability, blocking_pairs, deferred_acceptance
+from placement.solver.stability import deferred_acceptance
 
 DEFAULT_TIME_LIMIT = 30.0  # seconds for the whole diagnosis, first solve and shrinking
-
-
-@dataclass
-class _Group:
-    kind: str  # "required", "fixed", "link", "min_placements", "target", "stability"
-    index: int  # into problem.required / fixed / links / hosts / targets; 0 for stability
-    literal: cp_model.IntVar
-
-
-def _share(value: float) -> Fraction:
-    """A share as an exact fraction (0.35 -> 7/20), so the ratio constraint is integral."""
-    return Fraction(str(float(value))).limit_denominator(1_000_000)
 
 
 class _Index:
@@ -67,7 +56,7 @@ class _Index:
 
 def _build_model(
     problem: Problem, options: Options, index: _Index
-) -> tuple[cp_model.CpModel, list[cp_model.IntVar], list[_Group]]:
+) -> tuple[cp_model.CpModel, list[cp_model.IntVar], list[Group]]:
     model = cp_model.CpModel()
     # Variables: one Boolean per eligible (candidate, host) pair.
     x = [
@@ -83,84 +72,26 @@ def _build_model(
         if pairs:
             model.add(cp_model.LinearExpr.sum([x[p] for p in pairs]) <= int(problem.capacity[h]))
 
-    groups: list[_Group] = []
-
-    def group(kind: str, i: int) -> cp_model.IntVar:
-        lit = model.new_bool_var(f"use_{kind}_{i}")
-        groups.append(_Group(kind, i, lit))
-        return lit
-
-    # Pre-agreed placements (pairs.csv `require`) and placements accepted in an earlier round.
-    for kind, forced in (("required", problem.required), ("fixed", problem.fixed)):
-        for i, p in enumerate(np.asarray(forced).tolist()):
-            model.add(x[p] == 1).only_enforce_if(group(kind, i))
-
-    # Linked candidates: the same number placed in every region (0 or 1 each,
-    # since a candidate takes one place) - same region, or both unplaced.
-    for i, (a, b) in enumerate(np.asarray(problem.links).reshape(-1, 2).tolist()):
-        lit = group("link", i)
-        for r in sorted(index.regions_of(a) | index.regions_of(b)):
-            in_r_a = [x[p] for p in index.pairs_of_cand[a] if problem.host_region[problem.pair_host[p]] == r]
-            in_r_b = [x[p] for p in index.pairs_of_cand[b] if problem.host_region[problem.pair_host[p]] == r]
-            model.add(cp_model.LinearExpr.sum(in_r_a) == cp_model.LinearExpr.sum(in_r_b)).only_enforce_if(lit)
-
-    # Hosts' lower quotas, when the coordinator made them hard.
-    if options.hard_min_placements:
-        for h, need in enumerate(problem.min_placements.tolist()):
-            if need > 0:
-                model.add(cp_model.LinearExpr.sum([x[p] for p in index.pairs_of_host[h]]) >= need).only_enforce_if(
-                    group("min_placements", h)
-                )
-
-    # Hard diversity targets: min_share * placed <= members <= max_share * placed in the scope.
-    # With nobody placed in the scope both sides are 0, so "scopes with a placement" needs no case.
-    for i, t in enumerate(problem.targets):
-        if not t.hard or (t.min_share is None and t.max_share is None):
-            continue
-        in_scope = np.flatnonzero(np.isin(problem.pair_host, t.scope_hosts))
-        if in_scope.size == 0:
-            continue  # nobody can be placed in the scope: the target always holds
-        lit = group("target", i)
-        is_member = np.asarray(t.member, bool)[problem.pair_cand[in_scope]]
-        placed = cp_model.LinearExpr.sum([x[p] for p in in_scope.tolist()])
-        member_sum = cp_model.LinearExpr.sum([x[p] for p in in_scope[is_member].tolist()])
-        if t.min_share is not None:
-            f = _share(t.min_share)
-            model.add(f.denominator * member_sum >= f.numerator * placed).only_enforce_if(lit)
-        if t.max_share is not None:
-            f = _share(t.max_share)
-            model.add(f.denominator * member_sum <= f.numerator * placed).only_enforce_if(lit)
-
-    # Strict stability, one group: no candidate and host who would both rather have each other.
-    if options.stability == "strict":
-        add_stability(model, x, problem, "strict", only_enforce_if=group("stability", 0))
+    # Every constraint family's hard rules, each group switched on by its own literal. The rows are the
+    # ones the solver's engines are given (constraints/), so the two cannot disagree on what holds.
+    groups = family_groups(problem, options)
+    for g in groups:
+        g.literal = model.new_bool_var(f"use_{g.kind}_{g.index}")
+        for r in g.rows:
+            expr = cp_model.LinearExpr.weighted_sum([x[p] for p in r.pairs.tolist()], r.coef.tolist()) + r.const
+            if r.kind == "eq":
+                model.add(expr == 0).only_enforce_if(g.literal)
+            else:
+                model.add(expr <= 0).only_enforce_if(g.literal)
+        if g.add is not None:
+            g.add(model, x, g.literal)
 
     return model, x, groups
 
 
-def _holds(problem: Problem, g: _Group, chosen: np.ndarray) -> bool:
-    """Whether the placement ``chosen`` (pair indices) meets group ``g`` - the model's rule, in numpy."""
-    if g.kind in ("required", "fixed"):
-        p = (problem.required if g.kind == "required" else problem.fixed)[g.index]
-        return bool(np.isin(p, chosen))
-    if g.kind == "link":
-        region = np.full(problem.n_candidates, -1, np.int64)
-        region[problem.pair_cand[chosen]] = problem.host_region[problem.pair_host[chosen]]
-        a, b = problem.links[g.index]
-        return bool(region[a] == region[b])
-    if g.kind == "min_placements":
-        return int(np.count_nonzero(problem.pair_host[chosen] == g.index)) >= int(problem.min_placements[g.index])
-    if g.kind == "target":
-        t = problem.targets[g.index]
-        in_scope = chosen[np.isin(problem.pair_host[chosen], t.scope_hosts)]
-        placed = int(in_scope.size)
-        members = int(np.count_nonzero(t.member[problem.pair_cand[in_scope]]))
-        lo = _share(t.min_share) if t.min_share is not None else None
-        hi = _share(t.max_share) if t.max_share is not None else None
-        return (lo is None or lo.denominator * members >= lo.numerator * placed) and (
-            hi is None or hi.denominator * members <= hi.numerator * placed
-        )
-    return not blocking_pairs(problem, chosen)
+def _holds(problem: Problem, g: Group, chosen: np.ndarray) -> bool:
+    """Whether the placement ``chosen`` (pair indices) meets group ``g`` - its rows, evaluated exactly."""
+    return g.holds(problem, chosen)
 
 
 def _is_placement(problem: Problem, chosen: np.ndarray) -> bool:
@@ -171,7 +102,7 @@ def _is_placement(problem: Problem, chosen: np.ndarray) -> bool:
 
 
 def _solve(
-    model: cp_model.CpModel, x: list[cp_model.IntVar], on: list[_Group], off: list[_Group], seconds: float
+    model: cp_model.CpModel, x: list[cp_model.IntVar], on: list[Group], off: list[Group], seconds: float
 ) -> tuple[cp_model.CpSolverStatus, list[int], np.ndarray | None]:
     """Solves with the ``on`` groups enforced and the ``off`` groups switched off.
 
@@ -201,9 +132,9 @@ def _minimal_core(
     problem: Problem,
     model: cp_model.CpModel,
     x: list[cp_model.IntVar],
-    groups: list[_Group],
+    groups: list[Group],
     deadline: float,
-) -> tuple[list[_Group] | None, bool, str]:
+) -> tuple[list[Group] | None, bool, str]:
     """(core, proven minimal, status). core is None when the hard constraints hold together or time ran out.
 
     Deletion-based shrinking, with witness reuse: a placement already known
@@ -214,9 +145,9 @@ def _minimal_core(
     by_var = {g.literal.index: g for g in groups}
     witnesses = [np.zeros(0, np.int64), deferred_acceptance(problem).astype(np.int64)]
 
-    def run(on: list[_Group]) -> tuple[cp_model.CpSolverStatus, list[_Group]]:
-        # Also try placing exactly the trial's required and accepted pairs, nobody else.
-        forced = [(problem.required if g.kind == "required" else problem.fixed)[g.index] for g in on if g.kind in ("required", "fixed")]
+    def run(on: list[Group]) -> tuple[cp_model.CpSolverStatus, list[Group]]:
+        # Also try placing exactly the pairs the trial's groups force, nobody else.
+        forced = [p for g in on for p in g.forces]
         just_forced = np.unique(np.asarray(forced, np.int64))
         if _is_placement(problem, just_forced) and all(_holds(problem, g, just_forced) for g in on):
             return cp_model.FEASIBLE, []
@@ -260,10 +191,8 @@ class Conflict:
     ``status``: "infeasible" (``groups`` is a conflicting set, minimal when
     ``minimal``), "feasible" (the hard constraints hold together), or
     "unknown" (time ran out before either was proved). ``groups`` are
-    (kind, index) with kind one of "required", "fixed", "link",
-    "min_placements", "target", "stability" and index into
-    ``problem.required`` / ``fixed`` / ``links`` / hosts / ``targets`` (0 for
-    stability).
+    (kind, index): the group's kind as its family names it and the index of
+    the item among that family's (a target, a link, a host, ...).
     """
 
     status: str
@@ -277,7 +206,7 @@ def find_conflict(problem: Problem, options: Options, *, time_limit: float = DEF
     return conflict
 
 
-def _find(problem: Problem, options: Options, index: _Index, deadline: float) -> tuple[Conflict, list[_Group]]:
+def _find(problem: Problem, options: Options, index: _Index, deadline: float) -> tuple[Conflict, list[Group]]:
     model, x, groups = _build_model(problem, options, index)
     if not groups:
         return Conflict("feasible"), []
@@ -298,14 +227,13 @@ def diagnose(problem: Problem, options: Options, *, time_limit: float = DEFAULT_
     conflict, core = _find(problem, options, index, time.monotonic() + time_limit)
     if conflict.status == "feasible":
         return [
-            "The hard constraints (capacities, required pairs, offered and accepted placements, links, hard lower quotas, "
-            "hard targets, strict stability) can all be met together, so the model was not infeasible "
+            f"The hard constraints ({hard_nouns()}) can all be met together, so the model was not infeasible "
             "because of a conflict between them; it may have run out of time. Try a longer time limit."
         ]
     if not core:
         return [
             f"Could not find which hard constraints conflict within {time_limit:g} seconds. "
-            "Try a longer time limit, or relax hard targets and lower quotas one at a time."
+            "Try a longer time limit, or relax the hard rules one at a time."
         ]
 
     explainer = Explainer(problem, index, core)

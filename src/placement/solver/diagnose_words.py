@@ -15,15 +15,19 @@ data.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from placement.solver.constraints import family
+from placement.solver.constraints.pairs import held_words
 from placement.solver.problem import Problem, Target
 from placement.solver.stability import deferred_acceptance
 
 if TYPE_CHECKING:
-    from placement.solver.diagnose import _Group, _Index
+    from placement.solver.constraints import Group as _Group
+    from placement.solver.diagnose import _Index
 
 
 class Explainer:
@@ -49,48 +53,15 @@ class Explainer:
         return int(self.p.pair_cand[p]), int(self.p.pair_host[p])
 
     def what(self, g: _Group) -> str:
-        """A short name for the group, used in sentences and the closing suggestion."""
-        if g.kind in ("required", "fixed"):
-            c, h = self.pair(g.kind, g.index)
-            if g.kind == "required":
-                return f"the required placement of {self.cand(c)} at {self.host(h)}"
-            return f"{self.held_words(g.index)} of {self.cand(c)} at {self.host(h)}"
-        if g.kind == "link":
-            a, b = self.p.links[g.index]
-            return f"the link between {self.cand(a)} and {self.cand(b)}"
-        if g.kind == "min_placements":
-            return f"{self.host(g.index)}'s hard lower quota of {int(self.p.min_placements[g.index])}"
-        if g.kind == "target":
-            t = self.p.targets[g.index]
-            return f"target {t.name} in {t.scope}"
-        return "strict stability"
+        """A short name for the group, used in sentences and the closing suggestion (its family's words)."""
+        return family(g.family).what(self.p, g)
 
     def fix(self, g: _Group) -> str:
-        if g.kind == "required":
-            c, h = self.pair(g.kind, g.index)
-            return f"drop the required placement of {self.cand(c)} at {self.host(h)} from pairs.csv"
-        if g.kind == "fixed":
-            c, h = self.pair(g.kind, g.index)
-            return (f"release the {self.p.fixed_state(g.index)} offer of {self.cand(c)} at {self.host(h)} "
-                    f"(`placement offer release {self.cand(c)} --reason ...`)")
-        if g.kind == "link":
-            a, b = self.p.links[g.index]
-            return f"unlink {self.cand(a)} and {self.cand(b)} (linked_with)"
-        if g.kind == "min_placements":
-            return f"lower {self.host(g.index)}'s min_placements or make lower quotas soft"
-        if g.kind == "target":
-            t = self.p.targets[g.index]
-            return f"make target {t.name} soft or loosen its shares"
-        return "use stability 'prefer' instead of 'strict'"
+        return family(g.family).fix(self.p, g)
 
     def held_words(self, i: int) -> str:
         """How a placement held from the latest approved round reads, by its offer state."""
-        state = self.p.fixed_state(i)
-        if state == "offered":
-            return "the offer (offered in an earlier round, not yet answered)"
-        if state == "accepted":
-            return "the placement accepted in an earlier round"
-        return "the placement held from an earlier round"
+        return held_words(self.p, i)
 
     def holder_words(self, g: _Group, c: int) -> str:
         """One holder of a place, with why they hold it: "C1 (accepted)", "C2 (required by pairs.csv)"."""
@@ -358,32 +329,7 @@ class Explainer:
         return total
 
     def generic(self, g: _Group) -> str:
-        if g.kind in ("required", "fixed"):
-            _c, h = self.pair(g.kind, g.index)
-            text = self.what(g)
-            return f"{text[0].upper()}{text[1:]} ({self.host(h)} offers {_places(int(self.p.capacity[h]))})."
-        if g.kind == "link":
-            a, b = (int(v) for v in self.p.links[g.index])
-            common = self.index.regions_of(a) & self.index.regions_of(b)
-            return (
-                f"{self.cand(a)} and {self.cand(b)} are linked: both placed in the same region or neither "
-                f"(regions where both have eligible hosts: {self.regions(common)})."
-            )
-        if g.kind == "min_placements":
-            h = g.index
-            return (
-                f"{self.host(h)} needs at least {_count(int(self.p.min_placements[h]), 'placement')} (hard lower quota); "
-                f"{_count(len(self.index.pairs_of_host[h]), 'candidate')} eligible there."
-            )
-        if g.kind == "target":
-            t = self.p.targets[g.index]
-            bounds = []
-            if t.min_share is not None:
-                bounds.append(f"at least {_pct(t.min_share)}")
-            if t.max_share is not None:
-                bounds.append(f"at most {_pct(t.max_share)}")
-            return f"Target {t.name} in {t.scope} (hard): {' and '.join(bounds)} {_value_words(t)} among those placed there."
-        return "Strict stability: no candidate and host may both prefer each other to what they were given."
+        return family(g.family).generic(self.p, g)
 
     def sentences(self) -> list[str]:
         specific = (
@@ -407,7 +353,7 @@ def _places(n: int) -> str:
     return "no places" if n == 0 else _count(n, "place")
 
 
-def _pct(share: float) -> str:
+def _pct(share: float | Fraction) -> str:
     text = f"{100 * float(share):.1f}".rstrip("0").rstrip(".")
     return f"{text}%"
 

@@ -14,6 +14,7 @@ were dropped by the encoder, which keeps the reason).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Literal
 
 import numpy as np
@@ -37,8 +38,9 @@ class Target:
     scope: str  # e.g. "region=North West", "cohort", "host=RX1"
     scope_hosts: np.ndarray  # int32 host indices in the scope
     member: np.ndarray  # bool per candidate: has the counted value
-    min_share: float | None
-    max_share: float | None
+    # Exactly as written (``placement.shares.exact_share``): 0.33333 is not one third; Fraction(1, 3) is.
+    min_share: float | Fraction | None
+    max_share: float | Fraction | None
     hard: bool
     weight: float = 0.0  # soft only: penalty per candidate of shortfall (fractional shortfall allowed)
     attribute: str = ""  # for messages and the quota check ("sex", "ethnic_group", ...)

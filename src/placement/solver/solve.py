@@ -2,15 +2,17 @@
 
 How a solve runs (each step only when the one before did not settle it):
 
-1. **Network.** Without targets and links the model is a min-cost flow
+1. **Network.** When no constraint family outside the network has anything
+   to say (``constraints.pure_network``), the model is a min-cost flow
    (``network.Network``): most placed, then least cost, exact, in well under a
-   second at 20,000 candidates. Required/fixed pairs and lower quotas are part
-   of the network. ``rank-maximal`` and ``generous`` are solved as a sequence
-   of flows, each level locked by complementary slackness before the next.
-2. **Flow checked against the side constraints.** With targets or links the
-   network is a relaxation: its placed count bounds level 1, its cost bounds
-   level 2. If its answer meets every hard target and link and no soft target
-   is short, it is optimal (../shared/spec/model.md's 10,000-candidate case).
+   second at 20,000 candidates. Families the network models itself
+   (``Family.in_network``) are part of it. ``rank-maximal`` and ``generous``
+   are solved as a sequence of flows, each level locked by complementary
+   slackness before the next.
+2. **Flow checked against the side constraints.** Otherwise the network is a
+   relaxation: its placed count bounds level 1, its cost bounds level 2. If
+   its answer meets every side row (hard ones hold, soft ones cost nothing),
+   it is optimal (../shared/spec/model.md's 10,000-candidate case).
 3. **Lagrangian bound.** Prices on the few side rows, started from the LP
    relaxation over the pairs near the network optimum and polished by
    cutting planes (``lagrange.lagrangian``): an exact integer lower bound for
@@ -22,7 +24,7 @@ How a solve runs (each step only when the one before did not settle it):
    better than the cut-off, so its optimum is the optimum. When pricing finds
    no placement of the network's size at all, pricing the placed count first
    checks that so many can be placed under the hard rows (a binding hard
-   share target can make the network's count unreachable; widening the
+   side row can make the network's count unreachable; widening the
    reduced model to prove that instead ran minutes past the time limit).
 5. **Tie-break.** With every level held, the last level (``ties``) settles
    equally good placements by host order (merit) or, for re-solves compared
@@ -52,7 +54,8 @@ import numpy as np
 
 from ..errors import ConfigError
 from . import ties
-from .checks import Row, Scaling, check_validity, evaluate, link_rows, scaling
+from .checks import Row, Scaling, check_validity, evaluate, scaling
+from .constraints import families, pure_network
 from .cpsat import EngineResult, ModelSpec, solve_cpsat
 from .lagrange import Lagrange, fixings, lagrangian
 from .levels import Level, grouped, held, make_levels, tie_level
@@ -90,8 +93,8 @@ class _Run:
         self.deadline = self.start + float(options.time_limit)
         self.say = progress or (lambda _msg: None)
         self.engine = engine
+        # Every constraint family's integer rows (constraints/), with level 2's scale K.
         self.scale: Scaling = scaling(problem, options)
-        self.links: list[Row] = link_rows(problem)
         self.net = Network(problem, options)
         self.messages: list[str] = []
         self.methods: list[str] = []
@@ -103,11 +106,14 @@ class _Run:
         self.engines: dict[str, str] = {}  # which exact engine solved which level, for the round's provenance
         self.tie_result = "not settled"
         K = self.scale.K
-        soft_min = [r for r in self.scale.min_rows if r.kind == "soft"]
-        self.min_weight = soft_min[0].weight if soft_min else 0
-        self.hard_rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
-        self.soft_rows = [r for r in self.scale.rows if r.kind == "soft"]
-        self.soft_target_rows = [r for r in self.scale.target_rows if r.kind == "soft"]
+        # The network's reward per soft row unit it models itself (a filled lower-quota place).
+        self.min_weight = self.scale.network_reward
+        # Every hard row: what the exact engines are given.
+        self.hard_rows: list[Row] = self.scale.hard
+        self.soft_rows: list[Row] = self.scale.soft
+        # The rows the network does not model: priced by the Lagrangian, checked after every flow.
+        self.side_rows: list[Row] = self.scale.side_hard
+        self.side_soft_rows: list[Row] = self.scale.side_soft
         # No placement costs more than this at level 2: every candidate at their worst rank, every soft row at its worst.
         worst = np.zeros(problem.n_candidates, np.int64)
         np.maximum.at(worst, problem.pair_cand, problem.pair_rank.astype(np.int64))
@@ -127,10 +133,8 @@ class _Run:
         return v + self.penalty(x) if level.soft else v
 
     def meets(self, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None) -> bool:
-        """Hard rows, links, earlier levels and the penalty cap (a flow already meets the rest)."""
-        if any(r.value(x) > 0 for r in self.hard_rows if r.kind == "le"):
-            return False
-        if any(r.value(x) != 0 for r in self.links):
+        """Hard rows, earlier levels and the penalty cap (a flow already meets the rest)."""
+        if not all(r.holds(x) for r in self.hard_rows):
             return False
         if any(int(np.dot(c, x)) != v for c, v in eqs):
             return False
@@ -140,7 +144,7 @@ class _Run:
 
     def most_placed(self, level: Level) -> int:
         """An upper bound on the number placed under the hard rows, from a short pricing of level 1."""
-        rows = [r for r in self.scale.target_rows if r.kind == "le"] + self.links
+        rows = self.side_rows
         lag = lagrangian(self.net, level.cost, 0, 0, rows, "any", score=lambda _x: None,
                          cost_cap=self.problem.n_candidates + 1,
                          deadline=time.perf_counter() + max(0.5, 0.1 * self.remaining()), G=G, max_iter=20)
@@ -153,14 +157,14 @@ class _Run:
 
         ``probe`` (the ``placed`` level): when neither pricing nor the first reduced model finds a placement
         of that size, check by pricing level 1 that so many can be placed at all before widening the model.
-        A binding hard share target can make the network's count unreachable, and the search would otherwise
+        A binding hard side row can make the network's count unreachable, and the search would otherwise
         widen its reduced model until it holds every pair."""
         net = self.net
         eq_rows = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level")
                    for c, v in eqs]
-        lag_rows = [r for r in self.scale.target_rows if r.kind == "le"] + self.links + eq_rows
+        lag_rows = self.side_rows + eq_rows
         if level.soft:
-            lag_rows += self.soft_target_rows
+            lag_rows += self.side_soft_rows
         slot_reward = self.min_weight if level.soft else 0
         constant = self.min_weight * int(net.min_rem.sum()) if level.soft else 0
         # No placement's level value reaches this: each candidate at their dearest pair, every soft row at its worst.
@@ -207,7 +211,7 @@ class _Run:
         """Reduced exact models, cut-off by cut-off, until the level is proven or the clock runs out."""
         first = method
         net = self.net
-        rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
+        rows = list(self.hard_rows)
         if level.soft or cap is not None:
             rows += self.soft_rows
         # First cut-off: half a rank unit above the bound (most gaps close there); then
@@ -257,7 +261,7 @@ class _Run:
                     # Nothing of this size near the bound: before widening, check so many can be placed.
                     most = self.most_placed(probe)
                     if most < placed:
-                        self.say(f"{level.name}: at most {most} can be placed within the hard targets and links")
+                        self.say(f"{level.name}: at most {most} can be placed within the hard side constraints")
                         return Outcome("INFEASIBLE", None, None, None, method, lag=lag)
                     probe = None
                 allowed = min(cost_cap, lb + step)
@@ -307,7 +311,7 @@ class _Run:
     def _exact_below(self, level: Level, placed: int | None, eqs, cap, incumbent: tuple[int, np.ndarray]) -> Outcome:
         """The full model with the incumbent as hint: its optimum is the level's optimum."""
         free = np.flatnonzero(~self.net.cand_forced[self.problem.pair_cand]).astype(np.int64)
-        rows = [r for r in self.scale.rows if r.kind == "le"] + self.links
+        rows = list(self.hard_rows)
         if level.soft or cap is not None:
             rows += self.soft_rows
         spec = ModelSpec(self.problem, free, self.net.forced, rows, level.cost, 0, level.soft, placed, cap, eqs,
@@ -423,18 +427,8 @@ def _check_problem(p: Problem) -> None:
         raise ValueError("Problem pair arrays name candidates or hosts out of range")
     if n and p.pair_rank.min() < 1:
         raise ValueError("Problem.pair_rank must start at 1 (first choice)")
-    for name in ("required", "fixed"):
-        arr = np.asarray(getattr(p, name))
-        if arr.size and (arr.min() < 0 or arr.max() >= n):
-            raise ValueError(f"Problem.{name} holds pair indices out of range")
-    for t in p.targets:
-        if np.asarray(t.member).shape != (p.n_candidates,):
-            raise ValueError(f"target {t.name}: member must have one entry per candidate")
-        for s in (t.min_share, t.max_share):
-            if s is not None and not 0 <= s <= 1:
-                raise ValueError(f"target {t.name}: shares must lie in [0, 1]")
-        if not t.hard and not t.weight >= 0:
-            raise ValueError(f"target {t.name}: a soft target's weight must be 0 or more")
+    for fam in families():
+        fam.check_problem(p)
 
 
 # --------------------------------------------------------------------------- stability none
@@ -447,7 +441,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     if net.conflicts:
         run.messages.extend(net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
-    pure = not p.targets and not len(p.links)
+    pure = pure_network(p, run.options)
 
     # Level 1 and the first cost level on the network: most placed, then least cost.
     first = levels[1]
@@ -460,9 +454,9 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     run.say(f"network: at most {top} placed")
     if pure:
         return _network_levels(run, levels, flow)
-    if run.meets(flow.x, [], None) and all(r.value(flow.x) <= 0 for r in run.soft_target_rows):
+    if run.meets(flow.x, [], None) and all(r.value(flow.x) <= 0 for r in run.side_soft_rows):
         # The relaxation's optimum meets every side constraint: it is optimal for the whole model.
-        run.say("network answer meets every target and link")
+        run.say("network answer meets every side constraint")
         if len(levels) == 2:
             x = flow.x
             if run.tie is not None:
@@ -578,10 +572,7 @@ def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float],
         if bad:
             raise RuntimeError(f"internal error: the solver's answer breaks a hard constraint: {bad[0].message}")
         ev = evaluate(p, chosen, options, run.scale)
-        sol.placed, sol.rank_sum = ev.placed, ev.rank_sum
-        sol.objective = dict(ev.objective)
-        sol.targets = ev.targets
-        sol.soft_violations = ev.soft_violations
+        ev.fill(sol)
         if status == "OPTIMAL":
             sol.bound = dict(ev.objective)
         else:

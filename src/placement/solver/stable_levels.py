@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .constraints import beyond_capacities
 from .cpsat import ModelSpec, solve_cpsat
 from .levels import Level, grouped, held, make_levels
-from .problem import Options, Problem
 from .stability import add_stability, deferred_acceptance
 
 # CP-SAT on stability models: one worker (deterministic) without the LP relaxation measured best
@@ -23,11 +23,6 @@ STABLE_WORKERS = 1
 STABLE_LINEARIZATION = 0
 
 
-def _side_constrained(p: Problem, options: Options) -> bool:
-    return bool(p.targets) or bool(len(p.links)) or bool(np.asarray(p.required).size) or bool(
-        np.asarray(p.fixed).size) or (options.hard_min_placements and bool(np.any(p.min_placements > 0)))
-
-
 def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
     """Strict or preferred stability: deferred acceptance when it is the only condition, else CP-SAT levels."""
     p, options = run.problem, run.options
@@ -35,7 +30,7 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
     # Stability already follows the hosts' orders; the CP-SAT levels get no further tie-break level.
     run.tie_result = "not used with stability"
     da = deferred_acceptance(p)
-    if mode == "strict" and not _side_constrained(p, options):
+    if mode == "strict" and not beyond_capacities(p, options):
         # The candidate-optimal stable placement (NRMP / Roth-Peranson principle).
         return "OPTIMAL", da, {}, "deferred-acceptance"
     if run.net.conflicts:
@@ -46,7 +41,7 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
     one = run.net.forced
     cand_forced = run.net.cand_forced
     free = np.flatnonzero(~cand_forced[p.pair_cand]).astype(np.int64)
-    rows = [r for r in run.scale.rows if r.kind == "le"] + run.links + run.soft_rows
+    rows = run.hard_rows + run.soft_rows
     x = np.zeros(p.n_pairs, np.int64)
     x[da] = 1
     x[one] = 1

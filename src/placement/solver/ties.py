@@ -62,7 +62,7 @@ def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, st
     optimal placement is an optimal flow, so it lies among them).
     """
     tied, how = on_network(run, flow, tie, flow.value)
-    if run.meets(tied.x, [], None) and all(r.value(tied.x) <= 0 for r in run.soft_target_rows):
+    if run.meets(tied.x, [], None) and all(r.value(tied.x) <= 0 for r in run.side_soft_rows):
         return tied.x, how
     net = run.net
     arcs = slice(net.pair_arc0, net.slot_a0)
@@ -101,7 +101,7 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     else:
         free = np.flatnonzero(~run.net.cand_forced[p.pair_cand]).astype(np.int64)
         one = run.net.forced
-    rows: list[Row] = [r for r in run.scale.rows if r.kind == "le"] + run.links + run.soft_rows + hold
+    rows: list[Row] = run.hard_rows + run.soft_rows + hold
     spec = ModelSpec(p, free, one, rows, tie.cost, 0, False, n_placed, cap, eqs, x)
     if run.remaining() <= 0.05:
         return x, "not settled: no time left"
