@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Final, NamedTuple
 
+from ..shares import ShareLike, exact_share
+
 
 class _Suppressed:
     """A withheld figure (shown as ``*``). A singleton, so ``x is SUPPRESSED`` works."""
@@ -313,7 +315,7 @@ class TargetFigures:
     binding: bool | None  # hard or soft, the count sits exactly at its limit
 
 
-def target_figures(min_share: float | None, max_share: float | None, placed_in_scope: Count, members_placed: Count) -> TargetFigures:
+def target_figures(min_share: ShareLike | None, max_share: ShareLike | None, placed_in_scope: Count, members_placed: Count) -> TargetFigures:
     """Required vs achieved for one target on one scope.
 
     A target holds only for scopes with someone placed (../shared/spec/model.md); the
@@ -325,8 +327,9 @@ def target_figures(min_share: float | None, max_share: float | None, placed_in_s
     if is_suppressed(placed_in_scope):
         return TargetFigures(share, SUPPRESSED if min_share is not None else None, SUPPRESSED if max_share is not None else None, None)
     p = int(placed_in_scope)  # type: ignore[arg-type]
-    req_min = math.ceil(min_share * p - 1e-9) if min_share is not None else None
-    req_max = math.floor(max_share * p + 1e-9) if max_share is not None else None
+    # The share exactly as written (placement.shares), as the solver enforced it: no rounding slack.
+    req_min = math.ceil(exact_share(min_share) * p) if min_share is not None else None
+    req_max = math.floor(exact_share(max_share) * p) if max_share is not None else None
     binding: bool | None
     if is_suppressed(members_placed) or p == 0:
         binding = None
