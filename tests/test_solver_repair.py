@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from benchmarks.instances import synthetic_problem
 from benchmarks.references import brute_force
 from placement.solver import Options, check_validity, solve
-from placement.solver.checks import link_rows, scaling
+from placement.solver.constraints import model_rows
 from placement.solver.cpsat import EngineResult
 from placement.solver.network import Network
 from placement.solver.repair import repair
@@ -35,7 +35,7 @@ def _repair_from_network(p, o: Options):
     flow = net.solve(p.pair_rank.astype(np.int64), 0, None)
     if not flow.ok:
         return None
-    hard = [r for r in scaling(p, o).rows if r.kind == "le"] + link_rows(p)
+    hard = model_rows(p, o).hard  # every family's hard rows, as the solver gives them to repair
     return repair(net, hard, flow.x, p.pair_rank.astype(np.int64), deadline=float("inf"))
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
@@ -596,6 +596,11 @@ def rederive(engine: Engine, number: int) -> dict[str, tuple[str, int]]:
     with transaction(engine) as s:
         rnd, encoded = stored_inputs(s, number)
         opts = RoundOptions.stored(rnd.options)
+        settled = str((rnd.summary or {}).get("tie_break", "")).endswith(": optimal")
+    if not settled:
+        # The round kept the levels' own answer (its ties were not settled in the time it had); whether
+        # a re-solve settles them depends on the machine's speed, so reproduce what the round did.
+        opts = replace(opts, tie_break="none")
     solution = solve(encoded.problem, opts.solver_options(), engine=opts.engine)
     return encoded.decode(solution)
 
