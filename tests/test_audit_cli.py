@@ -84,7 +84,7 @@ def test_the_price_of_fairness_comes_from_the_rounds_library(engine, sqlite_url,
     store_round(engine, {"C1": "H1", "C2": "H2"}, targets=[target])
     calls = []
 
-    def fake(engine_, number):
+    def fake(engine_, number, *, cohort=None):
         calls.append(number)
         return resolver({"C1": ("H2", 2), "C2": ("H1", 1)})(engine_, number)
 

@@ -323,11 +323,12 @@ def test_an_infeasible_round_is_reported_without_placements(engine) -> None:
 
 def test_an_infeasible_round_with_targets_only_in_its_inputs_never_says_no_targets(engine) -> None:
     # The solver reports no target results for an infeasible model; the targets asked for are in the inputs.
+    from placement.cohorts import resolve
     from placement.db.models import Target
 
     _scheme(engine)
     with transaction(engine) as s:
-        s.add(Target(name="women-per-region", scope="region=*", attribute="sex", value="female",
+        s.add(Target(cohort_id=resolve(s, None).id, name="women-per-region", scope="region=*", attribute="sex", value="female",
                      min_share=0.9, max_share=None, strength="hard", weight=0.0))
     store_round(engine, {}, status="INFEASIBLE")
     for edition in ("internal", "publication"):

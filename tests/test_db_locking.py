@@ -191,7 +191,7 @@ def test_write_transaction_rolls_back_on_error_and_releases_the_lock(sqlite_url,
     with pytest.raises(RuntimeError):
         with write_transaction(quick) as conn:
             conn.execute(Host.__table__.insert().values(
-                host_id="RZ1", name="Gone", org_type="acute", region="London", capacity=1, specialisms="data"))
+                host_id="RZ1", name="Gone", org_type="acute", region="London"))
             raise RuntimeError("boom")
     with write_transaction(quick) as conn:  # the lock was released: this does not time out
         assert conn.scalar(select(func.count()).select_from(Host)) == 0

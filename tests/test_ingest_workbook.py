@@ -177,7 +177,8 @@ def test_ods_is_read(loaded, tmp_path):
     path.write_bytes(ods([Sheet("Hosts", [["host_id", "name", "org_type", "region", "capacity", "specialisms"],
                                           ["00042", "Trust", "acute", "London", 3.0, "data"]])]))
     assert import_file(loaded, "hosts", path).added == 1
-    assert _scalar(loaded, "select capacity from hosts where host_id = '00042'") == 3
+    assert _scalar(loaded, "select p.capacity from hosts h join host_places p on p.host_pk = h.id "
+                           "where h.host_id = '00042'") == 3
 
 
 def test_import_dir_picks_up_workbooks_and_refuses_two_files_of_one_kind(engine, tmp_path):

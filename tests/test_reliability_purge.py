@@ -54,7 +54,7 @@ NEW_CANDIDATE = (
 def _round(s, number: int, when: datetime, pool: list[str], placed: dict[str, str], approved: bool) -> Round:
     """A stored round as rounds.py writes it (figures made up; purge only reads dates and ids)."""
     rnd = Round(
-        number=number, state="approved" if approved else "proposal", parent_number=None, created_at=when,
+        cohort_id=1, number=number, state="approved" if approved else "proposal", parent_number=None, created_at=when,
         created_by="coordinator", options={"objective": "rank-sum"}, input_hash="0" * 64, solver_version="test",
         status="OPTIMAL", objective={"placed": len(placed)}, bound={"placed": len(placed)}, solve_seconds=0.5,
         summary={"pool": pool, "eligible": pool, "placed": len(placed), "unplaced": len(pool) - len(placed),
@@ -202,7 +202,7 @@ def test_a_purged_candidate_cannot_be_imported_again(scheme):
 
 def test_candidates_without_a_dated_involvement_are_left_alone(scheme):
     with transaction(scheme) as s:  # written by hand, never imported, never in a round
-        s.add(Candidate(candidate_id="C900", given_name="Undated", family_name="Person", email="u@example.org",
+        s.add(Candidate(cohort_id=1, candidate_id="C900", given_name="Undated", family_name="Person", email="u@example.org",
                         assessment_score=50, specialisms="data", home_region="London", willing_to_relocate=True,
                         career_changer="no", withdrawn=False))
     report = purge(scheme, CUTOFF)

@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy import func, select
 
 from placement.db.migrate import upgrade
-from placement.db.models import Candidate, Host, Placement, Round
+from placement.db.models import Candidate, Host, HostPlace, Placement, Round
 from placement.db.session import make_engine, transaction
 from placement.generate import generate_scheme
 from placement.ingest import import_dir
@@ -348,7 +348,7 @@ def test_re_derivation_ignores_later_changes_to_the_scheme(engine, tmp_path):
     result = solve_round(engine, RoundOptions(time_limit=20))
     stored = _stored_placements(engine, result.round)
     with transaction(engine) as s:  # a host withdraws after the round
-        s.execute(Host.__table__.update().values(capacity=0))
+        s.execute(HostPlace.__table__.update().values(capacity=0))
     assert rederive(engine, result.round) == stored
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Round)) == 1

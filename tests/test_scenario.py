@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from placement.audit import audit_round
 from placement.cli import cli
+from placement.cohorts import resolve
 from placement.db.models import AuditLog, Round
 from placement.db.session import transaction
 from placement.errors import ConfigError, QuotaRefused
@@ -150,7 +151,7 @@ def solved(engine):
     prefs += [(c, "H2", 2) if c == "ZZF3" else (c, "H1", 2) for c in WOMEN]
     add_preferences(engine, prefs)
     with transaction(engine) as s:
-        s.add(TargetRow(name="women-per-region", scope="region=*", attribute="sex", value="female", min_share=0.6,
+        s.add(TargetRow(cohort_id=resolve(s, None).id, name="women-per-region", scope="region=*", attribute="sex", value="female", min_share=0.6,
                         max_share=None, strength="soft", weight=5.0))
     result = solve_round(engine, RoundOptions(time_limit=30.0))
     assert result.status == "OPTIMAL"

@@ -134,3 +134,25 @@ def test_change_withdraw_and_removals(engine):
     assert host.places_left == 2 and {o["offer"] for o in host.offered} == {"declined", "released"}
     sensitive = show_candidate(engine, "C1", include_sensitive=True).to_json()
     assert "sex" in sensitive["sensitive"] and "sensitive" not in show_candidate(engine, "C1").to_json()
+
+
+def test_corrections_and_views_stay_within_their_cohort(engine):
+    # The same candidate and host ids in two cohorts: a season in one leaves the other untouched.
+    from placement.cohorts import create_cohort
+
+    create_cohort(engine, "2027")
+    for name in ("default", "2027"):
+        three_for_two(engine, cohort=name)
+    solve_round(engine, cohort="default")
+    approve_round(engine, 1, "Sam Lead", cohort="default")
+    release_offer(engine, "C1", "failed checks", cohort="default")
+    withdraw_candidate(engine, "C2", "left", cohort="default")
+    other = season_status(engine, cohort="2027")
+    assert other.rounds == {"proposal": 0, "approved": 0, "superseded": 0} and other.candidates["withdrawn"] == 0
+    card = show_candidate(engine, "C1", cohort="2027")
+    assert card.state == "active" and card.offers == [] and card.events == []
+    assert all(p.eligible for p in card.preferences)
+    with pytest.raises(RoundError, match="No round has been approved"):
+        release_offer(engine, "C3", "nothing there", cohort="2027")
+    assert show_candidate(engine, "C2", cohort="default").state == "withdrawn"
+    assert season_status(engine, cohort="default").offers["released"] == 2

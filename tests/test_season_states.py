@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from placement.cli import cli
-from placement.db.models import AuditLog, Host, Round
+from placement.db.models import AuditLog, Host, HostPlace, Round
 from placement.db.session import transaction
 from placement.rounds import approve_round, record_response, solve_round
 from tests.helpers.dbseed import seed
@@ -125,7 +125,7 @@ def test_offered_and_accepted_placements_are_named_by_their_state_in_diagnosis_a
     assert "In round 1, C2 was placed at H1 (their choice ranked 1); the offer is offered." in explain(engine, "C2").render()
     # Cut H1 to one place: the diagnosis names each holder by the state their offer is in.
     with transaction(engine) as s:
-        s.scalar(select(Host).where(Host.host_id == "H1")).capacity = 1
+        s.scalar(select(HostPlace).join(Host, Host.id == HostPlace.host_pk).where(Host.host_id == "H1")).capacity = 1
     res = run(sqlite_url, "solve")
     assert res.exit_code == 3
     out = " ".join(res.output.split())

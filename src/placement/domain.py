@@ -88,3 +88,15 @@ def looks_sensitive(value: str) -> bool:
     vocabulary = {*SEX_VALUES, *DISABILITY_VALUES, *ETHNIC_GROUPS, *ETHNIC_GROUP_OF_CODE, "non_binary", "other"}
     # "yes" and "no" answer many questions (relocation, career changer, an offer): alone they tell nothing.
     return folded in {v.casefold() for v in vocabulary} - {"yes", "no"}
+
+
+# --- After placement (outcomes.csv) -------------------------------------------------------------
+# What became of each graduate: events in the NHS graduate scheme's own terms.
+OUTCOME_EVENTS: tuple[str, ...] = ("started", "completed", "left", "promoted", "employed")
+# Agenda for Change pay bands, lowest first (8a-8d sit between 7 and 9).
+AFC_BANDS: tuple[str, ...] = ("2", "3", "4", "5", "6", "7", "8a", "8b", "8c", "8d", "9")
+
+
+def band_order(band: str) -> int:
+    """A band's place in the Agenda for Change ladder (2 lowest), for comparing two bands."""
+    return AFC_BANDS.index(band)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
+from .cohorts import CohortRef
 from .config import os_user
 from .db.models import AuditLog, SeasonEvent
 
@@ -25,6 +26,7 @@ def record(
     action: str,
     detail: str,
     *,
+    cohort: CohortRef,
     round_id: int | None = None,
     candidate_pk: int | None = None,
     host_pk: int | None = None,
@@ -37,7 +39,8 @@ def record(
     """Add the season event (and, unless ``log`` is False, its audit-log line) to ``session``."""
     at = now()
     who = os_user()
-    session.add(SeasonEvent(at=at, os_user=who, action=action, round_id=round_id, candidate_pk=candidate_pk,
+    session.add(SeasonEvent(at=at, os_user=who, cohort_id=cohort.id, action=action, round_id=round_id, candidate_pk=candidate_pk,
                             host_pk=host_pk, subject=subject, before=before, after=after, reason=reason))
     if log:
-        session.add(AuditLog(at=at, os_user=who, action=action, detail=detail + (f"; reason: {reason}" if reason else "")))
+        session.add(AuditLog(at=at, os_user=who, action=action, cohort_id=cohort.id,
+                             detail=detail + (f"; reason: {reason}" if reason else "")))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from sqlalchemy import Engine, select
 
+from .cohorts import CohortRef, resolve
 from .db.models import Candidate, Host, Placement, Preference, Round
 from .db.session import transaction
 from .errors import NotFound
@@ -222,7 +223,7 @@ def _newly_missed(problem, base, forced, host: int | None = None) -> list[str]:
     return out
 
 
-def default_round(session, cand: Candidate) -> int:
+def default_round(session, cand: Candidate, cohort: CohortRef) -> int:
     """The round of the candidate's own offer: where their current offer was made (carried offers go back to
     the round that first made them); else the latest approved round; else the latest round."""
     rows = session.execute(
@@ -231,7 +232,8 @@ def default_round(session, cand: Candidate) -> int:
         .where(Round.approved_at.is_not(None), Placement.candidate_pk == cand.id)
         .order_by(Round.number.desc())
     ).all()
-    approved = [n for (n,) in session.execute(select(Round.number).where(Round.approved_at.is_not(None))
+    approved = [n for (n,) in session.execute(select(Round.number).where(Round.cohort_id == cohort.id,
+                                                                       Round.approved_at.is_not(None))
                                               .order_by(Round.number.desc())).all()]
     if rows:
         number, host = rows[0]
@@ -242,20 +244,30 @@ def default_round(session, cand: Candidate) -> int:
                 break
             number = n
         return number
-    latest = latest_approved(session) or session.scalar(select(Round).order_by(Round.number.desc()).limit(1))
+    latest = latest_approved(session, cohort) or session.scalar(
+        select(Round).where(Round.cohort_id == cohort.id).order_by(Round.number.desc()).limit(1)
+    )
     if latest is None:
-        raise NotFound("There are no rounds yet.", "Run `placement solve` first.")
+        raise NotFound(f"Cohort {cohort.name} has no rounds yet.", "Run `placement solve` first.")
     return latest.number
 
 
-def explain(engine: Engine, candidate_id: str, number: int | None = None, *, time_limit: float = 20.0) -> Explanation:
+def explain(
+    engine: Engine,
+    candidate_id: str,
+    number: int | None = None,
+    *,
+    time_limit: float = 20.0,
+    cohort: CohortRef | str | None = None,
+) -> Explanation:
     from .solver import solve
 
     with transaction(engine) as s:
-        cand = find_candidate(s, candidate_id)
+        scope = resolve(s, cohort)
+        cand = find_candidate(s, candidate_id, scope)
         if number is None:
-            number = default_round(s, cand)
-        rnd, encoded = stored_inputs(s, number)
+            number = default_round(s, cand, scope)
+        rnd, encoded = stored_inputs(s, number, scope)
         opts = RoundOptions.stored(rnd.options)
         prefs = s.execute(
             select(Host.host_id, Host.name, Preference.rank)

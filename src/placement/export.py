@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, select
 
+from .cohorts import CohortRef, resolve
 from .db.models import Candidate, Host, Placement, ProtectedCharacteristics
 from .db.session import write_session
 from .errors import ConfigError
@@ -54,8 +55,11 @@ SENSITIVE_COLUMNS = ["sex", "ethnic_category", "ethnic_group", "disability"]
 EXPORT_SUFFIXES = (".csv", ".xlsx")
 
 
-def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: bool = False) -> int:
-    """Write round N's placements to ``out`` (.csv, or .xlsx for a workbook; owner-only). Returns the rows written.
+def export_round(
+    engine: Engine, number: int, out: Path, *, include_sensitive: bool = False, cohort: CohortRef | str | None = None
+) -> int:
+    """Write round N of the cohort's placements to ``out`` (.csv, or .xlsx for a workbook; owner-only).
+    Returns the rows written.
 
     The export is logged first, in the transaction that reads the rows (on
     SQLite it takes the write lock before reading, and says so clearly when
@@ -69,7 +73,8 @@ def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: b
         raise ConfigError(f"Cannot export to {out.name}: the format is chosen by the suffix.",
                           "Name the file .csv or .xlsx (e.g. --out placements.xlsx).")
     with atomic_write(out, private=True) as raw, write_session(engine) as s:
-        rnd = load_round(s, number)
+        scope = resolve(s, cohort)
+        rnd = load_round(s, number, scope)
         query = (
             select(Candidate, Host, Placement, ProtectedCharacteristics)
             .join(Placement, Placement.candidate_pk == Candidate.id)
@@ -84,6 +89,7 @@ def export_round(engine: Engine, number: int, out: Path, *, include_sensitive: b
             "export",
             f"round {number} placements to {out.name} ({len(rows)} rows"
             f"{', with special category data' if include_sensitive else ''})",
+            scope,
         )
         s.flush()
         columns = BASE_COLUMNS + (SENSITIVE_COLUMNS if include_sensitive else [])

@@ -13,6 +13,7 @@ import difflib
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .cohorts import CohortRef, scoped
 from .db.models import Candidate, Host, Target
 from .errors import NotFound
 from .schemas import id_key
@@ -37,11 +38,15 @@ def _not_found(what: str, wanted: str, known: list[str], listing: str) -> NotFou
     return NotFound(f"There is no {what} {wanted!r}.", f"Check the id (ids are case-sensitive); {listing}")
 
 
-def candidate(session: Session, candidate_id: str) -> Candidate:
-    found = session.scalar(select(Candidate).where(Candidate.candidate_id == candidate_id))
+def candidate(session: Session, candidate_id: str, cohort: CohortRef | str | None = None) -> Candidate:
+    """The candidate of ``cohort`` (None: the default cohort) with this id."""
+    scope = scoped(session, cohort)
+    in_cohort = Candidate.cohort_id == scope.id
+    found = session.scalar(select(Candidate).where(in_cohort, Candidate.candidate_id == candidate_id))
     if found is None:
-        known = list(session.scalars(select(Candidate.candidate_id)))
-        raise _not_found("candidate", candidate_id, known, "see `placement round show N` for the ids in a round.")
+        known = list(session.scalars(select(Candidate.candidate_id).where(in_cohort)))
+        raise _not_found("candidate", candidate_id, known,
+                         f"see `placement round show N` for the ids in a round (cohort {scope.name}).")
     return found
 
 
@@ -53,9 +58,11 @@ def host(session: Session, host_id: str) -> Host:
     return found
 
 
-def target(session: Session, name: str) -> Target:
-    found = session.scalar(select(Target).where(Target.name == name))
+def target(session: Session, name: str, cohort: CohortRef | str | None = None) -> Target:
+    """The target of ``cohort`` (None: the default cohort) with this name."""
+    in_cohort = Target.cohort_id == scoped(session, cohort).id
+    found = session.scalar(select(Target).where(in_cohort, Target.name == name))
     if found is None:
-        known = list(session.scalars(select(Target.name)))
+        known = list(session.scalars(select(Target.name).where(in_cohort)))
         raise _not_found("target", name, known, "the targets are listed by `placement status`.")
     return found

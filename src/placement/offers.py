@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from .cohorts import CohortRef, by_id, resolve
 from .db.models import Candidate, Host, Placement, Round
 from .db.session import write_session
 from .errors import InputError, NotFound, RoundError
@@ -37,11 +38,11 @@ class OfferChange:
     after: OfferState
 
 
-def current_round(session: Session) -> Round:
-    """The latest approved round: where offers live and are answered."""
+def current_round(session: Session, cohort: CohortRef | str | None = None) -> Round:
+    """The cohort's latest approved round: where offers live and are answered."""
     from .rounds import latest_approved
 
-    rnd = latest_approved(session)
+    rnd = latest_approved(session, cohort)
     if rnd is None:
         raise RoundError("No round has been approved, so there are no offers.",
                          "Approve a round first: `placement round approve N --by NAME`.")
@@ -72,25 +73,26 @@ def offer_rows(session: Session, placement: Placement) -> list[Placement]:
 
 
 def set_offer(session: Session, placement: Placement, state: OfferState, *, action: str, detail: str,
-              reason: str = "") -> None:
+              cohort: CohortRef, reason: str = "") -> None:
     """Move an offer (with every round's row of it) to ``state``, recording the change and why."""
     before = placement.offer_status
     at = now()
     for row in offer_rows(session, placement):
         row.offer_status = state.value
         row.responded_at = at
-    record(session, action, detail, round_id=placement.round_id, candidate_pk=placement.candidate_pk,
+    record(session, action, detail, cohort=cohort, round_id=placement.round_id, candidate_pk=placement.candidate_pk,
            host_pk=placement.host_pk, before=before, after=state.value, reason=reason)
 
 
-def supersede_stale(session: Session, rnd: Round | None) -> tuple[int, ...]:
-    """Proposals whose basis no longer holds (solved before a decline, a release, a withdrawal or a changed
-    answer) are superseded, so nobody approves an answer to a season that has moved on."""
+def supersede_stale(session: Session, rnd: Round | None, cohort: CohortRef) -> tuple[int, ...]:
+    """The cohort's proposals whose basis no longer holds (solved before a decline, a release, a withdrawal or
+    a changed answer) are superseded, so nobody approves an answer to a season that has moved on."""
     from .rounds import basis
 
     session.flush()
-    now_basis = basis(session, rnd)
-    stale = [r for r in session.scalars(select(Round).where(Round.state == RoundState.PROPOSAL))
+    now_basis = basis(session, rnd, cohort)
+    stale = [r for r in session.scalars(select(Round).where(Round.cohort_id == cohort.id,
+                                                            Round.state == RoundState.PROPOSAL))
              if r.summary.get("basis") not in (None, now_basis)]
     for r in stale:
         r.state = RoundState.SUPERSEDED.value
@@ -99,10 +101,11 @@ def supersede_stale(session: Session, rnd: Round | None) -> tuple[int, ...]:
 
 def _no_offer(session: Session, rnd: Round, candidate_id: str) -> tuple[str, str]:
     """Why a candidate has no offer to answer in ``rnd``, and the fix (with "did you mean" for ids)."""
-    exists = session.scalar(select(Candidate.id).where(Candidate.candidate_id == candidate_id))
+    exists = session.scalar(select(Candidate.id).where(Candidate.cohort_id == rnd.cohort_id,
+                                                       Candidate.candidate_id == candidate_id))
     if exists is None:
         try:
-            find_candidate(session, candidate_id)
+            find_candidate(session, candidate_id, by_id(session, rnd.cohort_id))
         except NotFound as exc:
             return exc.message, exc.hint or ""
     return (f"{candidate_id} has no offer in round {rnd.number}",
@@ -119,11 +122,14 @@ def _answer_problem(pl: Placement, hid: str, candidate_id: str, rnd: Round) -> t
             "only an offered placement can be answered")
 
 
-def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tuple[int, str]]:
+def record_responses(
+    engine: Engine, answers: list[tuple[str, str]], *, cohort: CohortRef | str | None = None
+) -> list[tuple[int, str]]:
     """Record several answers in one transaction: all or none. Returns (round, host_id) per answer."""
     results = []
     with write_session(engine, lock="rounds") as s:
-        rnd = current_round(s)
+        scope = resolve(s, cohort, "write")
+        rnd = current_round(s, scope)
         for cid, response in answers:
             if response not in RESPONSES:
                 raise RoundError(f"Unknown response {response!r} for {cid}.", "Use accept or decline.")
@@ -135,18 +141,20 @@ def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tup
             bad = _answer_problem(pl, hid, cid, rnd)
             if bad is not None:
                 raise RoundError(bad[0] + ".", bad[1][0].upper() + bad[1][1:] + ".")
-            _answer(s, rnd, pl, cid, hid, RESPONSES[response])
+            _answer(s, rnd, pl, cid, hid, RESPONSES[response], scope)
             results.append((rnd.number, hid))
-        supersede_stale(s, rnd)
+        supersede_stale(s, rnd, scope)
     return results
 
 
-def _answer(s: Session, rnd: Round, pl: Placement, cid: str, hid: str, state: OfferState) -> None:
+def _answer(s: Session, rnd: Round, pl: Placement, cid: str, hid: str, state: OfferState, cohort: CohortRef) -> None:
     set_offer(s, pl, state, action="accept" if state == OfferState.ACCEPTED else "decline",
-              detail=f"{cid} {state} {hid} (round {rnd.number})")
+              detail=f"{cid} {state} {hid} (round {rnd.number})", cohort=cohort)
 
 
-def import_answers(engine: Engine, path: Path, mapping=None, *, max_errors: int = 50) -> list[OfferChange]:
+def import_answers(
+    engine: Engine, path: Path, mapping=None, *, max_errors: int = 50, cohort: CohortRef | str | None = None
+) -> list[OfferChange]:
     """Answers from a CSV (columns candidate_id, response; a mapping file may rename and respell them).
 
     Every bad row is reported with its row number - unreadable, a response
@@ -165,7 +173,8 @@ def import_answers(engine: Engine, path: Path, mapping=None, *, max_errors: int 
         raise InputError(problems.items, truncated=problems.truncated)
     changes: list[OfferChange] = []
     with write_session(engine, lock="rounds") as s:
-        rnd = current_round(s)
+        scope = resolve(s, cohort, "write")
+        rnd = current_round(s, scope)
         seen: dict[str, int] = {}
         todo = []
         for row, model in rows:
@@ -190,7 +199,7 @@ def import_answers(engine: Engine, path: Path, mapping=None, *, max_errors: int 
             problems.items.sort(key=lambda p: (p.row or 0))
             raise InputError(problems.items, truncated=problems.truncated)
         for pl, cid, hid, state in todo:
-            _answer(s, rnd, pl, cid, hid, state)
+            _answer(s, rnd, pl, cid, hid, state, scope)
             changes.append(OfferChange(cid, hid, rnd.number, OfferState.OFFERED, state))
-        supersede_stale(s, rnd)
+        supersede_stale(s, rnd, scope)
     return changes

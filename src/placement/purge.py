@@ -34,6 +34,7 @@ from .db.models import (
     Candidate,
     HostRanking,
     ImportBatch,
+    Outcome,
     PairRule,
     Placement,
     Preference,
@@ -123,13 +124,20 @@ def last_involvement(session: Session) -> dict[int, datetime]:
         select(Candidate.id, ImportBatch.imported_at).join(ImportBatch, ImportBatch.id == Candidate.import_batch_id)
     ):
         _latest(latest, pk, imported_at)
-    pk_of_id = dict(session.execute(select(Candidate.candidate_id, Candidate.id)).all())
-    for created_at, approved_at, summary in session.execute(
-        select(Round.created_at, Round.approved_at, Round.summary)
+    # Recording what became of a graduate (an outcomes import) is dealing with them too.
+    for pk, imported_at in session.execute(
+        select(Outcome.candidate_pk, ImportBatch.imported_at).join(ImportBatch, ImportBatch.id == Outcome.import_batch_id)
+    ):
+        _latest(latest, pk, imported_at)
+    # A round's pool names candidates of its own cohort (the same id in another cohort is another person).
+    pk_of_id = {(cohort, cid): pk for cohort, cid, pk in session.execute(
+        select(Candidate.cohort_id, Candidate.candidate_id, Candidate.id))}
+    for cohort_id, created_at, approved_at, summary in session.execute(
+        select(Round.cohort_id, Round.created_at, Round.approved_at, Round.summary)
     ):
         moment = max(m for m in (_utc(created_at), _utc(approved_at)) if m is not None)
         for cid in (summary or {}).get("pool", []):
-            key = pk_of_id.get(cid)
+            key = pk_of_id.get((cohort_id, cid))
             if key is not None:
                 _latest(latest, key, moment)
     # Placements name candidates by key even when a summary does not (older rounds, fixed offers).
@@ -176,17 +184,17 @@ def purge(
     session = read_session(engine) if dry_run else write_session(engine, lock=("scheme", "rounds"))
     with session as s:
         latest = last_involvement(s)
-        rows = s.execute(select(Candidate.id, Candidate.candidate_id, Candidate.purged_at)).all()
+        rows = s.execute(select(Candidate.id, Candidate.cohort_id, Candidate.candidate_id, Candidate.purged_at)).all()
         doomed: list[int] = []
-        doomed_ids: set[str] = set()
-        for pk, cid, purged_at in rows:
+        doomed_ids: set[tuple[int, str]] = set()
+        for pk, cohort, cid, purged_at in rows:
             if purged_at is not None:
                 report.already_purged += 1
             elif pk not in latest:
                 report.undated += 1
             elif latest[pk] < moment:
                 doomed.append(pk)
-                doomed_ids.add(cid)
+                doomed_ids.add((cohort, cid))
             else:
                 report.kept += 1
         report.candidates = len(doomed)
@@ -195,11 +203,11 @@ def purge(
         report.host_rankings = _count(s, HostRanking.candidate_pk, doomed)
         report.pair_rules = _count(s, PairRule.candidate_pk, doomed)
         linked = s.execute(
-            select(Candidate.id, Candidate.linked_with).where(Candidate.linked_with.is_not(None))
+            select(Candidate.id, Candidate.cohort_id, Candidate.linked_with).where(Candidate.linked_with.is_not(None))
         ).all()
         doomed_set = set(doomed)
-        # A partner still on record who names a purged candidate: the link can no longer be honoured.
-        unlink = [pk for pk, other in linked if pk in doomed_set or other in doomed_ids]
+        # A partner still on record (in the same cohort) who names a purged candidate: the link can no longer be honoured.
+        unlink = [pk for pk, cohort, other in linked if pk in doomed_set or (cohort, other) in doomed_ids]
         report.links_cleared = len(unlink)
         old_rounds = list(
             s.scalars(select(Round.id).where(Round.created_at < moment, Round.inputs.is_not(None))).all()
@@ -218,6 +226,8 @@ def purge(
                 s.execute(delete(table).where(table.candidate_pk.in_(chunk)))
             # The coordinator's reasons for corrections about them are free text about a person.
             s.execute(update(SeasonEvent).where(SeasonEvent.candidate_pk.in_(chunk)).values(reason="", subject=""))
+            # Outcome events stay (dates and bands, for the cohort's figures); their free-text reasons go.
+            s.execute(update(Outcome).where(Outcome.candidate_pk.in_(chunk)).values(reason=""))
             s.execute(
                 update(Candidate)
                 .where(Candidate.id.in_(chunk))

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import __version__
+from .cohorts import CohortRef, resolve, scoped
 from .config import os_user
 from .db.models import AuditLog, Candidate, Host, Placement, Round
 from .db.queries import load_scheme
@@ -122,6 +123,7 @@ class RoundResult:
     engines: dict[str, str] = field(default_factory=dict)  # which exact engine worked on which level
     stored: bool = True  # False for an infeasible solve or one with no answer in time: no round was stored
     superseded: list[int] = field(default_factory=list)  # earlier proposals nobody approved, replaced by this one
+    cohort: str = ""  # the cohort the round belongs to (rounds are numbered within it)
 
     @property
     def has_placement(self) -> bool:
@@ -163,12 +165,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def log_action(session: Session, action: str, detail: str) -> None:
-    """Append to the audit log (never special category values in ``detail``)."""
-    session.add(AuditLog(at=_now(), os_user=os_user(), action=action, detail=detail))
+def log_action(session: Session, action: str, detail: str, cohort: CohortRef | None = None) -> None:
+    """Append to the audit log (never special category values in ``detail``), naming the cohort concerned."""
+    session.add(AuditLog(at=_now(), os_user=os_user(), action=action, detail=detail,
+                         cohort_id=cohort.id if cohort is not None else None))
 
 
-def basis(session: Session, parent: Round | None) -> str:
+def basis(session: Session, parent: Round | None, cohort: CohortRef) -> str:
     """A fingerprint of what a solve starting from ``parent`` takes as settled: the places held (offered or
     accepted), the pairs that left (declined, released) and the candidates withdrawn. Answers that do not
     change these (an offered placement accepted) leave it as it is."""
@@ -184,7 +187,8 @@ def basis(session: Session, parent: Round | None) -> str:
             .where(Placement.round_id == parent.id)
         ).all():
             held.append([cid, hid, "held" if status in ("offered", "accepted") else status])
-    withdrawn = list(session.scalars(select(Candidate.candidate_id).where(Candidate.withdrawn.is_(True))))
+    withdrawn = list(session.scalars(select(Candidate.candidate_id).where(Candidate.cohort_id == cohort.id,
+                                                                          Candidate.withdrawn.is_(True))))
     doc = {"parent": parent.number if parent else None, "held": sorted(held), "withdrawn": sorted(withdrawn)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -211,23 +215,33 @@ def check_quotas(scheme: Scheme, allow_quota: bool) -> list[str]:
     return quotas
 
 
-def load_round(session: Session, number: int) -> Round:
-    rnd = session.scalar(select(Round).where(Round.number == number))
+def load_round(session: Session, number: int, cohort: CohortRef | str | None = None) -> Round:
+    """Round ``number`` of ``cohort`` (rounds are numbered within their cohort; None: the default cohort)."""
+    cohort = scoped(session, cohort)
+    rnd = session.scalar(select(Round).where(Round.cohort_id == cohort.id, Round.number == number))
     if rnd is None:
-        latest = session.scalar(select(func.max(Round.number)))
-        hint = "No rounds yet: run `placement solve`." if latest is None else f"Rounds run from 1 to {latest}: see `placement round list`."
-        raise NotFound(f"There is no round {number}.", hint)
+        latest = session.scalar(select(func.max(Round.number)).where(Round.cohort_id == cohort.id))
+        hint = (f"Cohort {cohort.name} has no rounds yet: run `placement solve`." if latest is None
+                else f"Cohort {cohort.name}'s rounds run from 1 to {latest}: see `placement round list`.")
+        raise NotFound(f"There is no round {number} in cohort {cohort.name}.", hint)
     return rnd
 
 
-def latest_approved(session: Session) -> Round | None:
-    return session.scalar(select(Round).where(Round.approved_at.is_not(None)).order_by(Round.number.desc()).limit(1))
+def latest_approved(session: Session, cohort: CohortRef | str | None = None) -> Round | None:
+    cohort = scoped(session, cohort)
+    return session.scalar(
+        select(Round).where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
+        .order_by(Round.number.desc()).limit(1)
+    )
 
 
-def history(session: Session, decline_policy: str) -> tuple[History, Round | None]:
-    """What approved rounds settled: offers held or accepted, and every decline so far."""
+def history(
+    session: Session, decline_policy: str, cohort: CohortRef | str | None = None
+) -> tuple[History, Round | None]:
+    """What the cohort's approved rounds settled: offers held or accepted, and every decline so far."""
+    cohort = scoped(session, cohort)
     hist = History()
-    parent = latest_approved(session)
+    parent = latest_approved(session, cohort)
     if parent is None:
         return hist, None
     rows = session.execute(
@@ -235,7 +249,7 @@ def history(session: Session, decline_policy: str) -> tuple[History, Round | Non
         .join(Placement, Placement.round_id == Round.id)
         .join(Candidate, Candidate.id == Placement.candidate_pk)
         .join(Host, Host.id == Placement.host_pk)
-        .where(Round.approved_at.is_not(None))
+        .where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
         .order_by(Round.number)
     ).all()
     for number, cid, hid, status in rows:
@@ -281,21 +295,26 @@ def _target_summaries(solution: Solution, problem) -> list[dict]:
     return out
 
 
-def prepare(engine: Engine, options: RoundOptions) -> tuple[enc_mod.Encoded, Round | None, list[str], str]:
-    """Load the scheme and history and encode them (read-only, from one snapshot: an import committing
+def prepare(
+    engine: Engine, options: RoundOptions, cohort: CohortRef
+) -> tuple[enc_mod.Encoded, Round | None, list[str], str]:
+    """Load one cohort's scheme and history and encode them (read-only, from one snapshot: an import committing
     meanwhile is either wholly in it or wholly out); also the basis the solve starts from."""
     with read_session(engine) as s:
-        scheme = load_scheme(s)
+        scheme = load_scheme(s, cohort)
         if not scheme.candidates:
-            raise RoundError("There are no candidates to place.", "Import candidates first: `placement import candidates FILE`.")
+            raise RoundError(f"Cohort {cohort.name} has no candidates to place.",
+                             "Import candidates first: `placement import candidates FILE`.")
         if not scheme.hosts:
-            raise RoundError("There are no hosts.", "Import hosts first: `placement import hosts FILE`.")
+            raise RoundError(f"Cohort {cohort.name} has no hosts with places.",
+                             "Import hosts first (`placement import hosts FILE`), or start from another cohort's "
+                             "hosts: `placement cohort copy-hosts FROM TO`.")
         quotas = check_quotas(scheme, options.allow_quota)
         if not options.use_targets:
             scheme.targets = []
-        hist, parent = history(s, options.decline_policy)
+        hist, parent = history(s, options.decline_policy, cohort)
         encoded = enc_mod.encode(scheme, hist)
-        start = basis(s, parent)
+        start = basis(s, parent, cohort)
     return encoded, parent, quotas, start
 
 
@@ -338,15 +357,21 @@ def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
 
 
 def solve_round(
-    engine: Engine, options: RoundOptions | None = None, progress: Callable[[str], None] | None = None
+    engine: Engine,
+    options: RoundOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    cohort: CohortRef | str | None = None,
 ) -> RoundResult:
-    """Solve the scheme as it stands and store the answer as the next round's proposal."""
+    """Solve one cohort as it stands and store the answer as its next round's proposal."""
     from .solver import solve
 
     options = options or RoundOptions()
     say = progress or (lambda _msg: None)
-    say("Loading the scheme")
-    encoded, parent, quotas, start = interruptible(lambda: prepare(engine, options))
+    with transaction(engine) as s:
+        scope = resolve(s, cohort, "write")
+    say(f"Loading the scheme (cohort {scope.name})")
+    encoded, parent, quotas, start = interruptible(lambda: prepare(engine, options, scope))
     say(
         f"Encoded {encoded.problem.n_candidates} candidates, {encoded.problem.n_hosts} hosts, "
         f"{encoded.problem.n_pairs} eligible pairs ({len(encoded.dropped)} preferences dropped as ineligible)"
@@ -359,9 +384,9 @@ def solve_round(
     say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
     if solution.status not in ("OPTIMAL", "FEASIBLE"):
         # Infeasible, or no answer within the time limit: there is nothing to propose, so no round.
-        return _record_no_round(engine, options, encoded, solution)
+        return _record_no_round(engine, options, encoded, solution, scope)
     blob = enc_mod.dumps(encoded)
-    return _store(engine, options, encoded, solution, blob, parent, quotas, start)
+    return _store(engine, options, encoded, solution, blob, parent, quotas, scope, start)
 
 
 def options_words(options: RoundOptions | dict) -> str:
@@ -371,7 +396,7 @@ def options_words(options: RoundOptions | dict) -> str:
 
 
 def _result(encoded, solution, *, number: int | None, rank_sum: int, blocking: list[list[str]], targets: list[dict],
-            stored: bool = True, superseded: list[int] | None = None) -> RoundResult:
+            cohort: CohortRef, stored: bool = True, superseded: list[int] | None = None) -> RoundResult:
     p = encoded.problem
     return RoundResult(
         round=number,
@@ -393,20 +418,22 @@ def _result(encoded, solution, *, number: int | None, rank_sum: int, blocking: l
         engines=solution.engines,
         stored=stored,
         superseded=superseded or [],
+        cohort=cohort.name,
     )
 
 
-def _record_no_round(engine: Engine, options: RoundOptions, encoded, solution) -> RoundResult:
+def _record_no_round(engine: Engine, options: RoundOptions, encoded, solution, cohort: CohortRef) -> RoundResult:
     """Log a solve that found no placement to propose; store no round, supersede nothing."""
     what = ("infeasible: no placement meets every hard constraint" if solution.status == "INFEASIBLE"
             else f"no answer within the time limit of {options.time_limit:g} s")
     with write_session(engine) as s:
-        log_action(s, "solve", f"{solution.status}, {what}; no round stored; options {options_words(options)}")
-    return _result(encoded, solution, number=None, rank_sum=0, blocking=[], stored=False,
+        log_action(s, "solve", f"{solution.status}, {what}; no round stored; options {options_words(options)}",
+                   cohort)
+    return _result(encoded, solution, number=None, rank_sum=0, blocking=[], stored=False, cohort=cohort,
                    targets=_target_summaries(solution, encoded.problem) if solution.targets else [])
 
 
-def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> RoundResult:
+def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: CohortRef, start) -> RoundResult:
     p = encoded.problem
     placements = encoded.decode(solution)
     fixed_pairs = {int(i) for i in p.fixed}
@@ -438,21 +465,24 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> R
             # Under the rounds write lock (taken before the first read; the solve above holds none), so no
             # approval or other store can land between the checks below and this round's rows.
             with write_session(engine, lock="rounds") as s:
-                number = (s.scalar(select(func.max(Round.number))) or 0) + 1
+                resolve(s, cohort, "write")  # closed while this round was being solved: store nothing
+                number = (s.scalar(select(func.max(Round.number)).where(Round.cohort_id == cohort.id)) or 0) + 1
                 # Also when the solve started from no approved round and one was approved since.
-                current = latest_approved(s)
+                current = latest_approved(s, cohort)
                 if (current.number if current else None) != (parent.number if parent else None):
                     raise ConcurrencyError(
                         "Another round was approved while this one was being solved.",
                         "Run `placement solve` again so the new round starts from it.",
                     )
-                if basis(s, current) != start:
+                if basis(s, current, cohort) != start:
                     raise ConcurrencyError(
                         f"An answer to an offer of round {current.number if current else '?'} was recorded while "
                         "this round was being solved, so this round does not take it into account; nothing was stored.",
                         "Run `placement solve` again.",
                     )
-                cand_pk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
+                cand_pk = dict(s.execute(
+                    select(Candidate.candidate_id, Candidate.id).where(Candidate.cohort_id == cohort.id)
+                ).all())
                 host_pk = dict(s.execute(select(Host.host_id, Host.id)).all())
                 prev_status: dict[str, str] = {}
                 if parent is not None:
@@ -464,9 +494,12 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> R
                         ).all()
                     )
                 # Older proposals nobody approved are replaced by this one.
-                superseded = list(s.scalars(select(Round.number).where(Round.state == "proposal").order_by(Round.number)))
-                s.execute(update(Round).where(Round.state == "proposal").values(state="superseded"))
+                in_cohort = Round.cohort_id == cohort.id
+                superseded = list(s.scalars(select(Round.number).where(in_cohort, Round.state == "proposal")
+                                            .order_by(Round.number)))
+                s.execute(update(Round).where(in_cohort, Round.state == "proposal").values(state="superseded"))
                 rnd = Round(
+                    cohort_id=cohort.id,
                     number=number,
                     state="proposal",
                     parent_number=parent.number if parent else None,
@@ -500,6 +533,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> R
                     f"round {number}: {solution.status}, {solution.placed} placed of {p.n_candidates}; "
                     f"options {options_words(options)}"
                     + (f"; supersedes proposal {', '.join(map(str, superseded))}" if superseded else ""),
+                    cohort,
                 )
             break
         except IntegrityError as exc:
@@ -510,11 +544,11 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, start) -> R
                     "Wait for the other runs to finish and run `placement solve` again.",
                 ) from exc
     return _result(encoded, solution, number=number, rank_sum=summary["rank_sum"], blocking=blocking,
-                   targets=targets, superseded=superseded)
+                   targets=targets, superseded=superseded, cohort=cohort)
 
 
-def approve_round(engine: Engine, number: int, by: str) -> int:
-    """A named person turns the latest proposal into offers. Returns the number of offers made."""
+def approve_round(engine: Engine, number: int, by: str, *, cohort: CohortRef | str | None = None) -> int:
+    """A named person turns the cohort's latest proposal into offers. Returns the number of offers made."""
     if not by.strip():
         raise RoundError("Approval needs the approver's name.", "Pass --by \"Full Name\".")
     bad = refused_in_text(by)
@@ -525,7 +559,8 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
         )
     # The checks below read under the rounds write lock, so a racing approval or store cannot pass them too.
     with write_session(engine, lock="rounds") as s:
-        rnd = load_round(s, number)
+        scope = resolve(s, cohort, "write")
+        rnd = load_round(s, number, scope)
         if rnd.state != "proposal":
             raise RoundError(
                 f"Round {number} is {rnd.state}, not a proposal awaiting approval.",
@@ -533,14 +568,14 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
             )
         if rnd.status not in ("OPTIMAL", "FEASIBLE"):
             raise RoundError(f"Round {number} has no placements to approve (status {rnd.status}).", "Fix the inputs and solve again.")
-        current = latest_approved(s)
+        current = latest_approved(s, scope)
         if current is not None and rnd.parent_number != current.number:
             raise RoundError(
                 f"Round {number} was solved before round {current.number} was approved.",
                 "Run `placement solve` again so the proposal starts from the approved round.",
             )
         stored_basis = rnd.summary.get("basis")
-        if stored_basis is not None and stored_basis != basis(s, current):
+        if stored_basis is not None and stored_basis != basis(s, current, scope):
             raise RoundError(
                 f"Round {number} was solved before the latest answers or corrections to round "
                 f"{current.number if current else '-'} (a decline, a release, a withdrawal or a changed answer).",
@@ -560,41 +595,47 @@ def approve_round(engine: Engine, number: int, by: str) -> int:
             if pl.offer_status == "proposed":
                 pl.offer_status = "offered"
                 offers += 1
-                record(s, "approve", "", round_id=rnd.id, candidate_pk=pl.candidate_pk, host_pk=pl.host_pk,
-                       before="proposed", after="offered", log=False)
+                record(s, "approve", "", cohort=scope, round_id=rnd.id, candidate_pk=pl.candidate_pk,
+                       host_pk=pl.host_pk, before="proposed", after="offered", log=False)
             elif current is not None and pl.candidate_pk in now_state:
                 pl.offer_status = now_state[pl.candidate_pk]
-        record(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers", round_id=rnd.id,
-               before="proposal", after="approved")
+        record(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers", cohort=scope,
+               round_id=rnd.id, before="proposal", after="approved")
     return offers
 
 
-def record_response(engine: Engine, candidate_id: str, response: str) -> tuple[int, str]:
-    """Record one candidate's answer to their offer in the latest approved round."""
-    return record_responses(engine, [(candidate_id, response)])[0]
+def record_response(
+    engine: Engine, candidate_id: str, response: str, *, cohort: CohortRef | str | None = None
+) -> tuple[int, str]:
+    """Record one candidate's answer to their offer in the cohort's latest approved round."""
+    return record_responses(engine, [(candidate_id, response)], cohort=cohort)[0]
 
 
-def record_responses(engine: Engine, answers: list[tuple[str, str]]) -> list[tuple[int, str]]:
+def record_responses(
+    engine: Engine, answers: list[tuple[str, str]], *, cohort: CohortRef | str | None = None
+) -> list[tuple[int, str]]:
     """Record several answers in one transaction: all or none (see ``placement.offers``)."""
     from .offers import record_responses as record
 
-    return record(engine, answers)
+    return record(engine, answers, cohort=cohort)
 
 
-def stored_inputs(session: Session, number: int) -> tuple[Round, enc_mod.Encoded]:
-    rnd = load_round(session, number)
+def stored_inputs(
+    session: Session, number: int, cohort: CohortRef | str | None = None
+) -> tuple[Round, enc_mod.Encoded]:
+    rnd = load_round(session, number, cohort)
     blob = session.scalar(select(Round.inputs).where(Round.id == rnd.id))
     if blob is None:
         raise RoundError(f"Round {number}'s inputs were purged.", "It can no longer be re-solved; its aggregate figures remain.")
     return rnd, enc_mod.loads(blob)
 
 
-def rederive(engine: Engine, number: int) -> dict[str, tuple[str, int]]:
+def rederive(engine: Engine, number: int, *, cohort: CohortRef | str | None = None) -> dict[str, tuple[str, int]]:
     """Re-solve round N's stored inputs with its stored options (reproducibility check)."""
     from .solver import solve
 
     with transaction(engine) as s:
-        rnd, encoded = stored_inputs(s, number)
+        rnd, encoded = stored_inputs(s, number, resolve(s, cohort))
         opts = RoundOptions.stored(rnd.options)
         settled = str((rnd.summary or {}).get("tie_break", "")).endswith(": optimal")
     if not settled:
@@ -605,7 +646,7 @@ def rederive(engine: Engine, number: int) -> dict[str, tuple[str, int]]:
     return encoded.decode(solution)
 
 
-def resolve_without_targets(engine: Engine, number: int) -> FreeSolve:
+def resolve_without_targets(engine: Engine, number: int, *, cohort: CohortRef | str | None = None) -> FreeSolve:
     """Round N's stored inputs and options, solved without the diversity targets (price of fairness).
 
     Ties are settled by fewest changes from the round's own placements, so
@@ -617,7 +658,7 @@ def resolve_without_targets(engine: Engine, number: int) -> FreeSolve:
     from .solver import solve
 
     with transaction(engine) as s:
-        rnd, encoded = stored_inputs(s, number)
+        rnd, encoded = stored_inputs(s, number, resolve(s, cohort))
         opts = RoundOptions.stored(rnd.options)
         index = encoded.pair_index()
         kept = [index[cp] for cp in _round_placements(s, rnd) if cp in index]

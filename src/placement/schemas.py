@@ -17,6 +17,7 @@ These models know nothing about the database: cross-row and cross-file checks
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import re
 import unicodedata
@@ -27,11 +28,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from .domain import (
+    AFC_BANDS,
     ATTRIBUTE_VALUES,
     CAREER_CHANGER_VALUES,
     DISABILITY_VALUES,
     ETHNIC_GROUP_OF_CODE,
     ORG_TYPES,
+    OUTCOME_EVENTS,
     REGIONS,
     SEX_CODES,
     SEX_VALUES,
@@ -440,6 +443,59 @@ class AnswerRow(_Row):
     response: Annotated[str, BeforeValidator(_code(("accept", "decline"), "response"))]
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]00:00(?::00)?)?")
+_DATE_FIX = "write the date as YYYY-MM-DD (ISO 8601), e.g. 2025-09-01"
+
+
+def _iso_date(value: Any) -> _dt.date:
+    """An ISO date (a spreadsheet's midnight time after it is tolerated); never a guessed 01/02/2025."""
+    text = _text(value)
+    if not text:
+        raise CellError("is blank", _DATE_FIX)
+    match = _ISO_DATE.fullmatch(text)
+    if match is None:
+        raise CellError("is not an ISO date", _DATE_FIX + " (day/month order is ambiguous, so it is not guessed)")
+    try:
+        day = _dt.date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise CellError("is not a date that exists", _DATE_FIX) from None
+    if day > _dt.date.today():
+        raise CellError("is in the future", "outcomes record what has happened: correct the date")
+    return day
+
+
+def _band(value: Any) -> str | None:
+    """An Agenda for Change band: 2-9 or 8a-8d ("Band 5", "8A" and a spreadsheet's 5.0 are read too)."""
+    text = _text(value)
+    if not text:
+        return None
+    key = text.casefold().removeprefix("band").strip()
+    if _WHOLE.fullmatch(key):
+        key = key.split(".")[0].lstrip("+")
+    if key in AFC_BANDS:
+        return key
+    raise CellError("is not an Agenda for Change band", "write 2 to 9, or 8a to 8d (blank where not applicable)")
+
+
+class OutcomeRow(_Row):
+    """One event after placement: what became of a graduate (outcomes.csv)."""
+
+    candidate_id: CandidateId
+    # Blank: the cohort the import names (--cohort), else the only open cohort.
+    cohort: Annotated[str | None, BeforeValidator(_optional_identifier)] = None
+    date: Annotated[_dt.date, BeforeValidator(_iso_date)]
+    event: Annotated[str, BeforeValidator(_code(OUTCOME_EVENTS, "outcome event"))]
+    band: Annotated[str | None, BeforeValidator(_band)] = None
+    reason: Annotated[str, BeforeValidator(_optional_text)] = ""
+
+    @model_validator(mode="after")
+    def _band_where_needed(self) -> OutcomeRow:
+        if self.event == "promoted" and self.band is None:
+            raise CellError("is blank, but a promotion is to a band", "give the new band (2 to 9, or 8a to 8d)",
+                            column="band")
+        return self
+
+
 # Canonical columns of each file kind: (required, optional), in the spec's order.
 ROW_MODELS: dict[str, type[_Row]] = {
     "candidates": CandidateRow,
@@ -449,6 +505,7 @@ ROW_MODELS: dict[str, type[_Row]] = {
     "targets": TargetRow,
     "pairs": PairRow,
     "answers": AnswerRow,  # offer answers: read by `offer import`, not by `import`
+    "outcomes": OutcomeRow,  # after placement: `import outcomes`, never part of `import dir`
 }
 
 
@@ -476,6 +533,7 @@ VOCABULARIES: dict[str, tuple[str, ...]] = {
     "strength": ("hard", "soft"),
     "rule": ("require", "forbid"),
     "response": ("accept", "decline"),
+    "event": OUTCOME_EVENTS,
 }
 # Other header names a file may use for a canonical column, without a mapping file.
 COLUMN_ALIASES: dict[str, dict[str, str]] = {"candidates": {"gender": "sex"}}

@@ -15,7 +15,18 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from .db.models import Candidate, Host, PairRule, Placement, Preference, ProtectedCharacteristics, Round, SeasonEvent
+from .cohorts import CohortRef, resolve
+from .db.models import (
+    Candidate,
+    Host,
+    HostPlace,
+    PairRule,
+    Placement,
+    Preference,
+    ProtectedCharacteristics,
+    Round,
+    SeasonEvent,
+)
 from .db.queries import load_scheme
 from .db.session import transaction
 from .lookup import candidate as find_candidate
@@ -26,12 +37,12 @@ from .states import CandidateState, OfferState, RoundState
 from .views import full_name
 
 
-def current_encoding(session: Session) -> enc_mod.Encoded:
-    """The scheme as it stands, encoded as the next solve would see it (with the approved rounds' history)."""
-    latest = session.scalar(select(Round).order_by(Round.number.desc()).limit(1))
+def current_encoding(session: Session, cohort: CohortRef) -> enc_mod.Encoded:
+    """The cohort as it stands, encoded as the next solve would see it (with the approved rounds' history)."""
+    latest = session.scalar(select(Round).where(Round.cohort_id == cohort.id).order_by(Round.number.desc()).limit(1))
     policy = (latest.options or {}).get("decline_policy", "host") if latest else "host"
-    hist, _ = history(session, policy)
-    return enc_mod.encode(load_scheme(session), hist)
+    hist, _ = history(session, policy, cohort)
+    return enc_mod.encode(load_scheme(session, cohort), hist)
 
 
 def reason_kind(reason: str) -> str:
@@ -109,14 +120,16 @@ class CandidateView:
         return d
 
 
-def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool = False) -> CandidateView:
+def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool = False,
+                   cohort: CohortRef | str | None = None) -> CandidateView:
     with transaction(engine) as s:
-        cand = find_candidate(s, candidate_id)
+        scope = resolve(s, cohort)
+        cand = find_candidate(s, candidate_id, scope)
         hosts = {h.id: h for h in s.scalars(select(Host))}
         dropped: dict[str, str] = {}
         in_pool = False
         if not cand.withdrawn and cand.purged_at is None:
-            encoded = current_encoding(s)
+            encoded = current_encoding(s, scope)
             in_pool = candidate_id in encoded.candidate_ids
             dropped = {d.host_id: d.reason for d in encoded.dropped if d.candidate_id == candidate_id}
         prefs = []
@@ -139,7 +152,7 @@ def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool
                 .order_by(Round.number)
             ).all()
         ]
-        rounds = dict(s.execute(select(Round.id, Round.number)).all())
+        rounds = dict(s.execute(select(Round.id, Round.number).where(Round.cohort_id == scope.id)).all())
         events = [
             EventView(e.at.isoformat(), e.os_user, e.action, rounds.get(e.round_id) if e.round_id else None,
                       hosts[e.host_pk].host_id if e.host_pk in hosts else None, e.before, e.after, e.reason)
@@ -187,11 +200,15 @@ class HostDetail:
         return asdict(self)
 
 
-def show_host(engine: Engine, host_id: str) -> HostDetail:
+def show_host(engine: Engine, host_id: str, *, cohort: CohortRef | str | None = None) -> HostDetail:
     with transaction(engine) as s:
+        scope = resolve(s, cohort)
         host = find_host(s, host_id)
-        latest = latest_approved(s)
-        proposal = s.scalar(select(Round).where(Round.state == RoundState.PROPOSAL).order_by(Round.number.desc()).limit(1))
+        place = s.scalar(select(HostPlace).where(HostPlace.cohort_id == scope.id, HostPlace.host_pk == host.id))
+        capacity = place.capacity if place else 0
+        latest = latest_approved(s, scope)
+        proposal = s.scalar(select(Round).where(Round.cohort_id == scope.id, Round.state == RoundState.PROPOSAL)
+                            .order_by(Round.number.desc()).limit(1))
 
         def people(rnd: Round | None) -> list[dict]:
             if rnd is None:
@@ -204,15 +221,18 @@ def show_host(engine: Engine, host_id: str) -> HostDetail:
 
         offered = people(latest)
         held = sum(1 for o in offered if o["offer"] in (OfferState.OFFERED, OfferState.ACCEPTED))
-        encoded = current_encoding(s)
+        encoded = current_encoding(s, scope)
         reasons = Counter(reason_kind(d.reason) for d in encoded.dropped if d.host_id == host_id)
-        ranked_by = s.scalar(select(func.count()).select_from(Preference).where(Preference.host_pk == host.id)) or 0
+        ranked_by = s.scalar(select(func.count()).select_from(Preference)
+                             .join(Candidate, Candidate.id == Preference.candidate_pk)
+                             .where(Preference.host_pk == host.id, Candidate.cohort_id == scope.id)) or 0
         return HostDetail(
-            host_id=host.host_id, name=host.name, org_type=host.org_type, region=host.region, capacity=host.capacity,
-            minimum=host.min_placements or 0, min_score=host.min_score or 0.0,
-            specialisms=[x for x in host.specialisms.split(";") if x], round=latest.number if latest else None,
+            host_id=host.host_id, name=host.name, org_type=host.org_type, region=host.region, capacity=capacity,
+            minimum=(place.min_placements or 0) if place else 0, min_score=(place.min_score or 0.0) if place else 0.0,
+            specialisms=[x for x in place.specialisms.split(";") if x] if place else [],
+            round=latest.number if latest else None,
             proposal=proposal.number if proposal else None, offered=offered, proposed=people(proposal),
-            places_left=max(host.capacity - held, 0), ineligible=dict(reasons.most_common()), ranked_by=ranked_by,
+            places_left=max(capacity - held, 0), ineligible=dict(reasons.most_common()), ranked_by=ranked_by,
         )
 
 
@@ -221,6 +241,7 @@ def show_host(engine: Engine, host_id: str) -> HostDetail:
 
 @dataclass
 class Status:
+    cohort: str
     rounds: dict[str, int]  # state -> count
     latest_approved: int | None
     approved_by: str | None
@@ -234,11 +255,13 @@ class Status:
         return asdict(self)
 
 
-def season_status(engine: Engine) -> Status:
+def season_status(engine: Engine, *, cohort: CohortRef | str | None = None) -> Status:
     with transaction(engine) as s:
-        states = Counter(s.scalars(select(Round.state)))
-        latest = latest_approved(s)
-        proposal = s.scalar(select(Round).where(Round.state == RoundState.PROPOSAL).order_by(Round.number.desc()).limit(1))
+        scope = resolve(s, cohort)
+        states = Counter(s.scalars(select(Round.state).where(Round.cohort_id == scope.id)))
+        latest = latest_approved(s, scope)
+        proposal = s.scalar(select(Round).where(Round.cohort_id == scope.id, Round.state == RoundState.PROPOSAL)
+                            .order_by(Round.number.desc()).limit(1))
         offers: Counter[str] = Counter()
         holders: set[int] = set()
         if latest is not None:
@@ -246,12 +269,15 @@ def season_status(engine: Engine) -> Status:
                 offers[st] += 1
                 if st in (OfferState.OFFERED, OfferState.ACCEPTED):
                     holders.add(pk)
-        active = set(s.scalars(select(Candidate.id).where(Candidate.withdrawn.is_(False), Candidate.purged_at.is_(None))))
-        withdrawn = s.scalar(select(func.count()).select_from(Candidate).where(Candidate.withdrawn.is_(True))) or 0
-        total = s.scalar(select(func.coalesce(func.sum(Host.capacity), 0))) or 0
+        in_cohort = Candidate.cohort_id == scope.id
+        active = set(s.scalars(select(Candidate.id).where(in_cohort, Candidate.withdrawn.is_(False),
+                                                          Candidate.purged_at.is_(None))))
+        withdrawn = s.scalar(select(func.count()).select_from(Candidate).where(in_cohort, Candidate.withdrawn.is_(True))) or 0
+        total = s.scalar(select(func.coalesce(func.sum(HostPlace.capacity), 0)).where(HostPlace.cohort_id == scope.id)) or 0
     held = offers[OfferState.OFFERED] + offers[OfferState.ACCEPTED]
     unplaced = len(active - holders)
     return Status(
+        cohort=scope.name,
         rounds={st.value: states.get(st.value, 0) for st in RoundState},
         latest_approved=latest.number if latest else None,
         approved_by=latest.approved_by if latest else None,

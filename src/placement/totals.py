@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .cohorts import CohortRef
 from .db.models import Candidate, Host, Placement, Preference, Round
 
 SOLVED = ("OPTIMAL", "FEASIBLE")
@@ -66,6 +67,7 @@ class RoundTotals:
 class RoundRecord:
     """One stored round read once: its row's fields, who was in it, who was placed where and at which choice."""
 
+    cohort: CohortRef  # the cohort the round belongs to (rounds are numbered within it)
     number: int
     state: str
     parent_number: int | None
@@ -120,9 +122,9 @@ def totals_of(record: RoundRecord) -> RoundTotals:
     )
 
 
-def round_totals(session: Session, number: int) -> RoundTotals:
-    """Round ``number``'s scheme-wide totals (NotFound with a hint if there is no such round)."""
-    return totals_of(read_round(session, number))
+def round_totals(session: Session, number: int, cohort: CohortRef | str | None = None) -> RoundTotals:
+    """Round ``number``'s scheme-wide totals (NotFound with a hint if the cohort has no such round)."""
+    return totals_of(read_round(session, number, cohort))
 
 
 def target_status(t: dict) -> str:
@@ -135,11 +137,13 @@ def target_status(t: dict) -> str:
 # --- Reading --------------------------------------------------------------------------------------
 
 
-def read_round(session: Session, number: int) -> RoundRecord:
-    """Read round ``number``: its row, pool, placements and each placement's n-th choice."""
+def read_round(session: Session, number: int, cohort: CohortRef | str | None = None) -> RoundRecord:
+    """Read round ``number`` of ``cohort`` (None: the default cohort): its row, pool, placements, choices."""
+    from .cohorts import scoped
     from .rounds import load_round
 
-    rnd = load_round(session, number)
+    scope = scoped(session, cohort)
+    rnd = load_round(session, number, scope)
     summary = dict(rnd.summary or {})
     placed: dict[str, tuple[str, int]] = {
         cid: (hid, rank)
@@ -159,7 +163,7 @@ def read_round(session: Session, number: int) -> RoundRecord:
         positions = _positions_from_inputs(encoded)
         positions_from = "inputs"
     else:
-        positions, any_lists = _positions_from_preferences(session, set(pool), placed)
+        positions, any_lists = _positions_from_preferences(session, set(pool), placed, scope)
         positions_from = "preferences" if any_lists else "given_ranks"
 
     targets = list(summary.get("targets", []))
@@ -175,6 +179,7 @@ def read_round(session: Session, number: int) -> RoundRecord:
         blocking = _count_blocking_pairs(encoded, placed)
 
     return RoundRecord(
+        cohort=scope,
         number=rnd.number,
         state=rnd.state,
         parent_number=rnd.parent_number,
@@ -244,13 +249,14 @@ def _positions_from_inputs(enc) -> dict[tuple[str, str], int]:
 
 
 def _positions_from_preferences(
-    session: Session, wanted: set[str], placed: dict[str, tuple[str, int]]
+    session: Session, wanted: set[str], placed: dict[str, tuple[str, int]], cohort: CohortRef
 ) -> tuple[dict[tuple[str, str], int], bool]:
     """Positions from the preferences table, and whether any candidate of the round still has preferences."""
     rows = session.execute(
         select(Candidate.candidate_id, Host.host_id, Preference.rank)
         .join(Candidate, Candidate.id == Preference.candidate_pk)
         .join(Host, Host.id == Preference.host_pk)
+        .where(Candidate.cohort_id == cohort.id)
     ).all()
     lists: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for cid, hid, rank in rows:

@@ -18,7 +18,8 @@ import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from .db.models import Candidate, Host, Placement, Round
+from .cohorts import CohortRef, scoped
+from .db.models import Candidate, Host, HostPlace, Placement, Round
 from .db.session import transaction
 from .masking import diagnosis_line, is_special, withhold_scope
 from .rounds import load_round
@@ -158,20 +159,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def round_rows(session: Session) -> list[RoundRow]:
-    """Every round, oldest first."""
+def round_rows(session: Session, cohort: CohortRef | str | None = None) -> list[RoundRow]:
+    """Every round of the cohort, oldest first."""
+    scope = scoped(session, cohort)
     return [
         RoundRow(round=r.number, state=r.state, status=r.status, placed=int(r.summary.get("placed", 0)),
                  unplaced=int(r.summary.get("unplaced", 0)), created_at=r.created_at.isoformat(),
                  rank_sum=r.summary.get("rank_sum"), approved_by=r.approved_by, approved_at=_iso(r.approved_at),
                  parent=r.parent_number)
-        for r in session.scalars(select(Round).order_by(Round.number))
+        for r in session.scalars(select(Round).where(Round.cohort_id == scope.id).order_by(Round.number))
     ]
 
 
-def list_rounds(engine: Engine) -> list[RoundRow]:
+def list_rounds(engine: Engine, *, cohort: CohortRef | str | None = None) -> list[RoundRow]:
     with transaction(engine) as s:
-        return round_rows(s)
+        return round_rows(s, cohort)
 
 
 def _inputs(session: Session, rnd: Round) -> enc_mod.Encoded | None:
@@ -179,9 +181,10 @@ def _inputs(session: Session, rnd: Round) -> enc_mod.Encoded | None:
     return None if blob is None else enc_mod.loads(blob)
 
 
-def round_view(session: Session, number: int) -> RoundView:
+def round_view(session: Session, number: int, cohort: CohortRef | str | None = None) -> RoundView:
     """Round N as a coordinator reads it: placements with names and offers, hosts' places, the unplaced and why."""
-    rnd = load_round(session, number)
+    scope = scoped(session, cohort)
+    rnd = load_round(session, number, scope)
     rows = session.execute(
         select(Candidate, Host, Placement)
         .join(Placement, Placement.candidate_pk == Candidate.id)
@@ -192,7 +195,7 @@ def round_view(session: Session, number: int) -> RoundView:
     placements = [PlacementView(c.candidate_id, full_name(c), h.host_id, h.name, pl.rank, pl.offer_status)
                   for c, h, pl in rows]
     encoded = _inputs(session, rnd)
-    names = {c.candidate_id: full_name(c) for c in session.scalars(select(Candidate))}
+    names = {c.candidate_id: full_name(c) for c in session.scalars(select(Candidate).where(Candidate.cohort_id == scope.id))}
     hosts_db = {h.host_id: h for h in session.scalars(select(Host).order_by(Host.host_id))}
     placed_at = Counter(p.host_id for p in placements)
     placed_ids = {p.candidate_id for p in placements}
@@ -212,14 +215,15 @@ def round_view(session: Session, number: int) -> RoundView:
                 hv = by_id[encoded.host_ids[h]]
                 if hv.empty > 0:
                     hv.eligible_unplaced.append(u.candidate_id)
-    else:  # inputs purged: places as they are now
-        for hid, host in hosts_db.items():
-            if placed_at[hid] or host.capacity:
-                hosts.append(HostView(hid, host.name, host.region, host.capacity, placed_at[hid],
-                                      max(host.capacity - placed_at[hid], 0), host.min_placements or 0))
+    else:  # inputs purged: the cohort's places as they are now
+        for host, place in session.execute(select(Host, HostPlace).join(HostPlace, HostPlace.host_pk == Host.id)
+                                           .where(HostPlace.cohort_id == scope.id).order_by(Host.host_id)).all():
+            hid = host.host_id
+            hosts.append(HostView(hid, host.name, host.region, place.capacity, placed_at[hid],
+                                  max(place.capacity - placed_at[hid], 0), place.min_placements or 0))
     from .totals import round_totals
 
-    totals = round_totals(session, number).as_dict()
+    totals = round_totals(session, number, scope).as_dict()
     summary = rnd.summary
     return RoundView(
         round=rnd.number, state=rnd.state, status=rnd.status, method=summary.get("method", ""),
@@ -235,9 +239,9 @@ def round_view(session: Session, number: int) -> RoundView:
     )
 
 
-def show_round(engine: Engine, number: int) -> RoundView:
+def show_round(engine: Engine, number: int, *, cohort: CohortRef | str | None = None) -> RoundView:
     with transaction(engine) as s:
-        return round_view(s, number)
+        return round_view(s, number, cohort)
 
 
 def _eligible_hosts(encoded: enc_mod.Encoded, candidate_id: str) -> list[int]:
@@ -310,15 +314,17 @@ class RoundDiff:
                 "moved": [asdict(m) for m in self.moves]}
 
 
-def diff_rounds(engine: Engine, a: int, b: int) -> RoundDiff:
+def diff_rounds(engine: Engine, a: int, b: int, *, cohort: CohortRef | str | None = None) -> RoundDiff:
     """Who is placed differently in round B than in round A, and why where the solver's inputs say."""
     with transaction(engine) as s:
-        ra, rb = load_round(s, a), load_round(s, b)
+        scope = scoped(s, cohort)
+        ra, rb = load_round(s, a, scope), load_round(s, b, scope)
         pa = _placed(s, ra)
         pb = _placed(s, rb)
         enc_b = _inputs(s, rb)
-        names = {c.candidate_id: full_name(c) for c in s.scalars(select(Candidate))}
-        withdrawn = set(s.scalars(select(Candidate.candidate_id).where(Candidate.withdrawn.is_(True))))
+        in_cohort = Candidate.cohort_id == scope.id
+        names = {c.candidate_id: full_name(c) for c in s.scalars(select(Candidate).where(in_cohort))}
+        withdrawn = set(s.scalars(select(Candidate.candidate_id).where(in_cohort, Candidate.withdrawn.is_(True))))
     dropped = {(d.candidate_id, d.host_id): d.reason for d in enc_b.dropped} if enc_b else {}
     pool_b = set(enc_b.candidate_ids) if enc_b else None
     moves = []

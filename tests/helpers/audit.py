@@ -15,7 +15,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from placement.db.models import Candidate, Host, Placement, Preference, ProtectedCharacteristics, Round
+from placement.cohorts import resolve
+from placement.db.models import Candidate, Host, HostPlace, Placement, Preference, ProtectedCharacteristics, Round
 from placement.db.queries import load_scheme
 from placement.db.session import transaction
 from placement.domain import ETHNIC_GROUP_OF_CODE, minority_ethnic
@@ -29,11 +30,12 @@ def add_candidates(engine, rows: list[dict]) -> None:
     """rows: candidate_id plus optional sex, ethnic_group (or ethnic_category), disability,
     career_changer, home_region, relocate, score, protected=False to store no characteristics."""
     with transaction(engine) as s:
+        scope = resolve(s, None)
         for r in rows:
             code = r.get("ethnic_category") or CODE_OF_GROUP[r.get("ethnic_group", "not_known")]
             group = ETHNIC_GROUP_OF_CODE[code]
             cand = Candidate(
-                candidate_id=r["candidate_id"], given_name="Ada", family_name=f"Surname{r['candidate_id']}",
+                cohort_id=scope.id, candidate_id=r["candidate_id"], given_name="Ada", family_name=f"Surname{r['candidate_id']}",
                 email=f"{r['candidate_id'].lower()}@example.org", assessment_score=r.get("score", 70.0),
                 specialisms="data", home_region=r.get("home_region", "London"),
                 willing_to_relocate=r.get("relocate", True), career_changer=r.get("career_changer", "not_known"),
@@ -48,10 +50,14 @@ def add_candidates(engine, rows: list[dict]) -> None:
 
 def add_hosts(engine, rows: list[dict]) -> None:
     with transaction(engine) as s:
+        scope = resolve(s, None)
         for h in rows:
-            s.add(Host(host_id=h["host_id"], name=f"Trust {h['host_id']}", org_type=h.get("org_type", "acute"),
-                       region=h.get("region", "London"), capacity=h.get("capacity", 10), specialisms="data",
-                       min_score=h.get("min_score", 0.0), min_placements=0))
+            host = Host(host_id=h["host_id"], name=f"Trust {h['host_id']}", org_type=h.get("org_type", "acute"),
+                        region=h.get("region", "London"))
+            s.add(host)
+            s.flush()
+            s.add(HostPlace(cohort_id=scope.id, host_pk=host.id, capacity=h.get("capacity", 10), specialisms="data",
+                            min_score=h.get("min_score", 0.0), min_placements=0))
 
 
 def add_preferences(engine, prefs: list[tuple[str, str, int]]) -> None:
@@ -82,7 +88,8 @@ def store_round(
 ) -> StoredRound:
     """Store the next round with these placements (candidate_id -> host_id), as rounds.py would."""
     with transaction(engine) as s:
-        encoded = enc_mod.encode(load_scheme(s))
+        scope = resolve(s, None)
+        encoded = enc_mod.encode(load_scheme(s, scope))
         blob = enc_mod.dumps(encoded)
         given = {(c, h): r for c, h, r in s.execute(
             select(Candidate.candidate_id, Host.host_id, Preference.rank)
@@ -108,7 +115,7 @@ def store_round(
         }
         objective = {"placed": float(len(placed)), "rank_cost": rank_cost} if status in ("OPTIMAL", "FEASIBLE") else {}
         rnd = Round(
-            number=number, state=state, parent_number=None,
+            cohort_id=scope.id, number=number, state=state, parent_number=None,
             created_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), created_by="coordinator",
             # Blocking pairs are listed by the solver only under a stability option (else they are counted
             # from the inputs by totals.read_round), so a round given its blocking pairs was solved with one.

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
+from ..cohorts import DEFAULT_COHORT, CohortRef
 from ..errors import ConfigError, RoundError
 from .editions import EDITIONS, STAMP, Edition, edition_words
 from .load import RoundFacts, load_round_facts
@@ -38,9 +39,11 @@ def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int]
             facts, f"The round has no placements (solver status {facts.status}), so there is no price of its "
             f"{len(facts.targets)} target scope(s) to measure.")
     if resolve is None:
+        from functools import partial
+
         from ..rounds import resolve_without_targets
 
-        resolve = resolve_without_targets
+        resolve = partial(resolve_without_targets, cohort=facts.cohort)
     try:
         free = resolve(engine, facts.number)
     except RoundError as exc:  # e.g. the round's inputs were purged
@@ -55,13 +58,14 @@ def audit_round(
     *,
     edition: Edition | str = Edition.INTERNAL,
     resolve: Callable[[Engine, int], Any] | None = None,
+    cohort: CohortRef | str | None = None,
 ) -> dict[str, Any]:
-    """The audit of round ``number`` in ``edition`` as the JSON-ready structure (``docs/audit-json.md``)."""
+    """The audit of the cohort's round ``number`` in ``edition`` as the JSON-ready structure (``docs/audit-json.md``)."""
     from ..db.session import transaction
 
     edition = Edition.parse(edition)
     with transaction(engine) as session:
-        facts = load_round_facts(session, number)
+        facts = load_round_facts(session, number, cohort)
     return build_audit(facts, price_for(engine, facts, resolve), edition=edition)
 
 
@@ -84,11 +88,16 @@ def render(audit: dict[str, Any], fmt: str) -> bytes:
     raise ConfigError(f"Unknown report format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
 
 
-def default_report_path(engine: Engine, number: int, fmt: str, *, edition: Edition | str = Edition.INTERNAL, kind: str = "audit") -> Path:
+def default_report_path(
+    engine: Engine, number: int, fmt: str, *, edition: Edition | str = Edition.INTERNAL, kind: str = "audit",
+    cohort: str = DEFAULT_COHORT,
+) -> Path:
     """``round-N-<kind>-<edition>.<fmt>`` next to a SQLite database file, else in the current directory.
 
     Each edition has its own name, so the restricted internal edition never
-    overwrites (or is mistaken for) the publication one.
+    overwrites (or is mistaken for) the publication one; a round of a cohort
+    other than ``default`` is ``cohort-NAME-round-N-...``, so two cohorts'
+    round 1 never share a file.
     """
     from ..db.session import sqlite_path
 
@@ -96,7 +105,8 @@ def default_report_path(engine: Engine, number: int, fmt: str, *, edition: Editi
     db_file = sqlite_path(engine.url.render_as_string(hide_password=False))
     if db_file is not None:
         folder = db_file.resolve().parent
-    return folder / f"round-{number}-{kind}-{Edition.parse(edition).value}.{fmt}"
+    prefix = "" if cohort == DEFAULT_COHORT else f"cohort-{cohort}-"
+    return folder / f"{prefix}round-{number}-{kind}-{Edition.parse(edition).value}.{fmt}"
 
 
 def write_report(
@@ -107,6 +117,7 @@ def write_report(
     *,
     edition: Edition | str = Edition.INTERNAL,
     resolve: Callable[[Engine, int], Any] | None = None,
+    cohort: CohortRef | str | None = None,
 ) -> Path:
     """Write round ``number``'s audit as html, json, csv or xlsx in ``edition`` and return the file's path.
 
@@ -116,10 +127,14 @@ def write_report(
     """
     if fmt not in FORMATS:
         raise ConfigError(f"Unknown report format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
+    from ..cohorts import resolve_in
+
     edition = Edition.parse(edition)
-    audit = audit_round(engine, number, edition=edition, resolve=resolve)
+    scope = resolve_in(engine, cohort)
+    audit = audit_round(engine, number, edition=edition, resolve=resolve, cohort=scope)
     data = render(audit, fmt)
-    path = Path(out) if out is not None else default_report_path(engine, number, fmt, edition=edition)
+    path = Path(out) if out is not None else default_report_path(engine, number, fmt, edition=edition,
+                                                                  cohort=scope.name)
 
     from ..db.session import write_session
     from ..files import atomic_write, sync
@@ -129,7 +144,8 @@ def write_report(
     # long); the report takes its name only once the log entry is committed (files.atomic_write: owner-only
     # for the internal edition whatever the umask, never through a link, no temporary file left behind).
     with atomic_write(path, private=edition.private) as fh, write_session(engine) as session:
-        log_action(session, "audit", f"round {number} audit report, {fmt}, {edition_words(edition)}, written to {path}")
+        log_action(session, "audit", f"round {number} audit report, {fmt}, {edition_words(edition)}, written to {path}",
+                   scope)
         session.flush()
         fh.write(data)
         sync(fh)  # on the disk before the log entry commits

@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..cohorts import CohortRef
 from ..db.models import Candidate, ProtectedCharacteristics
 from ..domain import TARGET_ATTRIBUTES
 from ..totals import RoundRecord, RoundTotals, read_round, totals_of
@@ -69,14 +70,15 @@ class RoundFacts:
     positions_from: str = "inputs"  # "inputs" (as solved), "preferences" or "given_ranks" (purged)
     targets_assessed: bool = True  # False: no placements (e.g. INFEASIBLE), the targets are listed only
     totals: RoundTotals | None = None  # the scheme-wide totals (``totals.round_totals``), exact in every edition
+    cohort: CohortRef | None = None  # the cohort the round belongs to
 
     def choice(self, candidate_id: str, host_id: str, given_rank: int) -> int:
         return self.choice_of.get((candidate_id, host_id), given_rank)
 
 
-def load_round_facts(session: Session, number: int) -> RoundFacts:
-    """Read round ``number`` (NotFound with a hint if there is none)."""
-    return facts_from_record(session, read_round(session, number))
+def load_round_facts(session: Session, number: int, cohort: CohortRef | str | None = None) -> RoundFacts:
+    """Read round ``number`` of ``cohort`` (None: the default cohort; NotFound with a hint if there is none)."""
+    return facts_from_record(session, read_round(session, number, cohort))
 
 
 def facts_from_record(session: Session, rec: RoundRecord) -> RoundFacts:
@@ -86,7 +88,7 @@ def facts_from_record(session: Session, rec: RoundRecord) -> RoundFacts:
     for cand, prot in session.execute(
         select(Candidate, ProtectedCharacteristics).outerjoin(
             ProtectedCharacteristics, ProtectedCharacteristics.candidate_pk == Candidate.id
-        )
+        ).where(Candidate.cohort_id == rec.cohort.id)
     ).all():
         if cand.candidate_id not in wanted:
             continue
@@ -140,5 +142,6 @@ def facts_from_record(session: Session, rec: RoundRecord) -> RoundFacts:
         hard_protected_targets=list(summary.get("hard_protected_targets", [])),
         choice_of=rec.choice_of,
         positions_from=rec.positions_from,
+        cohort=rec.cohort,
         totals=totals_of(rec),
     )

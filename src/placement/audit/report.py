@@ -162,6 +162,7 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
         "edition": edition.value,
         "stamp": edition.stamp,
         "round": facts.number,
+        "cohort": facts.cohort.name if facts.cohort is not None else None,
         "disclosure_control": {"applied": not edition.exact, "rules": None if edition.exact else DISCLOSURE_RULES},
         "provenance": _provenance(facts),
         "summary": totals.as_dict(),

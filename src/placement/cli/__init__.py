@@ -17,16 +17,19 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import __version__
+from ..cohorts import COHORT_ENV
 from ..config import DATABASE_URL_ENV, database_url
 from ..errors import EXIT_BAD_INPUT, EXIT_INTERRUPTED, PlacementError
 from ..text import visible
 
 
 class AppContext:
-    """What every command shares: the database URL and a lazily opened engine."""
+    """What every command shares: the database URL, the cohort named (if any) and a lazily opened engine."""
 
-    def __init__(self, db_url: str):
+    def __init__(self, db_url: str, cohort: str | None = None):
         self.db_url = db_url
+        # --cohort / PLACEMENT_COHORT; None: the only open cohort (``cohorts.resolve`` decides, or says which exist).
+        self.cohort = cohort
         self._engine: Engine | None = None
 
     def engine(self, *, create_if_empty: bool = True) -> Engine:
@@ -126,6 +129,23 @@ class PlacementGroup(click.Group):
 
 pass_app = click.make_pass_decorator(AppContext)
 
+COHORT_HELP = (f"The cohort (intake) to work on (default: ${COHORT_ENV}, else the only open cohort; "
+               "see `placement cohort list`).")
+
+
+def _remember_cohort(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        app = ctx.find_object(AppContext)
+        if app is not None:
+            app.cohort = value
+    return value
+
+
+def cohort_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--cohort NAME`` (or ``PLACEMENT_COHORT``) on a command: it sets ``AppContext.cohort``."""
+    return click.option("--cohort", metavar="NAME", envvar=COHORT_ENV, default=None, expose_value=False,
+                        callback=_remember_cohort, help=COHORT_HELP)(fn)
+
 
 @click.group(cls=PlacementGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
@@ -135,9 +155,10 @@ pass_app = click.make_pass_decorator(AppContext)
     default=None,
     help=f"Database URL (default: ${DATABASE_URL_ENV}, else sqlite:///placement.db in this directory).",
 )
+@click.option("--cohort", metavar="NAME", envvar=COHORT_ENV, default=None, help=COHORT_HELP)
 @click.version_option(__version__, prog_name="placement")
 @click.pass_context
-def cli(ctx: click.Context, db_url: str | None) -> None:
+def cli(ctx: click.Context, db_url: str | None, cohort: str | None) -> None:
     """Place graduates with host organisations: optimal, explainable, auditable.
 
     \b
@@ -152,15 +173,20 @@ def cli(ctx: click.Context, db_url: str | None) -> None:
     Exit codes: 0 done; 1 bad input or usage; 3 infeasible (no placement
     meets every hard constraint); 4 no answer within the time limit;
     130 interrupted.
+
+    \b
+    Several intakes in one database: `placement cohort create 2027`, then
+    name the cohort on any command (--cohort 2027, or PLACEMENT_COHORT=2027).
     """
-    ctx.obj = AppContext(database_url(db_url))
+    ctx.obj = AppContext(database_url(db_url), cohort)
 
 
 def _register() -> None:
     # Each group lives in its own module; importing registers its commands on `cli`.
     import importlib
 
-    for name in ("db", "imports", "fixtures", "demo", "solve", "rounds", "season", "audit", "scenario", "admin", "bench"):
+    for name in ("db", "cohort", "imports", "outcomes", "fixtures", "demo", "solve", "rounds", "season", "audit",
+                 "scenario", "admin", "bench"):
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -30,31 +30,39 @@ def _day(value: datetime | None) -> datetime | None:
 @click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
               default=None, help="Only entries on or after this date (UTC), e.g. 2025-09-01.")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest entries shown.")
+@click.option("--cohort", metavar="NAME", default=None,
+              help="Only entries about this cohort (default: every cohort and the database-wide entries).")
 @pass_app
 @handle_errors
-def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, limit: int) -> None:
+def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, limit: int, cohort: str | None) -> None:
     """Who imported, solved, approved, exported and purged what, and when (newest first)."""
     from sqlalchemy import select
 
-    from ..db.models import AuditLog
+    from ..cohorts import resolve
+    from ..db.models import AuditLog, Cohort
     from ..db.session import transaction
 
-    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+    query = (select(AuditLog, Cohort.name).outerjoin(Cohort, Cohort.id == AuditLog.cohort_id)
+             .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit))
     if actions:
         query = query.where(AuditLog.action.in_([a.strip().lower() for a in actions]))
     if since is not None:
         query = query.where(AuditLog.at >= _day(since))
+    cohort = cohort or app.cohort
     with transaction(app.engine()) as s:
-        entries = s.scalars(query).all()
+        if cohort is not None:
+            query = query.where(AuditLog.cohort_id == resolve(s, cohort).id)
+        entries = s.execute(query).all()
     if not entries:
-        click.echo("No audit log entries match." if actions or since else "The audit log is empty.")
+        click.echo("No audit log entries match." if actions or since or cohort else "The audit log is empty.")
         return
     from .tables import console, row, table
 
-    out = table("Audit log (newest first, times in UTC)", ("when", {"min_width": 19}), "who", ("action", {"min_width": 8}), "what")
-    for e in entries:
+    out = table("Audit log (newest first, times in UTC)", ("when", {"min_width": 19}), "who", "cohort",
+                ("action", {"min_width": 8}), "what")
+    for e, cohort_name in entries:
         at = e.at if e.at.tzinfo is None else e.at.astimezone(UTC)
-        row(out, at.strftime("%Y-%m-%d %H:%M:%S"), e.os_user, e.action, e.detail)
+        row(out, at.strftime("%Y-%m-%d %H:%M:%S"), e.os_user, cohort_name or "-", e.action, e.detail)
     console().print(out)
 
 
@@ -68,9 +76,11 @@ def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, l
 def purge_cmd(app: AppContext, before: datetime, yes: bool, dry_run: bool) -> None:
     """Delete candidates' personal data past its retention date; keep rounds' anonymised figures.
 
+    A retention date applies to the whole database: every cohort is purged.
+
     \b
     Removed: names, emails, equality-monitoring records, preferences, host
-    rankings, pair rules and links of every candidate last involved before
+    rankings, pair rules, links and outcome reasons of every candidate last involved before
     the date; stored solver inputs of rounds created before it.
     Kept: rounds with their summary figures, placements, candidate ids.
     See docs/data-protection.md for the full list.

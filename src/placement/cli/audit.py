@@ -19,7 +19,7 @@ EDITION_HELP = (
 
 
 @cli.command("audit")
-@click.argument("number", type=params.ROUND_NUMBER)
+@click.argument("number", type=params.ROUND_NUMBER, required=False)
 @click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "xlsx"]), default="html",
               show_default=True,
               help="html: the report to read and print; json: the machine contract (docs/audit-json.md); "
@@ -30,20 +30,48 @@ EDITION_HELP = (
                    "else in the current directory).")
 @click.option("--no-suppression", is_flag=True, hidden=True,
               help="Old name of --edition internal (the default now).")
+@click.option("--cohort", "cohorts", multiple=True, metavar="NAME",
+              help="The cohort (default: $PLACEMENT_COHORT, else the only open one). Repeat it for placement "
+                   "trends: each cohort's final round alone and all of them pooled.")
 @pass_app
 @handle_errors
-def audit_cmd(app: AppContext, number: int, fmt: str, edition: str | None, out: Path | None, no_suppression: bool) -> None:
+def audit_cmd(app: AppContext, number: int | None, fmt: str, edition: str | None, out: Path | None,
+              no_suppression: bool, cohorts: tuple[str, ...]) -> None:
     """Write the fairness audit of round NUMBER and print where it went.
 
-    It includes a re-solve of the round without its diversity targets (the
-    price of fairness), which can take as long as the round's own solve.
+    \b
+    Without NUMBER: the cohort's final round (its latest approved round,
+    else its latest). With several --cohort: placement trends over them
+    (each cohort's final round, and all of them pooled), so a comparison too
+    few to tell in one intake can be told over several.
+
+    A round's audit includes a re-solve of the round without its diversity
+    targets (the price of fairness), which can take as long as the round's
+    own solve.
     """
     from ..audit import STAMP, Edition, write_report
 
     if no_suppression and edition == "publication":
         raise click.UsageError("--no-suppression is the internal edition; it cannot be combined with --edition publication.")
     chosen = Edition.parse(edition or "internal")
-    path = write_report(app.engine(), number, fmt, out, edition=chosen)
+    names = list(dict.fromkeys(cohorts)) or ([app.cohort] if app.cohort else [])
+    if len(names) > 1:
+        if number is not None:
+            raise click.UsageError("Round numbers belong to one cohort: leave out NUMBER to compare several cohorts "
+                                   "(each cohort's final round is used).")
+        from ..audit.trends import write_trends
+
+        path = write_trends(app.engine(), names, fmt, out, edition=chosen)
+    else:
+        cohort = names[0] if names else None
+        if number is None:
+            from ..audit.trends import final_round
+            from ..cohorts import resolve
+            from ..db.session import transaction
+
+            with transaction(app.engine()) as s:
+                number = final_round(s, resolve(s, cohort))
+        path = write_report(app.engine(), number, fmt, out, edition=chosen, cohort=cohort)
     if chosen.private:
         click.echo(f"Internal edition: {STAMP}. Written readable by you only.", err=True)
     click.echo(visible(path))

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..config import ImportLimits, import_limits
 from ..ingest import KINDS, ImportReport, import_dir, import_file, load_mapping
-from . import AppContext, cli, handle_errors, pass_app, tables
+from . import AppContext, cli, cohort_option, handle_errors, pass_app, tables
 from .tables import cell
 
 _path = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -38,7 +38,7 @@ def _common_options(fn):
                       help="Validate and report what would change, without writing anything.")(fn)
     fn = click.option("--mapping", "mapping_path", type=_path, default=None, metavar="MAP.toml",
                       help="Mapping file: the export's column names and spellings (see docs/import.md).")(fn)
-    return fn
+    return cohort_option(fn)
 
 
 def _limits(max_bytes: int | None, max_rows: int | None) -> ImportLimits:
@@ -49,7 +49,8 @@ def _limits(max_bytes: int | None, max_rows: int | None) -> ImportLimits:
 
 def _show(reports: list[ImportReport], dry_run: bool) -> None:
     title = "Dry run: nothing was written" if dry_run else "Imported"
-    table = Table(title=title, title_justify="left")
+    cohort = reports[0].cohort if reports else ""
+    table = Table(title=f"{title} (cohort {cohort})" if cohort else title, title_justify="left")
     table.add_column("file", no_wrap=True)
     table.add_column("kind", no_wrap=True)
     for name in ("rows", "added", "updated", "unchanged", "removed"):
@@ -116,7 +117,7 @@ def _make_kind_command(kind: str) -> None:
         mapping = load_mapping(mapping_path) if mapping_path else None
         report = import_file(_engine(app, dry_run), kind, file, mapping=mapping, dry_run=dry_run,
                              max_errors=max_errors, sheet=sheet, delimiter=delimiter,
-                             limits=_limits(max_bytes, max_rows))
+                             limits=_limits(max_bytes, max_rows), cohort=app.cohort)
         _show([report], dry_run)
 
 
@@ -141,5 +142,29 @@ def import_directory(app: AppContext, directory: Path, mapping_path: Path | None
     """
     mapping = load_mapping(mapping_path) if mapping_path else None
     reports = import_dir(_engine(app, dry_run), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
-                         delimiter=delimiter, limits=_limits(max_bytes, max_rows))
+                         delimiter=delimiter, limits=_limits(max_bytes, max_rows), cohort=app.cohort)
     _show(reports, dry_run)
+
+
+@import_group.command("outcomes")
+@click.argument("file", type=_path)
+@click.option("--sheet", default=None, metavar="NAME",
+              help="The workbook's sheet to read (default: its first; a macro workbook needs it named).")
+@_common_options
+@pass_app
+@handle_errors
+def import_outcomes_cmd(app: AppContext, file: Path, sheet: str | None, mapping_path: Path | None, dry_run: bool,
+                        max_errors: int, delimiter: str | None) -> None:
+    """Import what became of the graduates (outcomes.csv or a workbook): started, completed, left, promoted, employed.
+
+    \b
+    Columns: candidate_id, cohort, date (YYYY-MM-DD), event, band, reason.
+    Each row names its cohort; a blank cohort cell means --cohort (else the
+    only open cohort). A file may cover several cohorts, closed ones too.
+    The file is each named graduate's whole story: their stored events not
+    in it are removed. Then: `placement outcomes audit --cohort NAME`.
+    """
+    mapping = load_mapping(mapping_path) if mapping_path else None
+    report = import_file(_engine(app, dry_run), "outcomes", file, mapping=mapping, dry_run=dry_run,
+                         max_errors=max_errors, sheet=sheet, delimiter=delimiter, cohort=app.cohort)
+    _show([report], dry_run)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..text import visible
-from . import AppContext, cli, handle_errors, params, pass_app
+from . import AppContext, cli, cohort_option, handle_errors, params, pass_app
 
 
 @cli.group("round")
@@ -23,23 +23,28 @@ def emit_json(data) -> None:
 
 @round_group.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the rounds as JSON.")
+@cohort_option
 @pass_app
 @handle_errors
 def round_list(app: AppContext, as_json: bool) -> None:
-    """Every round with its state (proposal, approved, superseded), status and headline figures."""
+    """Every round of the cohort with its state (proposal, approved, superseded), status and headline figures."""
     from dataclasses import asdict
 
+    from ..cohorts import resolve_in
     from ..views import list_rounds
     from .tables import console, row, table
 
-    rows = list_rounds(app.engine())
+    scope = resolve_in(app.engine(), app.cohort)
+    rows = list_rounds(app.engine(), cohort=scope)
     if as_json:
         emit_json([asdict(r) for r in rows])
         return
     if not rows:
-        click.echo("No rounds yet: solve the first with `placement solve`.")
+        click.echo(f"No rounds yet in cohort {scope.name}: solve the first with `placement solve`.")
         return
-    t = table("Rounds", "round", ("state", {"min_width": 10}), ("status", {"min_width": 10}), "placed", "unplaced",
+    from rich.markup import escape
+
+    t = table(f"Rounds of cohort {escape(scope.name)}", "round", ("state", {"min_width": 10}), ("status", {"min_width": 10}), "placed", "unplaced",
               "rank sum", ("created", {"min_width": 16}), "approved by")
     for r in rows:
         row(t, r.round, r.state, r.status, r.placed, r.unplaced, "" if r.rank_sum is None else r.rank_sum,
@@ -53,6 +58,7 @@ def round_list(app: AppContext, as_json: bool) -> None:
               help="List the placements candidate by candidate (with the unplaced and why), or host by host.")
 @click.option("--placements/--no-placements", default=True, show_default=True, help="List the placements (or hosts).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole round as JSON (placements, hosts and unplaced).")
+@cohort_option
 @pass_app
 @handle_errors
 def round_show(app: AppContext, number: int, by: str, placements: bool, as_json: bool) -> None:
@@ -61,7 +67,7 @@ def round_show(app: AppContext, number: int, by: str, placements: bool, as_json:
     from ..views import show_round
     from .show import print_round
 
-    view = show_round(app.engine(), number)
+    view = show_round(app.engine(), number, cohort=app.cohort)
     if as_json:
         emit_json(view.to_json())
         return
@@ -71,19 +77,21 @@ def round_show(app: AppContext, number: int, by: str, placements: bool, as_json:
 @round_group.command("approve")
 @click.argument("number", type=params.ROUND_NUMBER)
 @click.option("--by", "by", required=True, help="The full name of the person approving (no solely automated decisions).")
+@cohort_option
 @pass_app
 @handle_errors
 def round_approve(app: AppContext, number: int, by: str) -> None:
     """Approve a proposal: its placements become offers."""
     from ..rounds import approve_round
 
-    offers = approve_round(app.engine(), number, by)
+    offers = approve_round(app.engine(), number, by, cohort=app.cohort)
     click.echo(f"Round {number} approved by {visible(by.strip())}: {offers} offers made. Record answers with `placement offer accept|decline CANDIDATE`.")
 
 
 @round_group.command("revoke")
 @click.argument("number", type=params.ROUND_NUMBER)
 @click.option("--reason", required=True, help="Why the approval is withdrawn (kept in the audit log).")
+@cohort_option
 @pass_app
 @handle_errors
 def round_revoke(app: AppContext, number: int, reason: str) -> None:
@@ -91,13 +99,14 @@ def round_revoke(app: AppContext, number: int, reason: str) -> None:
     and the round is a proposal again (approve it again, or solve again)."""
     from ..corrections import revoke_approval
 
-    _said(revoke_approval(app.engine(), number, reason))
+    _said(revoke_approval(app.engine(), number, reason, cohort=app.cohort))
 
 
 @round_group.command("diff")
 @click.argument("a", type=params.ROUND_NUMBER)
 @click.argument("b", type=params.ROUND_NUMBER)
 @click.option("--json", "as_json", is_flag=True, help="Print the moves as JSON.")
+@cohort_option
 @pass_app
 @handle_errors
 def round_diff(app: AppContext, a: int, b: int, as_json: bool) -> None:
@@ -105,7 +114,7 @@ def round_diff(app: AppContext, a: int, b: int, as_json: bool) -> None:
     from ..views import diff_rounds
     from .show import print_diff
 
-    diff = diff_rounds(app.engine(), a, b)
+    diff = diff_rounds(app.engine(), a, b, cohort=app.cohort)
     if as_json:
         emit_json(diff.to_json())
         return
@@ -128,13 +137,14 @@ def offer_group() -> None:
 def _answer(app: AppContext, candidate_id: str, response: str) -> None:
     from ..rounds import record_response
 
-    number, host = record_response(app.engine(), candidate_id, response)
+    number, host = record_response(app.engine(), candidate_id, response, cohort=app.cohort)
     verb = "accepted" if response == "accept" else "declined"
     click.echo(f"{candidate_id}'s offer at {host} (round {number}) is {verb}.")
 
 
 @offer_group.command("accept")
 @click.argument("candidate_id")
+@cohort_option
 @pass_app
 @handle_errors
 def offer_accept(app: AppContext, candidate_id: str) -> None:
@@ -144,6 +154,7 @@ def offer_accept(app: AppContext, candidate_id: str) -> None:
 
 @offer_group.command("decline")
 @click.argument("candidate_id")
+@cohort_option
 @pass_app
 @handle_errors
 def offer_decline(app: AppContext, candidate_id: str) -> None:
@@ -155,18 +166,20 @@ def offer_decline(app: AppContext, candidate_id: str) -> None:
 @click.argument("candidate_id")
 @click.argument("answer", type=click.Choice(["accept", "decline"]))
 @click.option("--reason", required=True, help="Why the recorded answer is changed (kept in the audit log).")
+@cohort_option
 @pass_app
 @handle_errors
 def offer_change(app: AppContext, candidate_id: str, answer: str, reason: str) -> None:
     """Change CANDIDATE_ID's recorded answer (accepted <-> declined) in the latest approved round."""
     from ..corrections import change_answer
 
-    _said(change_answer(app.engine(), candidate_id, answer, reason))
+    _said(change_answer(app.engine(), candidate_id, answer, reason, cohort=app.cohort))
 
 
 @offer_group.command("release")
 @click.argument("candidate_id")
 @click.option("--reason", required=True, help="Why the scheme withdraws the offer (kept in the audit log).")
+@cohort_option
 @pass_app
 @handle_errors
 def offer_release(app: AppContext, candidate_id: str, reason: str) -> None:
@@ -174,7 +187,7 @@ def offer_release(app: AppContext, candidate_id: str, reason: str) -> None:
     round, and the candidate goes back to the pool (not to that host)."""
     from ..corrections import release_offer
 
-    _said(release_offer(app.engine(), candidate_id, reason))
+    _said(release_offer(app.engine(), candidate_id, reason, cohort=app.cohort))
 
 
 @offer_group.command("import")
@@ -183,6 +196,7 @@ def offer_release(app: AppContext, candidate_id: str, reason: str) -> None:
               metavar="MAP.toml", help="Mapping file with an [answers] section: the export's column names and "
                                        "spellings of accept/decline (see docs/import.md).")
 @click.option("--max-errors", type=click.IntRange(min=1), default=50, show_default=True, help="Report at most this many problems.")
+@cohort_option
 @pass_app
 @handle_errors
 def offer_import(app: AppContext, file: Path, mapping_path: Path | None, max_errors: int) -> None:
@@ -205,7 +219,7 @@ def offer_import(app: AppContext, file: Path, mapping_path: Path | None, max_err
     from ..offers import import_answers
 
     mapping = load_mapping(mapping_path) if mapping_path else None
-    changes = import_answers(app.engine(), file, mapping, max_errors=max_errors)
+    changes = import_answers(app.engine(), file, mapping, max_errors=max_errors, cohort=app.cohort)
     accepted = sum(1 for c in changes if c.after == "accepted")
     click.echo(f"Recorded {len(changes)} answers from {visible(file.name)} (round {changes[0].round}): "
                f"{accepted} accepted, {len(changes) - accepted} declined.")
@@ -216,6 +230,7 @@ def offer_import(app: AppContext, file: Path, mapping_path: Path | None, max_err
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The file to write: .csv, or .xlsx for a formatted workbook (default: placements-round-N.csv).")
 @click.option("--include-sensitive", is_flag=True, help="Add sex, ethnicity and disability columns (special category data: restricted use only).")
+@cohort_option
 @pass_app
 @handle_errors
 def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive: bool) -> None:
@@ -227,7 +242,7 @@ def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive
     from ..export import export_round
 
     out = out or Path(f"placements-round-{number}.csv")
-    n = export_round(app.engine(), number, out, include_sensitive=include_sensitive)
+    n = export_round(app.engine(), number, out, include_sensitive=include_sensitive, cohort=app.cohort)
     click.echo(f"Wrote {n} placements to {visible(out)}.")
 
 
@@ -236,10 +251,12 @@ def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive
 @click.option("--round", "number", type=params.ROUND_NUMBER, default=None,
               help="Round number (default: the round of the candidate's own offer; else the latest approved, else the latest).")
 @click.option("--time-limit", type=params.SECONDS, default=20.0, show_default=True, help="Seconds per what-if re-solve.")
+@cohort_option
 @pass_app
 @handle_errors
 def explain_cmd(app: AppContext, candidate_id: str, number: int | None, time_limit: float) -> None:
     """Why CANDIDATE_ID was placed where they were, host by host."""
     from ..explain import explain
 
-    click.echo(visible(explain(app.engine(), candidate_id, number, time_limit=time_limit).render(), multiline=True))
+    click.echo(visible(explain(app.engine(), candidate_id, number, time_limit=time_limit, cohort=app.cohort).render(),
+                       multiline=True))

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..text import visible
-from . import AppContext, cli, handle_errors, params, pass_app
+from . import AppContext, cli, cohort_option, handle_errors, params, pass_app
 from .audit import EDITION_HELP
 
 
@@ -32,6 +32,7 @@ def scenario_group() -> None:
               help="Acknowledge a variant that makes a hard share target on a protected characteristic (a quota).")
 @click.option("--workers", type=params.WORKERS, default=None,
               help="Processes to solve the variants in (default: one per core, at most one per variant).")
+@cohort_option
 @pass_app
 @handle_errors
 def scenario_compare(app: AppContext, base: int, variants: tuple[str, ...], fmt: str, edition: str, out: Path | None,
@@ -47,7 +48,7 @@ def scenario_compare(app: AppContext, base: int, variants: tuple[str, ...], fmt:
 
     chosen = Edition.parse(edition)
     path = write_scenarios(app.engine(), base, variants, fmt, out, edition=chosen, allow_quota=allow_quota,
-                           workers=workers, progress=lambda msg: click.echo(visible(msg), err=True))
+                           workers=workers, progress=lambda msg: click.echo(visible(msg), err=True), cohort=app.cohort)
     if chosen.private:
         click.echo(f"Internal edition: {STAMP}. Written readable by you only.", err=True)
     click.echo(visible(path))

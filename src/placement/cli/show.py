@@ -141,6 +141,7 @@ def print_host(view) -> None:
 def print_status(status) -> None:
     out = make_console()
     r = status.rounds
+    out.print(f"[bold]Cohort[/bold] {text(status.cohort)}")
     out.print("[bold]Rounds[/bold]: " + ", ".join(f"{n} {st}" for st, n in r.items())
               + (f"; latest approved: round {status.latest_approved} (by {text(status.approved_by)})"
                  if status.latest_approved else "; none approved yet")

@@ -7,7 +7,7 @@ import json
 import click
 
 from ..masking import WITHHELD, diagnosis_line, is_special, withhold_scope
-from . import AppContext, cli, handle_errors, params, pass_app, tables
+from . import AppContext, cli, cohort_option, handle_errors, params, pass_app, tables
 from .tables import esc
 
 
@@ -100,7 +100,8 @@ def print_round_summary(result, console=None) -> None:
                           "Run `placement solve` again with a larger --time-limit, or relax hard targets.")
         console.print("`placement round list` is unchanged; the attempt is in `placement log --action solve`.")
         return
-    console.print(f"[bold]Round {result.round}[/bold] proposal: {result.status} by {result.method} in {result.solve_seconds:.2f} s{gap}")
+    of = f" of cohort {esc(result.cohort)}" if getattr(result, "cohort", "") not in ("", "default") else ""
+    console.print(f"[bold]Round {result.round}[/bold]{of} proposal: {result.status} by {result.method} in {result.solve_seconds:.2f} s{gap}")
     if result.engines:
         console.print("Exact engine: " + ", ".join(f"{step} by {eng}" for step, eng in result.engines.items()))
     if result.superseded:
@@ -157,6 +158,7 @@ def tie_words(tie_break: str) -> str:
 @click.option("--workers", type=params.WORKERS, default=2, show_default=True, help="Solver threads.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a machine-readable summary instead of tables (the same summary, also when no round is stored).")
+@cohort_option
 @pass_app
 @handle_errors
 def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_placement_weight, allow_quota,
@@ -181,14 +183,15 @@ def solve_cmd(app: AppContext, objective, stability, hard_min_placements, min_pl
     db = app.engine()
     err = tables.console(stderr=True)
     if as_json:
-        result = solve_round(db, opts)
+        result = solve_round(db, opts, cohort=app.cohort)
         click.echo(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
         with err.status("Solving...") as status:
-            result = solve_round(db, opts, progress=lambda msg: status.update(esc(msg)))
+            result = solve_round(db, opts, progress=lambda msg: status.update(esc(msg)), cohort=app.cohort)
         print_round_summary(result)
         if result.stored:
-            click.echo(f"Review it (`placement round show {result.round}`, `placement audit {result.round}`), then "
-                       f"`placement round approve {result.round} --by \"Your Name\"`.")
+            named = f" --cohort {result.cohort}" if app.cohort else ""
+            click.echo(f"Review it (`placement round show {result.round}{named}`, `placement audit {result.round}{named}`),"
+                       f" then `placement round approve {result.round}{named} --by \"Your Name\"`.")
     if not result.stored:
         click.get_current_context().exit(EXIT_INFEASIBLE if result.status == "INFEASIBLE" else EXIT_NO_ANSWER)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -53,23 +54,43 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _run(engine: Engine, step: Callable[[Config], None]) -> None:
+    """Run Alembic on one connection in one transaction.
+
+    On SQLite, foreign keys are switched off for the run (and back on after):
+    SQLite alters a table by rebuilding it, and dropping the old copy with
+    foreign keys on would cascade-delete the rows that point at it (every
+    preference of every candidate). The pragma only takes effect outside a
+    transaction, so it is set before the migration's transaction begins; each
+    migration that rebuilds tables checks ``PRAGMA foreign_key_check`` itself.
+    """
+    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                step(cfg)
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     from alembic.util import CommandError
 
     from ..errors import ConfigError
 
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        _run(engine, lambda cfg: command.upgrade(cfg, revision))
     except CommandError as exc:  # e.g. an unknown --revision
         raise ConfigError(f"Cannot migrate the database to {revision!r}: {exc}. Nothing was changed.",
                           "Run `placement db upgrade` without --revision (to the newest schema).") from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    _run(engine, lambda cfg: command.downgrade(cfg, revision))

@@ -8,12 +8,14 @@ access-controlled and purged separately.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -40,11 +42,29 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class Cohort(Base):
+    """One intake (``2026``, ``2026-north-west``): its candidates, lists, targets, places and rounds.
+
+    Host organisations persist across cohorts; what a host offers one intake
+    (its places) belongs to that cohort (``HostPlace``). A closed cohort
+    refuses imports and solves but can still be read and audited.
+    """
+
+    __tablename__ = "cohorts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    state: Mapped[str] = mapped_column(String(10))  # open, closed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class ImportBatch(Base):
     """One imported file: what, from where, by whom, and what it changed."""
 
     __tablename__ = "import_batches"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The cohort imported into (None only for batches that belong to no cohort).
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))  # candidates, hosts, preferences, ...
     file_name: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64), index=True)
@@ -59,8 +79,11 @@ class ImportBatch(Base):
 
 class Candidate(Base):
     __tablename__ = "candidates"
+    # The same candidate id in two cohorts is two records (a re-applicant).
+    __table_args__ = (UniqueConstraint("cohort_id", "candidate_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    candidate_id: Mapped[str] = mapped_column(String(100), unique=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    candidate_id: Mapped[str] = mapped_column(String(100))
     given_name: Mapped[str | None] = mapped_column(String(200))  # None once purged
     family_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -101,12 +124,25 @@ class ProtectedCharacteristics(Base):
 
 
 class Host(Base):
+    """A host organisation: it persists across cohorts (what it offers one intake is a ``HostPlace``)."""
+
     __tablename__ = "hosts"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     host_id: Mapped[str] = mapped_column(String(100), unique=True)
     name: Mapped[str] = mapped_column(String(300))
     org_type: Mapped[str] = mapped_column(String(20))
     region: Mapped[str] = mapped_column(String(40))
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class HostPlace(Base):
+    """A host's places for one cohort: capacity, lower quota, specialisms and minimum score for that intake."""
+
+    __tablename__ = "host_places"
+    __table_args__ = (UniqueConstraint("cohort_id", "host_pk"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    host_pk: Mapped[int] = mapped_column(ForeignKey("hosts.id", ondelete="CASCADE"), index=True)
     capacity: Mapped[int] = mapped_column(Integer)
     specialisms: Mapped[str] = mapped_column(String(100))
     min_score: Mapped[float] = mapped_column(Float, default=0.0)
@@ -138,8 +174,10 @@ class HostRanking(Base):
 
 class Target(Base):
     __tablename__ = "targets"
+    __table_args__ = (UniqueConstraint("cohort_id", "name"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
     scope: Mapped[str] = mapped_column(String(200))
     attribute: Mapped[str] = mapped_column(String(40))
     value: Mapped[str] = mapped_column(String(100))
@@ -165,8 +203,11 @@ class Round(Base):
     """One solve: a proposal until a named person approves it (UK GDPR Art. 22)."""
 
     __tablename__ = "rounds"
+    # Rounds are numbered 1, 2, ... within their cohort.
+    __table_args__ = (UniqueConstraint("cohort_id", "number"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[int] = mapped_column(Integer, unique=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
     state: Mapped[str] = mapped_column(String(20))  # proposal, approved, superseded (placement.states.RoundState)
     parent_number: Mapped[int | None] = mapped_column(Integer)  # the approved round it continues
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -205,6 +246,24 @@ class Placement(Base):
     round: Mapped[Round] = relationship(back_populates="placements")
 
 
+class Outcome(Base):
+    """One event after placement (outcomes.csv): started, completed, left, promoted, employed.
+
+    Keyed by the candidate record, so by cohort. ``reason`` is free text and
+    personal data: never shown in the publication edition, removed by a purge.
+    """
+
+    __tablename__ = "outcomes"
+    __table_args__ = (UniqueConstraint("candidate_pk", "event", "date"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    band: Mapped[str | None] = mapped_column(String(4))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
 class SeasonEvent(Base):
     """One change of state in the season, kept for ever beside the audit log: who, when, from what, to what, why.
 
@@ -215,6 +274,7 @@ class SeasonEvent(Base):
 
     __tablename__ = "season_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     os_user: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(20))
@@ -236,3 +296,5 @@ class AuditLog(Base):
     os_user: Mapped[str] = mapped_column(String(200))
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text)  # never special category values
+    # The cohort the action concerned (None: the whole database, e.g. a purge or a schema change).
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"), index=True)

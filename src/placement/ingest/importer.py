@@ -21,11 +21,21 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..cohorts import resolve
 from ..config import ImportLimits, os_user
 from ..db.failures import describe
 from ..db.session import write_transaction
 from ..errors import ConfigError, InputError, PlacementError
-from .mapping import KINDS, NO_MAPPING, FileMapping, Mapping, canonical_kind, load_mapping, valid_delimiter
+from .mapping import (
+    IMPORT_KINDS,
+    KINDS,
+    NO_MAPPING,
+    FileMapping,
+    Mapping,
+    canonical_kind,
+    load_mapping,
+    valid_delimiter,
+)
 from .reader import Problems, Table, read_table
 from .store import PLANNERS, Snapshot, record_import
 from .validate import validate
@@ -50,6 +60,7 @@ class ImportReport:
     dry_run: bool = False
     batch_id: int | None = None  # the import_batches row written; None in a dry run or a no-op
     source: str = ""  # how the file was read: "sheet 'Prefs': the first of 3 sheets ...", "separated by semicolons"
+    cohort: str = ""  # the cohort imported into
 
 
 def _as_mapping(mapping: Mapping | str | Path | None) -> Mapping:
@@ -71,15 +82,22 @@ def import_file(
     sheet: str | None = None,
     delimiter: str | None = None,
     limits: ImportLimits | None = None,
+    cohort: str | None = None,
 ) -> ImportReport:
-    """Import one file of ``kind`` (candidates, hosts, preferences, host_rankings, targets, pairs).
+    """Import one file of ``kind`` (candidates, hosts, preferences, host_rankings, targets, pairs) into a cohort.
 
     ``path`` is CSV or a workbook (.xlsx, .xlsm, .ods); ``sheet`` and ``delimiter``
     override the mapping file's ``sheet`` and ``delimiter`` for this file.
+    ``cohort`` names the cohort; None means the only open cohort (``cohorts.resolve``).
+    ``outcomes`` files name each row's cohort themselves (``ingest.outcomes``).
     """
-    kind = canonical_kind(kind)
+    kind = canonical_kind(kind, IMPORT_KINDS)
     loaded = _with_options(_as_mapping(mapping), [kind], sheet=sheet, delimiter=delimiter)
-    return _import(engine, [(kind, Path(path))], loaded, dry_run, max_errors, limits)[0]
+    if kind == "outcomes":
+        from .outcomes import import_outcomes
+
+        return import_outcomes(engine, path, loaded, dry_run=dry_run, max_errors=max_errors, cohort=cohort)
+    return _import(engine, [(kind, Path(path))], loaded, dry_run, max_errors, limits, cohort)[0]
 
 
 def _with_options(mapping: Mapping, kinds: list[str], *, sheet: str | None, delimiter: str | None) -> Mapping:
@@ -132,8 +150,9 @@ def import_dir(
     max_errors: int = 50,
     delimiter: str | None = None,
     limits: ImportLimits | None = None,
+    cohort: str | None = None,
 ) -> list[ImportReport]:
-    """Import every canonical file found in ``directory`` together, in one transaction.
+    """Import every canonical file found in ``directory`` together, in one transaction, into one cohort.
 
     ``delimiter`` applies to every CSV file of the folder (workbooks have none).
     """
@@ -142,12 +161,13 @@ def import_dir(
     if not files:
         names = ", ".join(loaded.for_kind(k).file or f"{k}.csv (or .xlsx, .xlsm, .ods)" for k in KINDS)
         raise ConfigError(f"No import files in {directory}.", f"The folder should hold some of: {names}.")
-    return _import(engine, files, loaded, dry_run, max_errors, limits)
+    return _import(engine, files, loaded, dry_run, max_errors, limits, cohort)
 
 
 def _import(
     engine: Engine, files: list[tuple[str, Path]], mapping: Mapping, dry_run: bool, max_errors: int,
     limits: ImportLimits | None = None,
+    cohort_name: str | None = None,
 ) -> list[ImportReport]:
     if max_errors < 1:
         raise ConfigError("max_errors must be at least 1.", "Use e.g. --max-errors 50.")
@@ -163,7 +183,8 @@ def _import(
         # A dry run writes nothing: it reads one snapshot and leaves other writers alone.
         # On PostgreSQL the "scheme" advisory lock plays BEGIN IMMEDIATE's part: imports (and purges) run one at a time.
         with write_transaction(engine, write=not dry_run, lock=None if dry_run else "scheme") as conn:
-            snapshot = Snapshot(conn)
+            cohort = resolve(conn, cohort_name, "write")
+            snapshot = Snapshot(conn, cohort)
             valid = validate(tables, snapshot, problems)
             if len(problems):
                 raise InputError(problems.items, truncated=problems.truncated)
@@ -180,12 +201,12 @@ def _import(
                 batch_id = None
                 if not dry_run and not skipped:
                     batch_id = record_import(conn, kind=kind, file_name=table.file, sha256=table.sha256,
-                                             rows=len(table.rows), plan=plan, at=at, user=user)
+                                             rows=len(table.rows), plan=plan, at=at, user=user, cohort=cohort)
                     plan.write(conn, batch_id)
                 reports.append(ImportReport(
                     kind=kind, file=table.file, sha256=table.sha256, rows=len(table.rows),
                     added=plan.added, updated=plan.updated, unchanged=plan.unchanged, removed=plan.removed,
-                    skipped_same_file=skipped, dry_run=dry_run, batch_id=batch_id, source=table.source,
+                    skipped_same_file=skipped, dry_run=dry_run, batch_id=batch_id, source=table.source, cohort=cohort.name,
                 ))
     except PlacementError:
         raise
@@ -193,7 +214,7 @@ def _import(
         # Named by kind (lost connection, full disk, a racing writer...), never with the driver's row values.
         raise describe(exc, doing="the import") from None
     for r in reports:
-        log.info("import %s %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s%s", r.kind, r.file,
-                 r.rows, r.added, r.updated, r.unchanged, r.removed,
+        log.info("import %s %s into cohort %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s%s", r.kind, r.file,
+                 r.cohort, r.rows, r.added, r.updated, r.unchanged, r.removed,
                  " (same file as before)" if r.skipped_same_file else "", " (dry run)" if dry_run else "")
     return reports

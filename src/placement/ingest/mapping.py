@@ -37,9 +37,14 @@ from ..domain import NEVER_ECHOED
 from ..errors import ConfigError
 from ..schemas import LIST_COLUMNS, VOCABULARIES, columns
 
+# The files of one intake's scheme, in the order an import folder is read.
 KINDS: tuple[str, ...] = ("candidates", "hosts", "preferences", "host_rankings", "targets", "pairs")
+# What became of the graduates afterwards: imported on its own, often for several cohorts at once.
+AFTER_KINDS: tuple[str, ...] = ("outcomes",)
+# What `placement import KIND FILE` takes.
+IMPORT_KINDS: tuple[str, ...] = (*KINDS, *AFTER_KINDS)
 # A mapping file may also describe the offer answers file read by `placement offer import`.
-MAPPING_KINDS: tuple[str, ...] = (*KINDS, "answers")
+MAPPING_KINDS: tuple[str, ...] = (*KINDS, "answers", *AFTER_KINDS)
 # Kinds that may come in the wide layout: (the column naming the row's owner, the column each choice names).
 WIDE_KINDS: dict[str, tuple[str, str]] = {
     "preferences": ("candidate_id", "host_id"),

@@ -23,10 +23,12 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
+from ..cohorts import CohortRef
 from ..db.models import (
     AuditLog,
     Candidate,
     Host,
+    HostPlace,
     HostRanking,
     ImportBatch,
     PairRule,
@@ -39,6 +41,7 @@ from ..domain import ethnic_group, minority_ethnic
 CANDIDATES: Table = Candidate.__table__  # type: ignore[assignment]
 PROTECTED: Table = ProtectedCharacteristics.__table__  # type: ignore[assignment]
 HOSTS: Table = Host.__table__  # type: ignore[assignment]
+PLACES: Table = HostPlace.__table__  # type: ignore[assignment]
 PREFERENCES: Table = Preference.__table__  # type: ignore[assignment]
 HOST_RANKINGS: Table = HostRanking.__table__  # type: ignore[assignment]
 TARGETS: Table = Target.__table__  # type: ignore[assignment]
@@ -49,7 +52,8 @@ AUDIT: Table = AuditLog.__table__  # type: ignore[assignment]
 CANDIDATE_FIELDS = ("given_name", "family_name", "email", "assessment_score", "specialisms", "home_region",
                     "willing_to_relocate", "career_changer", "linked_with")
 PROTECTED_FIELDS = ("sex", "ethnic_category", "disability")
-HOST_FIELDS = ("name", "org_type", "region", "capacity", "specialisms", "min_score", "min_placements")
+HOST_ORG_FIELDS = ("name", "org_type", "region")  # the organisation: shared by every cohort
+PLACE_FIELDS = ("capacity", "specialisms", "min_score", "min_placements")  # its places in one cohort
 TARGET_FIELDS = ("scope", "attribute", "value", "min_share", "max_share", "strength", "weight")
 PAIR_FIELDS = ("rule", "reason")
 CHUNK = 500  # ids per DELETE ... IN (...): well under every backend's parameter limit
@@ -58,10 +62,20 @@ Rows = Sequence[tuple[int, Any]]  # (row number, the file kind's pydantic model)
 
 
 class Snapshot:
-    """The stored rows an import compares against, each table read once, when first needed."""
+    """The stored rows of one cohort an import compares against, each table read once, when first needed.
 
-    def __init__(self, conn: Connection):
+    Candidates and everything hanging off them, targets and host places are
+    the cohort's; host organisations are shared by every cohort.
+    """
+
+    def __init__(self, conn: Connection, cohort: CohortRef):
         self.conn = conn
+        self.cohort = cohort
+
+    @property
+    def in_cohort(self):
+        """The condition that keeps a query of candidates to this cohort."""
+        return CANDIDATES.c.cohort_id == self.cohort.id
 
     @cached_property
     def candidates(self) -> dict[str, dict[str, Any]]:
@@ -69,7 +83,7 @@ class Snapshot:
         query = select(
             c.id.label("pk"), c.candidate_id, *(c[f] for f in CANDIDATE_FIELDS), c.purged_at,
             *(p[f] for f in PROTECTED_FIELDS),
-        ).outerjoin_from(CANDIDATES, PROTECTED, p.candidate_pk == c.id)
+        ).outerjoin_from(CANDIDATES, PROTECTED, p.candidate_pk == c.id).where(self.in_cohort)
         out = {}
         for row in self.conn.execute(query).mappings():
             record = dict(row)
@@ -81,18 +95,21 @@ class Snapshot:
     def candidate_ids(self) -> set[str]:
         if "candidates" in self.__dict__:
             return set(self.candidates)
-        return set(self.conn.execute(select(CANDIDATES.c.candidate_id)).scalars())
+        return set(self.conn.execute(select(CANDIDATES.c.candidate_id).where(self.in_cohort)).scalars())
 
     @cached_property
     def host_ids(self) -> set[str]:
-        if "hosts" in self.__dict__:
-            return set(self.hosts)
-        return set(self.conn.execute(select(HOSTS.c.host_id)).scalars())
+        """Hosts with places in this cohort (the ones its lists may name)."""
+        return {hid for hid, row in self.hosts.items() if row["place_pk"] is not None}
 
     @cached_property
     def hosts(self) -> dict[str, dict[str, Any]]:
-        h = HOSTS.c
-        query = select(h.id.label("pk"), h.host_id, *(h[f] for f in HOST_FIELDS))
+        """Every host organisation, with its places in this cohort (``place_pk`` None: none yet)."""
+        h, p = HOSTS.c, PLACES.c
+        query = select(
+            h.id.label("pk"), h.host_id, *(h[f] for f in HOST_ORG_FIELDS), p.id.label("place_pk"),
+            *(p[f] for f in PLACE_FIELDS),
+        ).outerjoin_from(HOSTS, PLACES, (p.host_pk == h.id) & (p.cohort_id == self.cohort.id))
         return {row["host_id"]: dict(row) for row in self.conn.execute(query).mappings()}
 
     @cached_property
@@ -110,13 +127,14 @@ class Snapshot:
             select(owner, other, table.c.id, table.c.rank)
             .join(CANDIDATES, CANDIDATES.c.id == table.c.candidate_pk)
             .join(HOSTS, HOSTS.c.id == table.c.host_pk)
+            .where(self.in_cohort)
         )
         return {(o, h): (pk, rank) for o, h, pk, rank in self.conn.execute(query)}
 
     @cached_property
     def targets(self) -> dict[str, dict[str, Any]]:
         t = TARGETS.c
-        query = select(t.id.label("pk"), t.name, *(t[f] for f in TARGET_FIELDS))
+        query = select(t.id.label("pk"), t.name, *(t[f] for f in TARGET_FIELDS)).where(t.cohort_id == self.cohort.id)
         return {row["name"]: dict(row) for row in self.conn.execute(query).mappings()}
 
     @cached_property
@@ -125,12 +143,19 @@ class Snapshot:
             select(CANDIDATES.c.candidate_id, HOSTS.c.host_id, PAIRS.c.id.label("pk"), PAIRS.c.rule, PAIRS.c.reason)
             .join(CANDIDATES, CANDIDATES.c.id == PAIRS.c.candidate_pk)
             .join(HOSTS, HOSTS.c.id == PAIRS.c.host_pk)
+            .where(self.in_cohort)
         )
         return {(r["candidate_id"], r["host_id"]): dict(r) for r in self.conn.execute(query).mappings()}
 
     def imported_before(self, kind: str, sha256: str) -> bool:
-        query = select(BATCHES.c.id).where(BATCHES.c.kind == kind, BATCHES.c.sha256 == sha256).limit(1)
+        query = select(BATCHES.c.id).where(
+            BATCHES.c.kind == kind, BATCHES.c.sha256 == sha256, BATCHES.c.cohort_id == self.cohort.id
+        ).limit(1)
         return self.conn.execute(query).first() is not None
+
+    def candidate_pks(self, conn: Connection) -> dict[str, int]:
+        """candidate_id -> primary key in this cohort, as the database holds them now (after inserts)."""
+        return dict(conn.execute(select(CANDIDATES.c.candidate_id, CANDIDATES.c.id).where(self.in_cohort)).all())
 
 
 @dataclass
@@ -167,8 +192,8 @@ def _delete_by_pk(conn: Connection, table: Table, pks: list[int]) -> None:
         conn.execute(delete(table).where(table.c.id.in_(pks[start:start + CHUNK])))
 
 
-def _pk_map(conn: Connection, table: Table, column: str) -> dict[str, int]:
-    return dict(conn.execute(select(table.c[column], table.c.id)).all())
+def _host_pks(conn: Connection) -> dict[str, int]:
+    return dict(conn.execute(select(HOSTS.c.host_id, HOSTS.c.id)).all())
 
 
 def _protected_row(values: dict[str, str]) -> dict[str, str]:
@@ -208,8 +233,10 @@ def plan_candidates(rows: Rows, snapshot: Snapshot) -> Plan:
 
     def write(conn: Connection, batch_id: int) -> None:
         if inserts:
-            conn.execute(insert(CANDIDATES), [{**r, "withdrawn": False, "import_batch_id": batch_id} for r in inserts])
-            pks = _pk_map(conn, CANDIDATES, "candidate_id")
+            conn.execute(insert(CANDIDATES), [
+                {**r, "cohort_id": snapshot.cohort.id, "withdrawn": False, "import_batch_id": batch_id} for r in inserts
+            ])
+            pks = snapshot.candidate_pks(conn)
             missing_protected.extend({"candidate_pk": pks[cid], **p} for cid, p in new_protected.items())
         _update_by_pk(conn, CANDIDATES, updates, import_batch_id=batch_id)
         if missing_protected:
@@ -224,9 +251,10 @@ def plan_candidates(rows: Rows, snapshot: Snapshot) -> Plan:
 
 
 def _plan_by_key(
-    rows: Rows, existing: dict[str, dict[str, Any]], key: str, fields: tuple[str, ...], table: Table, *, batch: bool
+    rows: Rows, existing: dict[str, dict[str, Any]], key: str, fields: tuple[str, ...], table: Table, *, batch: bool,
+    cohort_id: int,
 ) -> Plan:
-    """Upsert plan for a table keyed by one natural id (hosts by host_id, targets by name)."""
+    """Upsert plan for a cohort's table keyed by one natural id (targets by name)."""
     plan = Plan()
     inserts, updates = [], []
     for _, m in rows:
@@ -245,7 +273,7 @@ def _plan_by_key(
         # Rows that carry their import batch (hosts) are stamped with this one.
         stamp = {"import_batch_id": batch_id} if batch else {}
         if inserts:
-            conn.execute(insert(table), [{**r, **stamp} for r in inserts])
+            conn.execute(insert(table), [{**r, **stamp, "cohort_id": cohort_id} for r in inserts])
         _update_by_pk(conn, table, updates, **stamp)
 
     plan.write = write
@@ -253,11 +281,54 @@ def _plan_by_key(
 
 
 def plan_hosts(rows: Rows, snapshot: Snapshot) -> Plan:
-    return _plan_by_key(rows, snapshot.hosts, "host_id", HOST_FIELDS, HOSTS, batch=True)
+    """Host organisations (shared by every cohort) and their places in this cohort.
+
+    A row is *added* when the host has no places in this cohort yet (even if
+    the organisation is known from another cohort), *updated* when its
+    organisation or its places changed.
+    """
+    plan = Plan()
+    new_orgs: list[dict[str, Any]] = []
+    org_updates: list[dict[str, Any]] = []
+    new_places: list[tuple[str, dict[str, Any]]] = []
+    place_updates: list[dict[str, Any]] = []
+    for _, m in rows:
+        org, places = _fields(m, HOST_ORG_FIELDS), _fields(m, PLACE_FIELDS)
+        old = snapshot.hosts.get(m.host_id)
+        if old is None:
+            new_orgs.append({"host_id": m.host_id, **org})
+        elif _differs(old, org):
+            org_updates.append({"_pk": old["pk"], **org})
+        if old is None or old["place_pk"] is None:
+            plan.added += 1
+            new_places.append((m.host_id, places))
+        elif _differs(old, places):
+            plan.updated += 1
+            place_updates.append({"_pk": old["place_pk"], **places})
+        elif old is not None and _differs(old, org):
+            plan.updated += 1
+        else:
+            plan.unchanged += 1
+
+    def write(conn: Connection, batch_id: int) -> None:
+        if new_orgs:
+            conn.execute(insert(HOSTS), [{**r, "import_batch_id": batch_id} for r in new_orgs])
+        _update_by_pk(conn, HOSTS, org_updates, import_batch_id=batch_id)
+        if new_places:
+            pks = _host_pks(conn)
+            conn.execute(insert(PLACES), [
+                {"cohort_id": snapshot.cohort.id, "host_pk": pks[hid], "import_batch_id": batch_id, **p}
+                for hid, p in new_places
+            ])
+        _update_by_pk(conn, PLACES, place_updates, import_batch_id=batch_id)
+
+    plan.write = write
+    return plan
 
 
 def _plan_ranked(
-    rows: Rows, existing: dict[tuple[str, str], tuple[int, int]], table: Table, owner: str, other: str
+    rows: Rows, snapshot: Snapshot, existing: dict[tuple[str, str], tuple[int, int]], table: Table, owner: str,
+    other: str,
 ) -> Plan:
     """Preferences (owner = candidate) or host rankings (owner = host).
 
@@ -286,8 +357,8 @@ def _plan_ranked(
         _delete_by_pk(conn, table, removed)
         _update_by_pk(conn, table, updates)
         if inserts:
-            candidate_pk = _pk_map(conn, CANDIDATES, "candidate_id")
-            host_pk = _pk_map(conn, HOSTS, "host_id")
+            candidate_pk = snapshot.candidate_pks(conn)
+            host_pk = _host_pks(conn)
             if owner_is_candidate:
                 values = [{"candidate_pk": candidate_pk[o], "host_pk": host_pk[x], "rank": r} for o, x, r in inserts]
             else:
@@ -299,15 +370,16 @@ def _plan_ranked(
 
 
 def plan_preferences(rows: Rows, snapshot: Snapshot) -> Plan:
-    return _plan_ranked(rows, snapshot.preferences, PREFERENCES, "candidate_id", "host_id")
+    return _plan_ranked(rows, snapshot, snapshot.preferences, PREFERENCES, "candidate_id", "host_id")
 
 
 def plan_host_rankings(rows: Rows, snapshot: Snapshot) -> Plan:
-    return _plan_ranked(rows, snapshot.host_rankings, HOST_RANKINGS, "host_id", "candidate_id")
+    return _plan_ranked(rows, snapshot, snapshot.host_rankings, HOST_RANKINGS, "host_id", "candidate_id")
 
 
 def plan_targets(rows: Rows, snapshot: Snapshot) -> Plan:
-    return _plan_by_key(rows, snapshot.targets, "name", TARGET_FIELDS, TARGETS, batch=False)
+    return _plan_by_key(rows, snapshot.targets, "name", TARGET_FIELDS, TARGETS, batch=False,
+                        cohort_id=snapshot.cohort.id)
 
 
 def plan_pairs(rows: Rows, snapshot: Snapshot) -> Plan:
@@ -327,8 +399,8 @@ def plan_pairs(rows: Rows, snapshot: Snapshot) -> Plan:
 
     def write(conn: Connection, batch_id: int) -> None:
         if inserts:
-            candidate_pk = _pk_map(conn, CANDIDATES, "candidate_id")
-            host_pk = _pk_map(conn, HOSTS, "host_id")
+            candidate_pk = snapshot.candidate_pks(conn)
+            host_pk = _host_pks(conn)
             conn.execute(insert(PAIRS), [
                 {"candidate_pk": candidate_pk[c], "host_pk": host_pk[h], **v} for c, h, v in inserts
             ])
@@ -349,7 +421,8 @@ PLANNERS: dict[str, Callable[[Rows, Snapshot], Plan]] = {
 
 
 def record_import(
-    conn: Connection, *, kind: str, file_name: str, sha256: str, rows: int, plan: Plan, at: datetime, user: str
+    conn: Connection, *, kind: str, file_name: str, sha256: str, rows: int, plan: Plan, at: datetime, user: str,
+    cohort: CohortRef | None,
 ) -> int:
     """The import_batches row and the audit_log entry of one file; returns the batch id.
 
@@ -357,11 +430,13 @@ def record_import(
     """
     counts = {"added": plan.added, "updated": plan.updated, "unchanged": plan.unchanged, "removed": plan.removed}
     result = conn.execute(insert(BATCHES).values(
-        kind=kind, file_name=file_name, sha256=sha256, rows=rows, imported_at=at, os_user=user, **counts
+        kind=kind, file_name=file_name, sha256=sha256, rows=rows, imported_at=at, os_user=user,
+        cohort_id=cohort.id if cohort else None, **counts
     ))
     assert result.inserted_primary_key is not None  # an INSERT of one row
     batch_id = result.inserted_primary_key[0]
     detail = (f"{kind} from {file_name} (sha256 {sha256[:12]}, batch {batch_id}): {rows} rows, "
               + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    conn.execute(insert(AUDIT).values(at=at, os_user=user, action="import", detail=detail))
+    conn.execute(insert(AUDIT).values(at=at, os_user=user, action="import", detail=detail,
+                                      cohort_id=cohort.id if cohort else None))
     return batch_id

@@ -44,9 +44,12 @@ class KnownIds:
     """
 
     def __init__(self, what: str, db_ids: Iterable[str], batch: Table | None, batch_failed: bool,
-                 batch_valid: Valid | None = None):
+                 batch_valid: Valid | None = None, *, elsewhere: Iterable[str] = (), cohort: str = ""):
         self.what = what
         self.ids = set(db_ids)
+        # Hosts stored for other cohorts only: named with their own fix (give them places in this one).
+        self.elsewhere = set(elsewhere) - self.ids
+        self.cohort = cohort
         self.refused: dict[str, int] = {}  # id -> its row, for rows of this import's file refused on their own
         self.batch_file = batch.file if batch is not None else ""
         if batch is not None:
@@ -87,6 +90,11 @@ class KnownIds:
     def verify(self, table: Table, problems: Problems, row: int, column: str, identifier: str) -> bool:
         if identifier in self.ids or not self.check:
             return True
+        if identifier in self.elsewhere:
+            table.report(problems, row, column, identifier, f"has no places in cohort {self.cohort}",
+                         f"add the host to this cohort's hosts.csv, or start the cohort from last year's hosts "
+                         f"with `placement cohort copy-hosts FROM {self.cohort}`")
+            return False
         key = (table.file, column, identifier)
         if key in self._reported:
             self._reported[key][-1] += 1
@@ -309,7 +317,7 @@ def validate(tables: dict[str, Table | None], snapshot: Snapshot, problems: Prob
     candidates = KnownIds("candidate", snapshot.candidate_ids, tables.get("candidates"),
                           "candidates" in tables and tables["candidates"] is None, valid.get("candidates"))
     hosts = KnownIds("host", snapshot.host_ids, tables.get("hosts"), "hosts" in tables and tables["hosts"] is None,
-                     valid.get("hosts"))
+                     valid.get("hosts"), elsewhere=snapshot.hosts, cohort=snapshot.cohort.name)
 
     if "candidates" in valid:
         check_candidates(valid["candidates"], snapshot, problems)

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from ..audit.editions import Edition, edition_words, write_edition
+from ..cohorts import CohortRef
 from ..errors import ConfigError
 from .compare import SCHEMA, compare_scenarios
 
@@ -47,6 +48,7 @@ def write_scenarios(
     allow_quota: bool = False,
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
+    cohort: CohortRef | str | None = None,
 ) -> Path:
     """Compare round ``base`` under ``variants`` and write the page (or JSON); returns the file's path.
 
@@ -57,13 +59,16 @@ def write_scenarios(
     if fmt not in FORMATS:
         raise ConfigError(f"Unknown scenario format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
     edition = Edition.parse(edition)
+    from ..cohorts import resolve_in
+
+    scope = resolve_in(engine, cohort)
     comparison = compare_scenarios(engine, base, variants, edition=edition, allow_quota=allow_quota,
-                                   workers=workers, progress=progress)
+                                   workers=workers, progress=progress, cohort=scope)
     data = render(comparison, fmt)
     if out is None:
         from ..audit import default_report_path
 
-        path = default_report_path(engine, base, fmt, edition=edition, kind="scenarios")
+        path = default_report_path(engine, base, fmt, edition=edition, kind="scenarios", cohort=scope.name)
     else:
         path = Path(out)
     write_edition(path, data, edition)
@@ -74,5 +79,5 @@ def write_scenarios(
     labels = "; ".join(f"“{c['label']}”" for c in comparison["variants"][1:])
     with transaction(engine) as session:
         log_action(session, "scenario", f"round {base} scenario comparison ({labels}), {fmt}, {edition_words(edition)}, "
-                                        f"written to {path}")
+                                        f"written to {path}", scope)
     return path

@@ -30,6 +30,7 @@ from ..audit.load import CandidateFacts, RoundFacts, facts_from_record
 from ..audit.metrics import choice_bin, choice_bins, price_of_fairness
 from ..audit.price import not_applicable
 from ..audit.report import build_audit
+from ..cohorts import CohortRef
 from ..errors import RoundError
 from ..solver.problem import Problem, Solution
 from ..totals import SOLVED, RoundRecord, read_round, target_status, totals_of
@@ -134,8 +135,9 @@ def compare_scenarios(
     allow_quota: bool = False,
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
+    cohort: CohortRef | str | None = None,
 ) -> dict[str, Any]:
-    """Round ``base`` as solved and under each variant, as the JSON-ready comparison.
+    """Round ``base`` of ``cohort`` as solved and under each variant, as the JSON-ready comparison.
 
     ``workers``: processes to solve in (default: one per core, at most one per
     variant; 1 solves one after another in this process).
@@ -150,7 +152,7 @@ def compare_scenarios(
     from ..db.session import transaction
 
     with transaction(engine) as session:
-        record = read_round(session, base)
+        record = read_round(session, base, cohort)
         facts = facts_from_record(session, record)
         org_type = dict(session.execute(select(Host.host_id, Host.org_type)).all())
     encoded = record.inputs
