@@ -154,7 +154,7 @@ def import_directory(app: AppContext, directory: Path, mapping_path: Path | None
 @pass_app
 @handle_errors
 def import_outcomes_cmd(app: AppContext, file: Path, sheet: str | None, mapping_path: Path | None, dry_run: bool,
-                        max_errors: int, delimiter: str | None) -> None:
+                        max_errors: int, delimiter: str | None, max_bytes: int | None, max_rows: int | None) -> None:
     """Import what became of the graduates (outcomes.csv or a workbook): started, completed, left, promoted, employed.
 
     \b
@@ -166,5 +166,6 @@ def import_outcomes_cmd(app: AppContext, file: Path, sheet: str | None, mapping_
     """
     mapping = load_mapping(mapping_path) if mapping_path else None
     report = import_file(_engine(app, dry_run), "outcomes", file, mapping=mapping, dry_run=dry_run,
-                         max_errors=max_errors, sheet=sheet, delimiter=delimiter, cohort=app.cohort)
+                         max_errors=max_errors, sheet=sheet, delimiter=delimiter,
+                         limits=_limits(max_bytes, max_rows), cohort=app.cohort)
     _show([report], dry_run)

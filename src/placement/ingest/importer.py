@@ -96,7 +96,8 @@ def import_file(
     if kind == "outcomes":
         from .outcomes import import_outcomes
 
-        return import_outcomes(engine, path, loaded, dry_run=dry_run, max_errors=max_errors, cohort=cohort)
+        return import_outcomes(engine, path, loaded, dry_run=dry_run, max_errors=max_errors, cohort=cohort,
+                               limits=limits)
     return _import(engine, [(kind, Path(path))], loaded, dry_run, max_errors, limits, cohort)[0]
 
 

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, delete, insert, sel
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..cohorts import CohortRef, resolve
-from ..config import os_user
+from ..config import ImportLimits, os_user
 from ..db.models import Candidate, Cohort, Outcome
 from ..db.session import write_transaction
 from ..errors import InputError, PlacementError
@@ -68,14 +68,15 @@ def import_outcomes(
     dry_run: bool = False,
     max_errors: int = 50,
     cohort: str | None = None,
+    limits: ImportLimits | None = None,
 ) -> Any:
     """Import an outcomes file; returns the ``ImportReport`` (cohort: the cohorts it named, comma-joined)."""
     from .importer import ImportReport
 
     problems = Problems(max_errors)
-    table = read_table("outcomes", Path(path), mapping.for_kind("outcomes"), problems)
+    table = read_table("outcomes", Path(path), mapping.for_kind("outcomes"), problems, limits=limits)
     try:
-        with write_transaction(engine, write=not dry_run) as conn:
+        with write_transaction(engine, write=not dry_run, lock=None if dry_run else "scheme") as conn:
             events = _validate(conn, table, cohort, problems) if table is not None else []
             if len(problems) or table is None:
                 raise InputError(problems.items, truncated=problems.truncated)
