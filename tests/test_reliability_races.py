@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text, update
 
+from placement.cohorts import resolve_in
 from placement.db.migrate import upgrade
 from placement.db.models import Candidate, ImportBatch, Preference
 from placement.db.session import make_engine, transaction, write_transaction
@@ -174,10 +175,12 @@ def test_a_solve_loading_the_scheme_during_imports_reads_one_state(db, tmp_path)
     failures: list[BaseException] = []
     loads = [0]
 
+    cohort = resolve_in(reader, None)
+
     def read_again_and_again():
         while not done.is_set():
             try:
-                encoded, _, _, _ = prepare(reader, RoundOptions())
+                encoded, _, _, _ = prepare(reader, RoundOptions(), cohort)
                 # The snapshot is whole: every host a preference names was loaded with it.
                 assert encoded.problem.n_hosts >= 4
             except BaseException as exc:  # noqa: BLE001 - reported below
