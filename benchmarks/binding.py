@@ -39,6 +39,7 @@ SOFT_NAME = "minority-ethnic-per-region-binding"
 
 
 def _encode(db: Path, csv_dir: Path):
+    from placement.cohorts import resolve_in
     from placement.db.migrate import upgrade
     from placement.db.session import make_engine
     from placement.ingest import import_dir
@@ -48,7 +49,7 @@ def _encode(db: Path, csv_dir: Path):
     engine = make_engine(f"sqlite:///{db}")
     upgrade(engine)
     import_dir(engine, csv_dir)
-    encoded = prepare(engine, RoundOptions(allow_quota=True))[0]
+    encoded = prepare(engine, RoundOptions(allow_quota=True), resolve_in(engine, None))[0]
     engine.dispose()
     db.unlink(missing_ok=True)
     return encoded.problem
