@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import stat
-import threading
 from pathlib import Path
 
 import pytest
@@ -23,33 +22,10 @@ from placement.db.models import AuditLog, Candidate, Host, ImportBatch, Protecte
 from placement.db.session import make_engine, transaction
 from placement.errors import InputError, PlacementError
 from placement.ingest import import_dir, import_file
+from tests.helpers.concurrency import CAND_HEADER, run_together
 
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
-CAND_HEADER = (
-    "candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,willing_to_relocate,"
-    "sex,ethnic_category,disability,career_changer,linked_with\n"
-)
 
-
-def run_together(*jobs):
-    """Run the jobs in threads released at the same moment; return each one's result or exception."""
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[object] = [None] * len(jobs)
-
-    def work(i, job):
-        barrier.wait()
-        try:
-            outcomes[i] = job()
-        except BaseException as exc:  # noqa: BLE001 - the test inspects it
-            outcomes[i] = exc
-
-    threads = [threading.Thread(target=work, args=(i, job)) for i, job in enumerate(jobs)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "an import hung"
-    return outcomes
 
 
 def _candidates_file(path: Path, tag: str, ethnic: str, n: int = 200) -> Path:
