@@ -150,7 +150,7 @@ def bench_binding(n: int, cfg: dict, workdir: Path, log, *, objectives: bool, pr
     import dataclasses
 
     from benchmarks._worker import to_plain
-    from benchmarks.runner import HIGHS_GRACE, _dump, _objective_row, agreement, run_child
+    from benchmarks.runner import HIGHS_GRACE, _dump, _objective_row, agreement, attach_ratios, run_child
     from placement.solver.problem import Options
 
     tag = f"{n}-binding"
@@ -203,13 +203,7 @@ def bench_binding(n: int, cfg: dict, workdir: Path, log, *, objectives: bool, pr
             errors.append(f"[{tag}] {name}: {m.get('status')} with no placement")
     same_model = [name for name, _, _ in ENGINE_ROWS] + ["HiGHS MIP"]
     agreement(rows, same_model, errors, f"[{tag}]")
-    for name in [r for r, _, _ in ENGINE_ROWS] + extra:
-        m, r = rows.get(name), rows.get("HiGHS MIP")
-        if m and r and m.get("seconds") and r.get("seconds") and r.get("status") not in ("ERROR", "SKIPPED"):
-            m["reference"] = "HiGHS MIP"
-            m["ratio"] = m["seconds"] / r["seconds"]
-    for m in rows.values():
-        m.pop("chosen", None)
+    attach_ratios(rows, dict.fromkeys([r for r, _, _ in ENGINE_ROWS] + extra, "HiGHS MIP"))
     return {
         "tag": tag,
         "candidates": problem.n_candidates,

@@ -315,13 +315,7 @@ def bench_instance(n: int, variant: str, cfg: dict[str, Any], workdir: Path, log
         "HiGHS MIP": "min-cost flow",
         "placement solve, strict stability": "matching (Gale–Shapley)",
     }
-    for name, ref in refs.items():
-        m, r = rows.get(name), rows.get(ref)
-        if m and r and m.get("seconds") and r.get("seconds") and r.get("status") not in ("ERROR", "SKIPPED"):
-            m["reference"] = ref
-            m["ratio"] = m["seconds"] / r["seconds"]
-    for m in rows.values():
-        m.pop("chosen", None)
+    attach_ratios(rows, refs)
     return {
         "tag": tag,
         "candidates": problem.n_candidates,
@@ -353,3 +347,14 @@ def bench_audit(db: Path, round_number: int, candidates: int, workdir: Path, log
     out = run_child("audit", spec, workdir, f"audit-{candidates}", 3600)
     out["candidates"] = candidates
     return out
+
+
+def attach_ratios(rows: dict[str, dict[str, Any]], refs: dict[str, str]) -> None:
+    """Each row's time as a ratio to its reference's in the same run; the placements are dropped from the record."""
+    for name, ref in refs.items():
+        m, r = rows.get(name), rows.get(ref)
+        if m and r and m.get("seconds") and r.get("seconds") and r.get("status") not in ("ERROR", "SKIPPED"):
+            m["reference"] = ref
+            m["ratio"] = m["seconds"] / r["seconds"]
+    for m in rows.values():
+        m.pop("chosen", None)
