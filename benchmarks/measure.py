@@ -93,7 +93,7 @@ def _kind_solve(spec: dict) -> dict:
         "objective": {k: float(v) for k, v in sol.objective.items()},
         "bound": {k: float(v) for k, v in sol.bound.items()},
         "method": sol.method,
-        "tie_break": sol.tie_break,
+        "tie_break": str(sol.tie_break),
         "solver_seconds": sol.solve_seconds,
         "seconds": seconds,
         "chosen_file": _save_chosen(spec, sol.chosen),

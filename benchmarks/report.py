@@ -12,6 +12,7 @@ from typing import Any
 
 from benchmarks.binding import BINDING, gap
 from benchmarks.runner import PURE, TARGETS
+from placement.solver.problem import TieBreak
 
 GOAL_SECONDS_20K = 60.0
 GOAL_MEMORY_MB_20K = 2048.0
@@ -195,8 +196,9 @@ def markdown(result: dict[str, Any]) -> str:
             status = r.get("status", "")
             if r.get("status") == "OPTIMAL" and name == "min-cost flow" and inst["variant"] == TARGETS:
                 status = "bound (no side constraints)"
-            if r.get("tie_break") and r["tie_break"] != "none":
-                status += f" (ties: {r['tie_break'].partition(': ')[2]})"
+            tie = TieBreak.parse(r.get("tie_break"))
+            if tie.outcome is not None:
+                status += f" (ties: {tie.outcome.value})"
             if inst["variant"] == BINDING and name.startswith("placement") and r.get("status") == "FEASIBLE":
                 status += f" ({gap(r)})"
             lines.append(

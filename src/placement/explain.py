@@ -31,6 +31,8 @@ from .errors import NotFound
 from .lookup import candidate as find_candidate
 from .masking import SPECIAL_TARGET_WORDS, for_candidate, is_special
 from .rounds import RoundOptions, latest_approved, stored_inputs
+from .solver.constraints import family
+from .solver.problem import TieBreak, TieOutcome
 
 
 @dataclass
@@ -182,7 +184,7 @@ def _describe_change(problem, base, forced, *, host: int | None = None, gain: in
         return ("its places went to other candidates; placing the candidate there would have cost more in soft "
                 "targets or hosts' minimum numbers than it gained, so the overall result was better this way")
     # Equally good on every level: the tie-break decided.
-    if base.tie_break == forced.tie_break == "host_order: optimal":
+    if base.tie_break == forced.tie_break == TieBreak("host_order", TieOutcome.OPTIMAL):
         from .solver.levels import host_order_cost
 
         cost = host_order_cost(problem)
@@ -199,27 +201,26 @@ def _places(n: int) -> str:
 
 
 def _newly_missed(problem, base, forced, host: int | None = None) -> list[str]:
-    """Targets (and hosts' lower quotas) the forced placement misses by more than the round did.
+    """The soft rules (targets, hosts' lower quotas, ...) the forced placement misses by more than the round did.
 
-    A target whose scope does not include the host is missed through the
-    other candidates the placement would have moved, and the words say so.
+    Each is named by its constraint family (``Family.missed``), which also
+    decides what may not be named to a candidate; a rule away from ``host`` is
+    missed through the other candidates the placement would have moved.
     """
 
+    def short(sol) -> dict[tuple[str, int], float]:
+        out: dict[tuple[str, int], float] = {}
+        for s in sol.shortfalls:
+            out[(s.family, s.index)] = out.get((s.family, s.index), 0.0) + s.short
+        return out
+
+    before, after = short(base), short(forced)
     out: list[str] = []
-    for t, b, f in zip(problem.targets, base.targets, forced.targets):
-        if f.shortfall > b.shortfall + 1e-9:
-            if is_special(t.attribute):
-                words = SPECIAL_TARGET_WORDS
-            else:
-                words = f"the {'hard' if t.hard else 'soft'} target {t.name} ({t.scope})"
-                if host is not None and host not in set(np.asarray(t.scope_hosts).tolist()):
-                    words += (", a target elsewhere that the other candidates it would have moved would then "
-                              "have missed")
+    for (name, index), amount in after.items():
+        if amount > before.get((name, index), 0.0) + 1e-9:
+            words = family(name).missed(problem, index, host)
             if words not in out:
                 out.append(words)
-    base_quota = {v for v in base.soft_violations if v.startswith("lower quota")}
-    if any(v.startswith("lower quota") and v not in base_quota for v in forced.soft_violations):
-        out.append("a host's minimum number of graduates")
     return out
 
 

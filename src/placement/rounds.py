@@ -35,7 +35,7 @@ from .errors import ConcurrencyError, Interrupted, NotFound, QuotaRefused, Round
 from .events import record
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
-from .solver.problem import Options, Solution
+from .solver.problem import Options, Solution, TieBreak
 from .text import refused_in_text
 
 T = TypeVar("T")
@@ -414,7 +414,7 @@ def _result(encoded, solution, *, number: int | None, rank_sum: int, blocking: l
         soft_violations=solution.soft_violations,
         dropped=len(encoded.dropped),
         notes=encoded.notes,
-        tie_break=solution.tie_break,
+        tie_break=str(solution.tie_break),
         engines=solution.engines,
         stored=stored,
         superseded=superseded or [],
@@ -453,7 +453,7 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: Coh
         "diagnosis": solution.diagnosis,
         "soft_violations": solution.soft_violations,
         "messages": solution.messages,
-        "tie_break": solution.tie_break,
+        "tie_break": str(solution.tie_break),
         "engines": solution.engines,
         "notes": encoded.notes,
         "hard_protected_targets": quotas,
@@ -637,7 +637,7 @@ def rederive(engine: Engine, number: int, *, cohort: CohortRef | str | None = No
     with transaction(engine) as s:
         rnd, encoded = stored_inputs(s, number, resolve(s, cohort))
         opts = RoundOptions.stored(rnd.options)
-        settled = str((rnd.summary or {}).get("tie_break", "")).endswith(": optimal")
+        settled = TieBreak.parse((rnd.summary or {}).get("tie_break")).settled
     if not settled:
         # The round kept the levels' own answer (its ties were not settled in the time it had); whether
         # a re-solve settles them depends on the machine's speed, so reproduce what the round did.
@@ -669,7 +669,7 @@ def resolve_without_targets(engine: Engine, number: int, *, cohort: CohortRef | 
         status=solution.status,
         objective=solution.objective,
         placements={cid: placed.get(cid) for cid in encoded.candidate_ids},
-        fewest_changes=solution.tie_break == "kept: optimal",
+        fewest_changes=solution.tie_break.rule == "kept" and solution.tie_break.settled,
     )
 
 

@@ -129,12 +129,14 @@ def print_round_summary(result, console=None) -> None:
 
 def tie_words(tie_break: str) -> str:
     """The solver's tie-break report ("host_order: optimal") in a coordinator's words."""
-    how, _, result = tie_break.partition(": ")
-    if how == "none":
+    from ..solver import TieBreak
+
+    tie = TieBreak.parse(tie_break)
+    if tie.outcome is None:
         return "left to the solver (--tie-break none)"
-    if result == "optimal":
+    if tie.settled:
         return "settled by host order: candidates hosts rank higher come first (proven)"
-    return f"not settled ({result}); the solver's own choice among them stands"
+    return f"not settled ({tie.outcome.value}); the solver's own choice among them stands"
 
 
 @cli.command("solve")

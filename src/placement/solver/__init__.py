@@ -8,7 +8,18 @@ placement against ../shared/spec/model.md the same way the solver does.
 from __future__ import annotations
 
 from .checks import Evaluation, Violation, check_validity, evaluate
-from .problem import Objective, Options, Problem, Solution, Stability, Status, Target, TargetResult
+from .problem import (
+    Objective,
+    Options,
+    Problem,
+    Solution,
+    Stability,
+    Status,
+    Target,
+    TargetResult,
+    TieBreak,
+    TieOutcome,
+)
 from .solve import solve
 
 __all__ = [
@@ -21,6 +32,8 @@ __all__ = [
     "Status",
     "Target",
     "TargetResult",
+    "TieBreak",
+    "TieOutcome",
     "Violation",
     "check_validity",
     "evaluate",

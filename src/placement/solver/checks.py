@@ -124,6 +124,7 @@ class Evaluation:
         sol.objective = dict(self.objective)
         sol.targets = self.targets
         sol.soft_violations = self.soft_violations
+        sol.shortfalls = list(self.shortfalls)
 
     @property
     def penalty(self) -> float:

@@ -14,10 +14,14 @@ were dropped by the encoder, which keeps the reason).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .constraints.base import SoftShortfall
 
 Objective = Literal["rank-sum", "rank-maximal", "generous"]
 Stability = Literal["none", "strict", "prefer"]
@@ -119,6 +123,46 @@ class TargetResult:
         return self.shortfall <= 1e-9
 
 
+class TieOutcome(StrEnum):
+    """How the tie-break level ended (its value is the wording stored with a round)."""
+
+    OPTIMAL = "optimal"
+    NO_TIME = "not settled: no time left"
+    TIMED_OUT = "not settled in the time allowed"
+    MOVED_LEVEL = "not settled: the engine's answer moved a level"
+    NOT_SETTLED = "not settled"
+    NOT_USED = "not used with stability"
+
+
+@dataclass(frozen=True)
+class TieBreak:
+    """How equally good placements were settled: the rule (``host_order``, ``kept``, or ``none``) and its outcome.
+
+    ``str()`` gives the form stored in a round's summary ("host_order: optimal"); :meth:`parse` reads it back.
+    """
+
+    rule: str = "none"
+    outcome: TieOutcome | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.outcome is TieOutcome.OPTIMAL
+
+    def __str__(self) -> str:
+        return "none" if self.outcome is None else f"{self.rule}: {self.outcome.value}"
+
+    @classmethod
+    def parse(cls, text: str | None) -> TieBreak:
+        """A stored tie-break text back as data; unknown wording reads as not settled."""
+        rule, sep, outcome = (text or "none").partition(": ")
+        if not sep:
+            return cls(rule or "none", None)
+        try:
+            return cls(rule, TieOutcome(outcome))
+        except ValueError:
+            return cls(rule, TieOutcome.NOT_SETTLED)
+
+
 @dataclass
 class Solution:
     status: Status
@@ -133,9 +177,10 @@ class Solution:
     targets: list[TargetResult] = field(default_factory=list)
     blocking_pairs: list[tuple[int, int]] = field(default_factory=list)  # (candidate, host)
     diagnosis: list[str] = field(default_factory=list)  # plain-words reasons when INFEASIBLE
-    soft_violations: list[str] = field(default_factory=list)  # which soft constraints cost what
+    soft_violations: list[str] = field(default_factory=list)  # which soft constraints cost what, in words
+    shortfalls: list[SoftShortfall] = field(default_factory=list)  # the same as data
     messages: list[str] = field(default_factory=list)
-    tie_break: str = "none"  # how ties were settled, e.g. "host_order: optimal", "kept: optimal"
+    tie_break: TieBreak = field(default_factory=TieBreak)  # how ties were settled
     # Which exact engine worked on which step ({"rank_cost": "highs", "tie-break": "highs"}); empty when the
     # network (min-cost flow, pricing, repair) settled everything.
     engines: dict[str, str] = field(default_factory=dict)

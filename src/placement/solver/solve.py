@@ -60,7 +60,7 @@ from .cpsat import EngineResult, ModelSpec, solve_cpsat
 from .lagrange import Lagrange, fixings, lagrangian
 from .levels import Level, grouped, held, make_levels, tie_level
 from .network import Flow, Network
-from .problem import Options, Problem, Solution, Status
+from .problem import Options, Problem, Solution, Status, TieBreak, TieOutcome
 from .repair import repair
 
 # First cut-off of the reduced model: this many rank units above the Lagrangian bound. Measured on
@@ -104,7 +104,7 @@ class _Run:
         self.fallback: np.ndarray | None = None
         self.level_deadline = float("inf")  # a level's own share of the time limit
         self.engines: dict[str, str] = {}  # which exact engine solved which level, for the round's provenance
-        self.tie_result = "not settled"
+        self.tie_result = TieOutcome.NOT_SETTLED
         K = self.scale.K
         # The network's reward per soft row unit it models itself (a filled lower-quota place).
         self.min_weight = self.scale.network_reward
@@ -600,7 +600,7 @@ def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float],
 
         sol.diagnosis = diagnose(p, options)
     sol.messages = run.messages
-    sol.tie_break = run.tie.name + ": " + run.tie_result if run.tie is not None else "none"
+    sol.tie_break = TieBreak(run.tie.name, run.tie_result) if run.tie is not None else TieBreak()
     sol.engines = dict(run.engines)
     sol.solve_seconds = time.perf_counter() - run.start
     return sol

@@ -14,6 +14,7 @@ import numpy as np
 from .constraints import beyond_capacities
 from .cpsat import ModelSpec, solve_cpsat
 from .levels import Level, grouped, held, make_levels
+from .problem import TieOutcome
 from .stability import add_stability, deferred_acceptance
 
 # CP-SAT on stability models: one worker (deterministic) without the LP relaxation measured best
@@ -28,7 +29,7 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
     p, options = run.problem, run.options
     mode = options.stability
     # Stability already follows the hosts' orders; the CP-SAT levels get no further tie-break level.
-    run.tie_result = "not used with stability"
+    run.tie_result = TieOutcome.NOT_USED
     da = deferred_acceptance(p)
     if mode == "strict" and not beyond_capacities(p, options):
         # The candidate-optimal stable placement (NRMP / Roth-Peranson principle).

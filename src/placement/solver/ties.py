@@ -34,6 +34,7 @@ from .cpsat import ModelSpec
 from .lagrange import Lagrange, fixings
 from .levels import Level, held
 from .network import Flow
+from .problem import TieOutcome
 
 # The tie-break's share of the solve: it may take this fraction of the time the real levels took, and
 # at least TIE_MIN_SECONDS (small models settle in milliseconds; this keeps them settled on a loaded
@@ -44,17 +45,17 @@ TIE_SHARE = 0.25
 TIE_MIN_SECONDS = 2.0
 
 
-def on_network(run, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, str]:
+def on_network(run, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, TieOutcome]:
     """Pure network: the tie level as a min-cost flow among the optimal flows of the levels above."""
     net = run.net
     net.lock(flow)
     tied = net.solve(tie.cost, 0, n_placed)
     if not tied.ok:
         raise RuntimeError("the locked network lost every placement at the tie-break")
-    return tied, "optimal"
+    return tied, TieOutcome.OPTIMAL
 
 
-def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, str]:
+def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, TieOutcome]:
     """The network's answer met every side row: settle ties among the network's optima that still do.
 
     The tie level on the locked network is optimal if it meets the rows too;
@@ -74,7 +75,7 @@ def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, st
 
 def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None,
                         n_placed: int, lag: Lagrange | None, tie: Level,
-                        free_one: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, str]:
+                        free_one: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, TieOutcome]:
     """With targets or links: the exact engine on the pairs an optimal placement can still change.
 
     ``last`` is the last real level, solved to optimality with answer ``x``;
@@ -104,7 +105,7 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     rows: list[Row] = run.hard_rows + run.soft_rows + hold
     spec = ModelSpec(p, free, one, rows, tie.cost, 0, False, n_placed, cap, eqs, x)
     if run.remaining() <= 0.05:
-        return x, "not settled: no time left"
+        return x, TieOutcome.NO_TIME
     run.say(f"tie-break ({tie.name}): exact model on {free.size} of {p.n_pairs} pairs")
     if tie.name == "host_order":
         # A bounded share: at most TIE_SHARE of the time the real levels took (at least TIE_MIN_SECONDS).
@@ -118,8 +119,8 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
     if res.status != "OPTIMAL":
         # Only a proven tie-break is used: the best one found when the clock ran out depends on the
         # machine's speed, and the same inputs must give the same placements.
-        return x, "not settled in the time allowed"
+        return x, TieOutcome.TIMED_OUT
     if not run.valid(res.x, eqs + last_held, cap) or run.value(last, res.x) != value:
         # A floating-point answer that breaks a row or moves a level: keep the proven answer.
-        return x, "not settled: the engine's answer moved a level"
-    return res.x, "optimal"
+        return x, TieOutcome.MOVED_LEVEL
+    return res.x, TieOutcome.OPTIMAL

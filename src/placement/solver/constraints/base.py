@@ -177,6 +177,10 @@ class Family:
         return SoftShortfall(self.name, row.index, "", float(value), row.weight * value / K,
                              f"{self.name} {row.index}: short by {value}, penalty {row.weight * value / K:.2f}")
 
+    def missed(self, problem: Problem, index: int, host: int | None = None) -> str:
+        """How ``explain`` names item ``index`` when forcing a placement at ``host`` would miss it."""
+        return f"a {self.noun or self.name} rule of the scheme"
+
     def what(self, problem: Problem, group: Group) -> str:
         """A short name for the group, used in sentences and the closing suggestion."""
         return f"{self.name} {group.index}"

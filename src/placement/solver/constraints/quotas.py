@@ -67,6 +67,9 @@ class LowerQuotas(Family):
                 f"penalty {penalty:.2f}")
         return SoftShortfall(self.name, h, "", float(value), penalty, text)
 
+    def missed(self, problem: Problem, index: int, host: int | None = None) -> str:
+        return "a host's minimum number of graduates"
+
     def what(self, problem: Problem, group: Group) -> str:
         return f"{problem.host_label(group.index)}'s hard lower quota of {int(problem.min_placements[group.index])}"
 

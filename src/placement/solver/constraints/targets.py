@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ...domain import SPECIAL_CATEGORY_ATTRIBUTES
 from ...shares import ShareError, exact_share, exact_weight
 from ..problem import Options, Problem, Target, TargetResult
 from .base import Family, Group, Row, SoftShortfall, Violation
@@ -131,6 +132,17 @@ class Targets(Family):
         text = (f"soft target {t.name} ({t.scope}): {members} of {placed} placed, "
                 f"{words} {float(share or 0):.0%} asked, short by {short:.2f}, penalty {penalty:.2f}")
         return SoftShortfall(self.name, i, side, short, penalty, text)
+
+    def missed(self, problem: Problem, index: int, host: int | None = None) -> str:
+        t = problem.targets[index]
+        if t.attribute in SPECIAL_CATEGORY_ATTRIBUTES:
+            # Naming it would tell the candidate (and anyone reading over the coordinator's shoulder) how
+            # the candidate was counted.
+            return "a diversity target the scheme set"
+        words = f"the {'hard' if t.hard else 'soft'} target {t.name} ({t.scope})"
+        if host is not None and host not in set(np.asarray(t.scope_hosts).tolist()):
+            words += ", a target elsewhere that the other candidates it would have moved would then have missed"
+        return words
 
     def what(self, problem: Problem, group: Group) -> str:
         t = problem.targets[group.index]
