@@ -31,4 +31,4 @@ def whole_model_spec(problem, **kw) -> ModelSpec:
     """The whole model of ``problem``: every pair a variable, rank cost minimised."""
     free = np.arange(problem.n_pairs, dtype=np.int64)
     cost = problem.pair_rank.astype(np.int64)
-    return ModelSpec(problem, free, np.zeros(0, np.int64), [], cost, **kw)
+    return ModelSpec(problem=problem, free=free, fixed_one=np.zeros(0, np.int64), rows=[], pair_cost=cost, **kw)

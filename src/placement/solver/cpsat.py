@@ -38,7 +38,7 @@ from .checks import Row
 from .problem import Problem
 
 
-@dataclass
+@dataclass(kw_only=True)
 class ModelSpec:
     """One level of the exact model over the variables ``free``; ``fixed_one`` are placed for sure."""
 

@@ -229,7 +229,8 @@ class _Run:
                 break
             free, one = fixings(net, lag, allowed)
             hint = best[1] if best is not None else lag.flow.x
-            spec = ModelSpec(self.problem, free, one, rows, level.cost, 0, level.soft, placed, cap, eqs, hint)
+            spec = ModelSpec(problem=self.problem, free=free, fixed_one=one, rows=rows, pair_cost=level.cost,
+                             soft_in_objective=level.soft, placed=placed, penalty_cap=cap, equalities=eqs, hint=hint)
             self.say(f"{level.name}: exact model on {free.size} of {self.problem.n_pairs} pairs (cut-off {allowed})")
             res = self.exact(spec, level.name)
             if res.x is not None and not self.valid(res.x, eqs, cap) and res.engine == "highs":
@@ -314,8 +315,9 @@ class _Run:
         rows = list(self.hard_rows)
         if level.soft or cap is not None:
             rows += self.soft_rows
-        spec = ModelSpec(self.problem, free, self.net.forced, rows, level.cost, 0, level.soft, placed, cap, eqs,
-                         incumbent[1])
+        spec = ModelSpec(problem=self.problem, free=free, fixed_one=self.net.forced, rows=rows, pair_cost=level.cost,
+                         soft_in_objective=level.soft, placed=placed, penalty_cap=cap, equalities=eqs,
+                         hint=incumbent[1])
         self.say(f"{level.name}: exact model on all {free.size} pairs from the last level's answer")
         res = self.exact(spec, level.name)
         best = incumbent

@@ -57,7 +57,8 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
         is_blocking = lvl is None
         cost = np.zeros(p.n_pairs, np.int64) if lvl is None else lvl.cost
         soft = False if lvl is None else lvl.soft
-        spec = ModelSpec(p, free, one, rows, cost, 0, soft, None, cap, eqs, x)
+        spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=cost, soft_in_objective=soft,
+                         penalty_cap=cap, equalities=eqs, hint=x)
 
         def extra(model, xs, is_blocking=is_blocking, blocking_cap=blocking_cap):
             indicators = add_stability(model, xs, p, mode)

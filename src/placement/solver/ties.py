@@ -103,7 +103,8 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
         free = np.flatnonzero(~run.net.cand_forced[p.pair_cand]).astype(np.int64)
         one = run.net.forced
     rows: list[Row] = run.hard_rows + run.soft_rows + hold
-    spec = ModelSpec(p, free, one, rows, tie.cost, 0, False, n_placed, cap, eqs, x)
+    spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=tie.cost, soft_in_objective=False,
+                     placed=n_placed, penalty_cap=cap, equalities=eqs, hint=x)
     if run.remaining() <= 0.05:
         return x, TieOutcome.NO_TIME
     run.say(f"tie-break ({tie.name}): exact model on {free.size} of {p.n_pairs} pairs")
