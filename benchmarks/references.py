@@ -22,7 +22,6 @@ Objectives are always recomputed from the chosen pairs by
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import sys
 import threading
@@ -32,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._worker import Worker, run_highs, to_plain
+from benchmarks._worker import run_highs, to_plain
 from benchmarks.evaluate import evaluate, violations
 from placement.solver.problem import Options, Problem
+from placement.worker import Worker
 
 __all__ = [
     "DA_NOTE",
@@ -98,8 +98,7 @@ def flow_reference(problem: Problem) -> tuple[np.ndarray, dict[str, float]]:
 
 # --------------------------------------------------------------------------- HiGHS
 
-_worker = Worker()
-atexit.register(_worker.close)
+_worker = Worker("benchmarks-highs")  # placement.worker: one persistent child, closed at exit
 
 
 def highs_mip_detail(
@@ -124,7 +123,7 @@ def highs_mip_detail(
             raise RuntimeError("OR-Tools is loaded in this process: HiGHS cannot be; use in_process=False")
         result = run_highs(plain, plain_options, limit)
     else:
-        result = _worker.call(plain, plain_options, limit)
+        result = _worker.call(run_highs, (plain, plain_options, limit))
     if result["status"] in ("OPTIMAL", "FEASIBLE"):
         result["objective"] = objective_of(problem, result["chosen"], options)
         bad = violations(problem, options, result["chosen"])

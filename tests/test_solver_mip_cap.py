@@ -1,38 +1,27 @@
-"""The hard time cap on HiGHS: big models run in a child process killed at the limit plus GRACE.
+"""The hard time cap on HiGHS: big models run in the persistent worker, killed at the limit plus GRACE.
 
-The child is a real process (forkserver) in every test here; the sleeper and
-the raiser stand in for HiGHS, so the kill is checked without depending on
-how fast HiGHS is on this machine.
+The worker is a real process (``placement.worker``) in every test here; the
+sleeper and the raiser stand in for HiGHS, so the kill is checked without
+depending on how fast HiGHS is on this machine, and without timing anything.
 """
 
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.helpers.oracles import whole_model_spec as _spec
-from tests.helpers.strategies import realistic_problem
 
 from placement.solver import Options, mip, solve
-
-
-def _sleepy(pid_file: str, model, time_limit, disp):
-    """Stands in for HiGHS deep in a presolve that never looks at its clock."""
-    Path(pid_file).write_text(str(os.getpid()))
-    time.sleep(120)
-    return 0, None, None, None
-
-
-def _raises(model, time_limit, disp):
-    raise ValueError("bad model")
+from placement.worker import Worker
+from tests.helpers import sleepers
+from tests.helpers.oracles import whole_model_spec as _spec
+from tests.helpers.strategies import realistic_problem
 
 
 def _gone(pid: int) -> bool:
@@ -46,23 +35,28 @@ def _gone(pid: int) -> bool:
 
 def test_child_past_its_limit_is_killed_and_reaped(tmp_path, monkeypatch):
     pid_file = tmp_path / "pid"
-    monkeypatch.setattr(mip, "_run_milp", functools.partial(_sleepy, str(pid_file)))
-    limit = 1.0
-    t0 = time.monotonic()
-    res = mip.solve_highs(_spec(realistic_problem(40, seed=1)), limit, subprocess_nnz=0)
-    elapsed = time.monotonic() - t0
+    monkeypatch.setattr(mip, "_run_milp", functools.partial(sleepers.sleepy, str(pid_file)))
+    # The sleeper would run 120 s; the worker is killed at the limit plus GRACE and the answer is UNKNOWN.
+    res = mip.solve_highs(_spec(realistic_problem(40, seed=1)), 1.0, subprocess_nnz=0)
     assert res.status == "UNKNOWN" and res.x is None and res.bound is None
     assert res.engine == "highs"
-    # The sleeper would have run 120 s; the cap stops it at limit + GRACE (the first child also
-    # starts the forkserver, about a second).
-    assert elapsed < limit + mip.GRACE + 5
-    assert elapsed >= limit
-    assert pid_file.exists(), "the sleeper never ran in a child"
+    assert pid_file.exists(), "the sleeper never ran in the worker"
     pid = int(pid_file.read_text())
     assert pid != os.getpid()
     if Path("/proc").is_dir():
-        assert _gone(pid)
-    assert multiprocessing.active_children() == []
+        assert _gone(pid)  # killed and reaped: no zombie
+    assert mip._worker.pid is None  # and not left running
+
+
+def test_the_worker_is_started_afresh_after_a_kill(tmp_path, monkeypatch):
+    spec = _spec(realistic_problem(40, seed=1))
+    first = mip._worker.call(sleepers.pid)
+    assert mip._worker.call(sleepers.pid) == first  # one persistent process
+    monkeypatch.setattr(mip, "_run_milp", functools.partial(sleepers.sleepy, str(tmp_path / "pid")))
+    assert mip.solve_highs(spec, 0.5, subprocess_nnz=0).status == "UNKNOWN"
+    monkeypatch.undo()
+    assert mip.solve_highs(spec, 10.0, subprocess_nnz=0).status == "OPTIMAL"
+    assert mip._worker.pid not in (None, first)
 
 
 def test_subprocess_path_gives_the_in_process_answer(monkeypatch):
@@ -86,7 +80,6 @@ def test_subprocess_path_gives_the_in_process_answer(monkeypatch):
     assert here.objective == there.objective
     assert here.bound == there.bound
     assert np.array_equal(here.chosen, there.chosen)
-    assert multiprocessing.active_children() == []
 
 
 def test_infeasible_through_the_subprocess():
@@ -108,17 +101,23 @@ def test_feasible_model_same_in_child_and_in_process():
 
 
 def test_an_error_in_the_child_is_raised_in_the_parent(monkeypatch):
-    monkeypatch.setattr(mip, "_run_milp", _raises)
+    monkeypatch.setattr(mip, "_run_milp", sleepers.raises)
     with pytest.raises(ValueError, match="bad model"):
         mip.solve_highs(_spec(realistic_problem(40, seed=1)), 5.0, subprocess_nnz=0)
-    assert multiprocessing.active_children() == []
+    assert mip._worker.pid is not None  # an error is an answer: the worker serves on
 
 
 def test_no_child_process_falls_back_to_in_process(monkeypatch):
     spec = _spec(realistic_problem(40, seed=1))
     expected = mip.solve_highs(spec, 10.0, subprocess_nnz=10**12)
 
-    monkeypatch.setattr(mip, "_Process", None)  # as on a platform without the forkserver
+    worker = Worker("no-processes")
+
+    def no_processes():
+        raise OSError("no processes may be started here")
+
+    monkeypatch.setattr(worker, "_spawn", no_processes)
+    monkeypatch.setattr(mip, "_worker", worker)
     got = mip.solve_highs(spec, 10.0, subprocess_nnz=0)
     assert got.status == expected.status == "OPTIMAL"
     assert got.value == expected.value
@@ -138,7 +137,7 @@ UNGUARDED = """
 
 
 def test_a_script_without_main_guard_is_not_rerun_in_the_child(tmp_path):
-    """Spawned and forkserver children re-run the parent's main script unless told not to."""
+    """The worker is ``python -m placement.worker``: it never runs the caller's main script."""
     script = tmp_path / "unguarded.py"
     script.write_text(textwrap.dedent(UNGUARDED))
     repo = Path(__file__).resolve().parents[1]

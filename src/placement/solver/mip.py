@@ -19,29 +19,24 @@ HiGHS reads its clock only now and then, so on its own it does not keep to
 the time limit: on a 93,000-column model its presolve alone ran 87 s past a
 60 s limit, and the full model of a 10,000-candidate scheme (95,000 columns)
 came back after 642 s with a 5 s limit. A model big enough to overrun runs in
-a child process, killed at the limit plus ``GRACE``; the answer is then
-UNKNOWN and ``solve`` keeps its best placement and proven bound. Small models
+a persistent worker process (``placement.worker``), killed at the limit plus
+``GRACE`` and started afresh for the next one; the answer is then UNKNOWN and
+``solve`` keeps its best placement and proven bound. Small models
 (milliseconds, and thousands of them in the property tests) stay in process,
-and so does every model where no child process can be started (a platform
-without the forkserver, a daemonic worker, a child that dies before it is up).
+and so does every model where no worker process can be started.
 """
 
 from __future__ import annotations
 
-import io
-import multiprocessing
 import os
-import signal
-import threading
 import time
-from multiprocessing import context, reduction, spawn, util
-from multiprocessing.reduction import DupFd
-from typing import NamedTuple, cast
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
+from ..worker import TIMED_OUT, Worker, WorkerError, WorkerStartError
 from .cpsat import EngineResult, ModelSpec
 
 # Seconds past its limit before HiGHS is killed. Past presolve it stops on its own clock (39,000
@@ -153,8 +148,8 @@ _MilpOut = tuple[int, np.ndarray | None, float, float | None]  # (status, x, obj
 
 
 def _run_milp(model: Model, time_limit: float, disp: bool) -> _MilpOut:
-    """HiGHS on ``model``: (status, x, objective, dual bound). The child runs whatever this name holds in the
-    parent when it starts (tests put a sleeper here)."""
+    """HiGHS on ``model``: (status, x, objective, dual bound). The worker is sent whatever this name holds
+    in the caller at the call (tests put a sleeper here)."""
     res = milp(model.c, integrality=model.integrality, bounds=Bounds(model.lower, model.upper),
                constraints=[LinearConstraint(model.a, model.row_lo, model.row_hi)],
                options={"time_limit": max(0.05, float(time_limit)), "mip_rel_gap": 0.0, "disp": disp})
@@ -194,126 +189,19 @@ def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None =
 
 # --------------------------------------------------------------------------- the child process
 
-_NO_CHILD = object()  # _in_child could not start a child: run in process
-_preloaded = False
-
-try:
-    from multiprocessing import forkserver, popen_forkserver
-
-    class _Popen(popen_forkserver.Popen):
-        """The forkserver's launch (CPython 3.11) less the main module. Children re-run the parent's
-        main script first; one without an ``if __name__ == "__main__"`` guard (run.py on s7.bin)
-        re-ran its whole solve in the child, and the parent, killing it at the limit, went from
-        OPTIMAL to FEASIBLE. The child needs nothing from the main module."""
-
-        def _launch(self, process_obj):
-            prep = spawn.get_preparation_data(process_obj._name)
-            prep.pop("init_main_from_path", None)
-            prep.pop("init_main_from_name", None)
-            buf = io.BytesIO()
-            context.set_spawning_popen(self)
-            try:
-                reduction.dump(prep, buf)
-                reduction.dump(process_obj, buf)
-            finally:
-                context.set_spawning_popen(None)
-            self.sentinel, w = forkserver.connect_to_new_process(self._fds)  # type: ignore[attr-defined]
-            parent_w = os.dup(w)  # the child's sentinel of this process
-            self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))  # type: ignore[attr-defined]
-            with open(w, "wb", closefd=True) as f:
-                f.write(buf.getbuffer())
-            self.pid = forkserver.read_signed(self.sentinel)
-
-    class _Process(context.ForkServerProcess):
-        # Not plain fork: the solve runs in a worker thread of a process with OR-Tools' threads about.
-        # The forkserver imports this module (numpy, scipy, OR-Tools) once and forks a clean copy per
-        # child. Measured, start to first answer: forkserver 1.0 s for the first child, then 14 ms
-        # (12-18); spawn 1.1 s every time (1.0-1.3); fork 10 ms.
-        _Popen = staticmethod(_Popen)
-
-except (ImportError, AttributeError):  # no forkserver (Windows): every model runs in process
-    _Process = None  # type: ignore[assignment, misc]
+_NO_CHILD: Any = object()  # _in_child could not run the model in the worker: run it in process
+# One persistent worker for every big model of this process (placement.worker), started on first use.
+# It preloads this module, so a call pays only for sending the model.
+_worker = Worker("placement-highs", preload=["placement.solver.mip"])
 
 
-def _in_child(model: Model, time_limit: float, disp: bool):
-    """``_run_milp`` in a child killed at ``time_limit + GRACE``: its answer, None if killed or dead,
-    or _NO_CHILD if no child could be started."""
-    global _preloaded
-    deadline = time.monotonic() + max(0.05, float(time_limit)) + GRACE
-    if _Process is None:
+def _in_child(model: Model, time_limit: float, disp: bool) -> Any:
+    """``_run_milp`` in the worker, killed at ``time_limit + GRACE``: its answer, None if killed or it died,
+    or _NO_CHILD if no worker could be started."""
+    try:
+        out = _worker.call(_run_milp, (model, time_limit, disp), timeout=max(0.05, float(time_limit)) + GRACE)
+    except WorkerStartError:
         return _NO_CHILD
-    try:
-        if not _preloaded:  # takes effect when the first child starts the forkserver
-            multiprocessing.get_context("forkserver").set_forkserver_preload(["placement.solver.mip"])
-            _preloaded = True
-        conn, child_end = multiprocessing.Pipe()
-        # The log goes where it would in process, even if stdout was redirected after the forkserver started.
-        fds = (_Fd(1), _Fd(2)) if disp else ()
-        # Only small arguments here: start() blocks until the child has read them.
-        proc = _Process(target=_child, args=(child_end, _run_milp, fds), name="placement-highs", daemon=True)
-        proc.start()
-    except Exception:  # noqa: BLE001 - no processes allowed here, or a daemonic process (which may not have children)
-        return _NO_CHILD
-    child_end.close()
-    answer = ready = None
-    try:
-        # The model goes once the child says it is up, so sending it cannot block on a child that never reads.
-        if conn.poll(max(0.0, deadline - time.monotonic())):
-            ready = conn.recv()
-            conn.send((model, time_limit, disp))
-            if conn.poll(max(0.0, deadline - time.monotonic())):
-                answer = conn.recv()
-    except (EOFError, OSError):  # the child died (out of memory, a crash in HiGHS, or it never started)
-        pass
-    finally:
-        # Killed or not, it is reaped here: no zombie, and never left running past this call.
-        if answer is not None:
-            proc.join(1.0)
-        if proc.exitcode is None:
-            proc.kill()
-        proc.join()
-        conn.close()
-    if ready is None and proc.exitcode != -signal.SIGKILL:
-        return _NO_CHILD  # it exited before it was up (e.g. an import failed there): run in process
-    if answer is None:
-        return None
-    kind, value = answer
-    if kind == "error":
-        raise value
-    return value
-
-
-class _Fd(int):
-    """One of the parent's file descriptors, duplicated into the child when the process is pickled."""
-
-    def __reduce__(self):
-        return _detach, (DupFd(int(self)),)
-
-
-def _detach(dup) -> int:
-    return dup.detach()
-
-
-def _child(conn, run, fds) -> None:
-    # Ctrl-C reaches the whole process group; the parent decides what an interrupt means.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for target, fd in zip((1, 2), fds):
-        os.dup2(fd, target)
-    # A parent killed outright (SIGKILL, SIGTERM without handler) cannot kill us: go when it goes.
-    threading.Thread(target=_exit_with_parent, daemon=True).start()
-    conn.send("ready")
-    try:
-        out = ("ok", run(*conn.recv()))
-    except BaseException as exc:  # noqa: BLE001 - sent back and re-raised in the parent
-        out = ("error", exc)
-    try:
-        conn.send(out)
-    except Exception:  # noqa: BLE001 - an exception that does not pickle
-        conn.send(("error", RuntimeError(repr(out[1]))))
-
-
-def _exit_with_parent() -> None:
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        parent.join()
-        os._exit(1)
+    except WorkerError:
+        return None  # it died (out of memory, a crash in HiGHS): nothing proven, nothing found
+    return None if out is TIMED_OUT else out
