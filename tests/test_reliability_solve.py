@@ -328,7 +328,8 @@ def _stored_placements(engine, number: int) -> dict[str, tuple[str, int]]:
     return {cid: (hid, rank) for cid, hid, rank in rows}
 
 
-@pytest.mark.parametrize("size", [0, 300], ids=["base-scheme", "generated-300"])
+@pytest.mark.parametrize("size", [pytest.param(0, id="base-scheme"),
+                                  pytest.param(300, id="generated-300", marks=pytest.mark.slow)])
 def test_a_stored_round_re_derives_to_the_same_placements(engine, tmp_path, size):
     if size:
         generate_scheme(tmp_path / "scheme", candidates=size, seed=3)

@@ -199,10 +199,9 @@ def test_a_solve_past_its_deadline_stops_the_command_and_stores_nothing():
 
     from placement.rounds import interruptible
 
-    started = _time.monotonic()
+    # A solve that would run for ten minutes: the call returns at the deadline or the test hangs.
     with pytest.raises(RoundError) as exc:
-        interruptible(lambda: _time.sleep(5), deadline=0.3)
-    assert _time.monotonic() - started < 2
+        interruptible(lambda: _time.sleep(600), deadline=0.3)
     assert "no round was stored" in exc.value.message and "--time-limit" in exc.value.hint
     assert interruptible(lambda: 42, deadline=5) == 42
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 
 import numpy as np
 from hypothesis import HealthCheck, event, given, settings
@@ -285,14 +284,12 @@ def test_a_conflict_among_hundreds_of_groups_on_a_scheme_sized_problem():
             break
     clash = sorted(free[:2])
     problem = Problem(**{**base.__dict__, "required": np.array(sorted([*base.required.tolist(), *clash]), np.int32)})
-    assert find_conflict(problem, Options()).status == "infeasible"
-    t0 = time.perf_counter()
     conflict = find_conflict(problem, Options())
-    seconds = time.perf_counter() - t0
+    assert conflict.status == "infeasible"
     positions = {int(p): i for i, p in enumerate(problem.required.tolist())}
     assert conflict.groups == tuple(("required", positions[p]) for p in clash)
+    # Proven minimal within the diagnosis's own time limit (its speed is benchmarked, not timed here).
     assert conflict.minimal
-    assert seconds < 20
 
 
 # --------------------------------------------------------------------------- against brute force

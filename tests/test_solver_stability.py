@@ -218,7 +218,8 @@ def test_deferred_acceptance_on_a_realistic_instance_is_stable():
     assert 1000 < len(chosen) <= int(problem.capacity.sum())
 
 
-def test_speed_on_20000_candidates(capsys):
+@pytest.mark.slow
+def test_deferred_acceptance_on_20000_candidates_is_stable(capsys):
     problem = fast_random_problem(20_000, 5_000, prefs=10, seed=7)
     assert problem.n_pairs == 200_000
     t0 = time.perf_counter()
@@ -230,9 +231,8 @@ def test_speed_on_20000_candidates(capsys):
     with capsys.disabled():
         print(f"\n20,000 candidates x 10 preferences: deferred acceptance {t1 - t0:.3f} s, "
               f"blocking pairs {t2 - t1:.4f} s, {len(chosen)} placed")
-    # Generous bounds for a loaded CI machine; measured ~0.2 s and ~0.005 s on 2 cores.
-    assert t1 - t0 < 2.0
-    assert t2 - t1 < 0.5
+    # The times are printed for the record; speed is the benchmarks' business (no wall-clock assertion here).
+    assert 0 < len(chosen) <= int(problem.capacity.sum())
 
 
 # --------------------------------------------------------------------------- blocking pairs
