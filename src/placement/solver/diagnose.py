@@ -192,7 +192,7 @@ class Conflict:
     ``minimal``), "feasible" (the hard constraints hold together), or
     "unknown" (time ran out before either was proved). ``groups`` are
     (kind, index): the group's kind as its family names it and the index of
-    the item among that family's (a target, a link, a host, ...).
+    the item among that family's items.
     """
 
     status: str

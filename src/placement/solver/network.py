@@ -47,6 +47,9 @@ class Flow:
 class Network:
     """Min-cost-flow form of a problem's candidates, hosts, forced pairs and lower quotas."""
 
+    # Why no flow exists when ``solve`` finds none: only hard lower bounds can make it so.
+    NO_FLOW = "no placement fills every hard lower quota"
+
     def __init__(self, problem: Problem, options: Options):
         self.problem = problem
         self.options = options

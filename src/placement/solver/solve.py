@@ -64,7 +64,7 @@ from .problem import Options, Problem, Solution, Status, TieBreak, TieOutcome
 from .repair import repair
 
 # First cut-off of the reduced model: this many rank units above the Lagrangian bound. Measured on
-# scheme-shaped instances with the three target families (seconds, cut-off 0 / 0.5 / 1):
+# scheme-shaped instances with the benchmark's side constraints (seconds, cut-off 0 / 0.5 / 1):
 # 5,000 synthetic 8.9 / 14.0 / 7.8; 20,000 synthetic 35.5 / 23.8 / -; generated 10,000 9.8 / 9.0 / 33.0.
 FIRST_CUTOFF = 0.5
 G = 64  # price grid of the Lagrangian: 1/64 of an objective unit
@@ -106,7 +106,7 @@ class _Run:
         self.engines: dict[str, str] = {}  # which exact engine solved which level, for the round's provenance
         self.tie_result = TieOutcome.NOT_SETTLED
         K = self.scale.K
-        # The network's reward per soft row unit it models itself (a filled lower-quota place).
+        # The network's reward per unit of the soft rows it models itself (per filled place it rewards).
         self.min_weight = self.scale.network_reward
         # Every hard row: what the exact engines are given.
         self.hard_rows: list[Row] = self.scale.hard
@@ -408,8 +408,8 @@ def _check_options(options: Options, engine: str) -> None:
         raise ConfigError(f"unknown stability option {options.stability!r}", "Use none, strict or prefer.")
     if not options.time_limit > 0:
         raise ConfigError(f"time limit {options.time_limit} is not positive", "Give a time limit in seconds, e.g. 60.")
-    if options.min_placement_weight < 0:
-        raise ConfigError("the lower-quota weight is negative", "Give a weight of 0 or more.")
+    for fam in families():
+        fam.check_options(options)
     if options.tie_break not in ("host-order", "none"):
         raise ConfigError(f"unknown tie-break {options.tie_break!r}", "Use host-order or none.")
     if engine not in ENGINES:
@@ -421,7 +421,7 @@ def _check_problem(p: Problem) -> None:
     for name in ("pair_host", "pair_rank", "pair_host_rank"):
         if getattr(p, name).shape != (n,):
             raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({n},)")
-    for name in ("capacity", "min_placements", "host_region"):
+    for name in ("capacity", "host_region"):
         if getattr(p, name).shape != (p.n_hosts,):
             raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({p.n_hosts},)")
     if n and (p.pair_cand.min() < 0 or p.pair_cand.max() >= p.n_candidates or p.pair_host.min() < 0
@@ -450,7 +450,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     slot = run.min_weight if first.soft else 0
     flow = net.solve(first.cost, slot, None)
     if not flow.ok:
-        run.messages.append("no placement fills every hard lower quota")
+        run.messages.append(net.NO_FLOW)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
     top = flow.value
     run.say(f"network: at most {top} placed")

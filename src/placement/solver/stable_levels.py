@@ -18,7 +18,7 @@ from .problem import TieOutcome
 from .stability import add_stability, deferred_acceptance
 
 # CP-SAT on stability models: one worker (deterministic) without the LP relaxation measured best
-# (prefer, 300 candidates, three target families: 7.6 s; linearization 2: 16 s; two interleaved
+# (prefer, 300 candidates, the benchmark's side constraints: 7.6 s; linearization 2: 16 s; two interleaved
 # workers: 29 s; linearization 1: unproven after 120 s). Options.workers is therefore not used.
 STABLE_WORKERS = 1
 STABLE_LINEARIZATION = 0
@@ -38,7 +38,7 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
         run.messages.extend(run.net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
 
-    # All pairs are variables; required/fixed ones are placed, their candidates' other pairs are not.
+    # All pairs are variables; those the network forces are placed, their candidates' other pairs are not.
     one = run.net.forced
     cand_forced = run.net.cand_forced
     free = np.flatnonzero(~cand_forced[p.pair_cand]).astype(np.int64)

@@ -4,7 +4,7 @@ A scheme's objective leaves many ties (two candidates who ranked the same two
 hosts equally high can swap). Left to the engines, the choice follows their
 search order: deterministic, but not something a coordinator can explain. The
 tie-break is one more level (``levels.tie_level``), optimised with every real
-level held at its optimum, so it never costs a placement, a rank or a target:
+level held at its optimum, so it never costs a placement, a rank or a side constraint:
 
 * host order (the default): the places go to the candidates the hosts rank
   higher, so "why did they get my place" has a merit answer;
@@ -76,7 +76,7 @@ def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, Ti
 def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None,
                         n_placed: int, lag: Lagrange | None, tie: Level,
                         free_one: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, TieOutcome]:
-    """With targets or links: the exact engine on the pairs an optimal placement can still change.
+    """With side rows: the exact engine on the pairs an optimal placement can still change.
 
     ``last`` is the last real level, solved to optimality with answer ``x``;
     ``eqs`` and ``cap`` hold the levels above it; ``lag`` is the pricing that

@@ -143,6 +143,9 @@ class Family:
     # Where the family's groups come in a diagnosis (the most concrete rules first).
     diagnosis_order: int = 50
 
+    def check_options(self, options: Options) -> None:
+        """Raise ``ConfigError`` if an option of this family is unusable (with how to fix it)."""
+
     def check_problem(self, problem: Problem) -> None:
         """Raise ``ValueError`` if the family's arrays in ``problem`` are malformed (shapes, ranges)."""
 

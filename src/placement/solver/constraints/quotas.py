@@ -12,6 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from ...errors import ConfigError
 from ...shares import exact_weight
 from ..problem import Options, Problem
 from .base import Family, Group, Row, SoftShortfall, Violation
@@ -26,6 +27,15 @@ class LowerQuotas(Family):
     in_network = True
     noun = "hard lower quotas"
     diagnosis_order = 30
+
+    def check_options(self, options: Options) -> None:
+        if options.min_placement_weight < 0:
+            raise ConfigError("the lower-quota weight is negative", "Give a weight of 0 or more.")
+
+    def check_problem(self, problem: Problem) -> None:
+        if problem.min_placements.shape != (problem.n_hosts,):
+            raise ValueError(f"Problem.min_placements has shape {problem.min_placements.shape}, "
+                             f"expected ({problem.n_hosts},)")
 
     def constrains(self, problem: Problem, options: Options) -> bool:
         # Soft quotas are a cost deferred acceptance ignores; hard ones constrain who is placed.
