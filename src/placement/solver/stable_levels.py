@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .constraints import beyond_capacities
+from .context import SolveContext
 from .cpsat import ModelSpec, solve_cpsat
 from .levels import Level, grouped, held, make_levels
 from .problem import TieOutcome
@@ -24,10 +25,12 @@ STABLE_WORKERS = 1
 STABLE_LINEARIZATION = 0
 
 
-def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
+def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], str]:
     """Strict or preferred stability: deferred acceptance when it is the only condition, else CP-SAT levels."""
     p, options = run.problem, run.options
     mode = options.stability
+    if mode == "none":
+        raise ValueError("solve_stable is the route for stability 'strict' or 'prefer'")
     # Stability already follows the hosts' orders; the CP-SAT levels get no further tie-break level.
     run.tie_result = TieOutcome.NOT_USED
     da = deferred_acceptance(p)
@@ -109,7 +112,7 @@ def solve_stable(run) -> tuple[str, np.ndarray, dict[str, float], str]:
     return status, chosen, bound, "cp-sat"
 
 
-def _prefer_fallback(run, x: np.ndarray) -> np.ndarray | None:
+def _prefer_fallback(run: SolveContext, x: np.ndarray) -> np.ndarray | None:
     """A placement meeting every hard row near ``x`` (the deferred-acceptance hint), by ``repair``; None if none."""
     import time
 

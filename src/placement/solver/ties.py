@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 from .checks import Row
+from .context import SolveContext
 from .cpsat import ModelSpec
 from .lagrange import Lagrange, fixings
 from .levels import Level, held
@@ -45,7 +46,7 @@ TIE_SHARE = 0.25
 TIE_MIN_SECONDS = 2.0
 
 
-def on_network(run, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, TieOutcome]:
+def on_network(run: SolveContext, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, TieOutcome]:
     """Pure network: the tie level as a min-cost flow among the optimal flows of the levels above."""
     net = run.net
     net.lock(flow)
@@ -55,7 +56,7 @@ def on_network(run, flow: Flow, tie: Level, n_placed: int) -> tuple[Flow, TieOut
     return tied, TieOutcome.OPTIMAL
 
 
-def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, TieOutcome]:
+def after_flow(run: SolveContext, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, TieOutcome]:
     """The network's answer met every side row: settle ties among the network's optima that still do.
 
     The tie level on the locked network is optimal if it meets the rows too;
@@ -73,7 +74,7 @@ def after_flow(run, flow: Flow, last: Level, tie: Level) -> tuple[np.ndarray, Ti
     return on_side_constraints(run, last, flow.x, [], None, flow.value, None, tie, (free, one))
 
 
-def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None,
+def on_side_constraints(run: SolveContext, last: Level, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None,
                         n_placed: int, lag: Lagrange | None, tie: Level,
                         free_one: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, TieOutcome]:
     """With side rows: the exact engine on the pairs an optimal placement can still change.
@@ -117,7 +118,7 @@ def on_side_constraints(run, last: Level, x: np.ndarray, eqs: list[tuple[np.ndar
         res = run.exact(spec, "tie-break")
     finally:
         run.level_deadline = float("inf")
-    if res.status != "OPTIMAL":
+    if res.status != "OPTIMAL" or res.x is None:
         # Only a proven tie-break is used: the best one found when the clock ran out depends on the
         # machine's speed, and the same inputs must give the same placements.
         return x, TieOutcome.TIMED_OUT
