@@ -139,19 +139,8 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
     fixed: list[int] = []
     fixed_states: list[str] = []
     for c in cands:
-        ranked = sorted(prefs_of.get(c.candidate_id, []))
         seen: set[str] = set()
-        entries = [(pos + 1, given, hid) for pos, (given, hid) in enumerate(ranked)]
-        # Pre-agreed and already-accepted placements are in the model even if the candidate did not rank the host.
-        extra = [r.host_id for (cid, _), r in rules.items() if cid == c.candidate_id and r.rule == "require"]
-        if c.candidate_id in history.fixed:
-            extra.append(history.fixed[c.candidate_id])
-        listed = {hid for _, _, hid in entries}
-        for hid in extra:
-            if hid in hi and hid not in listed:
-                entries.append((len(entries) + 1, len(entries) + 1, hid))
-                listed.add(hid)
-                notes.append(f"{c.candidate_id} did not rank {hid} but is placed there by agreement; counted as their last choice.")
+        entries = _entries(c, prefs_of, rules, history, hi, notes)
         for pos, given, hid in entries:
             if hid in seen:
                 continue
@@ -160,18 +149,7 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
             rule = rules.get((c.candidate_id, hid))
             is_fixed = history.fixed.get(c.candidate_id) == hid
             is_required = rule is not None and rule.rule == "require"
-            reason: str | None = None
-            if not (is_fixed or is_required):
-                if rule is not None and rule.rule == "forbid":
-                    reason = "the pair is forbidden" + (f" ({rule.reason})" if rule.reason else "")
-                elif hid in history.declined.get(c.candidate_id, set()):
-                    rnd = history.declined_round.get((c.candidate_id, hid))
-                    reason = "the candidate declined this host's offer" + (f" in round {rnd}" if rnd else "")
-                elif hid in history.released.get(c.candidate_id, set()):
-                    rnd = history.released_round.get((c.candidate_id, hid))
-                    reason = "the scheme released the candidate's offer at this host" + (f" in round {rnd}" if rnd else "")
-                else:
-                    reason = ineligibility_reason(c, host, scheme.host_rankings.get(hid))
+            reason = None if (is_fixed or is_required) else _drop_reason(scheme, history, c, host, rule)
             if reason is not None:
                 dropped.append(Dropped(c.candidate_id, hid, reason))
                 continue
@@ -187,36 +165,8 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
             elif is_required:
                 required.append(idx)
 
-    # Linked candidates: each mutual pair once; a link whose partner has left the pool no longer binds.
-    links: list[tuple[int, int]] = []
-    for c in cands:
-        other = c.linked_with
-        if not other or other <= c.candidate_id:
-            continue
-        if other in ci:
-            links.append((ci[c.candidate_id], ci[other]))
-        else:
-            notes.append(f"{c.candidate_id} is linked with {other}, who is no longer in the pool; the link is ignored.")
-
-    # Targets: each scope expanded to concrete host sets; members by the target's attribute value.
-    targets: list[Target] = []
-    for t in scheme.targets:
-        member = np.array([c.attributes.get(t.attribute) == t.value for c in cands], dtype=bool)
-        for scope, scope_idx in _expand_scope(t.scope, hosts):
-            targets.append(
-                Target(
-                    name=t.name,
-                    scope=scope,
-                    scope_hosts=scope_idx,
-                    member=member,
-                    min_share=t.min_share,
-                    max_share=t.max_share,
-                    hard=t.strength == "hard",
-                    weight=float(t.weight or 0.0),
-                    attribute=t.attribute,
-                    value=t.value,
-                )
-            )
+    links = _links(cands, ci, notes)
+    targets = _targets(scheme, cands, hosts)
 
     i32 = lambda xs: np.asarray(xs, dtype=np.int32)  # noqa: E731
     problem = Problem(
@@ -246,6 +196,75 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
         dropped=dropped,
         notes=notes,
     )
+
+
+def _entries(c: CandidateRec, prefs_of: dict[str, list[tuple[int, str]]], rules: dict, history: History,
+             hi: dict[str, int], notes: list[str]) -> list[tuple[int, int, str]]:
+    """(position, rank given, host id) of each host the candidate is considered for, in order."""
+    ranked = sorted(prefs_of.get(c.candidate_id, []))
+    entries = [(pos + 1, given, hid) for pos, (given, hid) in enumerate(ranked)]
+    # Pre-agreed and already-accepted placements are in the model even if the candidate did not rank the host.
+    extra = [r.host_id for (cid, _), r in rules.items() if cid == c.candidate_id and r.rule == "require"]
+    if c.candidate_id in history.fixed:
+        extra.append(history.fixed[c.candidate_id])
+    listed = {hid for _, _, hid in entries}
+    for hid in extra:
+        if hid in hi and hid not in listed:
+            entries.append((len(entries) + 1, len(entries) + 1, hid))
+            listed.add(hid)
+            notes.append(f"{c.candidate_id} did not rank {hid} but is placed there by agreement; counted as their last choice.")
+    return entries
+
+
+def _drop_reason(scheme: Scheme, history: History, c: CandidateRec, host: HostRec, rule) -> str | None:
+    """Why the candidate cannot be placed at the host (the encoder's own words), or None when they can."""
+    hid = host.host_id
+    if rule is not None and rule.rule == "forbid":
+        return "the pair is forbidden" + (f" ({rule.reason})" if rule.reason else "")
+    if hid in history.declined.get(c.candidate_id, set()):
+        rnd = history.declined_round.get((c.candidate_id, hid))
+        return "the candidate declined this host's offer" + (f" in round {rnd}" if rnd else "")
+    if hid in history.released.get(c.candidate_id, set()):
+        rnd = history.released_round.get((c.candidate_id, hid))
+        return "the scheme released the candidate's offer at this host" + (f" in round {rnd}" if rnd else "")
+    return ineligibility_reason(c, host, scheme.host_rankings.get(hid))
+
+
+def _links(cands: list[CandidateRec], ci: dict[str, int], notes: list[str]) -> list[tuple[int, int]]:
+    # Linked candidates: each mutual pair once; a link whose partner has left the pool no longer binds.
+    links: list[tuple[int, int]] = []
+    for c in cands:
+        other = c.linked_with
+        if not other or other <= c.candidate_id:
+            continue
+        if other in ci:
+            links.append((ci[c.candidate_id], ci[other]))
+        else:
+            notes.append(f"{c.candidate_id} is linked with {other}, who is no longer in the pool; the link is ignored.")
+    return links
+
+
+def _targets(scheme: Scheme, cands: list[CandidateRec], hosts: list[HostRec]) -> list[Target]:
+    # Targets: each scope expanded to concrete host sets; members by the target's attribute value.
+    targets: list[Target] = []
+    for t in scheme.targets:
+        member = np.array([c.attributes.get(t.attribute) == t.value for c in cands], dtype=bool)
+        for scope, scope_idx in _expand_scope(t.scope, hosts):
+            targets.append(
+                Target(
+                    name=t.name,
+                    scope=scope,
+                    scope_hosts=scope_idx,
+                    member=member,
+                    min_share=t.min_share,
+                    max_share=t.max_share,
+                    hard=t.strength == "hard",
+                    weight=float(t.weight or 0.0),
+                    attribute=t.attribute,
+                    value=t.value,
+                )
+            )
+    return targets
 
 
 # --- Storing an encoded problem with its round -------------------------------------------
