@@ -433,22 +433,19 @@ def _record_no_round(engine: Engine, options: RoundOptions, encoded, solution, c
                    targets=_target_summaries(solution, encoded.problem) if solution.targets else [])
 
 
-def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: CohortRef, start) -> RoundResult:
+def round_summary(encoded: enc_mod.Encoded, solution: Solution, quotas: list[str]) -> dict:
+    """What a stored round keeps about its solve besides the placements: the ``summary`` JSON."""
     p = encoded.problem
     placements = encoded.decode(solution)
-    fixed_pairs = {int(i) for i in p.fixed}
-    fixed_cands = {encoded.candidate_ids[int(p.pair_cand[i])] for i in fixed_pairs}
-    blocking = [[encoded.candidate_ids[c], encoded.host_ids[h]] for c, h in solution.blocking_pairs]
-    targets = _target_summaries(solution, p)
-    summary = {
+    return {
         "pool": encoded.candidate_ids,
         "eligible": encoded.eligible_candidates(),
         "placed": solution.placed,
         "unplaced": p.n_candidates - solution.placed,
         "rank_sum": int(sum(r for _, r in placements.values())),
         "method": solution.method,
-        "targets": targets,
-        "blocking_pairs": blocking,
+        "targets": _target_summaries(solution, p),
+        "blocking_pairs": [[encoded.candidate_ids[c], encoded.host_ids[h]] for c, h in solution.blocking_pairs],
         "dropped": [{"candidate_id": d.candidate_id, "host_id": d.host_id, "reason": d.reason} for d in encoded.dropped],
         "diagnosis": solution.diagnosis,
         "soft_violations": solution.soft_violations,
@@ -457,9 +454,18 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: Coh
         "engines": solution.engines,
         "notes": encoded.notes,
         "hard_protected_targets": quotas,
-        # What the solve took as settled; approval refuses when it has changed since (a decline, a release...).
-        "basis": start,
     }
+
+
+def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: CohortRef, start) -> RoundResult:
+    p = encoded.problem
+    placements = encoded.decode(solution)
+    fixed_pairs = {int(i) for i in p.fixed}
+    fixed_cands = {encoded.candidate_ids[int(p.pair_cand[i])] for i in fixed_pairs}
+    summary = round_summary(encoded, solution, quotas)
+    # What the solve took as settled; approval refuses when it has changed since (a decline, a release...).
+    summary["basis"] = start
+    blocking, targets = summary["blocking_pairs"], summary["targets"]
     for attempt in range(3):
         try:
             # Under the rounds write lock (taken before the first read; the solve above holds none), so no

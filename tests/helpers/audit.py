@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+import numpy as np
 from sqlalchemy import select
 
 from placement.cohorts import resolve
@@ -20,6 +21,8 @@ from placement.db.models import Candidate, Host, HostPlace, Placement, Preferenc
 from placement.db.queries import load_scheme
 from placement.db.session import transaction
 from placement.domain import ETHNIC_GROUP_OF_CODE, minority_ethnic
+from placement.rounds import round_summary
+from placement.solver import Solution, evaluate
 from placement.solver import encode as enc_mod
 
 # A code per ethnic group, for building candidates by group.
@@ -86,34 +89,26 @@ def store_round(
     hard_protected_targets: list[str] | None = None,
     keep_inputs: bool = True,
 ) -> StoredRound:
-    """Store the next round with these placements (candidate_id -> host_id), as rounds.py would."""
+    """Store the next round with these placements (candidate_id -> host_id), as rounds.py would.
+
+    The summary is ``rounds.round_summary`` of a solution holding exactly these placements (evaluated by
+    the solver's own ``evaluate``); ``targets`` and ``blocking_pairs``, when given, replace the computed
+    ones so a test can state the figures it checks.
+    """
     with transaction(engine) as s:
         scope = resolve(s, None)
         encoded = enc_mod.encode(load_scheme(s, scope))
         blob = enc_mod.dumps(encoded)
-        given = {(c, h): r for c, h, r in s.execute(
-            select(Candidate.candidate_id, Host.host_id, Preference.rank)
-            .join(Candidate, Candidate.id == Preference.candidate_pk).join(Host, Host.id == Preference.host_pk)
-        ).all()}
-        position = {k: int(encoded.problem.pair_rank[i]) for k, i in encoded.pair_index().items()}
-        placed = {c: (h, given[(c, h)]) for c, h in placements.items()}
+        index = encoded.pair_index()
+        chosen = np.array(sorted(index[(c, h)] for c, h in placements.items()), np.int32)
+        solution = Solution(status=status, chosen=chosen, placed=0, rank_sum=0, objective={}, bound={},
+                            solve_seconds=0.25, method="test")
+        evaluate(encoded.problem, chosen).fill(solution)
+        placed = encoded.decode(solution)
         number = (s.scalar(select(Round.number).order_by(Round.number.desc()).limit(1)) or 0) + 1
-        rank_cost = float(sum(position[(c, h)] for c, h in placements.items()))
-        summary = {
-            "pool": encoded.candidate_ids,
-            "eligible": encoded.eligible_candidates(),
-            "placed": len(placed),
-            "unplaced": len(encoded.candidate_ids) - len(placed),
-            "rank_sum": sum(r for _, r in placed.values()),
-            "method": "test",
-            "targets": targets or [],
-            "blocking_pairs": blocking_pairs or [],
-            "dropped": [{"candidate_id": d.candidate_id, "host_id": d.host_id, "reason": d.reason} for d in encoded.dropped],
-            "diagnosis": [],
-            "soft_violations": [],
-            "hard_protected_targets": hard_protected_targets or [],
-        }
-        objective = {"placed": float(len(placed)), "rank_cost": rank_cost} if status in ("OPTIMAL", "FEASIBLE") else {}
+        summary = round_summary(encoded, solution, hard_protected_targets or [])
+        summary.update(targets=targets or [], blocking_pairs=blocking_pairs or [])
+        objective = dict(solution.objective) if status in ("OPTIMAL", "FEASIBLE") else {}
         rnd = Round(
             cohort_id=scope.id, number=number, state=state, parent_number=None,
             created_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), created_by="coordinator",
