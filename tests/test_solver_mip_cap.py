@@ -35,6 +35,7 @@ def _gone(pid: int) -> bool:
 
 def test_child_past_its_limit_is_killed_and_reaped(tmp_path, monkeypatch):
     pid_file = tmp_path / "pid"
+    mip._worker.call(sleepers.pid)  # started beforehand (on a loaded machine start-up alone can take seconds)
     monkeypatch.setattr(mip, "_run_milp", functools.partial(sleepers.sleepy, str(pid_file)))
     # The sleeper would run 120 s; the worker is killed at the limit plus GRACE and the answer is UNKNOWN.
     res = mip.solve_highs(_spec(realistic_problem(40, seed=1)), 1.0, subprocess_nnz=0)
@@ -55,8 +56,9 @@ def test_the_worker_is_started_afresh_after_a_kill(tmp_path, monkeypatch):
     monkeypatch.setattr(mip, "_run_milp", functools.partial(sleepers.sleepy, str(tmp_path / "pid")))
     assert mip.solve_highs(spec, 0.5, subprocess_nnz=0).status == "UNKNOWN"
     monkeypatch.undo()
+    assert mip._worker.pid is None
+    assert mip._worker.call(sleepers.pid) not in (None, first)  # a fresh process
     assert mip.solve_highs(spec, 10.0, subprocess_nnz=0).status == "OPTIMAL"
-    assert mip._worker.pid not in (None, first)
 
 
 def test_subprocess_path_gives_the_in_process_answer(monkeypatch):
@@ -74,6 +76,7 @@ def test_subprocess_path_gives_the_in_process_answer(monkeypatch):
     here = solve(problem, Options(), engine="auto", force_exact=True)
     assert children == []
     monkeypatch.setattr(mip, "SUBPROCESS_NNZ", 0)
+    mip._worker.call(sleepers.pid)  # up before the solve's clock starts
     there = solve(problem, Options(), engine="auto", force_exact=True)
     assert children and all(children), "no model went through a child"
     assert here.status == there.status == "OPTIMAL"

@@ -116,7 +116,7 @@ class Worker:
                 return
             self._replies.put(reply)
 
-    def _start(self) -> subprocess.Popen[bytes]:
+    def _start(self, start_timeout: float) -> subprocess.Popen[bytes]:
         try:
             proc = self._spawn()
         except OSError as exc:
@@ -124,10 +124,10 @@ class Worker:
         self._replies = queue.Queue()
         threading.Thread(target=self._reader, args=(proc,), name=f"{self.name}-reader", daemon=True).start()
         try:
-            ok, value = self._replies.get(timeout=START_TIMEOUT)
+            ok, value = self._replies.get(timeout=start_timeout)
         except queue.Empty:
             self._kill(proc)
-            raise WorkerStartError(f"the {self.name} worker process did not start within {START_TIMEOUT:g} s") from None
+            raise WorkerStartError(f"the {self.name} worker process did not start within {start_timeout:g} s") from None
         if not ok:
             self._kill(proc)
             raise WorkerStartError(f"the {self.name} worker process could not start: {value}")
@@ -144,13 +144,15 @@ class Worker:
                 with contextlib.suppress(OSError):
                     stream.close()
 
-    def call(self, function: Callable[..., Any], args: tuple = (), timeout: float | None = None) -> Any:
+    def call(self, function: Callable[..., Any], args: tuple = (), timeout: float | None = None,
+             start_timeout: float = START_TIMEOUT) -> Any:
         """``function(*args)`` in the child: its result, or :data:`TIMED_OUT` if it ran past ``timeout``
         seconds (the child is then killed). An exception in the child is raised here; a child that dies
-        raises :class:`WorkerError`."""
+        raises :class:`WorkerError`; one that is not up within ``start_timeout`` seconds (when this call
+        has to start it) raises :class:`WorkerStartError`."""
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
-                self._proc = self._start()
+                self._proc = self._start(start_timeout)
             proc = self._proc
             assert proc.stdin is not None
             try:

@@ -199,7 +199,10 @@ def _in_child(model: Model, time_limit: float, disp: bool) -> Any:
     """``_run_milp`` in the worker, killed at ``time_limit + GRACE``: its answer, None if killed or it died,
     or _NO_CHILD if no worker could be started."""
     try:
-        out = _worker.call(_run_milp, (model, time_limit, disp), timeout=max(0.05, float(time_limit)) + GRACE)
+        budget = max(0.05, float(time_limit)) + GRACE
+        # Starting the worker (about a second: it imports OR-Tools and scipy) may take the run's own budget;
+        # past that the model runs here instead, as where no process can be started.
+        out = _worker.call(_run_milp, (model, time_limit, disp), timeout=budget, start_timeout=budget)
     except WorkerStartError:
         return _NO_CHILD
     except WorkerError:
