@@ -14,7 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ...domain import SPECIAL_CATEGORY_ATTRIBUTES
+from ...masking import SPECIAL_TARGET_WORDS, is_special
 from ...shares import ShareError, exact_share, exact_weight
 from ..problem import Options, Problem, Target, TargetResult
 from .base import Family, Group, Row, SoftShortfall, Violation
@@ -135,10 +135,10 @@ class Targets(Family):
 
     def missed(self, problem: Problem, index: int, host: int | None = None) -> str:
         t = problem.targets[index]
-        if t.attribute in SPECIAL_CATEGORY_ATTRIBUTES:
+        if is_special(t.attribute):
             # Naming it would tell the candidate (and anyone reading over the coordinator's shoulder) how
             # the candidate was counted.
-            return "a diversity target the scheme set"
+            return SPECIAL_TARGET_WORDS
         words = f"the {'hard' if t.hard else 'soft'} target {t.name} ({t.scope})"
         if host is not None and host not in set(np.asarray(t.scope_hosts).tolist()):
             words += ", a target elsewhere that the other candidates it would have moved would then have missed"
