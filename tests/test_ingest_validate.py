@@ -286,6 +286,29 @@ def test_bad_target(loaded, tmp_path, over, column, text) -> None:
         assert "0.4 for 40%" in problem.fix
 
 
+@pytest.mark.parametrize(("over", "column", "fix"), [
+    # A third, enforced exactly as written, is a decimal: at least 0.333333 needs the same people as 1/3 in
+    # any scope of fewer than 1,000,000 placed; at most 0.333334 the same.
+    ({"min_share": "1/3"}, "min_share", "write 0.333333 (at least the same whole number of people as 1/3 in any "
+                                        "scope of fewer than 1,000,000 placed)"),
+    ({"min_share": None, "max_share": "1/3"}, "max_share", "write 0.333334 (at most"),
+    ({"min_share": "1 / 7"}, "min_share", "write 0.142857 ("),
+])
+def test_fraction_share_refused_with_the_decimal_to_write(loaded, tmp_path, over, column, fix) -> None:
+    rows = [target("ok"), target("bad", **{k: ("" if v is None else v) for k, v in over.items()})]
+    error = _fail(loaded, "targets", write_csv(tmp_path / "targets.csv", rows, TARGET_HEADER))
+    problem = _only(error, 3, column, "is a fraction; shares are written as decimals")
+    assert problem.fix.startswith(fix)
+
+
+def test_decimal_written_as_a_fraction_is_that_decimal() -> None:
+    """1/4 is 0.25 exactly, so it is accepted as 0.25 (nothing is rounded)."""
+    from placement.schemas import TargetRow
+
+    assert TargetRow.model_validate(target("quarter", min_share="1/4")).min_share == 0.25
+    assert TargetRow.model_validate(target("eighths", max_share="3/8", min_share="")).max_share == 0.375
+
+
 def test_duplicate_target_names(loaded, tmp_path) -> None:
     rows = [target("Women"), target("women ")]
     error = _fail(loaded, "targets", write_csv(tmp_path / "targets.csv", rows, TARGET_HEADER))

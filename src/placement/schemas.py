@@ -23,7 +23,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from fractions import Fraction
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
@@ -378,7 +379,38 @@ class HostRankingRow(_Row):
     rank: Rank
 
 
-_Share = Annotated[float | None, BeforeValidator(_number(0, 1, required=False))]
+_FRACTION = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def _share(bound: Literal["min", "max"]) -> Callable[[Any], float | None]:
+    """A share from 0 to 1, enforced exactly as the decimal written (``placement.shares.exact_share``).
+
+    A fraction such as ``1/3`` is refused with the decimal to write instead, rounded down for a
+    ``min_share`` and up for a ``max_share`` at 6 places, and the size of scope below which it asks for
+    the same whole number of people as the fraction. (Shares are stored as decimals: 0.33333 is not one
+    third, so 5 of 15 breaks a ``max_share`` of 0.33333 but not one of 0.333334.)
+    """
+    number = _number(0, 1, required=False)
+
+    def check(value: Any) -> float | None:
+        match = _FRACTION.fullmatch(_text(value))
+        if match and 0 < int(match[2]) and int(match[1]) <= int(match[2]):
+            share = Fraction(int(match[1]), int(match[2]))
+            scaled = share * 10**6
+            decimal = Fraction(math.floor(scaled) if bound == "min" else math.ceil(scaled), 10**6)
+            written = f"{float(decimal):.6f}".rstrip("0").rstrip(".")
+            if decimal == share:
+                return float(share)  # 1/4 is 0.25 exactly: the same share either way
+            else:
+                # Whole people needed in a scope of n placed differ only once |share - decimal| x n
+                # reaches 1/denominator (the distance from share x n to the next whole number).
+                limit = math.ceil(1 / (share.denominator * abs(share - decimal)))
+                fix = (f"write {written} ({'at least' if bound == 'min' else 'at most'} the same whole number "
+                       f"of people as {match[1]}/{match[2]} in any scope of fewer than {limit:,} placed)")
+            raise CellError("is a fraction; shares are written as decimals", fix)
+        return number(value)
+
+    return check
 
 
 class TargetRow(_Row):
@@ -386,8 +418,8 @@ class TargetRow(_Row):
     scope: Annotated[str, BeforeValidator(_scope)]
     attribute: Annotated[str, BeforeValidator(_code(TARGET_ATTRIBUTES, "target attribute"))]
     value: Annotated[str, BeforeValidator(_required_text(100, "value counted"))]
-    min_share: _Share = None
-    max_share: _Share = None
+    min_share: Annotated[float | None, BeforeValidator(_share("min"))] = None
+    max_share: Annotated[float | None, BeforeValidator(_share("max"))] = None
     strength: Annotated[str, BeforeValidator(_code(("hard", "soft"), "strength"))]
     weight: Annotated[float, BeforeValidator(_number(0, None, default=0.0))] = 0.0
 

@@ -4,8 +4,12 @@ The share a coordinator writes is the share enforced. ``0.33333`` is
 33,333/100,000, not one third: with 1 of 3 placed in a scope, a ``max_share``
 of 0.33333 is broken (1/3 > 0.33333), and the solver, ``check_validity``,
 the diagnosis, the audit and the benchmarks' references all say so, because
-they all read the share through :func:`exact_share`. A coordinator who means
-one third writes ``1/3``.
+they all read the share through :func:`exact_share`. Shares are stored as
+the decimals written; the import refuses a fraction such as ``1/3`` with the
+decimal to write instead (``schemas._share``: 0.333333 for at least a third,
+0.333334 for at most, the same whole people in any scope under a million
+placed), and takes one that is a decimal exactly (``1/4`` is 0.25). The
+library API takes fractions as they are.
 
 A float is read through its shortest decimal form (``repr``): the float that
 came from the text ``0.35`` is read back as exactly 7/20. Denominators are
