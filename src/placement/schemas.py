@@ -394,7 +394,7 @@ def _share(bound: Literal["min", "max"]) -> Callable[[Any], float | None]:
 
     def check(value: Any) -> float | None:
         match = _FRACTION.fullmatch(_text(value))
-        if match and 0 < int(match[2]) and int(match[1]) <= int(match[2]):
+        if match and int(match[2]) > 0 and int(match[1]) <= int(match[2]):
             share = Fraction(int(match[1]), int(match[2]))
             scaled = share * 10**6
             decimal = Fraction(math.floor(scaled) if bound == "min" else math.ceil(scaled), 10**6)
