@@ -35,10 +35,18 @@ def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], f
     these into one flag per characteristic and metric, without numbers
     (``editions.published_flags``).
     """
-    flags: list[Flag] = []
-    notes: list[str] = []
-    totals = facts.totals
+    flags = _status_flags(facts) + _disparity_flags(exact_tables) + _target_flags(audit, facts)
+    flags += _law_and_stability_flags(audit, facts)
+    notes = [f"{ch['label']}: {ch['note']}" for ch in exact_tables if ch["protected"] and ch["note"]]
+    if not facts.targets_assessed and facts.targets:
+        notes.append(f"This round had {len(facts.targets)} target scope(s) but no placements, so none could be assessed.")
+    notes.append(_edition_note(audit))
+    return flags, notes
 
+
+def _status_flags(facts: RoundFacts) -> list[Flag]:
+    """A round that placed nobody, or whose placements are not proven the best possible."""
+    flags: list[Flag] = []
     if facts.status == "INFEASIBLE":
         flags.append(Flag("status", "Nobody was placed: the round's hard constraints cannot all be met together. "
                           f"`placement round show {facts.number}` lists the conflicting constraints."))
@@ -47,7 +55,12 @@ def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], f
     elif facts.status != "OPTIMAL":
         flags.append(Flag("status", f"The solver stopped with status {facts.status}: the placements are valid but not "
                           "proven to be the best possible (see the bound in the provenance block)."))
+    return flags
 
+
+def _disparity_flags(exact_tables: list[dict[str, Any]]) -> list[Flag]:
+    """Relative likelihoods outside the 0.80–1.25 band and adverse impact (four-fifths rule), with verdicts."""
+    flags: list[Flag] = []
     for ch in exact_tables:
         name = ch["name"]
         for rl in ch["relative_likelihoods"]:
@@ -83,9 +96,12 @@ def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], f
                 + verdict_phrase(air["verdict"], _v(air["fisher_p"]), air["ci95"]),
                 name, (g["value"], air["reference_group"]), ratio, air["verdict"], _v(air["fisher_p"]), _ci(air["ci95"]),
             ))
-        if ch["protected"] and ch["note"]:
-            notes.append(f"{ch['label']}: {ch['note']}")
+    return flags
 
+
+def _target_flags(audit: dict[str, Any], facts: RoundFacts) -> list[Flag]:
+    """Every target scope that was missed, with what it asked for and (exact edition) what was achieved."""
+    flags: list[Flag] = []
     for t, raw in zip(audit["targets"], facts.targets):
         if t["status"] != "missed":
             continue
@@ -106,9 +122,13 @@ def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], f
             + ("A soft target is weighed against candidates' preferences, so it can be missed." if not t["hard"] else ""),
             t["attribute"], (t["value"],), got if exact else None,
         ))
-    if not facts.targets_assessed and facts.targets:
-        notes.append(f"This round had {len(facts.targets)} target scope(s) but no placements, so none could be assessed.")
+    return flags
 
+
+def _law_and_stability_flags(audit: dict[str, Any], facts: RoundFacts) -> list[Flag]:
+    """Hard targets on protected characteristics (quotas), special category data used, blocking pairs."""
+    flags: list[Flag] = []
+    totals = facts.totals
     law = audit["law"]
     if law["hard_protected_targets"]:
         flags.append(Flag("quota", law["quota_note"]))
@@ -124,15 +144,17 @@ def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], f
             f"“{audit['stability']['option']}”; the tables count them by the envious candidate's group.",
             value=float(bp),
         ))
+    return flags
 
+
+def _edition_note(audit: dict[str, Any]) -> str:
+    """What the figures are: rounded and withheld (publication) or exact and for whom (internal)."""
     if audit["disclosure_control"]["applied"]:
-        notes.append("Figures broken down by a characteristic are rounded to the nearest 5, counts of 1–7 withheld (*), "
-                     "each independently, so a row's parts may not add up to its total; rates are worked out from the "
-                     "rounded counts. Scheme-wide totals are exact. Flags were raised on the exact figures.")
-    else:
-        notes.append(f"{audit['stamp']}. Exact counts, including small ones: for the people entitled to the individual "
-                     "records only (the coordinator, the equality lead). Use the publication edition for anyone else.")
-    return flags, notes
+        return ("Figures broken down by a characteristic are rounded to the nearest 5, counts of 1–7 withheld (*), "
+                "each independently, so a row's parts may not add up to its total; rates are worked out from the "
+                "rounded counts. Scheme-wide totals are exact. Flags were raised on the exact figures.")
+    return (f"{audit['stamp']}. Exact counts, including small ones: for the people entitled to the individual "
+            "records only (the coordinator, the equality lead). Use the publication edition for anyone else.")
 
 
 def verdict_phrase(verdict: str | None, p: float | None, ci: dict[str, Any] | None) -> str:
