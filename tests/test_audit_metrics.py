@@ -30,6 +30,7 @@ from placement.audit.metrics import (
     wilson_interval,
 )
 from placement.audit.price import compute_price
+from placement.totals import RoundRecord
 
 Z = 1.959963984540054  # standard normal 97.5% quantile
 
@@ -192,14 +193,16 @@ def test_price_of_fairness_sign_convention() -> None:
 
 
 def _facts(*rows: tuple[str, str | None, int | None]) -> RoundFacts:
-    return RoundFacts(
-        number=1, state="proposal", parent_number=None, created_at=None, created_by="x", approved_by=None,
+    record = RoundRecord(
+        cohort=None, number=1, state="proposal", parent_number=None, created_at=None, created_by="x", approved_by=None,
         approved_at=None, options={}, input_hash="h", solver_version="v", status="OPTIMAL",
-        objective={"placed": 3.0, "rank_cost": 7.0}, bound={}, solve_seconds=0.0,
-        candidates=[CandidateFacts(cid, {}, True, h, c) for cid, h, c in rows],
-        targets=[{"name": "t"}],
+        objective={"placed": 3.0, "rank_cost": 7.0}, bound={}, solve_seconds=0.0, summary={},
+        pool=[cid for cid, _, _ in rows], eligible={cid for cid, _, _ in rows},
+        placed={cid: (h, c) for cid, h, c in rows if h is not None and c is not None},
         choice_of={("C1", "H1"): 1, ("C1", "H2"): 2, ("C2", "H2"): 1, ("C2", "H3"): 3, ("C3", "H1"): 4, ("C4", "H1"): 2},
+        positions_from="inputs", targets=[{"name": "t"}],
     )
+    return RoundFacts(record=record, candidates=[CandidateFacts(cid, {}, True, h, c) for cid, h, c in rows])
 
 
 def test_price_of_fairness_moved_candidates_by_hand() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import stat
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -36,8 +37,13 @@ def test_each_change_parses_to_what_it_says() -> None:
     assert [c.kind for c in v.changes] == ["drop_all", "option"] and v.label == "no targets ;objective=generous"
     assert v.changes[1].option == "objective" and v.changes[1].option_value == "generous"
     share = parse_variant("women-per-region min 0.45").changes[0]
-    assert (share.kind, share.target, share.bound, share.share) == ("share", "women-per-region", "min", 0.45)
-    assert parse_variant("women-per-region max 60%").changes[0].share == pytest.approx(0.6)
+    assert (share.kind, share.target, share.bound, share.share) == ("share", "women-per-region", "min", Fraction(9, 20))
+    assert parse_variant("women-per-region max 60%").changes[0].share == Fraction(3, 5)
+    # Read as written (shares.exact_share), as the solver reads a share: 33.3% is 333/1000, not 0.33299999999999996.
+    assert parse_variant("women-per-region max 33.3%").changes[0].share == Fraction(333, 1000)
+    assert parse_variant("women-per-region max 1/3").changes[0].share == Fraction(1, 3)
+    assert parse_variant("women-per-region max 33.3%").changes[0].words() == "“women-per-region” max 0.333"
+    assert parse_variant("women-per-region max 0.45").changes[0].words() == "“women-per-region” max 45%"
     assert parse_variant("women-per-region min none").changes[0].share is None
     soft = parse_variant("quota soft weight 5").changes[0]
     assert (soft.kind, soft.hard, soft.weight) == ("strength", False, 5.0)
@@ -45,7 +51,7 @@ def test_each_change_parses_to_what_it_says() -> None:
     assert parse_variant("Tie-Break=none").changes[0].option == "tie_break"
     add = parse_variant("add changers: career_changer=yes min 0.2 per region hard").changes[0]
     assert (add.kind, add.target, add.attribute, add.value, add.min_share, add.scope, add.hard) == (
-        "add", "changers", "career_changer", "yes", 0.2, "region=*", True)
+        "add", "changers", "career_changer", "yes", Fraction(1, 5), "region=*", True)
     assert parse_variant("add w: sex=female min 0.4").changes[0].weight == 10.0  # soft, default weight
     assert parse_variant("as solved").is_base
 
@@ -53,6 +59,7 @@ def test_each_change_parses_to_what_it_says() -> None:
 @pytest.mark.parametrize(("text", "says"), [
     ("women-per-region min 1.5", "between 0 and 1"),
     ("women-per-region min lots", "is not a share"),
+    ("women-per-region min 0.1234567891", "more than 9 decimal places"),
     ("objective=fastest", "objective is one of rank-sum, rank-maximal, generous"),
     ("colour=blue", "not an option a variant can change"),
     ("add x: eye_colour=blue min 0.1", "not a target attribute"),
@@ -99,7 +106,7 @@ def test_applying_changes_targets_and_options() -> None:
     assert _apply("no targets").problem.targets == ()
     assert _apply("drop women-per-region").problem.targets == ()
     raised = _apply("women-per-region min 0.45").problem.targets
-    assert [t.min_share for t in raised] == [0.45, 0.45] and all(not t.hard for t in raised)
+    assert [t.min_share for t in raised] == [Fraction(9, 20)] * 2 and all(not t.hard for t in raised)
     assert all(t.hard for t in _apply("women-per-region hard", allow_quota=True).problem.targets)
     applied = _apply("objective=generous; stability=strict")
     assert applied.options["objective"] == "generous" and applied.options["stability"] == "strict"
@@ -109,7 +116,7 @@ def test_applying_changes_targets_and_options() -> None:
     assert [(t.scope, t.scope_hosts.tolist()) for t in added] == [("org_type=acute", [0, 2]), ("org_type=ics", [1])]
     assert added[0].member.tolist() == [True, False, False] and added[0].weight == 10.0
     one_host = _apply("add h: sex=male max 0.5 scope=host=H2").problem.targets[2]
-    assert one_host.scope == "host=H2" and one_host.scope_hosts.tolist() == [1] and one_host.max_share == 0.5
+    assert one_host.scope == "host=H2" and one_host.scope_hosts.tolist() == [1] and one_host.max_share == Fraction(1, 2)
 
 
 def test_applying_refuses_unknown_names_and_unacknowledged_quotas() -> None:
@@ -223,6 +230,18 @@ def test_the_publication_edition_names_nobody(solved) -> None:
     text = render(comparison, "html").decode() + render(comparison, "json").decode()
     assert not any(c in text for c in WOMEN + MEN)
     assert "Who would move" not in text
+
+
+def test_a_share_written_as_a_fraction_is_solved_and_reported_exactly(solved) -> None:
+    # 5/6 of 4 placed in a region is 3.33..: at least 4 women (exact), which no region can have here, so the
+    # soft target is missed and the audit's flag states the share; the JSON carries it as a number.
+    comparison = compare_scenarios(solved, 1, ["women-per-region min 5/6"], workers=1)
+    variant = comparison["variants"][1]
+    assert variant["changes"] == ["“women-per-region” min 5/6"]
+    assert [t["min_share"] for t in variant["targets"]] == [5 / 6, 5 / 6]
+    assert any(f["metric"] == "target_missed" and "at least 83%" in f["message"] for f in variant["flags"])
+    assert json.loads(render(comparison, "json"))["variants"][1]["targets"][0]["min_share"] == 5 / 6
+    assert "<svg" in render(comparison, "html").decode()
 
 
 def test_variants_in_parallel_processes_give_the_same_figures(solved) -> None:

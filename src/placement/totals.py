@@ -67,7 +67,7 @@ class RoundTotals:
 class RoundRecord:
     """One stored round read once: its row's fields, who was in it, who was placed where and at which choice."""
 
-    cohort: CohortRef  # the cohort the round belongs to (rounds are numbered within it)
+    cohort: CohortRef | None  # the cohort the round belongs to (rounds are numbered within it); None: pooled (audit.trends)
     number: int
     state: str
     parent_number: int | None

@@ -32,20 +32,20 @@ NO_TARGETS = "This round had no diversity targets, so there is no price of fairn
 
 def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int], Any] | None = None) -> Price:
     """Re-solve the round without its targets (``rounds.resolve_without_targets``) and compare."""
-    if not facts.targets:
+    if not facts.record.targets:
         return not_applicable(facts, NO_TARGETS)
-    if facts.status not in ("OPTIMAL", "FEASIBLE"):
+    if facts.record.status not in ("OPTIMAL", "FEASIBLE"):
         return not_applicable(
-            facts, f"The round has no placements (solver status {facts.status}), so there is no price of its "
-            f"{len(facts.targets)} target scope(s) to measure.")
+            facts, f"The round has no placements (solver status {facts.record.status}), so there is no price of its "
+            f"{len(facts.record.targets)} target scope(s) to measure.")
     if resolve is None:
         from functools import partial
 
         from ..rounds import resolve_without_targets
 
-        resolve = partial(resolve_without_targets, cohort=facts.cohort)
+        resolve = partial(resolve_without_targets, cohort=facts.record.cohort)
     try:
-        free = resolve(engine, facts.number)
+        free = resolve(engine, facts.record.number)
     except RoundError as exc:  # e.g. the round's inputs were purged
         return not_applicable(facts, f"The round could not be re-solved without its targets: {exc.message}")
     return compute_price(facts, free.status, free.objective, free.placements,

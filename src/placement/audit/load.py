@@ -17,7 +17,6 @@ inputs were purged, positions come from the preferences table instead.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -43,37 +42,26 @@ class CandidateFacts:
 
 @dataclass
 class RoundFacts:
-    number: int
-    state: str
-    parent_number: int | None
-    created_at: datetime | None
-    created_by: str
-    approved_by: str | None
-    approved_at: datetime | None
-    options: dict
-    input_hash: str
-    solver_version: str
-    status: str
-    objective: dict
-    bound: dict
-    solve_seconds: float
-    method: str = ""
+    """The audit's records of one round: the stored round as read (``record``, the same reader and the
+    same fields ``round show`` uses: one rule, one place) and what the audit adds to it — each
+    candidate's characteristics, and the solver's notes from the round's summary.
+
+    A scenario variant is the same shape: the round's record with the variant's answer put in
+    (``scenario.compare``), so its figures come from the very code of the round's own audit.
+    """
+
+    record: RoundRecord
     candidates: list[CandidateFacts] = field(default_factory=list)
-    targets: list[dict] = field(default_factory=list)
-    blocking_pairs: list[tuple[str, str]] = field(default_factory=list)
+    totals: RoundTotals | None = None  # the scheme-wide totals (``totals.totals_of``), exact in every edition
+    method: str = ""
     dropped: int = 0
     diagnosis: list[str] = field(default_factory=list)
     soft_violations: list[str] = field(default_factory=list)
     hard_protected_targets: list[str] = field(default_factory=list)
-    # (candidate_id, host_id) -> position in the candidate's list, for comparing another solve's answer.
-    choice_of: dict[tuple[str, str], int] = field(default_factory=dict)
-    positions_from: str = "inputs"  # "inputs" (as solved), "preferences" or "given_ranks" (purged)
-    targets_assessed: bool = True  # False: no placements (e.g. INFEASIBLE), the targets are listed only
-    totals: RoundTotals | None = None  # the scheme-wide totals (``totals.round_totals``), exact in every edition
-    cohort: CohortRef | None = None  # the cohort the round belongs to
 
     def choice(self, candidate_id: str, host_id: str, given_rank: int) -> int:
-        return self.choice_of.get((candidate_id, host_id), given_rank)
+        """Position of ``host_id`` in the candidate's own list (any answer's placement, not only the round's)."""
+        return self.record.choice_of.get((candidate_id, host_id), given_rank)
 
 
 def load_round_facts(session: Session, number: int, cohort: CohortRef | str | None = None) -> RoundFacts:
@@ -83,6 +71,8 @@ def load_round_facts(session: Session, number: int, cohort: CohortRef | str | No
 
 def facts_from_record(session: Session, rec: RoundRecord) -> RoundFacts:
     """The audit's records of a round already read: its own, plus each candidate's characteristics."""
+    if rec.cohort is None:
+        raise ValueError("a pooled record (audit.trends) has no cohort to read characteristics from")
     wanted = set(rec.pool)
     attrs_of: dict[str, dict[str, str]] = {}
     for cand, prot in session.execute(
@@ -117,31 +107,12 @@ def facts_from_record(session: Session, rec: RoundRecord) -> RoundFacts:
 
     summary = rec.summary
     return RoundFacts(
-        number=rec.number,
-        state=rec.state,
-        parent_number=rec.parent_number,
-        created_at=rec.created_at,
-        created_by=rec.created_by,
-        approved_by=rec.approved_by,
-        approved_at=rec.approved_at,
-        options=rec.options,
-        input_hash=rec.input_hash,
-        solver_version=rec.solver_version,
-        status=rec.status,
-        objective=rec.objective,
-        bound=rec.bound,
-        solve_seconds=rec.solve_seconds,
-        method=str(summary.get("method", "")),
+        record=rec,
         candidates=candidates,
-        targets=rec.targets,
-        targets_assessed=rec.targets_assessed,
-        blocking_pairs=rec.blocking_pairs,
+        totals=totals_of(rec),
+        method=str(summary.get("method", "")),
         dropped=len(summary.get("dropped", [])),
         diagnosis=list(summary.get("diagnosis", [])),
         soft_violations=list(summary.get("soft_violations", [])),
         hard_protected_targets=list(summary.get("hard_protected_targets", [])),
-        choice_of=rec.choice_of,
-        positions_from=rec.positions_from,
-        cohort=rec.cohort,
-        totals=totals_of(rec),
     )

@@ -38,8 +38,8 @@ def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], f
     flags = _status_flags(facts) + _disparity_flags(exact_tables) + _target_flags(audit, facts)
     flags += _law_and_stability_flags(audit, facts)
     notes = [f"{ch['label']}: {ch['note']}" for ch in exact_tables if ch["protected"] and ch["note"]]
-    if not facts.targets_assessed and facts.targets:
-        notes.append(f"This round had {len(facts.targets)} target scope(s) but no placements, so none could be assessed.")
+    if not facts.record.targets_assessed and facts.record.targets:
+        notes.append(f"This round had {len(facts.record.targets)} target scope(s) but no placements, so none could be assessed.")
     notes.append(_edition_note(audit))
     return flags, notes
 
@@ -47,13 +47,13 @@ def flags_and_notes(exact_tables: list[dict[str, Any]], audit: dict[str, Any], f
 def _status_flags(facts: RoundFacts) -> list[Flag]:
     """A round that placed nobody, or whose placements are not proven the best possible."""
     flags: list[Flag] = []
-    if facts.status == "INFEASIBLE":
+    if facts.record.status == "INFEASIBLE":
         flags.append(Flag("status", "Nobody was placed: the round's hard constraints cannot all be met together. "
-                          f"`placement round show {facts.number}` lists the conflicting constraints."))
-    elif facts.status not in ("OPTIMAL", "FEASIBLE"):
-        flags.append(Flag("status", f"The solver stopped with status {facts.status} and no placements."))
-    elif facts.status != "OPTIMAL":
-        flags.append(Flag("status", f"The solver stopped with status {facts.status}: the placements are valid but not "
+                          f"`placement round show {facts.record.number}` lists the conflicting constraints."))
+    elif facts.record.status not in ("OPTIMAL", "FEASIBLE"):
+        flags.append(Flag("status", f"The solver stopped with status {facts.record.status} and no placements."))
+    elif facts.record.status != "OPTIMAL":
+        flags.append(Flag("status", f"The solver stopped with status {facts.record.status}: the placements are valid but not "
                           "proven to be the best possible (see the bound in the provenance block)."))
     return flags
 
@@ -102,14 +102,14 @@ def _disparity_flags(exact_tables: list[dict[str, Any]]) -> list[Flag]:
 def _target_flags(audit: dict[str, Any], facts: RoundFacts) -> list[Flag]:
     """Every target scope that was missed, with what it asked for and (exact edition) what was achieved."""
     flags: list[Flag] = []
-    for t, raw in zip(audit["targets"], facts.targets):
+    for t, raw in zip(audit["targets"], facts.record.targets):
         if t["status"] != "missed":
             continue
         want = []
         if t["min_share"] is not None:
-            want.append(f"at least {t['min_share']:.0%}")
+            want.append(f"at least {float(t['min_share']):.0%}")  # a variant's share is a Fraction
         if t["max_share"] is not None:
-            want.append(f"at most {t['max_share']:.0%}")
+            want.append(f"at most {float(t['max_share']):.0%}")
         placed, members = int(raw.get("placed_in_scope", 0) or 0), int(raw.get("members_placed", 0) or 0)
         got = members / placed if placed else None
         edge = t["min_share"] if t["min_share"] is not None else t["max_share"]
@@ -180,13 +180,13 @@ SPECIAL_TARGET_ATTRIBUTES = ("ethnic_group", "minority_ethnic", "disability")
 
 
 def law_section(facts: RoundFacts, edition: Edition) -> dict[str, Any]:
-    special = sorted({t["name"] for t in facts.targets if t.get("attribute") in SPECIAL_TARGET_ATTRIBUTES})
+    special = sorted({t["name"] for t in facts.record.targets if t.get("attribute") in SPECIAL_TARGET_ATTRIBUTES})
     quotas = list(facts.hard_protected_targets)
-    if facts.state == "approved":
-        decision = (f"Approved by {facts.approved_by} on {facts.approved_at:%d %B %Y}: a named person reviewed this "
+    if facts.record.state == "approved":
+        decision = (f"Approved by {facts.record.approved_by} on {facts.record.approved_at:%d %B %Y}: a named person reviewed this "
                     "round before offers were made (UK GDPR Art. 22: no solely automated decision)."
-                    if facts.approved_at else f"Approved by {facts.approved_by}.")
-    elif facts.state == "superseded":
+                    if facts.record.approved_at else f"Approved by {facts.record.approved_by}.")
+    elif facts.record.state == "superseded":
         decision = "This round was superseded by a later one and is kept for the record."
     else:
         decision = ("This round is a proposal, not a decision. Under UK GDPR Art. 22 nobody may be subject to a solely "
@@ -211,8 +211,8 @@ def law_section(facts: RoundFacts, edition: Edition) -> dict[str, Any]:
         "moved. For the people already entitled to the individual records only — do not publish or forward."
     )
     return {
-        "state": facts.state,
-        "proposal": facts.state == "proposal",
+        "state": facts.record.state,
+        "proposal": facts.record.state == "proposal",
         "decision_note": decision,
         "hard_protected_targets": quotas,
         "quota_note": quota_note,

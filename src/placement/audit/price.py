@@ -77,7 +77,7 @@ class Price:
 
 
 def not_applicable(facts: RoundFacts, reason: str) -> Price:
-    return Price(applicable=False, reason=reason, status_with_targets=facts.status, objective_with_targets=dict(facts.objective))
+    return Price(applicable=False, reason=reason, status_with_targets=facts.record.status, objective_with_targets=dict(facts.record.objective))
 
 
 def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, free_placements: Mapping[str, tuple[str, int] | None],
@@ -101,7 +101,7 @@ def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, 
             change = c1 - c2 if c1 is not None and c2 is not None else None
             moved.append(Moved(cid, c1, c2, change))
 
-    same_optimum = _equal_objectives(facts.objective, free_objective)
+    same_optimum = _equal_objectives(facts.record.objective, free_objective)
     ties = 0
     if same_optimum:
         ties, moved = len(moved), []
@@ -113,7 +113,7 @@ def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, 
     comparable = placed_with == placed_without
     return Price(
         applicable=True,
-        status_with_targets=facts.status,
+        status_with_targets=facts.record.status,
         status_without_targets=free_status,
         placed_with_targets=placed_with,
         placed_without_targets=placed_without,
@@ -124,7 +124,7 @@ def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, 
         rank_costs_comparable=comparable,
         mean_choice_with_targets=cost_with / placed_with if placed_with else None,
         mean_choice_without_targets=cost_without / placed_without if placed_without else None,
-        objective_with_targets=dict(facts.objective),
+        objective_with_targets=dict(facts.record.objective),
         objective_without_targets=dict(free_objective),
         round_optimal_without_targets=same_optimum,
         tie_differences=ties,

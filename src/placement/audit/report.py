@@ -110,7 +110,7 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
     bins = choice_bins(max((c.choice for c in facts.candidates if c.choice), default=1))
     choice_cols = [f"choice_{b}" for b in bins]
     columns = [*GROUP_COUNT_COLUMNS, *choice_cols, *BLOCKING_COLUMNS]
-    envy = Counter(cid for cid, _ in facts.blocking_pairs)
+    envy = Counter(cid for cid, _ in facts.record.blocking_pairs)
 
     # 1. Exact counts: one table per characteristic, all sharing the cohort's total row.
     groups_of = {ch: _groups(ch, facts) for ch in CHARACTERISTICS}
@@ -126,10 +126,10 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
             cells[("cohort", col)] = table["total"][col]
         lines += characteristic_lines(ch, groups_of[ch], columns, choice_cols)
     lines += row_lines(lambda col: ("cohort", col), choice_cols) + cohort_lines()
-    for i, t in enumerate(facts.targets):
+    for i, t in enumerate(facts.record.targets):
         cells[("target", i, "placed_in_scope")] = int(t.get("placed_in_scope", 0) or 0)
         cells[("target", i, "members_placed")] = int(t.get("members_placed", 0) or 0)
-    lines += target_lines(facts.targets, cells)
+    lines += target_lines(facts.record.targets, cells)
 
     # 2. The edition's view of the counts. Scheme-wide figures (the cohort's row, the number placed in
     # each target's scope of hosts) break nobody down: exact in both editions.
@@ -144,14 +144,14 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
 
     exact_tables = tables(cells, True)
     characteristics = exact_tables if edition.exact else tables(shown, False)
-    targets = [_target(i, t, shown, facts.targets_assessed, exact=edition.exact) for i, t in enumerate(facts.targets)]
+    targets = [_target(i, t, shown, facts.record.targets_assessed, exact=edition.exact) for i, t in enumerate(facts.record.targets)]
     totals = facts.totals
     assert totals is not None, "load_round_facts sets the round's totals"
     stability = {
-        "option": facts.options.get("stability", "none"),
+        "option": facts.record.options.get("stability", "none"),
         "blocking_pairs": totals.blocking_pairs,
         "envious_candidates": len(envy),
-        "stable": totals.blocking_pairs == 0 and facts.status in SOLVED,
+        "stable": totals.blocking_pairs == 0 and facts.record.status in SOLVED,
     }
     pf = asdict(price)
     if not edition.exact:
@@ -161,8 +161,8 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
         "generator": f"placement {__version__}",
         "edition": edition.value,
         "stamp": edition.stamp,
-        "round": facts.number,
-        "cohort": facts.cohort.name if facts.cohort is not None else None,
+        "round": facts.record.number,
+        "cohort": facts.record.cohort.name if facts.record.cohort is not None else None,
         "disclosure_control": {"applied": not edition.exact, "rules": None if edition.exact else DISCLOSURE_RULES},
         "provenance": _provenance(facts),
         "summary": totals.as_dict(),
@@ -171,7 +171,7 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
         "notes": [],
         "characteristics": characteristics,
         "targets": targets,
-        "targets_assessed": facts.targets_assessed,
+        "targets_assessed": facts.record.targets_assessed,
         "stability": stability,
         "price_of_fairness": pf,
         "law": law_section(facts, edition),
@@ -337,22 +337,23 @@ def _target(i: int, t: Mapping[str, Any], shown: Mapping[Any, Any], assessed: bo
 
 
 def _provenance(f: RoundFacts) -> dict[str, Any]:
+    r = f.record
     return {
-        "number": f.number,
-        "state": f.state,
-        "parent_number": f.parent_number,
-        "created_at": f.created_at.isoformat() if f.created_at else None,
-        "created_by": f.created_by,
-        "approved_by": f.approved_by,
-        "approved_at": f.approved_at.isoformat() if f.approved_at else None,
-        "options": f.options,
-        "input_hash": f.input_hash,
-        "solver_version": f.solver_version,
-        "status": f.status,
+        "number": r.number,
+        "state": r.state,
+        "parent_number": r.parent_number,
+        "created_at": r.created_at.isoformat() if r.created_at else None,
+        "created_by": r.created_by,
+        "approved_by": r.approved_by,
+        "approved_at": r.approved_at.isoformat() if r.approved_at else None,
+        "options": r.options,
+        "input_hash": r.input_hash,
+        "solver_version": r.solver_version,
+        "status": r.status,
         "method": f.method,
-        "objective": f.objective,
-        "bound": f.bound,
-        "solve_seconds": f.solve_seconds,
+        "objective": r.objective,
+        "bound": r.bound,
+        "solve_seconds": r.solve_seconds,
         "dropped_preferences": f.dropped,
-        "choice_positions_from": f.positions_from,
+        "choice_positions_from": r.positions_from,
     }

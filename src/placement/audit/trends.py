@@ -14,7 +14,7 @@ round (one solve) and are not pooled: see each round's own audit.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from ..cohorts import CohortRef, resolve
 from ..db.models import Round
 from ..db.session import sqlite_path, transaction
 from ..errors import ConfigError, NotFound
-from ..totals import RoundTotals
+from ..totals import RoundRecord, totals_of
 from .editions import Edition, edition_words, write_edition
 from .load import CandidateFacts, RoundFacts, load_round_facts
 from .price import not_applicable
@@ -49,28 +49,31 @@ def final_round(session, cohort: CohortRef) -> int:
 
 def pool(per_cohort: Sequence[RoundFacts]) -> RoundFacts:
     """Every cohort's candidates as one population (ids prefixed by cohort, so a re-applicant counts twice)."""
-    first = per_cohort[0]
     candidates: list[CandidateFacts] = []
+    pool_ids: list[str] = []
+    eligible: set[str] = set()
+    placed: dict[str, tuple[str, int]] = {}
     blocking: list[tuple[str, str]] = []
     choice_of: dict[tuple[str, str], int] = {}
     for f in per_cohort:
-        tag = f"{f.cohort.name if f.cohort else f.number}/"
+        r = f.record
+        tag = f"{r.cohort.name if r.cohort else r.number}/"
         candidates += [replace(c, candidate_id=tag + c.candidate_id) for c in f.candidates]
-        blocking += [(tag + c, h) for c, h in f.blocking_pairs]
-        choice_of.update({(tag + c, h): n for (c, h), n in f.choice_of.items()})
-    totals = None
-    if all(f.totals is not None for f in per_cohort):
-        totals = RoundTotals(**{fl.name: sum(getattr(f.totals, fl.name) for f in per_cohort)
-                                for fl in fields(RoundTotals)})
-        totals = replace(totals, target_scopes=0, targets_met=0, targets_missed=0, targets_not_applicable=0)
-    solved = all(f.status in ("OPTIMAL", "FEASIBLE") for f in per_cohort)
-    return replace(
-        first, number=0, state="pooled", parent_number=None, created_at=None, created_by="", approved_by=None,
-        approved_at=None, input_hash="", status="OPTIMAL" if solved else "pooled", objective={}, bound={},
-        solve_seconds=0.0, method="pooled", candidates=candidates, targets=[], blocking_pairs=blocking, dropped=0,
-        diagnosis=[], soft_violations=[], hard_protected_targets=[], choice_of=choice_of, targets_assessed=solved,
-        totals=totals, cohort=None,
+        pool_ids += [tag + c for c in r.pool]
+        eligible |= {tag + c for c in r.eligible}
+        placed.update({tag + c: hr for c, hr in r.placed.items()})
+        blocking += [(tag + c, h) for c, h in r.blocking_pairs]
+        choice_of.update({(tag + c, h): n for (c, h), n in r.choice_of.items()})
+    solved = all(f.record.status in ("OPTIMAL", "FEASIBLE") for f in per_cohort)
+    # Targets belong to one round's solve: the pooled record has none, so its totals count none.
+    record = RoundRecord(
+        cohort=None, number=0, state="pooled", parent_number=None, created_at=None, created_by="", approved_by=None,
+        approved_at=None, options=per_cohort[0].record.options, input_hash="", solver_version=per_cohort[0].record.solver_version,
+        status="OPTIMAL" if solved else "pooled", objective={}, bound={}, solve_seconds=0.0, summary={}, pool=pool_ids,
+        eligible=eligible, placed=placed, choice_of=choice_of, positions_from=per_cohort[0].record.positions_from,
+        targets=[], targets_assessed=solved, blocking_pairs=blocking,
     )
+    return RoundFacts(record=record, candidates=candidates, totals=totals_of(record), method="pooled")
 
 
 def audit_trends(engine: Engine, cohorts: Sequence[str], *, edition: Edition | str = Edition.INTERNAL) -> dict[str, Any]:
@@ -94,7 +97,7 @@ def audit_trends(engine: Engine, cohorts: Sequence[str], *, edition: Edition | s
         "edition": edition.value,
         "stamp": edition.stamp,
         "disclosure_control": {"applied": not edition.exact, "notice": edition.stamp},
-        "cohorts": [{"cohort": f.cohort.name if f.cohort else "", "round": f.number, "state": f.state} for f in facts],
+        "cohorts": [{"cohort": f.record.cohort.name if f.record.cohort else "", "round": f.record.number, "state": f.record.state} for f in facts],
         "per_cohort": per,
         "pooled": pooled,
     }

@@ -249,9 +249,7 @@ def _variant_records(record: RoundRecord, facts: RoundFacts, a: Applied, solutio
                        choice=v_record.choice(c.candidate_id))
         for c in facts.candidates
     ]
-    v_facts = replace(facts, status=solution.status, objective=dict(solution.objective), bound=dict(solution.bound),
-                      options=dict(a.options), method=solution.method, candidates=candidates, targets=targets,
-                      targets_assessed=solution.status in SOLVED, blocking_pairs=blocking,
+    v_facts = replace(facts, record=v_record, method=solution.method, candidates=candidates,
                       soft_violations=list(solution.soft_violations), diagnosis=list(solution.diagnosis),
                       hard_protected_targets=list(a.quotas), totals=totals_of(v_record))
     return v_record, v_facts
@@ -287,7 +285,8 @@ def _column(label: str, changes: list[str], facts: RoundFacts, audit: dict[str, 
         "choices": dict(sorted(Counter(choices).items())),  # n-th choice -> how many, for the rank profile
         "rank_cost": sum(choices),
         "mean_choice": sum(choices) / len(choices) if choices else None,
-        "targets": [{k: t[k] for k in ("name", "scope", "status", "hard", "min_share", "max_share")} for t in audit["targets"]],
+        "targets": [{**{k: t[k] for k in ("name", "scope", "status", "hard")},
+                     **{k: _json_share(t[k]) for k in ("min_share", "max_share")}} for t in audit["targets"]],
         "base_targets": None,
         "relative_likelihoods": rls,
         "flags": audit["flags"],
@@ -308,6 +307,11 @@ def _column(label: str, changes: list[str], facts: RoundFacts, audit: dict[str, 
         }
         col["moved"] = moved if edition.exact else None
     return col
+
+
+def _json_share(share: Any) -> float | None:
+    """A share for JSON: a number (a variant's shares are exact fractions, ``shares.exact_share``)."""
+    return None if share is None else float(share)
 
 
 def _moved(base: RoundRecord, variant: RoundRecord) -> list[dict[str, Any]]:

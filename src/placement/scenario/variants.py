@@ -22,12 +22,14 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from ..domain import ATTRIBUTE_VALUES, PROTECTED_ATTRIBUTES, TARGET_ATTRIBUTES
 from ..errors import ConfigError, QuotaRefused
+from ..shares import ShareError, exact_share, share_text
 from ..solver.problem import Problem, Target
 
 OPTION_VALUES: dict[str, tuple[str, ...]] = {
@@ -50,13 +52,13 @@ class Change:
     kind: str
     target: str | None = None
     bound: str | None = None  # "min" / "max"
-    share: float | None = None
+    share: Fraction | None = None  # exact, as written (``shares.exact_share``)
     hard: bool | None = None
     weight: float | None = None
     attribute: str | None = None
     value: str | None = None
-    min_share: float | None = None
-    max_share: float | None = None
+    min_share: Fraction | None = None
+    max_share: Fraction | None = None
     scope: str = "cohort"
     option: str | None = None
     option_value: str | None = None
@@ -68,18 +70,24 @@ class Change:
         if self.kind == "drop":
             return f"without target “{self.target}”"
         if self.kind == "share":
-            return f"“{self.target}” {self.bound} " + ("none" if self.share is None else f"{self.share:.0%}")
+            return f"“{self.target}” {self.bound} " + ("none" if self.share is None else _percent(self.share))
         if self.kind == "strength":
             return f"“{self.target}” " + ("hard" if self.hard else "soft" + (f" (weight {self.weight:g})" if self.weight else ""))
         if self.kind == "add":
             bounds = " and ".join(b for b in (
-                f"at least {self.min_share:.0%}" if self.min_share is not None else "",
-                f"at most {self.max_share:.0%}" if self.max_share is not None else "") if b)
+                f"at least {_percent(self.min_share)}" if self.min_share is not None else "",
+                f"at most {_percent(self.max_share)}" if self.max_share is not None else "") if b)
             return (f"add target “{self.target}”: {bounds} {self.attribute}={self.value} in {self.scope}, "
                     + ("hard" if self.hard else f"soft (weight {self.weight:g})"))
         if self.kind == "option":
             return f"{self.option.replace('_', '-')} = {self.option_value}"  # type: ignore[union-attr]
         return "as solved"
+
+
+def _percent(share: Fraction) -> str:
+    """A share in words, exactly as written: 9/20 -> "45%", 0.333 -> "0.333", 1/3 -> "1/3"."""
+    pct = share * 100
+    return f"{pct.numerator}%" if pct.denominator == 1 else share_text(share)
 
 
 @dataclass(frozen=True)
@@ -96,17 +104,14 @@ def _problem(variant: str, change: str, fix: str) -> ConfigError:
     return ConfigError(f"Variant “{variant}”: cannot read “{change}” — {fix}.", GRAMMAR)
 
 
-def _share(text: str, variant: str, change: str) -> float | None:
-    t = text.strip().lower()
-    if t == "none":
+def _share(text: str, variant: str, change: str) -> Fraction | None:
+    """A share as written, exactly (``placement.shares.exact_share``, as the solver, checks and audit read it)."""
+    if text.strip().lower() == "none":
         return None
     try:
-        value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
-    except ValueError:
-        raise _problem(variant, change, f"“{text}” is not a share (write 0.45 or 45%)") from None
-    if not 0.0 <= value <= 1.0:
-        raise _problem(variant, change, f"a share must be between 0 and 1 (0% and 100%), not {text}")
-    return value
+        return exact_share(text)
+    except ShareError as exc:
+        raise _problem(variant, change, f"“{text}” is not a share: {exc} (write 0.45, 45% or 9/20)") from None
 
 
 def _weight(text: str, variant: str, change: str) -> float:
