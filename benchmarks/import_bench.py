@@ -5,6 +5,9 @@
                                                          # 200,000 wide preference cells
     python -m benchmarks.import_bench --rows 20000 --db postgresql+psycopg://postgres@127.0.0.1:5432/bench
     python -m benchmarks.import_bench --workbook-only --candidates 20000
+    python -m benchmarks.import_bench --large            # 2,000,000 preference rows (100,000 candidates x 20):
+                                                         # peak memory and time of `placement import`, each in a
+                                                         # process of its own, against csv and pandas.read_csv
 
 The scheme comes from ``placement.generate`` (the same synthetic schemes as
 ``placement fixtures generate``), each candidate ranking
@@ -20,6 +23,19 @@ from one .xlsx workbook (candidates and hosts sheets, preferences in the wide
 layout: a row per candidate, ``Choice 1`` ... ``Choice 10``) read through a
 mapping file. It reports both times, their ratio (the target: under 3x) and
 each process's peak memory (the target: under 1 GB).
+
+The large case (``time_large_import``, ``--large``) is the size limit of the
+import: a scheme of 2,000,000 preference rows (100,000 candidates ranking 20
+hosts each, a 33 MB preferences.csv), imported by the ``placement`` command
+in a fresh process, as a coordinator runs it: ``import dir`` of the whole
+scheme into a fresh database, then ``import preferences`` of the same file
+again (a no-op against 2,000,000 stored rows). Each process reports its
+peak resident set (``VmHWM``, see ``benchmarks/measure.py`` for why not
+``ru_maxrss``) and its wall time. References in the same run, each in a
+process of its own: one pass of the csv module over preferences.csv (the
+floor: reading and splitting the file) and ``pandas.read_csv(dtype=str)``
+of it (what loading the file as a table costs). The target: peak under
+1 GiB.
 """
 
 from __future__ import annotations
@@ -27,6 +43,8 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -223,15 +241,139 @@ def time_workbook_import(n_candidates: int, workdir, seed: int = 1) -> dict:
     }
 
 
+LARGE_CANDIDATES = 100_000
+LARGE_PREFERENCES = 20  # 2,000,000 preference rows
+
+
+def _peak_mib() -> float:
+    """This process's peak resident set (VmHWM), MiB."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(what: str, args: list[str]) -> None:
+    """In the measured process: run one step, then print its peak memory as the last line of stdout."""
+    if what == "placement":
+        from placement.cli import cli
+
+        try:
+            code = cli.main(args, prog_name="placement", standalone_mode=False)
+        except SystemExit as exc:
+            code = exc.code
+        sys.stdout.flush()
+        if code not in (0, None):
+            print(f"placement exited {code}", file=sys.stderr)
+            sys.exit(1)
+    elif what == "csv":
+        with open(args[0], newline="", encoding="utf-8") as fh:
+            rows = sum(1 for _ in csv.reader(fh))
+        print(rows)
+    elif what == "pandas":
+        import pandas as pd
+
+        frame = pd.read_csv(args[0], dtype=str, keep_default_na=False)
+        print(len(frame))
+    print(json.dumps({"peak_rss_mib": round(_peak_mib(), 1)}))
+
+
+def _run_measured(what: str, args: list[str]) -> dict:
+    """``_child(what, args)`` in a fresh interpreter: its wall time (start-up included) and peak memory."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "benchmarks.import_bench", "--child", what, *args],
+                          capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return {"seconds": round(elapsed, 2), **json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def time_large_import(workdir, db_url: str | None = None, *, candidates: int = LARGE_CANDIDATES,
+                      preferences: int = LARGE_PREFERENCES, seed: int = 1) -> dict:
+    """The large case of the module doc: 2,000,000 preference rows by default."""
+    workdir = Path(workdir)
+    folder = workdir / "scheme"
+    generate_scheme(folder, candidates=candidates, seed=seed, preferences=preferences, targets=False,
+                    host_rankings_share=0.0)
+    prefs = folder / "preferences.csv"
+    with prefs.open("rb") as fh:
+        n_rows = sum(1 for _ in fh) - 1
+    db = db_url or f"sqlite:///{workdir / 'large.db'}"
+    caps = ["--max-rows", str(n_rows + 1), "--max-bytes", str(max(100_000_000, 2 * prefs.stat().st_size))]
+    steps = {
+        "import_dir": _run_measured("placement", ["--db", db, "import", "dir", str(folder), *caps]),
+        "preferences_again": _run_measured("placement", ["--db", db, "import", "preferences", str(prefs), *caps]),
+        "csv_module_pass": _run_measured("csv", [str(prefs)]),
+        "pandas_read_csv": _run_measured("pandas", [str(prefs)]),
+    }
+    first, pandas_step, floor = steps["import_dir"], steps["pandas_read_csv"], steps["csv_module_pass"]
+    return {
+        "preference_rows": n_rows,
+        "candidates": candidates,
+        "preferences_csv_bytes": prefs.stat().st_size,
+        "database": db.split(":", 1)[0],
+        **steps,
+        "ratios": {
+            "import_dir_time_to_pandas": round(first["seconds"] / pandas_step["seconds"], 2),
+            "import_dir_time_to_csv_pass": round(first["seconds"] / floor["seconds"], 2),
+            "import_dir_peak_to_pandas": round(first["peak_rss_mib"] / pandas_step["peak_rss_mib"], 2),
+        },
+        "target": {"peak_rss_mib_below": 1024,
+                   "met": max(first["peak_rss_mib"], steps["preferences_again"]["peak_rss_mib"]) < 1024},
+    }
+
+
+def large_markdown(result: dict, command: str) -> str:
+    """The large case as a Markdown table, with the command that produced it."""
+    lines = [
+        f"# Import of {result['preference_rows']:,} preference rows",
+        "",
+        f"`{command}` — {result['candidates']:,} candidates, preferences.csv "
+        f"{result['preferences_csv_bytes'] / 1e6:.1f} MB, database {result['database']}. Each step in a fresh "
+        "process; peak = its VmHWM; seconds include interpreter start-up.",
+        "",
+        "| step | seconds | peak RSS MiB |",
+        "|---|---:|---:|",
+    ]
+    for step in ("import_dir", "preferences_again", "csv_module_pass", "pandas_read_csv"):
+        lines.append(f"| {step} | {result[step]['seconds']:.2f} | {result[step]['peak_rss_mib']:,.0f} |")
+    r = result["ratios"]
+    lines += ["", f"Ratios: import dir / pandas.read_csv time {r['import_dir_time_to_pandas']}x, "
+              f"/ csv pass time {r['import_dir_time_to_csv_pass']}x; peak / pandas peak "
+              f"{r['import_dir_peak_to_pandas']}x. Target peak < 1,024 MiB: "
+              f"{'met' if result['target']['met'] else 'MISSED'}.", ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="preference rows (default 100000)")
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file); must be empty")
     parser.add_argument("--candidates", type=int, default=20_000,
                         help="candidates of the CSV-against-workbook comparison (default 20000: 200,000 choices)")
     parser.add_argument("--workbook-only", action="store_true", help="run only the CSV-against-workbook comparison")
+    parser.add_argument("--large", action="store_true",
+                        help="run only the large case: 2,000,000 preference rows, peak memory (see the module doc)")
+    parser.add_argument("--large-candidates", type=int, default=LARGE_CANDIDATES,
+                        help=f"with --large: candidates, each ranking {LARGE_PREFERENCES} hosts (default {LARGE_CANDIDATES})")
+    parser.add_argument("--markdown", default=None, metavar="PATH", help="with --large: also write a Markdown table")
     args = parser.parse_args()
     results = {}
+    if args.large:
+        with tempfile.TemporaryDirectory() as tmp:
+            results["large"] = time_large_import(tmp, args.db, candidates=args.large_candidates)
+        if args.markdown:
+            command = "python -m benchmarks.import_bench " + " ".join(sys.argv[1:])
+            Path(args.markdown).write_text(large_markdown(results["large"], command), encoding="utf-8")
+        print(json.dumps(results, indent=2))
+        return
     if not args.workbook_only:
         with tempfile.TemporaryDirectory() as tmp:
             results["csv"] = time_import(args.rows, tmp, args.db)
