@@ -168,8 +168,10 @@ def import_answers(
 
     problems = Problems(max_errors)
     table = read_table("answers", path, (mapping or NO_MAPPING).for_kind("answers"), problems)
-    rows = validate_rows(table, problems).rows if table is not None else []
-    if table is None or (len(problems) and not rows):
+    if table is None:
+        raise InputError(problems.items, truncated=problems.truncated)
+    rows = validate_rows(table, problems).rows
+    if len(problems) and not rows:
         raise InputError(problems.items, truncated=problems.truncated)
     changes: list[OfferChange] = []
     with write_session(engine, lock="rounds") as s:

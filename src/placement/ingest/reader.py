@@ -1,16 +1,12 @@
 """Reading one CSV file or workbook sheet into canonical rows: bytes -> rows -> header -> mapped cells.
 
 Workbooks (.xlsx, .xlsm, .ods) are read by ``workbook`` (the sheet chosen, each
-cell as the text a person sees); CSV files here. The delimiter of a CSV file
+cell as the text a person sees), CSV files by ``csvfile`` (encodings checked,
+then the records), both a row at a time: no file is ever held whole, and the
+rows read are kept compactly (``rows.RowStore``). The delimiter of a CSV file
 is found from its header row (``,``, ``;`` or tab) unless the mapping file or
 ``--delimiter`` gives it. A wide layout (one row per candidate, a column per
 choice) becomes one canonical row per filled choice cell.
-
-Encodings: UTF-8 with or without BOM, else Windows-1252 (what Excel writes
-when told "CSV" on a UK Windows machine). Anything else — an Excel workbook
-saved with a .csv name, UTF-16 "Unicode text", NUL bytes, binary junk, a file
-mixing UTF-8 and Windows-1252 — is refused with a message saying how to save
-the file properly, because guessing would silently corrupt names.
 
 Row numbers are the ones a spreadsheet shows: the header is row 1, and a cell
 with line breaks inside quotes still counts as one row.
@@ -20,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,15 +25,10 @@ from ..config import ImportLimits, import_limits
 from ..domain import NEVER_ECHOED, looks_sensitive
 from ..errors import RowProblem
 from ..schemas import COLUMN_ALIASES, DATE_COLUMNS, LIST_COLUMNS, MAX_CELL_CHARS, NUMBER_COLUMNS, columns
+from .csvfile import csv_rows, first_line, scan
 from .mapping import WIDE_KINDS, FileMapping, fold
+from .rows import RowStore, WideRow
 from .workbook import SheetCell, WorkbookProblem, Workbooks, is_workbook, open_sheet
-
-# C0 controls other than tab, line feed and carriage return, and DEL: never in a real export.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# A well-formed UTF-8 multi-byte sequence: if a file that is not valid UTF-8
-# has these, it mixes encodings (e.g. two exports pasted together).
-_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
-SAVE_AS_CSV = "open it in Excel and use File > Save As > 'CSV UTF-8 (Comma delimited)'"
 
 
 class Problems:
@@ -69,21 +59,6 @@ class Problems:
         return len(self.items) + self.truncated
 
 
-class WideRow(int):
-    """A spreadsheet row number that also names the wide-layout column a long row came from.
-
-    One row of a wide preference sheet becomes several canonical rows; a
-    problem with one of them names the cell (``Choice 3``), not just the row.
-    """
-
-    choice_column: str
-
-    def __new__(cls, row: int, choice_column: str) -> WideRow:
-        obj = super().__new__(cls, row)
-        obj.choice_column = choice_column
-        return obj
-
-
 @dataclass
 class Table:
     """One file (or sheet) read and mapped: canonical cells per row, ready for validation."""
@@ -92,11 +67,11 @@ class Table:
     path: Path
     sha256: str
     labels: dict[str, str]  # canonical column -> how to name it in messages (the export's header)
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # (spreadsheet row, cells)
+    rows: RowStore = field(default_factory=RowStore)  # (spreadsheet row, cells), iterated as dicts
     # Rows already reported as broken (stray cells, huge fields): not validated
     # further, but their ids still count as present so other files do not
     # report them as unknown too.
-    broken: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    broken: RowStore = field(default_factory=RowStore)
     source: str = ""  # how the file was read, for the report: the sheet chosen, the delimiter found
     label: str = ""  # how messages name the file: "export.xlsx (sheet 'Prefs')"; default the file name
 
@@ -234,45 +209,47 @@ def read_table(
 
 def _open(kind: str, path: Path, mapping: FileMapping, problems: Problems, workbooks: Workbooks) -> _Source | None:
     name = path.name
+
+    def refuse(problem: str, fix: str, line: int | None = None) -> None:
+        problems.add(name, line, None, None, problem, fix)
+
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.add(name, None, None, None, f"cannot be read ({exc.strerror or exc})", "check the path and permissions")
-        return None
-    sha256 = hashlib.sha256(data).hexdigest()
-    if is_workbook(path):
-        try:
-            sheet = open_sheet(path, data, mapping.sheet, workbooks)
-        except WorkbookProblem as exc:
-            problems.add(name, None, None, None, exc.problem, exc.fix)
+        if is_workbook(path):
+            with path.open("rb") as fh:
+                sha256 = hashlib.file_digest(fh, "sha256").hexdigest()
+            try:
+                sheet = open_sheet(path, mapping.sheet, workbooks)
+            except WorkbookProblem as exc:
+                refuse(exc.problem, exc.fix)
+                return None
+            return _Source(f"{name} (sheet {sheet.name!r})", sha256, sheet.rows,
+                           f"sheet {sheet.name!r}: {sheet.rule}", sheet.merged_header, sheet.others)
+        if mapping.sheet is not None:
+            refuse("is not a workbook, so it has no sheets", "leave out --sheet (and sheet = in the mapping file) for a CSV file")
             return None
-        return _Source(f"{name} (sheet {sheet.name!r})", sha256, sheet.rows, f"sheet {sheet.name!r}: {sheet.rule}",
-                       sheet.merged_header, sheet.others)
-    if mapping.sheet is not None:
-        problems.add(name, None, None, None, "is not a workbook, so it has no sheets",
-                     "leave out --sheet (and sheet = in the mapping file) for a CSV file")
+        text = scan(path, refuse)
+        if text is None:
+            return None
+        delimiter = mapping.delimiter or _find_delimiter(kind, name, first_line(text), mapping, problems)
+    except OSError as exc:
+        refuse(f"cannot be read ({exc.strerror or exc})", "check the path and permissions")
         return None
-    text = _decode(name, data, problems)
-    if text is None:
-        return None
-    delimiter = mapping.delimiter or _find_delimiter(kind, name, text, mapping, problems)
     if delimiter is None:
         return None
     note = "" if delimiter == "," else f"separated by {_DELIMITER_NAMES.get(delimiter, repr(delimiter))}"
-    return _Source(name, sha256, _csv_rows(name, text, delimiter, problems), note)
+    return _Source(name, text.sha256, csv_rows(text, name, delimiter, refuse), note)
 
 
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "bars"}
 
 
-def _find_delimiter(kind: str, name: str, text: str, mapping: FileMapping, problems: Problems) -> str | None:
+def _find_delimiter(kind: str, name: str, line: str, mapping: FileMapping, problems: Problems) -> str | None:
     """The delimiter the header row is written with: ``,``, ``;`` or tab, or None (refused) if unclear.
 
     A header splits into several names at its delimiter and (usually) into one
     at the others; when two delimiters both split it, the one giving more
     column names this import knows wins, and a tie is refused.
     """
-    line = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
     known = _known_headers(kind, mapping)
     scores: dict[str, tuple[int, int]] = {}
     for delimiter in (",", ";", "\t"):
@@ -300,76 +277,6 @@ def _known_headers(kind: str, mapping: FileMapping) -> set[str]:
     required, optional = columns(kind)
     return ({fold(c) for c in required + optional} | set(COLUMN_ALIASES.get(kind, {})) | set(mapping.columns)
             | set(mapping.ignore))
-
-
-def _csv_rows(name: str, text: str, delimiter: str, problems: Problems) -> Iterator[tuple[int, list[str]]]:
-    """CSV records with their spreadsheet row numbers (a quoted cell with line breaks is still one row)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    row_number = 0
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            if row_number == 0:
-                problems.add(name, 1, None, None, f"has a header row that is not valid CSV ({exc})", SAVE_AS_CSV)
-            else:
-                problems.add(name, row_number + 1, None, None, f"is not valid CSV ({exc})",
-                             "check for a stray quote or a cell far longer than any real value; " + SAVE_AS_CSV)
-            return
-        row_number += 1
-        yield row_number, cells
-
-
-def read_text(path: Path, problems: Problems, *, limits: ImportLimits | None = None) -> str | None:
-    """A small CSV file's text, decoded by the same rules as an import; None with problems added."""
-    if _too_big(path, problems, limits or import_limits()):
-        return None
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        problems.add(path.name, None, None, None, f"cannot be read ({exc.strerror or exc})", "check the path and permissions")
-        return None
-    return _decode(path.name, data, problems)
-
-
-def _decode(name: str, data: bytes, problems: Problems) -> str | None:
-    def refuse(problem: str, fix: str = SAVE_AS_CSV, line: int | None = None) -> None:
-        problems.add(name, line, None, None, problem, fix)
-
-    if not data.strip():
-        refuse("is empty", "export the file again; it must have a header row and data rows")
-        return None
-    if data.startswith(b"PK\x03\x04"):
-        refuse("is an Excel workbook (or another zip file), not CSV")
-        return None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        refuse("is saved as UTF-16 ('Unicode text'), not CSV UTF-8")
-        return None
-    nul = data.find(b"\x00")
-    if nul >= 0:
-        refuse("contains NUL bytes: it is a binary file, not CSV text", line=data.count(b"\n", 0, nul) + 1)
-        return None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        if _UTF8_MULTIBYTE.search(data):
-            refuse(
-                "mixes two text encodings (UTF-8 and another); names would come out garbled",
-                line=data.count(b"\n", 0, exc.start) + 1,
-            )
-            return None
-        try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError as exc2:
-            refuse("is neither UTF-8 nor Windows-1252 text", line=data.count(b"\n", 0, exc2.start) + 1)
-            return None
-    junk = _CONTROL.search(text)
-    if junk:
-        refuse("contains control characters (binary junk), not CSV text", line=text.count("\n", 0, junk.start()) + 1)
-        return None
-    return text
 
 
 def _map_header(table: Table, header: list[str], mapping: FileMapping, problems: Problems) -> list[tuple[int, str]] | None:

@@ -7,6 +7,13 @@ with it, then write with one executemany per statement kind. No per-row
 queries, no ORM flushes: 100,000 preference rows are a handful of
 statements.
 
+Preferences and host rankings (millions of rows in a large scheme) are
+planned on the integer codes of the file's compact row store
+(``rows.RowStore``): the stored rows of the owners the file names are read
+as a stream into numpy arrays keyed the same way, compared with the file's,
+and written in batches of ``BATCH`` rows, so neither side is ever a dict or
+a list of dicts a row.
+
 Plans work on natural keys only, so the plan for ``preferences.csv`` can be
 made (and a dry run reported) before the candidates it names are inserted;
 primary keys are looked up when the plan is applied.
@@ -14,12 +21,14 @@ primary keys are looked up when the plan is applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
@@ -37,6 +46,7 @@ from ..db.models import (
     Target,
 )
 from ..domain import ethnic_group, minority_ethnic
+from .rows import RowStore
 
 CANDIDATES: Table = Candidate.__table__  # type: ignore[assignment]
 PROTECTED: Table = ProtectedCharacteristics.__table__  # type: ignore[assignment]
@@ -57,8 +67,9 @@ PLACE_FIELDS = ("capacity", "specialisms", "min_score", "min_placements")  # its
 TARGET_FIELDS = ("scope", "attribute", "value", "min_share", "max_share", "strength", "weight")
 PAIR_FIELDS = ("rule", "reason")
 CHUNK = 500  # ids per DELETE ... IN (...): well under every backend's parameter limit
+BATCH = 20_000  # rows per executemany of a list file: the parameter dicts of one batch at a time in memory
 
-Rows = Sequence[tuple[int, Any]]  # (row number, the file kind's pydantic model)
+Rows = RowStore  # (row number, the file kind's pydantic model) of each valid row
 
 
 class Snapshot:
@@ -112,24 +123,20 @@ class Snapshot:
         ).outerjoin_from(HOSTS, PLACES, (p.host_pk == h.id) & (p.cohort_id == self.cohort.id))
         return {row["host_id"]: dict(row) for row in self.conn.execute(query).mappings()}
 
-    @cached_property
-    def preferences(self) -> dict[tuple[str, str], tuple[int, int]]:
-        """(candidate_id, host_id) -> (pk, rank)."""
-        return self._ranked(PREFERENCES, owner=CANDIDATES.c.candidate_id, other=HOSTS.c.host_id)
-
-    @cached_property
-    def host_rankings(self) -> dict[tuple[str, str], tuple[int, int]]:
-        """(host_id, candidate_id) -> (pk, rank)."""
-        return self._ranked(HOST_RANKINGS, owner=HOSTS.c.host_id, other=CANDIDATES.c.candidate_id)
-
-    def _ranked(self, table: Table, owner, other) -> dict[tuple[str, str], tuple[int, int]]:
+    def ranked(self, table: Table) -> Iterator[tuple[str, str, int, int]]:
+        """(owner id, other id, pk, rank) of each stored preference (owner: candidate) or host ranking
+        (owner: host) of this cohort, streamed: never all in memory at once."""
+        owner, other = ((CANDIDATES.c.candidate_id, HOSTS.c.host_id) if table is PREFERENCES
+                        else (HOSTS.c.host_id, CANDIDATES.c.candidate_id))
         query = (
             select(owner, other, table.c.id, table.c.rank)
             .join(CANDIDATES, CANDIDATES.c.id == table.c.candidate_pk)
             .join(HOSTS, HOSTS.c.id == table.c.host_pk)
             .where(self.in_cohort)
+            .execution_options(yield_per=BATCH)  # a server-side cursor on PostgreSQL
         )
-        return {(o, h): (pk, rank) for o, h, pk, rank in self.conn.execute(query)}
+        for partition in self.conn.execute(query).partitions():
+            yield from partition
 
     @cached_property
     def targets(self) -> dict[str, dict[str, Any]]:
@@ -326,55 +333,88 @@ def plan_hosts(rows: Rows, snapshot: Snapshot) -> Plan:
     return plan
 
 
-def _plan_ranked(
-    rows: Rows, snapshot: Snapshot, existing: dict[tuple[str, str], tuple[int, int]], table: Table, owner: str,
-    other: str,
-) -> Plan:
+def _plan_ranked(rows: Rows, snapshot: Snapshot, table: Table, owner: str, other: str) -> Plan:
     """Preferences (owner = candidate) or host rankings (owner = host).
 
     The file is authoritative for each owner it names: that owner's stored
     rows not in the file are removed. Owners the file does not name keep theirs.
+    Everything is keyed by the store's codes: owner code * (distinct others) + other code.
     """
     plan = Plan()
-    in_file: dict[tuple[str, str], int] = {(getattr(m, owner), getattr(m, other)): m.rank for _, m in rows}
-    named = {key[0] for key in in_file}
-    inserts, updates = [], []
-    for key, rank in in_file.items():
-        old = existing.get(key)
-        if old is None:
-            plan.added += 1
-            inserts.append(key + (rank,))
-        elif old[1] != rank:
-            plan.updated += 1
-            updates.append({"_pk": old[0], "rank": rank})
-        else:
-            plan.unchanged += 1
-    removed = [pk for key, (pk, _) in existing.items() if key[0] in named and key not in in_file]
-    plan.removed = len(removed)
+    owners, others = rows.column(owner), rows.column(other)
+    width = len(others.values)
+    keys = owners.array().astype(np.int64) * width + others.array()
+    ranks = np.array([0, *rows.column("rank").values[1:]], dtype=np.int64)[rows.column("rank").array()]
+    # The stored rows of the owners this file names, on the same keys.
+    stored_keys, stored_pks, stored_ranks, removed = array("q"), array("q"), array("q"), array("q")
+    for owner_id, other_id, pk, rank in snapshot.ranked(table):
+        o = owners.code_of(owner_id)
+        if o is None:
+            continue  # an owner the file does not name keeps their rows
+        x = others.code_of(other_id)
+        if x is None:
+            removed.append(pk)  # named by no row of the file: not in this owner's new list
+            continue
+        stored_keys.append(o * width + x)
+        stored_pks.append(pk)
+        stored_ranks.append(rank)
+    s_keys, s_pks, s_ranks = (np.frombuffer(a, dtype=np.int64) if len(a) else np.zeros(0, dtype=np.int64)
+                              for a in (stored_keys, stored_pks, stored_ranks))
+    order = np.argsort(s_keys)
+    s_keys, s_pks, s_ranks = s_keys[order], s_pks[order], s_ranks[order]
+    at = np.minimum(np.searchsorted(s_keys, keys), max(len(s_keys) - 1, 0))
+    found = s_keys[at] == keys if len(s_keys) else np.zeros(len(keys), dtype=bool)
+    changed = found & (s_ranks[at] != ranks) if len(s_keys) else found
+    added = np.flatnonzero(~found)
+    updated = np.flatnonzero(changed)
+    gone = s_pks[~np.isin(s_keys, keys)]
+    plan.added, plan.updated = len(added), len(updated)
+    plan.unchanged = int(found.sum()) - plan.updated
+    plan.removed = len(removed) + len(gone)
+    update_pks, update_ranks = s_pks[at[updated]], ranks[updated]
+    removed_pks = [*removed, *gone.tolist()]
     owner_is_candidate = owner == "candidate_id"
 
     def write(conn: Connection, batch_id: int) -> None:
-        _delete_by_pk(conn, table, removed)
-        _update_by_pk(conn, table, updates)
-        if inserts:
-            candidate_pk = snapshot.candidate_pks(conn)
-            host_pk = _host_pks(conn)
-            if owner_is_candidate:
-                values = [{"candidate_pk": candidate_pk[o], "host_pk": host_pk[x], "rank": r} for o, x, r in inserts]
-            else:
-                values = [{"candidate_pk": candidate_pk[x], "host_pk": host_pk[o], "rank": r} for o, x, r in inserts]
-            conn.execute(insert(table), values)
+        _delete_by_pk(conn, table, removed_pks)
+        for start in range(0, len(update_pks), BATCH):
+            _update_by_pk(conn, table, [{"_pk": int(pk), "rank": int(r)} for pk, r in
+                                        zip(update_pks[start:start + BATCH], update_ranks[start:start + BATCH],
+                                            strict=True)])
+        if not len(added):
+            return
+        # Primary keys by code, as the database holds them after this import's inserts.
+        candidate_pk, host_pk = snapshot.candidate_pks(conn), _host_pks(conn)
+        owner_pk, other_pk = (candidate_pk, host_pk) if owner_is_candidate else (host_pk, candidate_pk)
+        owner_codes, other_codes = owners.array(), others.array()
+        owner_pks = _pks_by_code(owners.values, owner_pk, owner_codes[added])
+        other_pks = _pks_by_code(others.values, other_pk, other_codes[added])
+        for start in range(0, len(added), BATCH):
+            chunk = added[start:start + BATCH]
+            o, x = owner_pks[owner_codes[chunk]], other_pks[other_codes[chunk]]
+            c_pks, h_pks = (o, x) if owner_is_candidate else (x, o)
+            conn.execute(insert(table), [
+                {"candidate_pk": int(c), "host_pk": int(h), "rank": int(r)}
+                for c, h, r in zip(c_pks, h_pks, ranks[chunk], strict=True)
+            ])
 
     plan.write = write
     return plan
 
 
+def _pks_by_code(values: list[Any], pks: dict[str, int], used: np.ndarray) -> np.ndarray:
+    """The primary key of each code's id, for the codes in ``used`` (-1 for the others)."""
+    wanted = np.zeros(len(values), dtype=bool)
+    wanted[used] = True
+    return np.array([pks[v] if wanted[i] else -1 for i, v in enumerate(values)], dtype=np.int64)
+
+
 def plan_preferences(rows: Rows, snapshot: Snapshot) -> Plan:
-    return _plan_ranked(rows, snapshot, snapshot.preferences, PREFERENCES, "candidate_id", "host_id")
+    return _plan_ranked(rows, snapshot, PREFERENCES, "candidate_id", "host_id")
 
 
 def plan_host_rankings(rows: Rows, snapshot: Snapshot) -> Plan:
-    return _plan_ranked(rows, snapshot, snapshot.host_rankings, HOST_RANKINGS, "host_id", "candidate_id")
+    return _plan_ranked(rows, snapshot, HOST_RANKINGS, "host_id", "candidate_id")
 
 
 def plan_targets(rows: Rows, snapshot: Snapshot) -> Plan:

@@ -10,28 +10,35 @@ every problem at once:
 3. checks against the other files of the import and the database: every id a
    file refers to must exist in one of them, and the state after the import
    must be consistent (links mutual, one ``require`` per candidate).
+
+The rows that pass their model are kept compactly (``rows.RowStore``), and the
+checks that run over every row of a list file (preferences, host rankings,
+pairs: millions of rows) work on the store's integer codes with numpy, so a
+large import needs tens of bytes a row, not a dict and a model a row.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from itertools import chain
 
+import numpy as np
 from pydantic import ValidationError
 
 from ..schemas import DOCS, ROW_MODELS, CellError, email_key, id_key
 from .reader import Problems, Table
+from .rows import RowStore
 from .store import Snapshot
 
 
 @dataclass
 class Valid:
-    """The rows of one file that passed their model, with their spreadsheet row numbers."""
+    """The rows of one file that passed their model, with their spreadsheet row numbers (iterated as models)."""
 
     table: Table
-    rows: list[tuple[int, Any]]
+    rows: RowStore
 
 
 class KnownIds:
@@ -54,8 +61,8 @@ class KnownIds:
         self.batch_file = batch.file if batch is not None else ""
         if batch is not None:
             column = f"{what}_id"
-            good = {getattr(m, column) for _, m in batch_valid.rows} if batch_valid is not None else None
-            for row, cells in batch.rows + batch.broken:
+            good = batch_valid.rows.distinct(column) if batch_valid is not None else None
+            for row, cells in chain(batch.rows, batch.broken):
                 identifier = cells.get(column)
                 if not identifier:
                     continue
@@ -137,7 +144,7 @@ class KnownIds:
 def validate_rows(table: Table, problems: Problems) -> Valid:
     """Every row through its pydantic model; every failing cell becomes a problem."""
     model = ROW_MODELS[table.kind]
-    valid: list[tuple[int, Any]] = []
+    valid = RowStore(lambda values: model.model_construct(**values))
     for row, cells in table.rows:
         try:
             valid.append((row, model.model_validate(cells)))
@@ -217,7 +224,7 @@ def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> No
     links = {cid: old["linked_with"] for cid, old in existing.items()}
     links.update((cid, m.linked_with) for cid, (_, m) in in_file.items())
     # Rows of this file that failed their own checks: present, but their links unknown.
-    failed = {cells["candidate_id"] for _, cells in table.rows + table.broken} - set(in_file)
+    failed = {cells["candidate_id"] for _, cells in chain(table.rows, table.broken)} - set(in_file)
     known = set(existing) | set(in_file) | failed
     fix_pair = "both candidates must name each other (A's linked_with is B and B's is A), or clear the cell"
     for row, m in valid.rows:
@@ -245,47 +252,69 @@ def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> No
                          f"write {cid!r} here, or import {cid!r} again with a blank linked_with")
 
 
-def check_references(valid: Valid, candidates: KnownIds, hosts: KnownIds, problems: Problems) -> list[tuple[int, Any]]:
-    """Rows whose candidate and host ids both exist; others are reported."""
-    table = valid.table
-    ok = []
-    candidate_ids, host_ids = candidates.ids, hosts.ids
-    for row, m in valid.rows:
-        if m.candidate_id in candidate_ids and m.host_id in host_ids:  # the usual case, kept fast
-            ok.append((row, m))
-            continue
-        good = candidates.verify(table, problems, row, "candidate_id", m.candidate_id)
-        good = hosts.verify(table, problems, row, "host_id", m.host_id) and good
-        if good:
-            ok.append((row, m))
-    return ok
+def check_references(valid: Valid, candidates: KnownIds, hosts: KnownIds, problems: Problems) -> np.ndarray:
+    """The positions (in ``valid.rows``) of rows whose candidate and host ids both exist; others are reported.
+
+    Each distinct id is looked up once; only rows naming an unknown id are looked at one by one.
+    """
+    table, store = valid.table, valid.rows
+    if not len(store):
+        return np.zeros(0, dtype=np.int64)
+    known = np.ones(len(store), dtype=bool)
+    for column, ids in (("candidate_id", candidates.ids), ("host_id", hosts.ids)):
+        codes, values = store.codes(column)
+        found = np.fromiter((v in ids for v in values), dtype=bool, count=len(values))
+        known &= found[codes]
+    ok = known.copy()
+    for i in np.flatnonzero(~known).tolist():
+        row = store.row(i)
+        good = candidates.verify(table, problems, row, "candidate_id", store.value(i, "candidate_id"))
+        ok[i] = hosts.verify(table, problems, row, "host_id", store.value(i, "host_id")) and good
+    return np.flatnonzero(ok)
 
 
-def check_pairs_unique(valid: Valid, rows: list[tuple[int, Any]], owner: str, problems: Problems) -> None:
-    """One row per (candidate, host); ``owner`` is the column whose rows the file lists."""
+def repeats(keys: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(position, position of its first occurrence) of each key that occurred before, in position order."""
+    if len(keys) < 2:
+        return
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    new = np.empty(len(keys), dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    first = order[np.maximum.accumulate(np.where(new, np.arange(len(keys)), 0))]
+    again = np.flatnonzero(~new)
+    for j in np.argsort(order[again], kind="stable"):
+        yield int(order[again[j]]), int(first[again[j]])
+
+
+def _pair_keys(store: RowStore, positions: np.ndarray, first: str, second: str) -> np.ndarray:
+    """One integer per row at ``positions`` that is equal for two rows exactly when both columns are."""
+    a, _ = store.codes(first)
+    b, b_values = store.codes(second)
+    return a[positions].astype(np.int64) * len(b_values) + b[positions]
+
+
+def check_pairs_unique(valid: Valid, positions: np.ndarray, owner: str, problems: Problems) -> None:
+    """One row per (candidate, host) among the rows at ``positions``; ``owner`` is the column the file lists by."""
     other = "host_id" if owner == "candidate_id" else "candidate_id"
-    seen: dict[tuple[str, str], int] = {}
-    for row, m in rows:
-        key = (getattr(m, owner), getattr(m, other))
-        if key in seen:
-            valid.table.report(problems, row, other, key[1],
-                               f"is listed for {key[0]!r} already on row {seen[key]}",
-                               f"keep one row per {owner} and {other}")
-        else:
-            seen[key] = row
+    store = valid.rows
+    for at, first in repeats(_pair_keys(store, positions, owner, other)):
+        i, j = int(positions[at]), int(positions[first])
+        valid.table.report(problems, store.row(i), other, store.value(i, other),
+                           f"is listed for {store.value(i, owner)!r} already on row {store.row(j)}",
+                           f"keep one row per {owner} and {other}")
 
 
-def check_preference_ranks(valid: Valid, rows: list[tuple[int, Any]], problems: Problems) -> None:
+def check_preference_ranks(valid: Valid, positions: np.ndarray, problems: Problems) -> None:
     """A candidate's ranks are distinct (gaps are fine: only the order counts)."""
-    seen: dict[tuple[str, int], int] = {}
-    for row, m in rows:
-        key = (m.candidate_id, m.rank)
-        if key in seen:
-            valid.table.report(problems, row, "rank", str(m.rank),
-                               f"is {m.candidate_id}'s rank on row {seen[key]} too",
-                               "give each of a candidate's preferences a different rank (1 = most preferred)")
-        else:
-            seen[key] = row
+    store = valid.rows
+    for at, first in repeats(_pair_keys(store, positions, "candidate_id", "rank")):
+        i, j = int(positions[at]), int(positions[first])
+        candidate = store.value(i, "candidate_id")
+        valid.table.report(problems, store.row(i), "rank", str(store.value(i, "rank")),
+                           f"is {candidate}'s rank on row {store.row(j)} too",
+                           "give each of a candidate's preferences a different rank (1 = most preferred)")
 
 
 def check_targets(valid: Valid, hosts: KnownIds, snapshot: Snapshot, problems: Problems) -> None:
@@ -295,8 +324,9 @@ def check_targets(valid: Valid, hosts: KnownIds, snapshot: Snapshot, problems: P
             hosts.verify(valid.table, problems, row, "scope", m.scope.removeprefix("host="))
 
 
-def check_requires(valid: Valid, rows: list[tuple[int, Any]], snapshot: Snapshot, problems: Problems) -> None:
+def check_requires(valid: Valid, positions: np.ndarray, snapshot: Snapshot, problems: Problems) -> None:
     """After the import a candidate has at most one pre-agreed (``require``) host."""
+    rows = list(valid.rows.at(positions))
     final = {key: old["rule"] for key, old in snapshot.pairs.items()}
     final.update(((m.candidate_id, m.host_id), m.rule) for _, m in rows)
     required: dict[str, list[str]] = defaultdict(list)

@@ -164,10 +164,15 @@ def cell_text(value: Any, number_format: str | None = None, data_type: str | Non
     return str(value)
 
 
-def open_sheet(path: Path, data: bytes, sheet: str | None, workbooks: Workbooks) -> Sheet:
-    """Choose and open the sheet to read: ``sheet`` if named, else the first, by the rule in the module doc."""
+def open_sheet(path: Path, sheet: str | None, workbooks: Workbooks) -> Sheet:
+    """Choose and open the sheet to read: ``sheet`` if named, else the first, by the rule in the module doc.
+
+    Raises OSError when the file cannot be read.
+    """
+    with path.open("rb") as fh:
+        data = fh.read(512)  # enough to tell a zip from an OLE2 file or text
     if data.startswith(_OLE_MAGIC):
-        if _ENCRYPTED in data:
+        if _ENCRYPTED in path.read_bytes():  # refused either way: the whole file only says which message
             raise WorkbookProblem(
                 "is protected with a password, so it cannot be read",
                 "open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with Password: "
