@@ -55,7 +55,7 @@ def _group_starts(keys: np.ndarray, n_groups: int) -> np.ndarray:
     return np.searchsorted(keys, np.arange(n_groups + 1), side="left")
 
 
-def deferred_acceptance(problem: Problem) -> np.ndarray:
+def deferred_acceptance(problem: Problem, *, promote: bool = False) -> np.ndarray:
     """The candidate-optimal stable placement, as sorted pair indices.
 
     Candidates propose to their eligible hosts in order of ``pair_rank``; each
@@ -63,6 +63,16 @@ def deferred_acceptance(problem: Problem) -> np.ndarray:
     the lower candidate index) and rejects the rest, who propose to their next
     choice. Ignores required/fixed pairs, links, targets and lower quotas: the
     caller uses it only when strict stability is the sole side condition.
+
+    ``promote`` (Király's promotion, for hosts' orders with ties): a
+    candidate rejected by every host on their list is promoted once and
+    proposes down the list again; between two candidates a host ranks
+    equally, a promoted one wins. The result is still weakly stable (a host
+    only ever turns a candidate away for ones it ranks at least as high) and
+    usually places more where ties matter: the most placed among weakly
+    stable placements is NP-hard with ties, and this is the 3/2
+    approximation for one-sided ties (Király 2011), used as the first
+    incumbent of the exact model (``stable_levels``).
 
     Runs in O(P log capacity) with one heap per host.
     """
@@ -74,10 +84,11 @@ def deferred_acceptance(problem: Problem) -> np.ndarray:
     host_rank = problem.pair_host_rank.tolist()
     capacity = problem.capacity.tolist()
 
-    # Each host's heap holds (-host_rank, -candidate, pair) so its root is the
-    # proposer it wants least (worst rank, then highest index) - the one to bump.
-    held: list[list[tuple[int, int, int]]] = [[] for _ in range(problem.n_hosts)]
+    # Each host's heap holds (-host_rank, promoted, -candidate, pair) so its root is the
+    # proposer it wants least (worst rank, then not promoted, then highest index) - the one to bump.
+    held: list[list[tuple[int, int, int, int]]] = [[] for _ in range(problem.n_hosts)]
     next_choice = starts[:-1]  # per candidate: offset of the next pair to propose on
+    promoted = [0] * problem.n_candidates
     free = list(range(problem.n_candidates - 1, -1, -1))  # stack; order does not change the result
 
     while free:
@@ -91,19 +102,47 @@ def deferred_acceptance(problem: Problem) -> np.ndarray:
             cap = capacity[h]
             if cap <= 0:
                 continue
-            key = (-host_rank[p], -c, p)
+            key = (-host_rank[p], promoted[c], -c, p)
             heap = held[h]
             if len(heap) < cap:
                 heapq.heappush(heap, key)
                 break
             if key > heap[0]:  # the host prefers c to its least wanted holder
                 bumped = heapq.heapreplace(heap, key)
-                free.append(-bumped[1])
+                free.append(-bumped[2])
                 break
+        else:
+            if promote and not promoted[c] and starts[c] < end:
+                # Rejected everywhere: promoted, c proposes down the list again and wins the host's ties.
+                promoted[c] = 1
+                k = starts[c]
+                free.append(c)
         next_choice[c] = k
 
-    chosen = [entry[2] for heap in held for entry in heap]
+    chosen = [entry[3] for heap in held for entry in heap]
     return np.array(sorted(chosen), dtype=np.int32)
+
+
+def ties_matter(problem: Problem) -> bool:
+    """Whether some host may have to choose between candidates it ranks equally.
+
+    That is: a host with more eligible candidates than places whose order has
+    a tie. Without such a host, deferred acceptance's placement is the
+    candidate-optimal stable one whatever the tie-break, and by the rural
+    hospitals theorem every stable placement places the same candidates, so
+    deferred acceptance is exact at every level. With one, the stable
+    placements (weakly stable: a tie never blocks) can place different
+    numbers, and which is best takes a search.
+    """
+    if problem.n_pairs == 0:
+        return False
+    per_host = np.bincount(problem.pair_host, minlength=problem.n_hosts)
+    crowded = per_host > problem.capacity
+    order = _host_order(problem)
+    h = problem.pair_host[order]
+    r = problem.pair_host_rank[order]
+    same = (h[1:] == h[:-1]) & (r[1:] == r[:-1])
+    return bool(np.any(same & crowded[h[1:]]))
 
 
 def blocking_pairs(problem: Problem, chosen: np.ndarray) -> list[tuple[int, int]]:

@@ -16,7 +16,7 @@ from .context import SolveContext
 from .cpsat import ModelSpec, solve_cpsat
 from .levels import Level, grouped, held, make_levels
 from .problem import TieOutcome
-from .stability import add_stability, deferred_acceptance
+from .stability import add_stability, deferred_acceptance, ties_matter
 
 # CP-SAT on stability models: one worker (deterministic) without the LP relaxation measured best
 # (prefer, 300 candidates, the benchmark's side constraints: 7.6 s; linearization 2: 16 s; two interleaved
@@ -33,10 +33,16 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
         raise ValueError("solve_stable is the route for stability 'strict' or 'prefer'")
     # Stability already follows the hosts' orders; the CP-SAT levels get no further tie-break level.
     run.tie_result = TieOutcome.NOT_USED
+    only_stability = not beyond_capacities(p, options)
     da = deferred_acceptance(p)
-    if mode == "strict" and not beyond_capacities(p, options):
-        # The candidate-optimal stable placement (NRMP / Roth-Peranson principle).
+    if mode == "strict" and only_stability and not ties_matter(p):
+        # The candidate-optimal stable placement (NRMP / Roth-Peranson principle): exact at every level.
         return "OPTIMAL", da, {}, "deferred-acceptance"
+    if only_stability:
+        # Ties in a host's order: the weakly stable placements differ in how many they place (issue 18's
+        # two-candidate scheme: deferred acceptance places 1 of 2), so every level is searched, from the
+        # better of plain and promoted deferred acceptance as the first incumbent.
+        da = first_incumbent(p, da)
     if run.net.conflicts:
         run.messages.extend(run.net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
@@ -82,6 +88,11 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
                 return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
             raise RuntimeError("internal error: a lexicographic level became infeasible")
         if res.x is None:
+            if chosen is None and only_stability:
+                # Deferred acceptance is weakly stable and meets every rule here: the answer of last resort.
+                run.messages.append("the search found no placement in time; the answer is deferred acceptance's")
+                return "FEASIBLE", da, {"placed": float(run.net.solve(np.zeros(p.n_pairs, np.int64), 0, None).value)}, \
+                    "deferred-acceptance"
             if chosen is None:
                 fallback = _prefer_fallback(run, x) if mode == "prefer" else None
                 if fallback is not None:
@@ -110,6 +121,17 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
             eqs = eqs + held(lvl, x)
     assert chosen is not None  # the loop ran at least the placed level
     return status, chosen, bound, "cp-sat"
+
+
+def first_incumbent(p, da: np.ndarray) -> np.ndarray:
+    """The better of ``da`` and promoted deferred acceptance (``stability.deferred_acceptance``): more placed,
+    then the lower rank sum. Both are weakly stable."""
+    promoted = deferred_acceptance(p, promote=True)
+
+    def key(chosen: np.ndarray) -> tuple[int, int]:
+        return -chosen.size, int(p.pair_rank[chosen].sum())
+
+    return promoted if key(promoted) < key(da) else da
 
 
 def _prefer_fallback(run: SolveContext, x: np.ndarray) -> np.ndarray | None:
