@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from tests.helpers.strategies import problems
 
 from benchmarks.stable_reference import brute_force_stable, solve_reference, weak_blocking
 from placement.solver import solve
 from placement.solver.problem import Options, Problem
 from placement.solver.stability import deferred_acceptance, ties_matter
+from tests.helpers.strategies import problems
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
