@@ -242,7 +242,30 @@ def _kind_audit(spec: dict) -> dict:
     return {"status": "DONE", "seconds": seconds, "bytes": Path(spec["out"]).stat().st_size, "rss_base_mb": base}
 
 
+def _kind_stable_reference(spec: dict) -> dict:
+    """The plain CP-SAT model of the same rules (``benchmarks.stable_reference``), for ``prefer`` / ``strict``."""
+    from benchmarks.stable_reference import solve_reference, weak_blocking
+    from placement.solver.problem import Options
+
+    problem = _load(spec["problem"])
+    options = Options(**spec["options"])
+    base = mark()
+    out = solve_reference(problem, options, float(spec["time_limit"]), workers=int(spec.get("workers", 2)))
+    chosen = out["chosen"] if out["chosen"] is not None else np.zeros(0, np.int64)
+    levels = out["levels"]
+    return {
+        "status": out["status"],
+        "seconds": out["seconds"],
+        "objective": {k: float(v[0]) for k, v in levels.items()},
+        "bound": {k: float(v[1]) for k, v in levels.items()},
+        "blocking_pairs": len(weak_blocking(problem, chosen)) if out["chosen"] is not None else None,
+        "chosen_file": _save_chosen(spec, chosen),
+        "rss_base_mb": base,
+    }
+
+
 KINDS = {
+    "stable_reference": _kind_stable_reference,
     "solve": _kind_solve,
     "flow": _kind_flow,
     "highs": _kind_highs,

@@ -153,6 +153,12 @@ def blocking_pairs(problem: Problem, chosen: np.ndarray) -> list[tuple[int, int]
     a free place or ranks the candidate strictly above (lower
     ``pair_host_rank``) someone it was given. Hosts with no places never block.
     """
+    block = np.flatnonzero(blocking_mask(problem, chosen))
+    return sorted(zip(problem.pair_cand[block].tolist(), problem.pair_host[block].tolist()))
+
+
+def blocking_mask(problem: Problem, chosen: np.ndarray) -> np.ndarray:
+    """Per eligible pair: whether it blocks ``chosen`` (the pairs of :func:`blocking_pairs`)."""
     chosen = np.asarray(chosen, dtype=np.int64)
     cand = problem.pair_cand
     host = problem.pair_host
@@ -173,9 +179,7 @@ def blocking_pairs(problem: Problem, chosen: np.ndarray) -> list[tuple[int, int]
 
     cand_wants = problem.pair_rank.astype(np.int64) < got_rank[cand]
     host_wants = (placed[host] < problem.capacity[host]) | (problem.pair_host_rank.astype(np.int64) < worst[host])
-    block = np.flatnonzero(cand_wants & host_wants)
-    pairs = sorted(zip(cand[block].tolist(), host[block].tolist()))
-    return pairs
+    return cand_wants & host_wants
 
 
 def add_stability(

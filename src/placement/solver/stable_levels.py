@@ -9,20 +9,26 @@ stability module's constraints, ``prefer`` first minimising blocking pairs.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
+from .blocking import fewer_blocking
 from .constraints import beyond_capacities
 from .context import SolveContext
 from .cpsat import ModelSpec, solve_cpsat
 from .levels import Level, grouped, held, make_levels
 from .problem import TieOutcome
-from .stability import add_stability, deferred_acceptance, ties_matter
+from .stability import add_stability, blocking_mask, blocking_pairs, deferred_acceptance, ties_matter
 
 # CP-SAT on stability models: one worker (deterministic) without the LP relaxation measured best
 # (prefer, 300 candidates, the benchmark's side constraints: 7.6 s; linearization 2: 16 s; two interleaved
 # workers: 29 s; linearization 1: unproven after 120 s). Options.workers is therefore not used.
 STABLE_WORKERS = 1
 STABLE_LINEARIZATION = 0
+# Under prefer with side rules: the local search on blocking pairs (``blocking.fewer_blocking``) may take
+# this share of the time left before CP-SAT starts from its answer.
+BLOCKING_SEARCH_SHARE = 0.25
 
 
 def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], str]:
@@ -55,6 +61,16 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
     x = np.zeros(p.n_pairs, np.int64)
     x[da] = 1
     x[one] = 1
+    repaired = None
+    if mode == "prefer" and not only_stability:
+        # Deferred acceptance breaks the side rows; repaired to meet them it is a placement with few blocking
+        # pairs: the first incumbent (CP-SAT starts from a complete, feasible hint) and the answer of last resort.
+        repaired = _prefer_fallback(run, x)
+        if repaired is not None:
+            repaired = fewer_blocking(run.net, run.hard_rows, repaired,
+                                      deadline=time.perf_counter() + BLOCKING_SEARCH_SHARE * run.remaining())
+            x = repaired
+            run.say(f"blocking: repaired deferred acceptance, {len(blocking_pairs(p, np.flatnonzero(x)))} blocking pairs")
     levels = grouped(run.problem, make_levels(run.problem, run.options, run.scale.K))
     seq: list[Level | None] = ([None] if mode == "prefer" else []) + levels
     eqs: list[tuple[np.ndarray, int]] = []
@@ -69,12 +85,16 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
         spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=cost, soft_in_objective=soft,
                          penalty_cap=cap, equalities=eqs, hint=x)
 
-        def extra(model, xs, is_blocking=is_blocking, blocking_cap=blocking_cap):
+        def extra(model, xs, is_blocking=is_blocking, blocking_cap=blocking_cap, x=x):
             indicators = add_stability(model, xs, p, mode)
             if mode == "prefer":
                 total = sum(indicators) if indicators else 0
                 if is_blocking:
                     model.minimize(total)  # the first level: fewest blocking pairs
+                    # The hint's own blocking pairs, so CP-SAT gets a complete first solution.
+                    blocks = blocking_mask(p, np.flatnonzero(x))
+                    for q in np.flatnonzero(p.capacity[p.pair_host] > 0).tolist():
+                        model.add_hint(indicators[q], bool(blocks[q]))
                 elif blocking_cap is not None:
                     model.add(total <= blocking_cap)
 
@@ -94,7 +114,7 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
                 return "FEASIBLE", da, {"placed": float(run.net.solve(np.zeros(p.n_pairs, np.int64), 0, None).value)}, \
                     "deferred-acceptance"
             if chosen is None:
-                fallback = _prefer_fallback(run, x) if mode == "prefer" else None
+                fallback = repaired
                 if fallback is not None:
                     # Blocking pairs are only counted under "prefer": any placement meeting the hard rows is
                     # an answer, and the repaired one is better than none.
@@ -136,7 +156,6 @@ def first_incumbent(p, da: np.ndarray) -> np.ndarray:
 
 def _prefer_fallback(run: SolveContext, x: np.ndarray) -> np.ndarray | None:
     """A placement meeting every hard row near ``x`` (the deferred-acceptance hint), by ``repair``; None if none."""
-    import time
 
     from .repair import repair
 
