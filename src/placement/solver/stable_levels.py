@@ -78,6 +78,7 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
     blocking_cap: int | None = None
     bound: dict[str, float] = {}
     status, chosen = "OPTIMAL", None
+    build_seconds = 0.0
     for lvl in seq:
         is_blocking = lvl is None
         cost = np.zeros(p.n_pairs, np.int64) if lvl is None else lvl.cost
@@ -99,10 +100,15 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
                     model.add(total <= blocking_cap)
 
         name = "blocking" if lvl is None else lvl.name
+        if chosen is not None and run.remaining() < 2 * build_seconds:
+            # Building the next level's model alone would outlast the time left: keep this answer.
+            status = "FEASIBLE"
+            break
         run.say(f"{name}: CP-SAT with {mode} stability")
         res = solve_cpsat(spec, max(0.05, run.remaining()), workers=STABLE_WORKERS, presolve=True,
                           linearization=STABLE_LINEARIZATION, extra=extra)
         run.used(name, res.engine)
+        build_seconds = res.build_seconds
         if res.status == "INFEASIBLE":
             if chosen is None:
                 return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
