@@ -256,7 +256,7 @@ def _kind_stable_reference(spec: dict) -> dict:
     return {
         "status": out["status"],
         "seconds": out["seconds"],
-        "objective": {k: float(v[0]) for k, v in levels.items()},
+        "objective": {"placed": float(chosen.size), **{k: float(v[0]) for k, v in levels.items()}},
         "bound": {k: float(v[1]) for k, v in levels.items()},
         "blocking_pairs": len(weak_blocking(problem, chosen)) if out["chosen"] is not None else None,
         "chosen_file": _save_chosen(spec, chosen),

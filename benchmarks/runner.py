@@ -299,7 +299,19 @@ def bench_instance(n: int, variant: str, cfg: dict[str, Any], workdir: Path, log
             _objective_row(problem, options, rows[name], f"[{tag}] {name}", errors)
             if rows[name].get("status") in ("ERROR", "TIMEOUT"):
                 errors.append(f"[{tag}] {name}: {rows[name]['status']}: {rows[name].get('error')}")
-        if "chosen" in ps and "chosen" in da:
+        from placement.solver.stability import ties_matter
+
+        if "chosen" in ps and "chosen" in da and ties_matter(problem):
+            # Hosts' orders tie (equal scores): the most placed among weakly stable placements is searched
+            # for (issue 18), and Gale–Shapley with ties broken by index is one weakly stable placement.
+            from benchmarks.stable_reference import weak_blocking
+
+            if weak_blocking(problem, ps["chosen"]):
+                errors.append(f"[{tag}] strict stability: placement's answer has blocking pairs")
+            if ps["chosen"].size < da["chosen"].size:
+                errors.append(f"[{tag}] strict stability: placement placed {ps['chosen'].size}, fewer than "
+                              f"Gale–Shapley's weakly stable {da['chosen'].size}")
+        elif "chosen" in ps and "chosen" in da:
             if not np.array_equal(np.sort(ps["chosen"]), np.sort(da["chosen"])):
                 errors.append(
                     f"[{tag}] strict stability: placement {ps['objective']} and matching {da['objective']} "

@@ -138,3 +138,30 @@ def test_strict_with_ties_equals_a_plain_cpsat_model_on_random_tied_schemes(seed
     assert sol.status == "OPTIMAL"
     assert (sol.placed, sol.objective["rank_cost"]) == (ref["levels"]["placed"][0], ref["levels"]["rank_cost"][0])
     assert weak_blocking(p, sol.chosen) == []
+
+
+@SETTINGS
+@given(problems(max_candidates=6, max_hosts=3, max_capacity=2, host_ties=True, targets=True, hard_targets=True,
+                links=True))
+def test_fewer_blocking_keeps_every_hard_rule_and_never_adds_blocking_pairs(p):
+    import time
+
+    from benchmarks.evaluate import violations
+    from placement.solver.blocking import fewer_blocking
+    from placement.solver.checks import scaling
+    from placement.solver.network import Network
+    from placement.solver.repair import repair
+
+    options = Options(stability="prefer")
+    net = Network(p, options)
+    hard = scaling(p, options).hard
+    flow = net.solve(p.pair_rank.astype(np.int64), 0, None)
+    if net.conflicts or not flow.ok:
+        return
+    start = repair(net, hard, flow.x, p.pair_rank.astype(np.int64), deadline=time.perf_counter() + 5)
+    if start is None:
+        return
+    x = fewer_blocking(net, hard, start, deadline=time.perf_counter() + 5)
+    chosen = np.flatnonzero(x)
+    assert violations(p, options, chosen) == violations(p, options, np.flatnonzero(start)) == []
+    assert len(weak_blocking(p, chosen)) <= len(weak_blocking(p, np.flatnonzero(start)))

@@ -25,6 +25,10 @@ from .checks import Row
 from .network import Network
 from .stability import blocking_mask
 
+# Occupants of a full host tried for one blocking pair (least wanted first): the first one often cannot
+# leave without breaking a share target, the next one can.
+OCCUPANTS_TRIED = 4
+
 
 def fewer_blocking(net: Network, rows: list[Row], x0: np.ndarray, *, deadline: float) -> np.ndarray:
     """A placement meeting the hard ``rows`` with no more blocking pairs than ``x0`` (which must meet them)."""
@@ -76,6 +80,27 @@ def fewer_blocking(net: Network, rows: list[Row], x0: np.ndarray, *, deadline: f
             x[q] -= s
         return n
 
+    def moves(base: list[tuple[int, int]], q: int, h: int, old: int):
+        """c onto h; if h is full, each occupant h ranks below c in turn (least wanted first) leaves, to their
+        best other host with room where the hard rows hold, or unplaced."""
+        if load[h] < p.capacity[h] or (old >= 0 and int(p.pair_host[old]) == h):
+            yield base
+            return
+        here = host_pairs[host_start[h]:host_start[h + 1]]
+        occ = here[(x[here] == 1) & movable[here] & (p.pair_host_rank[here] > p.pair_host_rank[q])]
+        occ = occ[np.lexsort((-p.pair_rank[occ], -p.pair_host_rank[occ]))]
+        for o in occ[:OCCUPANTS_TRIED].tolist():
+            changes = base + [(o, -1)]
+            d = int(p.pair_cand[o])
+            mine = cand_pairs[cand_start[d]:cand_start[d + 1]]
+            for q2 in mine[np.argsort(p.pair_rank[mine], kind="stable")].tolist():
+                h2 = int(p.pair_host[q2])
+                room = p.capacity[h2] - load[h2] + (1 if old >= 0 and int(p.pair_host[old]) == h2 else 0)
+                if q2 != o and movable[q2] and h2 != h and room > 0 and rows_hold(changes + [(q2, 1)]):
+                    yield changes + [(q2, 1)]
+                    break
+            yield changes
+
     current = int(blocking_mask(p, np.flatnonzero(x)).sum())
     while current and time.perf_counter() < deadline:
         block = np.flatnonzero(blocking_mask(p, np.flatnonzero(x)) & movable)
@@ -87,37 +112,20 @@ def fewer_blocking(net: Network, rows: list[Row], x0: np.ndarray, *, deadline: f
                 break
             c, h = int(p.pair_cand[q]), int(p.pair_host[q])
             old = int(pair_of[c])
-            if old >= 0 and not movable[old]:
+            if x[q] == 1 or (old >= 0 and not movable[old]):
                 continue
-            changes = [(old, -1)] if old >= 0 else []
-            changes.append((q, 1))
-            if load[h] >= p.capacity[h] and (old < 0 or int(p.pair_host[old]) != h):
-                # Full: the occupant the host wants least leaves (the one the blocking pair says c beats).
-                here = host_pairs[host_start[h]:host_start[h + 1]]
-                occ = here[(x[here] == 1) & movable[here]].tolist()
-                if not occ:
+            base = [(old, -1)] if old >= 0 else []
+            base.append((q, 1))
+            for changes in moves(base, q, h, old):
+                if not rows_hold(changes):
                     continue
-                worst = max(occ, key=lambda o: (int(p.pair_host_rank[o]), int(p.pair_rank[o])))
-                if p.pair_host_rank[worst] <= p.pair_host_rank[q]:
-                    continue
-                changes.append((worst, -1))
-                d = int(p.pair_cand[worst])
-                # ... to their best other host with room (or unplaced).
-                for q2 in cand_pairs[cand_start[d]:cand_start[d + 1]][
-                        np.argsort(p.pair_rank[cand_pairs[cand_start[d]:cand_start[d + 1]]], kind="stable")].tolist():
-                    h2 = int(p.pair_host[q2])
-                    room = p.capacity[h2] - load[h2] + (1 if old >= 0 and int(p.pair_host[old]) == h2 else 0)
-                    if q2 != worst and movable[q2] and h2 != h and room > 0 and rows_hold(changes + [(q2, 1)]):
-                        changes.append((q2, 1))
-                        break
-            if not rows_hold(changes):
-                continue
-            n = count(changes)
-            if n < current:
-                apply(changes)
-                current = n
-                improved = True
-                break
+                n = count(changes)
+                if n < current:
+                    apply(changes)
+                    current = n
+                    improved = True
+                    break
+        # One pass over the blocking pairs as they stood; the next pass starts from the ones left.
         if not improved:
             break
     return x

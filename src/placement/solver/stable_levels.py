@@ -124,8 +124,9 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
                 if fallback is not None:
                     # Blocking pairs are only counted under "prefer": any placement meeting the hard rows is
                     # an answer, and the repaired one is better than none.
-                    run.messages.append("CP-SAT found no placement in time; the answer is the repaired "
-                                        "deferred-acceptance placement (blocking pairs not minimised)")
+                    run.messages.append("CP-SAT found no placement in time; the answer is deferred acceptance "
+                                        "repaired to meet the hard rules, its blocking pairs reduced by local "
+                                        "search (not proven fewest)")
                     return "FEASIBLE", np.flatnonzero(fallback), bound, "cp-sat+repair"
                 return "UNKNOWN", np.zeros(0, np.int32), bound, "cp-sat"
             status = "FEASIBLE"
