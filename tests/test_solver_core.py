@@ -183,11 +183,27 @@ def test_same_inputs_same_placements_at_scale() -> None:
     assert a.objective == b.objective
 
 
-def test_strict_stability_alone_is_deferred_acceptance() -> None:
+def test_strict_stability_alone_without_ties_is_deferred_acceptance() -> None:
     p = realistic_problem(500, seed=9, targets=None)
+    # Hosts' orders without ties (by score, equal scores by candidate index): deferred acceptance is exact.
+    order = np.lexsort((p.pair_cand, p.pair_host_rank))
+    strict_rank = np.empty(p.n_pairs, np.int32)
+    strict_rank[order] = np.arange(1, p.n_pairs + 1)
+    p = replace(p, pair_host_rank=strict_rank)
     sol = solve(p, Options(stability="strict"))
     assert (sol.status, sol.method) == ("OPTIMAL", "deferred-acceptance")
     assert np.array_equal(sol.chosen, deferred_acceptance(p))
+    assert sol.blocking_pairs == []
+
+
+def test_strict_stability_alone_with_tied_scores_places_at_least_deferred_acceptance() -> None:
+    # Equal scores tie the hosts' orders: the most placed among weakly stable placements is searched for,
+    # from deferred acceptance (issue 18); the optimum itself is checked against independent models in
+    # test_solver_stable_ties.py.
+    p = realistic_problem(500, seed=9, targets=None)
+    sol = solve(p, Options(stability="strict"))
+    assert sol.status == "OPTIMAL"
+    assert sol.placed >= deferred_acceptance(p).size
     assert sol.blocking_pairs == []
 
 

@@ -69,6 +69,7 @@ from .repair import repair
 FIRST_CUTOFF = 0.5
 G = 64  # price grid of the Lagrangian: 1/64 of an objective unit
 ENGINES = ("auto", "highs", "cp-sat")
+ANSWER_RESERVE = 1.0  # seconds of the time limit kept for checking and scoring the answer
 
 
 @dataclass
@@ -90,7 +91,9 @@ class _Run:
         self.problem = problem
         self.options = options
         self.start = time.perf_counter()
-        self.deadline = self.start + float(options.time_limit)
+        # The answer's own checks (validity, evaluation: about a second at 20,000 candidates) come after the
+        # search, within the coordinator's limit.
+        self.deadline = self.start + float(options.time_limit) - min(ANSWER_RESERVE, 0.02 * float(options.time_limit))
         self.say = progress or (lambda _msg: None)
         self.engine = engine
         # Every constraint family's integer rows (constraints/), with level 2's scale K.
@@ -367,9 +370,10 @@ class _Run:
         if self.engine == "cp-sat" or (self.engine == "auto" and big):
             # Large integer weights (grouped rank counts) stay exact in CP-SAT, not in floating point.
             return solve_cpsat(spec, limit, workers=1, presolve=False)
-        from .mip import solve_highs
+        from .mip import GRACE, solve_highs
 
-        return solve_highs(spec, limit)
+        # A big model runs apart and is killed GRACE past its limit: the limit ends GRACE early.
+        return solve_highs(spec, max(0.05, limit - GRACE) if limit > 2 * GRACE else limit)
 
 
 # --------------------------------------------------------------------------- entry point
