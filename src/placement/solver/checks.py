@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .constraints import Row, Rows, SoftShortfall, Violation, model_rows, soft_shortfalls, targets
+from ..errors import ConfigError
+from .constraints import Row, Rows, SoftShortfall, Violation, families, model_rows, soft_shortfalls, targets
 from .constraints import violations as family_violations
 from .problem import Options, Problem, Solution, TargetResult
 
@@ -164,3 +165,37 @@ def evaluate(problem: Problem, chosen: np.ndarray | list[int], options: Options 
             scaled[name] = int(rank_counts[r]) if r < rank_counts.size else 0
     objective = {k: (v / scale.K if k in ("rank_cost", "penalty") else float(v)) for k, v in scaled.items()}
     return Evaluation(int(idx.size), rank_sum, penalty, scale.K, rank_counts, objective, scaled, results, shortfalls)
+
+
+def check_options(options: Options, engine: str, engines: tuple[str, ...]) -> None:
+    """The solve options and engine name are ones the solver knows (ConfigError naming the fix if not)."""
+    if options.objective not in ("rank-sum", "rank-maximal", "generous"):
+        raise ConfigError(f"unknown objective {options.objective!r}", "Use rank-sum, rank-maximal or generous.")
+    if options.stability not in ("none", "strict", "prefer"):
+        raise ConfigError(f"unknown stability option {options.stability!r}", "Use none, strict or prefer.")
+    if not options.time_limit > 0:
+        raise ConfigError(f"time limit {options.time_limit} is not positive", "Give a time limit in seconds, e.g. 60.")
+    for fam in families():
+        fam.check_options(options)
+    if options.tie_break not in ("host-order", "none"):
+        raise ConfigError(f"unknown tie-break {options.tie_break!r}", "Use host-order or none.")
+    if engine not in engines:
+        raise ValueError(f"engine must be one of {engines}")
+
+
+def check_problem(p: Problem) -> None:
+    """The Problem's arrays have the shapes and ranges the solver relies on (ValueError if not)."""
+    n = p.n_pairs
+    for name in ("pair_host", "pair_rank", "pair_host_rank"):
+        if getattr(p, name).shape != (n,):
+            raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({n},)")
+    for name in ("capacity", "host_region"):
+        if getattr(p, name).shape != (p.n_hosts,):
+            raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({p.n_hosts},)")
+    if n and (p.pair_cand.min() < 0 or p.pair_cand.max() >= p.n_candidates or p.pair_host.min() < 0
+              or p.pair_host.max() >= p.n_hosts):
+        raise ValueError("Problem pair arrays name candidates or hosts out of range")
+    if n and p.pair_rank.min() < 1:
+        raise ValueError("Problem.pair_rank must start at 1 (first choice)")
+    for fam in families():
+        fam.check_problem(p)

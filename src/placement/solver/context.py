@@ -38,6 +38,10 @@ class SolveContext(Protocol):
         """Seconds left of the solve's time limit."""
         ...
 
+    def cuts(self) -> list[Row]:
+        """Valid inequalities on the hard rows (share cuts): no placement breaks them."""
+        ...
+
     def penalty(self, x: np.ndarray) -> int:
         """Level-2 penalty of the soft rows, in 1/K units."""
         ...

@@ -52,11 +52,11 @@ from typing import cast
 
 import numpy as np
 
-from ..errors import ConfigError
 from . import ties
-from .checks import Row, Scaling, check_validity, evaluate, scaling
-from .constraints import families, pure_network
+from .checks import Row, Scaling, check_options, check_problem, check_validity, evaluate, scaling
+from .constraints import pure_network
 from .cpsat import EngineResult, ModelSpec, solve_cpsat
+from .cuts import share_cuts
 from .lagrange import Lagrange, fixings, lagrangian
 from .levels import Level, grouped, held, make_levels, tie_level
 from .network import Flow, Network
@@ -117,6 +117,7 @@ class _Run:
         # The rows the network does not model: priced by the Lagrangian, checked after every flow.
         self.side_rows: list[Row] = self.scale.side_hard
         self.side_soft_rows: list[Row] = self.scale.side_soft
+        self._cuts: list[Row] | None = None
         # No placement costs more than this at level 2: every candidate at their worst rank, every soft row at its worst.
         worst = np.zeros(problem.n_candidates, np.int64)
         np.maximum.at(worst, problem.pair_cand, problem.pair_rank.astype(np.int64))
@@ -125,6 +126,13 @@ class _Run:
 
     def remaining(self) -> float:
         return min(self.deadline, self.level_deadline) - time.perf_counter()
+
+    def cuts(self) -> list[Row]:
+        """Share cuts on the hard side rows (``cuts``): valid for every placement, they tighten the bound
+        and the exact models. Computed once per solve."""
+        if self._cuts is None:
+            self._cuts = share_cuts(self.net, self.side_rows)
+        return self._cuts
 
     # ------------------------------------------------------------------ exact values
 
@@ -165,7 +173,7 @@ class _Run:
         net = self.net
         eq_rows = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level")
                    for c, v in eqs]
-        lag_rows = self.side_rows + eq_rows
+        lag_rows = self.side_rows + self.cuts() + eq_rows
         if level.soft:
             lag_rows += self.side_soft_rows
         slot_reward = self.min_weight if level.soft else 0
@@ -214,7 +222,7 @@ class _Run:
         """Reduced exact models, cut-off by cut-off, until the level is proven or the clock runs out."""
         first = method
         net = self.net
-        rows = list(self.hard_rows)
+        rows = self.hard_rows + self.cuts()
         if level.soft or cap is not None:
             rows += self.soft_rows
         # First cut-off: half a rank unit above the bound (most gaps close there); then
@@ -391,8 +399,8 @@ def solve(problem: Problem, options: Options | None = None, progress: Callable[[
     by host order (``ties``).
     """
     options = options or Options()
-    _check_options(options, engine)
-    _check_problem(problem)
+    check_options(options, engine, ENGINES)
+    check_problem(problem)
     run = _Run(problem, options, progress, engine, force_exact)
     if keep is not None or options.tie_break == "host-order":
         run.tie = tie_level(problem, None if keep is None else np.asarray(keep, np.int64))
@@ -403,38 +411,6 @@ def solve(problem: Problem, options: Options | None = None, progress: Callable[[
 
         result = solve_stable(run)
     return _finish(run, *result)
-
-
-def _check_options(options: Options, engine: str) -> None:
-    if options.objective not in ("rank-sum", "rank-maximal", "generous"):
-        raise ConfigError(f"unknown objective {options.objective!r}", "Use rank-sum, rank-maximal or generous.")
-    if options.stability not in ("none", "strict", "prefer"):
-        raise ConfigError(f"unknown stability option {options.stability!r}", "Use none, strict or prefer.")
-    if not options.time_limit > 0:
-        raise ConfigError(f"time limit {options.time_limit} is not positive", "Give a time limit in seconds, e.g. 60.")
-    for fam in families():
-        fam.check_options(options)
-    if options.tie_break not in ("host-order", "none"):
-        raise ConfigError(f"unknown tie-break {options.tie_break!r}", "Use host-order or none.")
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}")
-
-
-def _check_problem(p: Problem) -> None:
-    n = p.n_pairs
-    for name in ("pair_host", "pair_rank", "pair_host_rank"):
-        if getattr(p, name).shape != (n,):
-            raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({n},)")
-    for name in ("capacity", "host_region"):
-        if getattr(p, name).shape != (p.n_hosts,):
-            raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({p.n_hosts},)")
-    if n and (p.pair_cand.min() < 0 or p.pair_cand.max() >= p.n_candidates or p.pair_host.min() < 0
-              or p.pair_host.max() >= p.n_hosts):
-        raise ValueError("Problem pair arrays name candidates or hosts out of range")
-    if n and p.pair_rank.min() < 1:
-        raise ValueError("Problem.pair_rank must start at 1 (first choice)")
-    for fam in families():
-        fam.check_problem(p)
 
 
 # --------------------------------------------------------------------------- stability none

@@ -103,7 +103,7 @@ def on_side_constraints(run: SolveContext, last: Level, x: np.ndarray, eqs: list
     else:
         free = np.flatnonzero(~run.net.cand_forced[p.pair_cand]).astype(np.int64)
         one = run.net.forced
-    rows: list[Row] = run.hard_rows + run.soft_rows + hold
+    rows: list[Row] = run.hard_rows + run.cuts() + run.soft_rows + hold
     spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=tie.cost, soft_in_objective=False,
                      placed=n_placed, penalty_cap=cap, equalities=eqs, hint=x)
     if run.remaining() <= 0.05:
