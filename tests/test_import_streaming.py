@@ -163,3 +163,36 @@ def test_preferences_plan_matches_a_dict_model(monkeypatch, any_db_url: str, tmp
                 "join hosts h on h.id = p.host_pk")).all()
         assert {(c, h): r for c, h, r in rows} == stored and len(rows) == len(stored)
     engine.dispose()
+
+
+def test_validating_list_files_by_distinct_value_reports_what_the_model_does(monkeypatch, tmp_path: Path) -> None:
+    """Preferences and pairs validated one distinct cell text at a time: the same rows kept, the same problems."""
+    from placement.ingest import validate
+    from placement.ingest.mapping import NO_MAPPING
+    from placement.ingest.reader import Problems, read_table
+
+    bad_ids = ["C1", " C2 ", "", "C\u200b3", "x" * 101, "Ｃ5", "C1"]
+    ranks = ["1", "2", "0", "-1", "1.5", "abc", "", "3", " 4 ", "1e3"]
+    rng = random.Random(15)
+    prefs = write_csv(tmp_path / "preferences.csv",
+                      [[rng.choice(bad_ids), rng.choice(["H1", "H 2", "", "H\u202e3"]), rng.choice(ranks)]
+                       for _ in range(300)], ["candidate_id", "host_id", "rank"])
+    pairs = write_csv(tmp_path / "pairs.csv",
+                      [[rng.choice(bad_ids), rng.choice(["H1", ""]), rng.choice(["require", "forbid", "Forbid", "x", ""]),
+                        rng.choice(["", "reason", "r\u200f"])] for _ in range(100)],
+                      ["candidate_id", "host_id", "rule", "reason"])
+
+    def run(kind: str, path: Path) -> tuple[list, list]:
+        problems = Problems(10_000)
+        table = read_table(kind, path, NO_MAPPING.for_kind(kind), problems)
+        assert table is not None
+        kept = [(row, m.model_dump()) for row, m in validate.validate_rows(table, problems).rows]
+        return kept, problems.items
+
+    for kind, path in (("preferences", prefs), ("pairs", pairs)):
+        by_value = run(kind, path)
+        monkeypatch.setattr(validate, "BY_VALUE", ())
+        by_model = run(kind, path)
+        monkeypatch.undo()
+        assert by_value == by_model
+        assert by_value[0] and by_value[1]  # some rows kept, some refused

@@ -82,12 +82,21 @@ class RowStore:
         if not isinstance(values, Mapping):
             values = values.__dict__
         n = len(self._rows)
-        for name in values.keys() - self.columns.keys():  # a column seen first now: earlier rows lack it
-            column = self.columns[name] = Column()
-            column.codes.extend(array("I", bytes(4 * n)))
+        if not values.keys() <= self.columns.keys():
+            for name in values.keys() - self.columns.keys():  # a column seen first now: earlier rows lack it
+                column = self.columns[name] = Column()
+                column.codes.extend(array("I", bytes(4 * n)))
+        # Column.code inlined: this runs once per row and column, millions of times in a large import.
         for name, column in self.columns.items():
             value = values.get(name, _ABSENT)
-            column.codes.append(0 if value is _ABSENT else column.code(value))
+            if value is _ABSENT:
+                column.codes.append(0)
+                continue
+            key = value if type(value) is str else (type(value), value)
+            code = column.index.get(key)
+            if code is None:
+                code = column.code(value)
+            column.codes.append(code)
         if isinstance(row, WideRow) or self._choice is not None:
             if self._choice is None:
                 self._choice = Column()
