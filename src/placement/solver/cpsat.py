@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from .checks import Row
+from .ortools_lazy import cp_model
 from .problem import Problem
 
 

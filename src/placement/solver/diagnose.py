@@ -22,11 +22,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.sat.python import cp_model
 
 from placement.solver.constraints import Group, hard_nouns
 from placement.solver.constraints import groups as family_groups
 from placement.solver.diagnose_words import Explainer
+from placement.solver.ortools_lazy import cp_model
 from placement.solver.problem import Options, Problem
 from placement.solver.stability import deferred_acceptance
 

@@ -30,8 +30,8 @@ import heapq
 from typing import Literal
 
 import numpy as np
-from ortools.sat.python import cp_model
 
+from placement.solver.ortools_lazy import cp_model
 from placement.solver.problem import Problem
 
 # Hosts whose list of eligible candidates is longer than this get running
