@@ -99,6 +99,20 @@ def test_fewest_changes_keeps_the_most_of_the_earlier_answer(p: Problem, data) -
     assert int(cost[sol.chosen].sum()) == _best_tie(free, o, sol.chosen, cost)
 
 
+@FAST
+@given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, min_placements=True))
+def test_an_earlier_answer_still_optimal_is_kept_whole(p: Problem) -> None:
+    # A scenario variant whose change does not bind: the round's own answer is optimal at every level,
+    # so fewest changes is none (settled without a model), and nothing else is returned.
+    o = Options()
+    first = solve(p, o)
+    if first.status != "OPTIMAL":
+        return
+    again = solve(p, o, keep=first.chosen)
+    assert again.status == "OPTIMAL" and str(again.tie_break) == "kept: optimal"
+    assert sorted(again.chosen.tolist()) == sorted(first.chosen.tolist()) and again.objective == first.objective
+
+
 def test_host_order_gives_places_to_higher_ranked_candidates_at_scale() -> None:
     # Scheme-shaped: with ties left to the engine, some hosts take a lower-ranked candidate where a
     # higher-ranked one would do equally well; the tie-break removes every such case it can prove.

@@ -201,6 +201,14 @@ class _Run:
         if lag.best_value is not None and lag.best_x is not None and (best is None or lag.best_value < best[0]) \
                 and not self.force_exact:
             best = (lag.best_value, lag.best_x)
+        if self.tie is not None and self.tie.name == "kept" and not self.force_exact:
+            # The earlier answer (``keep``) is an incumbent too: when the change does not bind it (scenario
+            # variants, the audit's re-solve), the pricing's bound proves it optimal with no exact model.
+            kept = (self.tie.cost < 0).astype(np.int64)
+            if (placed is None or int(kept.sum()) == placed) and self.valid(kept, eqs, cap):
+                value_kept = self.value(level, kept)
+                if best is None or value_kept < best[0]:
+                    best = (value_kept, kept)
         lb = lag.ceil()
         self.say(f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows")
         if best is not None and best[0] <= lb:

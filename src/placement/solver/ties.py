@@ -103,6 +103,12 @@ def on_side_constraints(run: SolveContext, last: Level, x: np.ndarray, eqs: list
     else:
         free = np.flatnonzero(~run.net.cand_forced[p.pair_cand]).astype(np.int64)
         one = run.net.forced
+    if tie.name == "kept":
+        # The earlier answer is itself optimal at every level (the change did not bind it): fewest changes
+        # is none, and no model need be solved to know it (scenario variants, the audit's re-solve).
+        kept = (tie.cost < 0).astype(x.dtype)
+        if int(kept.sum()) == n_placed and run.value(last, kept) == value and run.valid(kept, eqs + last_held, cap):
+            return kept, TieOutcome.OPTIMAL
     rows: list[Row] = run.hard_rows + run.cuts() + run.soft_rows + hold
     spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=tie.cost, soft_in_objective=False,
                      placed=n_placed, penalty_cap=cap, equalities=eqs, hint=x)
