@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
+from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
@@ -23,7 +25,7 @@ from placement.cli import cli
 from placement.cohorts import resolve
 from placement.db.models import AuditLog, Round
 from placement.db.session import transaction
-from placement.errors import ConfigError, QuotaRefused
+from placement.errors import ConfigError, QuotaRefused, RoundError
 from placement.scenario import compare_scenarios, render, write_scenarios
 from placement.scenario.variants import apply_variant, parse_variant
 from placement.solver.problem import Problem, Target
@@ -54,6 +56,10 @@ def test_each_change_parses_to_what_it_says() -> None:
         "add", "changers", "career_changer", "yes", Fraction(1, 5), "region=*", True)
     assert parse_variant("add w: sex=female min 0.4").changes[0].weight == 10.0  # soft, default weight
     assert parse_variant("as solved").is_base
+    # Started hardest first: stability, then another objective, then a target that may bind, then the rest.
+    assert [parse_variant(t).effort for t in ("no targets", "drop x", "x soft", "x min 0.4", "add y: sex=female min 0.4",
+                                              "x hard", "objective=generous", "no targets; stability=strict")] == [
+        0, 0, 0, 1, 1, 1, 2, 3]
 
 
 @pytest.mark.parametrize(("text", "says"), [
@@ -242,6 +248,60 @@ def test_a_share_written_as_a_fraction_is_solved_and_reported_exactly(solved) ->
     assert any(f["metric"] == "target_missed" and "at least 83%" in f["message"] for f in variant["flags"])
     assert json.loads(render(comparison, "json"))["variants"][1]["targets"][0]["min_share"] == 5 / 6
     assert "<svg" in render(comparison, "html").decode()
+
+
+VARIANTS = ["no targets", "women-per-region min 0.75", "women-per-region min 0.6", "objective=generous",
+            "women-per-region soft weight 50; stability=strict", "add disabled: disability=yes min 0.25 soft weight 3"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_variant_is_as_good_as_solving_it_alone(solved, workers) -> None:
+    # Solved from the round's inputs read once, started from the round's answer, maybe in another process:
+    # every level's optimum is still that of the variant solved on its own (no kept answer, no tie-break).
+    from placement.rounds import RoundOptions
+    from placement.solver import solve
+    from placement.totals import read_round
+
+    columns = compare_scenarios(solved, 1, VARIANTS, workers=workers)["variants"][1:]
+    with transaction(solved) as s:
+        record = read_round(s, 1)
+    problem = record.inputs.problem
+    attributes = [{"sex": "female" if c in WOMEN else "male", "disability": "yes" if c in MEN[:2] else "no"}
+                  for c in record.inputs.candidate_ids]
+    for text, col in zip(VARIANTS, columns):
+        a = apply_variant(parse_variant(text), problem, record.options, attributes=attributes,
+                          host_org_types=[""] * problem.n_hosts)
+        alone = solve(a.problem, replace(RoundOptions.stored(a.options).solver_options(), tie_break="none"))
+        assert (col["status"], col["objective"]) == (alone.status, alone.objective), text
+        assert col["summary"]["placed"] == alone.placed
+    # The same share as the round's: its answer is the round's own, nobody moves.
+    same = columns[VARIANTS.index("women-per-region min 0.6")]
+    assert same["moved_summary"]["moved"] == 0 and same["rank_cost"] == compare_scenarios(
+        solved, 1, ["as solved"], workers=1)["variants"][0]["rank_cost"]
+
+
+def _children() -> set[int]:
+    """This process's live child processes (any thread's)."""
+    import os
+    from pathlib import Path
+
+    out: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out |= {int(p) for p in (task / "children").read_text().split()}
+    return {p for p in out if Path(f"/proc/{p}/stat").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"}
+
+
+def test_no_worker_outlives_a_comparison_that_fails_or_ends(solved) -> None:
+    def interrupt(_message: str) -> None:  # the first progress message comes once the workers have started
+        raise RoundError("interrupted by the test", "")
+
+    before = _children()
+    with pytest.raises(RoundError, match="interrupted by the test"):
+        compare_scenarios(solved, 1, ["no targets", "objective=generous"], workers=2, progress=interrupt)
+    assert _children() <= before
+    compare_scenarios(solved, 1, ["no targets", "objective=generous"], workers=2)
+    assert _children() <= before
 
 
 def test_variants_in_parallel_processes_give_the_same_figures(solved) -> None:

@@ -11,18 +11,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
-
-from ..audit.editions import Edition, edition_words, write_edition
-from ..cohorts import CohortRef
 from ..errors import ConfigError
-from .compare import SCHEMA, compare_scenarios
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ..audit.editions import Edition
+    from ..cohorts import CohortRef
+    from .compare import SCHEMA, compare_scenarios
 
 __all__ = ["FORMATS", "SCHEMA", "compare_scenarios", "render", "write_scenarios"]
 
 FORMATS: tuple[str, ...] = ("html", "json")
+
+
+def __getattr__(name: str) -> Any:
+    # The variants' worker processes (``scenario.solving``) import this package too: the comparison's
+    # imports (database, audit) wait until something here is used, so a worker loads the solver alone.
+    if name in ("SCHEMA", "compare_scenarios"):
+        from . import compare
+
+        return getattr(compare, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def render(comparison: dict[str, Any], fmt: str) -> bytes:
@@ -44,7 +56,7 @@ def write_scenarios(
     fmt: str = "html",
     out: Path | str | None = None,
     *,
-    edition: Edition | str = Edition.INTERNAL,
+    edition: Edition | str = "internal",
     allow_quota: bool = False,
     workers: int | None = None,
     progress: Callable[[str], None] | None = None,
@@ -56,6 +68,9 @@ def write_scenarios(
     audit's is; the writing is recorded in the audit log (variants in words,
     no figures).
     """
+    from ..audit.editions import Edition, edition_words, write_edition
+    from .compare import compare_scenarios
+
     if fmt not in FORMATS:
         raise ConfigError(f"Unknown scenario format {fmt!r}.", f"Use one of: {', '.join(FORMATS)}.")
     edition = Edition.parse(edition)

@@ -3,22 +3,23 @@
 For the scheme board: what would dropping the targets, raising a share or
 changing the objective do to the number placed, first choices, target
 attainment, stability and the relative likelihoods? Each variant of round N's
-stored inputs is solved (in parallel processes where the machine has the
-cores) and measured by the very code of the round's own audit
-(``audit.report.build_audit``) on a copy of the round's records with the
-variant's placements, so the base column equals the round's audit figure for
-figure. No round is stored; the comparison's writing is logged like an audit.
+stored inputs is solved (``solving``: in this process and, where the machine
+has the cores, in worker processes that are sent the round's problem once) and
+its answer measured here by the very code of the round's own audit
+(``audit.report.build_audit``) on the round's records with the variant's
+placements put in — arrays and records in memory, the database is read once.
+The base column *is* the round's own audit: the round is not solved again.
+No round is stored; the comparison's writing is logged like an audit.
 
 Result: a JSON-ready dict, schema ``placement-scenario/1`` (``docs/scenario.md``).
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,104 +27,20 @@ from sqlalchemy import Engine, select
 
 from .. import __version__
 from ..audit.editions import Edition
-from ..audit.load import CandidateFacts, RoundFacts, facts_from_record
+from ..audit.load import CHARACTERISTICS, CandidateFacts, RoundFacts, facts_from_record
 from ..audit.metrics import choice_bin, choice_bins, price_of_fairness
 from ..audit.price import not_applicable
 from ..audit.report import build_audit
 from ..cohorts import CohortRef
 from ..errors import RoundError
+from ..rounds import RoundOptions
 from ..solver.problem import Problem, Solution
-from ..totals import SOLVED, RoundRecord, read_round, target_status, totals_of
-from .variants import Applied, apply_variant, parse_variant
+from ..totals import SOLVED, RoundRecord, chosen_pairs, read_round, target_status, totals_of
+from .solving import Answer, Job, Solvers, processes
+from .variants import Applied, Variant, apply_variant, parse_variant
 
 SCHEMA = "placement-scenario/1"
 BASE_LABEL = "as solved (round {n})"
-
-
-@dataclass(frozen=True)
-class Job:
-    """One variant to solve and measure: plain data, so it can go to a worker process.
-
-    ``keep``: the round's placements as pair indices. Ties between equally
-    good answers are settled by fewest changes from them (as the audit's
-    re-solve without targets does), so the candidates a variant moves are
-    moves it needs, not ties broken another way. None when the variant sets
-    its own tie-break. ``record`` and ``facts`` are the round's, so the worker
-    measures the answer with the audit's code too.
-    """
-
-    index: int
-    label: str
-    changes: tuple[str, ...]
-    applied: Applied
-    keep: np.ndarray | None
-    record: RoundRecord
-    facts: RoundFacts
-    edition: Edition
-
-
-def run_job(job: Job) -> tuple[int, dict[str, Any], float]:
-    """Solve one variant and measure its answer (in a worker process): its column and the solve's wall seconds."""
-    from ..rounds import RoundOptions
-    from ..solver import solve
-
-    started = time.perf_counter()
-    solution = solve(job.applied.problem, RoundOptions.stored(job.applied.options).solver_options(), keep=job.keep)
-    seconds = time.perf_counter() - started
-    v_record, v_facts = _variant_records(job.record, job.facts, job.applied, solution)
-    audit = build_audit(v_facts, not_applicable(v_facts, "—"), edition=job.edition)
-    col = _column(job.label, list(job.changes), v_facts, audit, v_record, solution, job.record, job.edition)
-    col["solve_seconds"] = round(seconds, 3)
-    col["base_targets"] = _base_targets(job.record.inputs.problem, solution)
-    return job.index, col, seconds
-
-
-def processes(jobs: int, workers: int | None) -> int:
-    """How many processes to solve ``jobs`` variants in: one per core (or as asked), at most one per variant."""
-    return max(1, min(jobs, workers if workers is not None else (os.cpu_count() or 1)))
-
-
-def solve_all(jobs: Sequence[Job], n_proc: int, deadline: float) -> list[tuple[int, dict[str, Any], float]]:
-    """Every job's answer. With ``n_proc`` > 1 the jobs are dealt to that many worker processes
-    (``python -m placement.scenario.worker``): a fresh interpreter each, so nothing of this process —
-    its threads, its main script — is copied or re-run; each is killed if it outlives ``deadline`` seconds.
-    """
-    if n_proc <= 1:
-        return [run_job(j) for j in jobs]
-    import pickle
-    import subprocess
-    import sys
-    from concurrent.futures import ThreadPoolExecutor
-
-    hands = [list(jobs[i::n_proc]) for i in range(n_proc)]
-    procs = [subprocess.Popen([sys.executable, "-m", "placement.scenario.worker"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in hands]
-
-    def talk(proc: subprocess.Popen, hand: list[Job]) -> tuple[bytes, bytes]:
-        return proc.communicate(pickle.dumps(hand, protocol=pickle.HIGHEST_PROTOCOL), timeout=deadline)
-
-    try:
-        with ThreadPoolExecutor(max_workers=n_proc) as threads:
-            replies = list(threads.map(talk, procs, hands))
-    except subprocess.TimeoutExpired:
-        raise RoundError(f"Solving the variants took longer than {deadline:.0f} s and was stopped.",
-                         "Compare fewer variants at a time, or lower the round's time limit.") from None
-    finally:
-        for proc in procs:  # never left running: killed if still there (interrupted, timed out), always reaped
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-    out: list[tuple[int, dict[str, Any], float]] = []
-    for proc, (stdout, stderr) in zip(procs, replies):
-        if proc.returncode != 0:
-            last = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
-            raise RoundError(f"A worker solving the variants failed (exit {proc.returncode}): {last[0]}",
-                             "Run the comparison again with --workers 1 to see the error in full.")
-        for kind, value in pickle.loads(stdout):  # our own child's answer
-            if kind == "error":
-                raise value
-            out.append(value)
-    return sorted(out, key=lambda r: r[0])
 
 
 def compare_scenarios(
@@ -139,74 +56,56 @@ def compare_scenarios(
 ) -> dict[str, Any]:
     """Round ``base`` of ``cohort`` as solved and under each variant, as the JSON-ready comparison.
 
-    ``workers``: processes to solve in (default: one per core, at most one per
-    variant; 1 solves one after another in this process).
+    ``workers``: processes to solve in, this one included (default: one per
+    core, at most one per variant; 1 solves one after another in this process).
     """
     edition = Edition.parse(edition)
     say = progress or (lambda _msg: None)
     parsed = [parse_variant(v) for v in variants]  # every variant checked before anything is solved
     if not parsed:
         raise RoundError("No --variant was given.", "Give one or more, e.g. --variant \"no targets\".")
-
-    from ..db.models import Host
-    from ..db.session import transaction
-
-    with transaction(engine) as session:
-        record = read_round(session, base, cohort)
-        facts = facts_from_record(session, record)
-        org_type = dict(session.execute(select(Host.host_id, Host.org_type)).all())
-    encoded = record.inputs
-    if encoded is None:
-        raise RoundError(f"Round {base}'s inputs were purged, so it cannot be re-solved under variants.",
-                         "Compare scenarios of a round whose inputs are kept (see `placement round list`).")
-    if record.status not in SOLVED:
-        raise RoundError(f"Round {base} has no placements (solver status {record.status}) to compare against.",
-                         "Fix the inputs, solve again and compare scenarios of that round.")
-
-    attrs = {c.candidate_id: c.attributes for c in facts.candidates}
-    unknown = dict.fromkeys(("sex", "ethnic_group", "minority_ethnic", "disability", "career_changer", "home_region"),
-                            "not_known")
-    applied: list[Applied | None] = []
-    for v in parsed:
-        if v.is_base:
-            applied.append(None)
-            continue
-        applied.append(apply_variant(
-            v, encoded.problem, record.options,
-            attributes=[attrs.get(cid, unknown) for cid in encoded.candidate_ids],
-            host_org_types=[org_type.get(hid, "") for hid in encoded.host_ids],
-            acknowledged=facts.hard_protected_targets, allow_quota=allow_quota,
-        ))
-
-    from ..totals import chosen_pairs
-
-    kept = np.asarray(chosen_pairs(encoded, record.placed), np.int64)
-    jobs = [Job(i, parsed[i].label, tuple(c.words() for c in parsed[i].changes), a,
-                None if any(c.option == "tie_break" for c in parsed[i].changes) else kept, record, facts, edition)
-            for i, a in enumerate(applied) if a is not None]
-    n_proc = processes(len(jobs), workers)
-    time_limit = float(record.options.get("time_limit", 60.0))
-    say(f"Solving {len(jobs)} variant(s) of round {base}'s stored inputs"
-        + (f" in {n_proc} processes" if n_proc > 1 else "") + f" (time limit {time_limit:g} s each)")
-    started = time.perf_counter()
-    # Each worker solves its share one after another; grace past the solver's own limit, as for a round.
-    deadline = -(-len(jobs) // n_proc) * (time_limit * 1.5 + 30)
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=1) as background:  # the round's own audit is built while they solve
-        solving = background.submit(solve_all, jobs, n_proc, deadline)
+    to_solve = [v for v in parsed if not v.is_base]
+    n_proc = processes(len(to_solve), workers)
+    # The workers start now: their start-up (the solver's libraries) overlaps reading the round.
+    with Solvers(n_proc - 1) as solvers:
+        record, facts, applied = _read(engine, base, cohort, parsed, allow_quota)
+        encoded = record.inputs
+        kept = np.asarray(chosen_pairs(encoded, record.placed), np.int64)
+        jobs, labels = [], {}
+        for i, (v, a) in enumerate(zip(parsed, applied)):
+            if a is None:  # "as solved": the base column is the round itself
+                continue
+            own_tie_break = any(c.option == "tie_break" for c in v.changes)
+            jobs.append(Job(i, a.problem.targets, RoundOptions.stored(a.options).solver_options(),
+                            None if own_tie_break else kept))
+            labels[i] = (v, a)
+        time_limit = float(record.options.get("time_limit", 60.0))
+        say(f"Solving {len(jobs)} variant(s) of round {base}'s stored inputs"
+            + (f" in {n_proc} processes" if n_proc > 1 else "") + f" (time limit {time_limit:g} s each)")
+        started = time.perf_counter()
+        # The likely slowest first (``Variant.effort``), so that none is left running alone at the end; each
+        # variant in a worker gets the solver's own limit and a grace past it, as a round does.
+        jobs.sort(key=lambda job: -parsed[job.index].effort)
+        solvers.submit(encoded.problem, jobs, limit=time_limit * 1.5 + 30)
+        # While the workers solve: the round's own audit (its figures are the base column's) and the page's
+        # charts' library; then this process takes variants too.
         base_audit = build_audit(facts, not_applicable(facts, "—"), edition=edition)
         if n_proc > 1:
-            import matplotlib.figure  # noqa: F401  the page's charts: imported while the workers solve
-        answers = solving.result()
-    solve_seconds = time.perf_counter() - started
+            import matplotlib.figure  # noqa: F401
+
+        def measure(answer: Answer) -> dict[str, Any]:
+            v, a = labels[answer.index]
+            col = _variant_column(v.label, [c.words() for c in v.changes], record, facts, a, answer.solution, edition)
+            col["solve_seconds"] = round(answer.seconds, 3)
+            say(f"  “{v.label}”: {col['status']}, {col['summary']['placed']} placed, {answer.seconds:.1f} s")
+            return col
+
+        variant_columns = solvers.finish(measure)
+        solve_seconds = time.perf_counter() - started
 
     base_column = _column(BASE_LABEL.format(n=base), [], facts, base_audit, record, None, record, edition)
     base_column["base"] = True
-    columns = [base_column]
-    for _index, col, seconds in answers:  # in the order given
-        say(f"  “{col['label']}”: {col['status']}, {col['summary']['placed']} placed, {seconds:.1f} s")
-        columns.append(col)
+    columns = [base_column, *variant_columns]  # in the order given
     _add_prices(columns, edition)
     return {
         "schema": SCHEMA,
@@ -221,6 +120,44 @@ def compare_scenarios(
         "variants": columns,
         "notes": _notes(edition),
     }
+
+
+def _read(engine: Engine, base: int, cohort: CohortRef | str | None, parsed: Sequence[Variant],
+          allow_quota: bool) -> tuple[RoundRecord, RoundFacts, list[Applied | None]]:
+    """Round ``base`` read once (its record, the audit's facts, its stored inputs decoded), and each variant
+    applied to its inputs (None: the round as solved). Errors say why a round cannot be compared."""
+    from ..db.models import Host
+    from ..db.session import transaction
+
+    with transaction(engine) as session:
+        record = read_round(session, base, cohort)
+        facts = facts_from_record(session, record)
+        org_type = dict(session.execute(select(Host.host_id, Host.org_type)).all())
+    encoded = record.inputs
+    if encoded is None:
+        raise RoundError(f"Round {base}'s inputs were purged, so it cannot be re-solved under variants.",
+                         "Compare scenarios of a round whose inputs are kept (see `placement round list`).")
+    if record.status not in SOLVED:
+        raise RoundError(f"Round {base} has no placements (solver status {record.status}) to compare against.",
+                         "Fix the inputs, solve again and compare scenarios of that round.")
+    attrs = {c.candidate_id: c.attributes for c in facts.candidates}
+    unknown = dict.fromkeys(CHARACTERISTICS, "not_known")
+    attributes = [attrs.get(cid, unknown) for cid in encoded.candidate_ids]
+    org_types = [org_type.get(hid, "") for hid in encoded.host_ids]
+    applied = [None if v.is_base else apply_variant(
+        v, encoded.problem, record.options, attributes=attributes, host_org_types=org_types,
+        acknowledged=facts.hard_protected_targets, allow_quota=allow_quota) for v in parsed]
+    return record, facts, applied
+
+
+def _variant_column(label: str, changes: list[str], record: RoundRecord, facts: RoundFacts, a: Applied,
+                    solution: Solution, edition: Edition) -> dict[str, Any]:
+    """A variant's column: its answer put into the round's records and measured by the audit's code."""
+    v_record, v_facts = _variant_records(record, facts, a, solution)
+    audit = build_audit(v_facts, not_applicable(v_facts, "—"), edition=edition)
+    col = _column(label, changes, v_facts, audit, v_record, solution, record, edition)
+    col["base_targets"] = _base_targets(record.inputs.problem, solution)
+    return col
 
 
 def _variant_records(record: RoundRecord, facts: RoundFacts, a: Applied, solution: Solution) -> tuple[RoundRecord, RoundFacts]:

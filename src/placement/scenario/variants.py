@@ -99,6 +99,21 @@ class Variant:
     def is_base(self) -> bool:
         return all(c.kind == "none" for c in self.changes)
 
+    @property
+    def effort(self) -> int:
+        """A guess at how hard the variant is to solve, to start the hardest first: stability (CP-SAT) 3,
+        another objective (more levels) 2, a target added, changed or made hard 1 (it may bind, and the
+        round's answer then no longer settles it), a target dropped or softened 0."""
+        guess = 0
+        for c in self.changes:
+            if c.kind == "option" and c.option == "stability" and c.option_value != "none":
+                guess = max(guess, 3)
+            elif c.kind == "option" and c.option == "objective":
+                guess = max(guess, 2)
+            elif c.kind in ("add", "share") or (c.kind == "strength" and c.hard):
+                guess = max(guess, 1)
+        return guess
+
 
 def _problem(variant: str, change: str, fix: str) -> ConfigError:
     return ConfigError(f"Variant “{variant}”: cannot read “{change}” — {fix}.", GRAMMAR)
