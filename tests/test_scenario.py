@@ -304,6 +304,16 @@ def test_no_worker_outlives_a_comparison_that_fails_or_ends(solved) -> None:
     assert _children() <= before
 
 
+def test_where_no_worker_can_start_this_process_solves_every_variant(solved, monkeypatch) -> None:
+    from placement.scenario import solving
+
+    monkeypatch.setattr(solving, "PRELOAD", ("placement.no_such_module",))  # each worker fails to start
+    alone = compare_scenarios(solved, 1, ["no targets", "objective=generous"], workers=1)["variants"]
+    fallen_back = compare_scenarios(solved, 1, ["no targets", "objective=generous"], workers=2)["variants"]
+    for a, b in zip(alone, fallen_back):
+        assert {k: v for k, v in a.items() if k != "solve_seconds"} == {k: v for k, v in b.items() if k != "solve_seconds"}
+
+
 def test_variants_in_parallel_processes_give_the_same_figures(solved) -> None:
     variants = ["no targets", "objective=generous"]
     alone = compare_scenarios(solved, 1, variants, workers=1)["variants"]

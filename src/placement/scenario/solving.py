@@ -160,10 +160,13 @@ class Solvers:
 
     def _feed(self, worker: Worker) -> None:
         """One worker's thread: start it, then hand it variants until none is left."""
-        from ..worker import TIMED_OUT, WorkerError
+        from ..worker import TIMED_OUT, WorkerError, WorkerStartError
 
         try:
             worker.call(ready)  # starts the process (it loads the solver) while the round is read
+        except WorkerStartError:
+            return  # no process can be started here: this one solves the variants, as on one core
+        try:
             self._submitted.wait()
             while (job := self._next()) is not None:
                 answer = worker.call(solve_job, (self._problem, job), timeout=self._limit)
