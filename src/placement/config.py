@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///placement.db"
@@ -16,8 +19,28 @@ def database_url(explicit: str | None = None) -> str:
     return os.environ.get(DATABASE_URL_ENV) or DEFAULT_DATABASE_URL
 
 
+# The signed-in account of the web console (``web:alice``) while it runs a library operation for that
+# account; unset on the command line, where the login name stands. One rule for "who did it", so every
+# import batch, audit-log line, season event and round records the same person whichever door they came in by.
+_ACTING: ContextVar[str | None] = ContextVar("placement_acting_user", default=None)
+
+
+@contextmanager
+def acting_as(account: str) -> Iterator[None]:
+    """Record ``account`` as the person behind every change made inside the block (this thread/task only)."""
+    token = _ACTING.set(account)
+    try:
+        yield
+    finally:
+        _ACTING.reset(token)
+
+
 def os_user() -> str:
-    """Who is running the command, for import batches and the audit log."""
+    """Who is running the command, for import batches and the audit log: the web account acting, else the
+    operating-system login."""
+    acting = _ACTING.get()
+    if acting:
+        return acting
     import getpass
 
     try:

@@ -186,7 +186,7 @@ def _register() -> None:
     import importlib
 
     for name in ("db", "cohort", "imports", "outcomes", "fixtures", "demo", "solve", "rounds", "season", "audit",
-                 "scenario", "admin", "bench"):
+                 "scenario", "admin", "users", "bench"):
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

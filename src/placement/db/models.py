@@ -298,3 +298,71 @@ class AuditLog(Base):
     detail: Mapped[str] = mapped_column(Text)  # never special category values
     # The cohort the action concerned (None: the whole database, e.g. a purge or a schema change).
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"), index=True)
+
+
+# ----------------------------------------------------------------------------- the web console's accounts
+
+
+class WebUser(Base):
+    """An account of the web console (``placement user add``): a coordinator, an equality lead or a viewer."""
+
+    __tablename__ = "web_users"
+    __table_args__ = (CheckConstraint("role IN ('coordinator', 'equality-lead', 'viewer')", name="role"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id, never the password
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class WebSession(Base):
+    """A signed-in session, kept server-side so it can be revoked; the cookie holds a signed random token whose
+    SHA-256 is ``id`` (the token itself is never stored)."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    cohort: Mapped[str | None] = mapped_column(String(100))  # the cohort chosen in the console, if any
+
+
+class WebLoginAttempt(Base):
+    """One sign-in attempt, for rate limiting across every worker process (never the password tried)."""
+
+    __tablename__ = "web_login_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    username: Mapped[str] = mapped_column(String(100), index=True)
+    client: Mapped[str] = mapped_column(String(100))
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class WebJob(Base):
+    """A background job of the console (a solve): its progress and result, readable by any worker process."""
+
+    __tablename__ = "web_jobs"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))  # running, done, failed, cancelled
+    cohort: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    progress: Mapped[str] = mapped_column(Text, default="")
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    result: Mapped[dict | None] = mapped_column(JSON)
+
+
+class WebSetting(Base):
+    """The console's shared settings, e.g. the cookie-signing key every worker process must agree on."""
+
+    __tablename__ = "web_settings"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

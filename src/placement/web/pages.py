@@ -1,0 +1,107 @@
+"""Rendering pages: the shared context (account, CSRF token, cohort, message), redirects after a change with a
+signed one-line message, pagination, and library errors shown as an error summary linking to the field."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from itsdangerous import BadSignature
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from ..accounts import Right, can
+from ..errors import PlacementError
+from .auth import current_session
+
+FLASH_AGE = 600
+PAGE_SIZE = 50
+
+
+def cohort_of(request: Request) -> str | None:
+    """The cohort the console works on: the one chosen in this session, else the server's, else the only open one."""
+    info = current_session(request)
+    if info is not None and info.cohort:
+        return info.cohort
+    return request.app.state.cohort
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+           headers: dict[str, str] | None = None) -> Response:
+    info = current_session(request)
+    ctx: dict[str, Any] = {
+        "account": info.account if info else None,
+        "csrf_token": info.csrf_token if info else "",
+        "can_change": bool(info and can(info.account.role, Right.CHANGE)),
+        "can_internal": bool(info and can(info.account.role, Right.READ_INTERNAL)),
+        "cohort": cohort_of(request) if info else None,
+        "done": _flash(request),
+        "errors": [],
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    return request.app.state.templates.TemplateResponse(request, template, ctx, status_code=status, headers=headers)
+
+
+def _flash(request: Request) -> str | None:
+    raw = request.query_params.get("done")
+    if not raw:
+        return None
+    try:
+        return request.app.state.signed.flash.unsign(raw, max_age=FLASH_AGE).decode()
+    except BadSignature:
+        return None
+
+
+def done(request: Request, path: str, message: str) -> Response:
+    """After a change: back to a page (POST-redirect-GET) with a signed message saying what was done."""
+    signed = request.app.state.signed.flash.sign(message).decode()
+    sep = "&" if "?" in path else "?"
+    return RedirectResponse(f"{path}{sep}{urlencode({'done': signed})}", status_code=303)
+
+
+def problem(exc: PlacementError, field: str = "") -> list[tuple[str, str]]:
+    """A library error as one error-summary entry (linked to ``field``): what went wrong, then how to fix it."""
+    return [(field, f"{exc.message} {exc.hint or ''}".strip())]
+
+
+@dataclass
+class Paged:
+    """One page of a long table, with the links' query strings."""
+
+    rows: Sequence[Any]
+    page: int
+    pages: int
+    total: int
+    size: int
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.size + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.page * self.size, self.total)
+
+
+def paginate(request: Request, rows: Sequence[Any], size: int = PAGE_SIZE) -> Paged:
+    try:
+        page = max(int(request.query_params.get("page", "1")), 1)
+    except ValueError:
+        page = 1
+    pages = max((len(rows) + size - 1) // size, 1)
+    page = min(page, pages)
+    return Paged(rows[(page - 1) * size: page * size], page, pages, len(rows), size)
+
+
+def query_with(request: Request, **changes: Any) -> str:
+    """This page's query string with some parameters changed (None removes one); ``done`` is never carried on."""
+    params = {k: v for k, v in request.query_params.items() if k != "done"}
+    for key, value in changes.items():
+        if value is None:
+            params.pop(key, None)
+        else:
+            params[key] = str(value)
+    return "?" + urlencode(params) if params else "?"
