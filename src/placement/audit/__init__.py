@@ -150,3 +150,17 @@ def write_report(
         fh.write(data)
         sync(fh)  # on the disk before the log entry commits
     return path
+
+
+def log_delivery(engine: Engine, number: int, fmt: str, *, edition: Edition | str, cohort: CohortRef | str | None,
+                 to: str) -> None:
+    """Record in the audit log that round ``number``'s report left other than as a file (``to``: e.g. "shown in
+    the web console"), as ``write_report`` records each file it writes."""
+    from ..cohorts import resolve_in
+    from ..db.session import write_session
+    from ..rounds import log_action
+
+    edition = Edition.parse(edition)
+    scope = resolve_in(engine, cohort)
+    with write_session(engine) as session:
+        log_action(session, "audit", f"round {number} audit report, {fmt}, {edition_words(edition)}, {to}", scope)

@@ -36,33 +36,18 @@ def _day(value: datetime | None) -> datetime | None:
 @handle_errors
 def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, limit: int, cohort: str | None) -> None:
     """Who imported, solved, approved, exported and purged what, and when (newest first)."""
-    from sqlalchemy import select
+    from ..auditlog import entries
 
-    from ..cohorts import resolve
-    from ..db.models import AuditLog, Cohort
-    from ..db.session import transaction
-
-    query = (select(AuditLog, Cohort.name).outerjoin(Cohort, Cohort.id == AuditLog.cohort_id)
-             .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit))
-    if actions:
-        query = query.where(AuditLog.action.in_([a.strip().lower() for a in actions]))
-    if since is not None:
-        query = query.where(AuditLog.at >= _day(since))
-    cohort = cohort or app.cohort
-    with transaction(app.engine()) as s:
-        if cohort is not None:
-            query = query.where(AuditLog.cohort_id == resolve(s, cohort).id)
-        entries = s.execute(query).all()
-    if not entries:
-        click.echo("No audit log entries match." if actions or since or cohort else "The audit log is empty.")
+    found = entries(app.engine(), actions=actions, since=_day(since), limit=limit, cohort=cohort or app.cohort)
+    if not found:
+        click.echo("No audit log entries match." if actions or since or cohort or app.cohort else "The audit log is empty.")
         return
     from .tables import console, row, table
 
     out = table("Audit log (newest first, times in UTC)", ("when", {"min_width": 19}), "who", "cohort",
                 ("action", {"min_width": 8}), "what")
-    for e, cohort_name in entries:
-        at = e.at if e.at.tzinfo is None else e.at.astimezone(UTC)
-        row(out, at.strftime("%Y-%m-%d %H:%M:%S"), e.os_user, cohort_name or "-", e.action, e.detail)
+    for e in found:
+        row(out, e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), e.who, e.cohort or "-", e.action, e.detail)
     console().print(out)
 
 

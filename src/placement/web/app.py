@@ -55,7 +55,8 @@ class SecurityHeaders:
         async def with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += SECURITY_HEADERS
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
@@ -102,7 +103,7 @@ def templates() -> Jinja2Templates:
 
 
 def routes() -> list[Route | Mount]:
-    from . import routes_season
+    from . import routes_audit, routes_rounds, routes_season
 
     out: list[Route | Mount] = [
         Route("/healthz", healthz),
@@ -110,7 +111,7 @@ def routes() -> list[Route | Mount]:
         Route("/login", login_submit, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ]
-    for module in (routes_season,):
+    for module in (routes_season, routes_rounds, routes_audit):
         out += module.ROUTES
     out.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
     return out

@@ -105,3 +105,46 @@ def query_with(request: Request, **changes: Any) -> str:
         else:
             params[key] = str(value)
     return "?" + urlencode(params) if params else "?"
+
+
+# ----------------------------------------------------------------------------- the data version and a small cache
+
+CACHE_SIZE = 16
+
+
+# Audit-log lines that change nothing a page shows (reading, signing in): they leave the data version alone.
+READ_ONLY_ACTIONS = ("sign-in", "sign-out", "export", "audit", "user")
+
+
+def data_version(engine: Any) -> tuple[int, int, int]:
+    """Changes whenever anything a page shows may have changed: every change writes an audit-log line or a
+    season event (imports, solves, answers, corrections, purges) or a round."""
+    from sqlalchemy import func, select
+
+    from ..db.models import AuditLog, Round, SeasonEvent
+    from ..db.session import transaction
+
+    with transaction(engine) as s:
+        row = s.execute(select(select(func.max(AuditLog.id)).where(AuditLog.action.not_in(READ_ONLY_ACTIONS))
+                               .scalar_subquery(),
+                               select(func.max(SeasonEvent.id)).scalar_subquery(),
+                               select(func.max(Round.id)).scalar_subquery())).one()
+    return (row[0] or 0, row[1] or 0, row[2] or 0)
+
+
+def cached(request: Request, key: tuple, compute: Any) -> Any:
+    """``compute()``'s result for ``key`` at the current data version, kept per worker process.
+
+    A page at 20,000 candidates reads the same round again and again while the
+    coordinator pages and sorts; the library's answer only changes when the
+    data does. Call from a worker thread (it queries the database).
+    """
+    store: dict = request.app.state.cache
+    full = (*key, data_version(request.app.state.engine))
+    if full in store:
+        return store[full]
+    value = compute()
+    if len(store) >= CACHE_SIZE:
+        store.pop(next(iter(store)))
+    store[full] = value
+    return value
