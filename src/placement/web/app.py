@@ -103,7 +103,15 @@ def templates() -> Jinja2Templates:
 
 
 def routes() -> list[Route | Mount]:
-    from . import routes_audit, routes_rounds, routes_season
+    from . import (
+        routes_audit,
+        routes_candidates,
+        routes_import,
+        routes_offers,
+        routes_rounds,
+        routes_season,
+        routes_solve,
+    )
 
     out: list[Route | Mount] = [
         Route("/healthz", healthz),
@@ -111,7 +119,8 @@ def routes() -> list[Route | Mount]:
         Route("/login", login_submit, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ]
-    for module in (routes_season, routes_rounds, routes_audit):
+    for module in (routes_season, routes_rounds, routes_offers, routes_candidates, routes_audit, routes_import,
+                   routes_solve):
         out += module.ROUTES
     out.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
     return out

@@ -1,0 +1,87 @@
+"""A candidate: the record, preferences with eligibility and reasons, offers over the rounds with every change
+(``placement candidate show``), ``explain`` in plain words, and withdrawal with a reason
+(``placement candidate withdraw``). Special category data is never shown here."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from ..accounts import Right
+from ..corrections import withdraw_candidate
+from ..errors import PlacementError
+from ..explain import explain
+from ..season import show_candidate
+from .auth import call, page
+from .pages import cached, cohort_of, done, problem, render
+
+EXPLAIN_SECONDS = 10.0  # per what-if re-solve; the page waits for them (the server keeps answering others)
+
+
+@page(Right.READ)
+async def find(request: Request) -> Response:
+    wanted = request.query_params.get("q", "").strip()
+    if not wanted:
+        return render(request, "candidates.html", {"title": "Candidates", "q": ""})
+    try:
+        await call(request, show_candidate, request.app.state.engine, wanted, cohort=cohort_of(request))
+    except PlacementError as exc:
+        return render(request, "candidates.html", {"title": "Candidates", "q": wanted, "errors": problem(exc, "q")},
+                      status=404)
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/candidates/{quote(wanted, safe='')}", status_code=303)
+
+
+async def _candidate_page(request: Request, *, errors: list | None = None, reason: str = "", status: int = 200,
+                          explanation: str | None = None) -> Response:
+    cid = request.path_params["candidate_id"]
+    engine, cohort = request.app.state.engine, cohort_of(request)
+    view = await call(request, cached, request, ("candidate", cohort, cid),
+                      lambda: show_candidate(engine, cid, cohort=cohort))
+    return render(request, "candidate.html", {"title": f"Candidate {cid}", "c": view, "errors": errors or [],
+                                              "reason": reason, "explanation": explanation}, status=status)
+
+
+@page(Right.READ)
+async def candidate(request: Request) -> Response:
+    return await _candidate_page(request)
+
+
+@page(Right.READ_INTERNAL)
+async def explain_page(request: Request) -> Response:
+    cid = request.path_params["candidate_id"]
+    raw = request.query_params.get("round", "")
+    number = int(raw) if raw.isdigit() else None
+    try:
+        said = await call(request, explain, request.app.state.engine, cid, number, time_limit=EXPLAIN_SECONDS,
+                          cohort=cohort_of(request))
+    except PlacementError as exc:
+        return await _candidate_page(request, errors=problem(exc, "explain"), status=400)
+    return await _candidate_page(request, explanation=said.render())
+
+
+@page(Right.CHANGE)
+async def withdraw(request: Request) -> Response:
+    cid = request.path_params["candidate_id"]
+    form = await request.form()
+    reason = str(form.get("reason") or "").strip()
+    if not reason:
+        return await _candidate_page(request, errors=[("reason", "Enter why the candidate leaves the scheme")],
+                                     status=400)
+    try:
+        said = await call(request, withdraw_candidate, request.app.state.engine, cid, reason, cohort=cohort_of(request))
+    except PlacementError as exc:
+        return await _candidate_page(request, errors=problem(exc, "reason"), reason=reason, status=400)
+    from urllib.parse import quote
+
+    return done(request, f"/candidates/{quote(cid, safe='')}", said.summary)
+
+
+ROUTES = [
+    Route("/candidates", find, methods=["GET"]),
+    Route("/candidates/{candidate_id}", candidate, methods=["GET"]),
+    Route("/candidates/{candidate_id}/explain", explain_page, methods=["GET"]),
+    Route("/candidates/{candidate_id}/withdraw", withdraw, methods=["POST"]),
+]

@@ -1,0 +1,128 @@
+"""Offers of the latest approved round: record answers one by one (``placement offer accept|decline``) or by
+upload (``placement offer import``), and correct them with a reason (``offer change``, ``offer release``)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..accounts import Right
+from ..corrections import change_answer, release_offer
+from ..errors import InputError, PlacementError
+from ..ingest import load_mapping
+from ..offers import import_answers
+from ..rounds import record_response
+from ..season import season_status
+from ..views import show_round
+from .auth import call, page
+from .pages import cached, cohort_of, done, paginate, problem, render
+from .uploads import saved, upload_of
+
+CORRECTIONS = {"accept": "change the answer to accepted", "decline": "change the answer to declined",
+               "release": "release the offer (the scheme withdraws it)"}
+
+
+async def _offers_page(request: Request, *, errors: list | None = None, row_errors: list | None = None,
+                       values: dict | None = None, status: int = 200) -> Response:
+    engine, cohort = request.app.state.engine, cohort_of(request)
+    season = await call(request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort))
+    number = season.latest_approved
+    view = None
+    rows: list = []
+    state = request.query_params.get("offer", "offered")
+    q = request.query_params.get("q", "").strip().casefold()
+    if number is not None:
+        view = await call(request, cached, request, ("round", cohort, number),
+                          lambda: show_round(engine, number, cohort=cohort))
+        rows = [p for p in view.placements if (not state or p.offer == state)
+                and (not q or q in p.candidate_id.casefold() or q in (p.candidate_name or "").casefold())]
+    return render(request, "offers.html", {
+        "title": "Offers", "number": number, "view": view, "paged": paginate(request, rows), "state": state,
+        "q": request.query_params.get("q", ""), "counts": dict(sorted(view.offers().items())) if view else {},
+        "errors": errors or [], "row_errors": row_errors or [], "values": values or {}, "corrections": CORRECTIONS,
+    }, status=status)
+
+
+@page(Right.READ)
+async def offers(request: Request) -> Response:
+    return await _offers_page(request)
+
+
+@page(Right.CHANGE)
+async def answer(request: Request) -> Response:
+    form = await request.form()
+    cid = str(form.get("candidate_id") or "").strip()
+    response = str(form.get("answer") or "")
+    if not cid or response not in ("accept", "decline"):
+        return await _offers_page(request, errors=[("candidate_id", "Choose a candidate and accept or decline")],
+                                  status=400)
+    try:
+        number, host = await call(request, record_response, request.app.state.engine, cid, response,
+                                  cohort=cohort_of(request))
+    except PlacementError as exc:
+        return await _offers_page(request, errors=problem(exc, "candidate_id"), status=400)
+    back = str(form.get("back") or "/offers")
+    back = back if back.startswith("/offers") else "/offers"
+    verb = "accepted" if response == "accept" else "declined"
+    return done(request, back, f"{cid}'s offer at {host} (round {number}) is {verb}.")
+
+
+@page(Right.CHANGE)
+async def import_page(request: Request) -> Response:
+    form = await request.form()
+    answers, mapping = upload_of(form, "answers_file"), upload_of(form, "mapping_file")
+    if answers is None:
+        return await _offers_page(request, errors=[("answers_file", "Choose a CSV file of answers")], status=400)
+    uploads = {"answers": answers, **({"mapping": mapping} if mapping else {})}
+    try:
+        with saved(uploads) as paths:
+            loaded = load_mapping(paths["mapping"]) if "mapping" in paths else None
+            changes = await call(request, import_answers, request.app.state.engine, paths["answers"], loaded,
+                                 cohort=cohort_of(request))
+    except InputError as exc:
+        return await _offers_page(request, errors=[("answers_file", exc.message.splitlines()[0])],
+                                  row_errors=exc.problems, status=400)
+    except PlacementError as exc:
+        return await _offers_page(request, errors=problem(exc, "answers_file"), status=400)
+    accepted = sum(1 for c in changes if c.after == "accepted")
+    return done(request, "/offers", f"Recorded {len(changes)} answers (round {changes[0].round}): {accepted} accepted, "
+                                    f"{len(changes) - accepted} declined.")
+
+
+@page(Right.CHANGE)
+async def correct(request: Request) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(f) or "").strip()
+              for k, f in (("candidate_id", "correct_candidate_id"), ("action", "action"), ("reason", "correct_reason"))}
+    errors = []
+    if not values["candidate_id"]:
+        errors.append(("correct_candidate_id", "Enter the candidate's id"))
+    if values["action"] not in CORRECTIONS:
+        errors.append(("correct_action", "Choose what to do"))
+    if not values["reason"]:
+        errors.append(("correct_reason", "Enter the reason (it is kept in the audit log)"))
+    if errors:
+        return await _offers_page(request, errors=errors, values=values, status=400)
+    engine, cohort = request.app.state.engine, cohort_of(request)
+    try:
+        if values["action"] == "release":
+            said = await call(request, release_offer, engine, values["candidate_id"], values["reason"], cohort=cohort)
+        else:
+            said = await call(request, change_answer, engine, values["candidate_id"], values["action"],
+                              values["reason"], cohort=cohort)
+    except PlacementError as exc:
+        return await _offers_page(request, errors=problem(exc, "correct_candidate_id"), values=values, status=400)
+    message = said.summary
+    if said.superseded:
+        message += (f" Proposal {', '.join(map(str, said.superseded))} no longer starts from the offers as they "
+                    "stand and is superseded: solve again.")
+    return done(request, "/offers", message)
+
+
+ROUTES = [
+    Route("/offers", offers, methods=["GET"]),
+    Route("/offers/answer", answer, methods=["POST"]),
+    Route("/offers/import", import_page, methods=["POST"]),
+    Route("/offers/correct", correct, methods=["POST"]),
+]
