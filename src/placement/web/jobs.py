@@ -109,7 +109,6 @@ def _watch_for_cancel(engine: Engine, job_id: str, actor: str, cohort: str) -> N
     from ..cohorts import resolve
 
     while True:
-        time.sleep(POLL_SECONDS)
         with transaction(engine) as s:
             wanted = s.scalar(select(WebJob.cancel_requested).where(WebJob.id == job_id))
         if wanted:
@@ -120,6 +119,7 @@ def _watch_for_cancel(engine: Engine, job_id: str, actor: str, cohort: str) -> N
                 with acting_as(actor):
                     log_action(s, "solve", "a solve started in the web console was cancelled; no round stored", scope)
             os._exit(0)  # the solve's own transaction, if one was open, is rolled back with the process
+        time.sleep(POLL_SECONDS)
 
 
 def run_job(engine: Engine, job_id: str) -> None:
