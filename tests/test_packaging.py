@@ -31,6 +31,10 @@ def test_the_wheel_ships_every_migration_and_the_report_templates(tmp_path):
     for script in (REPO / "migrations" / "versions").glob("*.py"):
         assert f"placement/migrations/versions/{script.name}" in names
     assert "placement/audit/templates/report.html" in names
+    # The web console's pages and its stylesheet (placement serve).
+    web = REPO / "src" / "placement" / "web"
+    for shipped in [*(web / "templates").glob("*.html"), *(web / "static").iterdir()]:
+        assert f"placement/web/{shipped.relative_to(web)}" in names
 
 
 def test_the_installed_package_finds_its_migrations():

@@ -70,3 +70,59 @@ def signed_in(engine, username: str, **settings) -> TestClient:
     response = sign_in(client, username)
     assert response.status_code == 303, response.text
     return client
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Served:
+    """`placement serve` in a subprocess on 127.0.0.1 and a free port, stopped on exit (by its own pid)."""
+
+    def __init__(self, db_url: str, *, workers: int = 1, timeout: float = 60):
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from placement.cli import main; main()", "--db", db_url, "serve", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(workers)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._wait(timeout)
+
+    def _wait(self, timeout: float) -> None:
+        import time
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"placement serve exited: {self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("placement serve did not answer /healthz in time")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except Exception:  # noqa: BLE001 - a stuck server is killed
+                self.process.kill()
+                self.process.wait(timeout=15)
+
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
