@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 from starlette.routing import Mount, Route
-from tests.helpers.web import copy_of, sample_season, signed_in, token_on
 
 from placement.db.session import make_engine
 from placement.web.app import create_app
+from tests.helpers.web import copy_of, sample_season, signed_in, token_on
 
 PUBLIC = {"/healthz", "/login"}
 
@@ -57,9 +57,7 @@ def allowed(role: str, template: str, method: str) -> bool:
         return False
     if template in INTERNAL_ONLY:
         return role == "equality-lead" and not (method == "POST" and CHANGES.get(template, True))
-    if method == "POST" and CHANGES.get(template, True):
-        return False
-    return True
+    return not (method == "POST" and CHANGES.get(template, True))
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import time
 
 import pytest
 from sqlalchemy import select, update
-from tests.helpers.web import copy_of, sample_season, signed_in, token_on
 
 from placement.db.models import AuditLog, Candidate, Placement, Round, SeasonEvent
 from placement.db.session import make_engine, transaction
+from tests.helpers.web import copy_of, sample_season, signed_in, token_on
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from tests.helpers.web import PASSWORD, Served
 
 from placement.accounts import add_user
 from placement.db.migrate import upgrade
 from placement.db.session import make_engine
+from tests.helpers.web import PASSWORD, Served
 
 
 def opener() -> urllib.request.OpenerDirector:
