@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..text import visible
-from . import AppContext, cli, handle_errors, pass_app
+from . import AppContext, cli, cohort_option, handle_errors, pass_app
 
 ROLES = click.Choice(["coordinator", "equality-lead", "viewer"])
 
@@ -117,11 +117,15 @@ def user_passwd(app: AppContext, name: str, password_stdin: bool) -> None:
 @click.option("--proxy-headers", is_flag=True,
               help="Trust X-Forwarded-For/-Proto from the reverse proxy on 127.0.0.1 (for the client address the "
                    "sign-in rate limit counts).")
+@cohort_option
 @pass_app
 @handle_errors
 def serve_cmd(app: AppContext, host: str, port: int, workers: int, secure_cookies: bool | None,
               proxy_headers: bool) -> None:
     """The web console for coordinators, equality leads and viewers, on the same database as the CLI.
+
+    --cohort names the cohort pages open on (default: the only open one); anyone can choose another on the
+    season page.
 
     Add an account first (`placement user add NAME --role coordinator --password-stdin`), then open
     http://127.0.0.1:8000/login. `GET /healthz` answers `ok`.
