@@ -8,12 +8,10 @@ Adds the tables of ``placement serve``: ``web_users`` (argon2 password
 hashes, roles coordinator / equality-lead / viewer), ``web_sessions``
 (revocable, expiring), ``web_login_attempts`` (rate limiting shared by every
 worker process), ``web_jobs`` (background solves) and ``web_settings`` (the
-cookie-signing key, made here once so every worker signs alike). Nothing
-existing changes; the downgrade drops them.
+cookie-signing key, made by the first server to start, so every worker signs
+alike). Nothing existing changes; the downgrade drops them.
 """
 from __future__ import annotations
-
-import secrets
 
 import sqlalchemy as sa
 from alembic import op
@@ -79,13 +77,12 @@ def upgrade() -> None:
         sa.Column("result", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_web_jobs")),
     )
-    settings = op.create_table(
+    op.create_table(
         "web_settings",
         sa.Column("key", sa.String(length=50), nullable=False),
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_web_settings")),
     )
-    op.bulk_insert(settings, [{"key": "cookie_secret", "value": secrets.token_hex(32)}])
 
 
 def downgrade() -> None:

@@ -317,8 +317,11 @@ def forget_old(engine: Engine, *, older_than: timedelta = timedelta(days=30)) ->
 
 
 def cookie_secret(engine: Engine) -> str:
-    """The key cookies are signed with: ``PLACEMENT_WEB_SECRET`` if set, else the one migration 0005 made."""
+    """The key cookies are signed with: ``PLACEMENT_WEB_SECRET`` if set, else the database's own (made by the
+    first server to start, so every worker process, and every restart, signs alike)."""
     import os
+
+    from sqlalchemy.exc import IntegrityError
 
     secret = os.environ.get("PLACEMENT_WEB_SECRET", "").strip()
     if secret:
@@ -326,8 +329,15 @@ def cookie_secret(engine: Engine) -> str:
             raise ConfigError("PLACEMENT_WEB_SECRET is shorter than 32 characters.",
                               "Set it to a long random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`.")
         return secret
+    for _ in range(2):
+        with transaction(engine) as s:
+            stored = s.scalar(select(WebSetting.value).where(WebSetting.key == "cookie_secret"))
+        if stored:
+            return stored
+        try:
+            with write_session(engine) as s:
+                s.add(WebSetting(key="cookie_secret", value=secrets.token_hex(32)))
+        except IntegrityError:  # another worker made it at the same moment: read theirs
+            continue
     with transaction(engine) as s:
-        stored = s.scalar(select(WebSetting.value).where(WebSetting.key == "cookie_secret"))
-    if not stored:
-        raise ConfigError("The database has no cookie-signing key.", "Run `placement db upgrade`.")
-    return stored
+        return s.scalar(select(WebSetting.value).where(WebSetting.key == "cookie_secret")) or ""
