@@ -45,6 +45,14 @@ def current_encoding(session: Session, cohort: CohortRef) -> enc_mod.Encoded:
     return enc_mod.encode(load_scheme(session, cohort), hist)
 
 
+def encoding_now(engine: Engine, *, cohort: CohortRef | str | None = None) -> enc_mod.Encoded:
+    """``current_encoding`` in a transaction of its own: what a caller showing many candidates keeps and passes
+    to ``show_candidate`` (the web console, once per change of the data), instead of encoding the whole cohort
+    for each candidate."""
+    with transaction(engine) as s:
+        return current_encoding(s, resolve(s, cohort))
+
+
 def reason_kind(reason: str) -> str:
     """A dropped preference's reason without the particulars (scores, lists), for counting by reason."""
     for key, words in (("the host offers no places", "the host offers no places"),
@@ -121,7 +129,9 @@ class CandidateView:
 
 
 def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool = False,
-                   cohort: CohortRef | str | None = None) -> CandidateView:
+                   cohort: CohortRef | str | None = None, encoded: enc_mod.Encoded | None = None) -> CandidateView:
+    """The candidate's view; ``encoded`` is the cohort's current encoding if the caller has it (``encoding_now``
+    at the same data), else it is made here."""
     with transaction(engine) as s:
         scope = resolve(s, cohort)
         cand = find_candidate(s, candidate_id, scope)
@@ -129,7 +139,7 @@ def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool
         dropped: dict[str, str] = {}
         in_pool = False
         if not cand.withdrawn and cand.purged_at is None:
-            encoded = current_encoding(s, scope)
+            encoded = encoded if encoded is not None else current_encoding(s, scope)
             in_pool = candidate_id in encoded.candidate_ids
             dropped = {d.host_id: d.reason for d in encoded.dropped if d.candidate_id == candidate_id}
         prefs = []

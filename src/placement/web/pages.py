@@ -140,11 +140,13 @@ def cached(request: Request, key: tuple, compute: Any) -> Any:
     data does. Call from a worker thread (it queries the database).
     """
     store: dict = request.app.state.cache
-    full = (*key, data_version(request.app.state.engine))
-    if full in store:
-        return store[full]
-    value = compute()
+    version = data_version(request.app.state.engine)
+    kept = store.get(key)
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    value = compute()  # an older version of the same key is replaced, never kept beside it
+    store.pop(key, None)
     if len(store) >= CACHE_SIZE:
         store.pop(next(iter(store)))
-    store[full] = value
+    store[key] = (version, value)
     return value

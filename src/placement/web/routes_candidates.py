@@ -12,7 +12,7 @@ from ..accounts import Right
 from ..corrections import withdraw_candidate
 from ..errors import PlacementError
 from ..explain import explain
-from ..season import show_candidate
+from ..season import encoding_now, show_candidate
 from .auth import call, page
 from .pages import cached, cohort_of, done, problem, render
 
@@ -38,8 +38,9 @@ async def _candidate_page(request: Request, *, errors: list | None = None, reaso
                           explanation: str | None = None) -> Response:
     cid = request.path_params["candidate_id"]
     engine, cohort = request.app.state.engine, cohort_of(request)
-    view = await call(request, cached, request, ("candidate", cohort, cid),
-                      lambda: show_candidate(engine, cid, cohort=cohort))
+    # The cohort's eligibility is encoded once per change of the data, not once per candidate shown.
+    encoded = await call(request, cached, request, ("encoding", cohort), lambda: encoding_now(engine, cohort=cohort))
+    view = await call(request, show_candidate, engine, cid, cohort=cohort, encoded=encoded)
     return render(request, "candidate.html", {"title": f"Candidate {cid}", "c": view, "errors": errors or [],
                                               "reason": reason, "explanation": explanation}, status=status)
 
