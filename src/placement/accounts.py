@@ -254,7 +254,9 @@ def sign_in(engine: Engine, username: str, password: str, *, client: str) -> Ses
         s.add(WebLoginAttempt(at=now(), username=username, client=client, ok=ok))
         if not ok:
             # Which of name or password was wrong is not said: that would tell a guesser which accounts exist.
-            _log(s, "sign-in", f"refused sign-in for {username!r} from {client}")
+            # An unknown name is not written down: it is often a password typed in the wrong box.
+            who = repr(username) if user is not None else "an unknown account name"
+            _log(s, "sign-in", f"refused sign-in for {who} from {client}")
             raise_later = True
         else:
             raise_later = False

@@ -124,11 +124,12 @@ def make_template(directory: Path, *, with_scheme: bool) -> Path:
 
 
 def dump(engine: Engine) -> dict[str, list[tuple]]:
-    """Every row of every table, sorted: equal dumps mean an unchanged database."""
+    """Every row of every table of the scheme, sorted: equal dumps mean an unchanged database. The web
+    console's own tables (accounts, sessions, jobs: ``web_*``) are not the scheme and are left out."""
     with engine.connect() as conn:
         return {
             name: sorted((tuple(map(repr, row)) for row in conn.execute(select(table))), key=str)
-            for name, table in Base.metadata.tables.items()
+            for name, table in Base.metadata.tables.items() if not name.startswith("web_")
         }
 
 
