@@ -86,6 +86,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # SQLite's Python driver opens a transaction only at the first data statement and runs DDL before it in
+    # autocommit: start with one, so that when an older migration's downgrade refuses (0004 refuses to drop a
+    # second cohort's data), these drops are rolled back with it instead of leaving revision 0005 without tables.
+    op.execute("DELETE FROM web_login_attempts WHERE 1 = 0")
     op.drop_table("web_settings")
     op.drop_table("web_jobs")
     op.drop_index(op.f("ix_web_login_attempts_username"), table_name="web_login_attempts")

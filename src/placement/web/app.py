@@ -139,4 +139,5 @@ def create_app(engine: Engine, *, cohort: str | None = None, secure_cookies: boo
     app.state.signed = Signed.with_key(cookie_secret(engine))
     app.state.templates = templates()
     app.state.cache = {}
+    app.state.cache_locks = {}
     return app

@@ -3,6 +3,7 @@ signed one-line message, pagination, and library errors shown as an error summar
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -144,9 +145,24 @@ def cached(request: Request, key: tuple, compute: Any) -> Any:
     kept = store.get(key)
     if kept is not None and kept[0] == version:
         return kept[1]
-    value = compute()  # an older version of the same key is replaced, never kept beside it
-    store.pop(key, None)
-    if len(store) >= CACHE_SIZE:
-        store.pop(next(iter(store)))
-    store[key] = (version, value)
+    # One computation per key at a time: twenty people opening a large round just after a change wait for
+    # one show_round, rather than running twenty side by side on two cores.
+    with _lock_for(request, key):
+        kept = store.get(key)
+        if kept is not None and kept[0] == version:
+            return kept[1]
+        value = compute()  # an older version of the same key is replaced, never kept beside it
+        store.pop(key, None)
+        if len(store) >= CACHE_SIZE:
+            store.pop(next(iter(store)), None)
+        store[key] = (version, value)
     return value
+
+
+_LOCKS_GUARD = threading.Lock()
+
+
+def _lock_for(request: Request, key: tuple) -> threading.Lock:
+    locks: dict = request.app.state.cache_locks
+    with _LOCKS_GUARD:
+        return locks.setdefault(key, threading.Lock())
