@@ -308,12 +308,15 @@ class _Run:
         keeps the number placed, else kept as the solve's answer of last resort (``fallback``)."""
         t0 = time.perf_counter()
         deadline = t0 + max(0.5, 0.25 * self.remaining())
-        x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, level.cost, deadline=deadline)
+        # The level's cost orders equally good moves; a level without pair costs (rank-maximal's and generous'
+        # penalty level) takes the ranks: 5,000 binding, 4,210 placed against 4,192 in arbitrary order.
+        cost = level.cost if level.cost.any() else self.problem.pair_rank.astype(np.int64)
+        x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, cost, deadline=deadline)
         if x is None and not eq_rows:
             # From the priced flow it stuck: from the network's least-rank flow instead.
             flow = self.net.solve(self.problem.pair_rank.astype(np.int64), 0, placed if placed is not None else None)
             if flow.ok:
-                x = repair(self.net, self.hard_rows, flow.x, level.cost, deadline=deadline)
+                x = repair(self.net, self.hard_rows, flow.x, cost, deadline=deadline)
         if x is None or not self.valid(x, [], None):
             self.say(f"{level.name}: the repair found no placement meeting the hard rows")
             return None
