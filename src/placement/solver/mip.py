@@ -200,9 +200,15 @@ def _in_child(model: Model, time_limit: float, disp: bool) -> Any:
     or _NO_CHILD if no worker could be started."""
     try:
         budget = max(0.05, float(time_limit)) + GRACE
-        # Starting the worker (about a second: it imports OR-Tools and scipy) may take the run's own budget;
-        # past that the model runs here instead, as where no process can be started.
-        out = _worker.call(_run_milp, (model, time_limit, disp), timeout=budget, start_timeout=budget)
+        # Starting the worker (about a second: it imports OR-Tools and scipy; 3-4 s on a loaded machine, and
+        # again after a kill) may take the run's own budget; past that the model runs here instead, as where
+        # no process can be started. The start comes out of the model's time, not on top of it.
+        t0 = time.monotonic()
+        _worker.call(int, (), timeout=budget, start_timeout=budget)
+        spent = time.monotonic() - t0
+        time_limit = max(0.05, float(time_limit) - spent)
+        out = _worker.call(_run_milp, (model, time_limit, disp), timeout=max(0.05, budget - spent),
+                           start_timeout=max(0.05, budget - spent))
     except WorkerStartError:
         return _NO_CHILD
     except WorkerError:
