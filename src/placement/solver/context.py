@@ -38,8 +38,8 @@ class SolveContext(Protocol):
         """Seconds left of the solve's time limit."""
         ...
 
-    def cuts(self) -> list[Row]:
-        """Valid inequalities on the hard rows (share cuts): no placement breaks them."""
+    def cuts(self, placed: int | None = None) -> list[Row]:
+        """Valid inequalities on the hard rows (share cuts): no placement of ``placed`` breaks them."""
         ...
 
     def penalty(self, x: np.ndarray) -> int:

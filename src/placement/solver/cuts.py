@@ -30,20 +30,26 @@ from .checks import Row
 from .network import Network
 from .problem import Problem
 
-# Up to this many pairs, U is the scope's maximum flow (the network with every scope pair worth one): at
-# 1,000 binding candidates it lifts the bound to 37,641 against 37,623 with places and candidates only
-# (optimum 37,660, no cuts 37,582), in 0.1 s. At 20,000 (190,000 pairs) the flows took 7.8 s (load 8).
+# Up to this many pairs, how many a scope can take is its maximum flow (the network with every scope pair
+# worth one): at 1,000 binding candidates that lifts the bound to 37,641 against 37,623 with places and
+# candidates only (optimum 37,660, no cuts 37,582), in 0.1 s. At 20,000 (190,000 pairs) the flows took
+# 7.8 s (load 8): there places and candidates only.
 FLOW_LIMIT_PAIRS = 100_000
 
 
-def share_cuts(net: Network, rows: list[Row]) -> list[Row]:
-    """Share cuts for the hard two-coefficient rows among ``rows`` (once per scope: how many it can take)."""
+def share_cuts(net: Network, rows: list[Row], placed: int | None = None) -> list[Row]:
+    """Share cuts for the hard two-coefficient rows among ``rows``.
+
+    ``placed``: every placement of the level places exactly this many, so a scope holds at least
+    ``placed`` minus what the pairs outside it can take: the hull is then taken over that range of
+    counts only, which is where the rounding bites (a region whose places are nearly all filled
+    whatever the placement needs ``ceil(share * places)`` helpers, not ``share * places``)."""
     problem = net.problem
 
     def most(pairs: np.ndarray) -> int:
         hosts = np.unique(problem.pair_host[pairs])
         u = min(int(problem.capacity[hosts].sum()), int(np.unique(problem.pair_cand[pairs]).size))
-        if net.n_pairs <= FLOW_LIMIT_PAIRS:
+        if net.n_pairs <= FLOW_LIMIT_PAIRS and pairs.size:
             cost = np.zeros(net.n_pairs, np.int64)
             cost[pairs] = -1
             f = net.solve(cost, 0, "any")
@@ -51,12 +57,20 @@ def share_cuts(net: Network, rows: list[Row]) -> list[Row]:
                 u = min(u, int(f.x[pairs].sum()))
         return u
 
-    return _cuts(problem, rows, most)
+    def count_range(pairs: np.ndarray) -> tuple[int, int]:
+        hi = most(pairs)
+        if placed is None:
+            return 0, hi
+        outside = np.ones(problem.n_pairs, bool)
+        outside[pairs] = False
+        return max(0, placed - most(np.flatnonzero(outside))), hi
+
+    return _cuts(problem, rows, count_range)
 
 
-def _cuts(problem: Problem, rows: list[Row], most: Callable[[np.ndarray], int]) -> list[Row]:
+def _cuts(problem: Problem, rows: list[Row], count_range: Callable[[np.ndarray], tuple[int, int]]) -> list[Row]:
     out: list[Row] = []
-    limit: dict[bytes, int] = {}
+    ranges: dict[bytes, tuple[int, int]] = {}
     for row in rows:
         if row.kind != "le" or row.const != 0:
             continue
@@ -67,10 +81,16 @@ def _cuts(problem: Problem, rows: list[Row], most: Callable[[np.ndarray], int]) 
         helps = row.coef < 0
         n_help = np.unique(problem.pair_cand[row.pairs[helps]]).size
         key = np.sort(row.pairs).tobytes()
-        if key not in limit:
-            limit[key] = int(most(row.pairs))
-        U = limit[key]
-        for p1, w1, p2, w2 in _hull_edges(cp, cn, U, n_help):
+        if key not in ranges:
+            ranges[key] = count_range(row.pairs)
+        L, U = ranges[key]
+        if L == U:
+            # The scope's count is fixed: it needs ceil(share * U) helpers, a bound on them alone.
+            need = -(-cp * U // (cp + cn))
+            if 0 < need <= n_help:
+                out.append(Row(row.pairs, -helps.astype(np.int64), need, "le", 0, f"{row.source}:cut{U}"))
+            continue
+        for p1, w1, p2, w2 in _hull_edges(cp, cn, U, n_help, L):
             dp, dw = p2 - p1, w2 - w1
             # B >= w1 + dw/dp (P - p1)  <=>  dw * A + (dw - dp) * B + dp * w1 - dw * p1 <= 0
             coef = np.where(helps, dw - dp, dw).astype(np.int64)
@@ -78,12 +98,12 @@ def _cuts(problem: Problem, rows: list[Row], most: Callable[[np.ndarray], int]) 
     return out
 
 
-def _hull_edges(cp: int, cn: int, U: int, n_help: int) -> list[tuple[int, int, int, int]]:
-    """Edges (p1, b1, p2, b2) of the lower convex hull of (p, ceil(cp p / (cp + cn))), p = 0 .. U, beyond
+def _hull_edges(cp: int, cn: int, U: int, n_help: int, L: int = 0) -> list[tuple[int, int, int, int]]:
+    """Edges (p1, b1, p2, b2) of the lower convex hull of (p, ceil(cp p / (cp + cn))), p = L .. U, beyond
     the row itself; p stops where more than ``n_help`` helpers would be needed."""
     d = cp + cn
     pts: list[tuple[int, int]] = []
-    for p in range(U + 1):
+    for p in range(L, U + 1):
         b = -(-cp * p // d)
         if b > n_help:
             break

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -34,6 +34,8 @@ from .checks import Row
 from .network import Flow, Network
 
 _TRACE = False
+# Priced flows kept besides the best one, as starting points for the repair (``solve._repaired``).
+KEEP_FLOWS = 6
 LP_METHOD = "highs-ds"
 
 
@@ -50,6 +52,8 @@ class Lagrange:
     best_value: int | None = None  # the best placement met on the way (a priced flow meeting every row)
     best_x: np.ndarray | None = None
     reduced: tuple[np.ndarray, np.ndarray] | None = None  # the flow's reduced costs, once computed
+    # Other priced flows met on the way (best bound first, a few): more starting points for the repair.
+    others: list[np.ndarray] = field(default_factory=list)
 
     def ceil(self) -> int:
         return -(-self.bound // self.G)
@@ -111,12 +115,14 @@ class _Cuts:
         self.val: list[float] = []
         self.g: list[np.ndarray] = []
         self.best: Lagrange | None = None
+        self.flows: list[tuple[int, np.ndarray]] = []  # (bound, flow) of the best few priced points
 
     def add(self, val: int, g: np.ndarray, lam: np.ndarray, f: Flow, it: int) -> None:
         """Record a priced point as a cut, and as the best bound or placement if it is one."""
         self.lam.append(lam.astype(float))
         self.val.append(float(val))
         self.g.append(g.astype(float))
+        self.flows = sorted(self.flows + [(val, f.x.astype(np.int8))], key=lambda vf: -vf[0])[:KEEP_FLOWS]
         best = self.best
         if best is None or val > best.bound:
             prev = best
@@ -189,6 +195,7 @@ def lagrangian(
     _cutting_planes(pr, cuts, active, delta, lp_ceiling, cost_cap, max_iter, deadline)
     best = cuts.best
     assert best is not None
+    best.others = [x for _, x in cuts.flows[1:]]
     if best.bound > G * cost_cap:
         best.infeasible = True
     return best

@@ -117,7 +117,7 @@ class _Run:
         # The rows the network does not model: priced by the Lagrangian, checked after every flow.
         self.side_rows: list[Row] = self.scale.side_hard
         self.side_soft_rows: list[Row] = self.scale.side_soft
-        self._cuts: list[Row] | None = None
+        self._cuts: dict[int | None, list[Row]] = {}
         # No placement costs more than this at level 2: every candidate at their worst rank, every soft row at its worst.
         worst = np.zeros(problem.n_candidates, np.int64)
         np.maximum.at(worst, problem.pair_cand, problem.pair_rank.astype(np.int64))
@@ -127,12 +127,12 @@ class _Run:
     def remaining(self) -> float:
         return min(self.deadline, self.level_deadline) - time.perf_counter()
 
-    def cuts(self) -> list[Row]:
-        """Share cuts on the hard side rows (``cuts``): valid for every placement, they tighten the bound
-        and the exact models. Computed once per solve."""
-        if self._cuts is None:
-            self._cuts = share_cuts(self.net, self.side_rows)
-        return self._cuts
+    def cuts(self, placed: int | None = None) -> list[Row]:
+        """Share cuts on the hard side rows (``cuts``) for placements of ``placed`` (None: any number):
+        valid for every such placement, they tighten the bound and the exact models. Computed once each."""
+        if placed not in self._cuts:
+            self._cuts[placed] = share_cuts(self.net, self.side_rows, placed)
+        return self._cuts[placed]
 
     # ------------------------------------------------------------------ exact values
 
@@ -173,7 +173,7 @@ class _Run:
         net = self.net
         eq_rows = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level")
                    for c, v in eqs]
-        lag_rows = self.side_rows + self.cuts() + eq_rows
+        lag_rows = self.side_rows + self.cuts(placed) + eq_rows
         if level.soft:
             lag_rows += self.side_soft_rows
         slot_reward = self.min_weight if level.soft else 0
@@ -230,7 +230,7 @@ class _Run:
         """Reduced exact models, cut-off by cut-off, until the level is proven or the clock runs out."""
         first = method
         net = self.net
-        rows = self.hard_rows + self.cuts()
+        rows = self.hard_rows + self.cuts(placed)
         if level.soft or cap is not None:
             rows += self.soft_rows
         # First cut-off: half a rank unit above the bound (most gaps close there); then
@@ -312,11 +312,21 @@ class _Run:
         # penalty level) takes the ranks: 5,000 binding, 4,210 placed against 4,192 in arbitrary order.
         cost = level.cost if level.cost.any() else self.problem.pair_rank.astype(np.int64)
         x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, cost, deadline=deadline)
-        if x is None and not eq_rows:
-            # From the priced flow it stuck: from the network's least-rank flow instead.
-            flow = self.net.solve(self.problem.pair_rank.astype(np.int64), 0, placed if placed is not None else None)
-            if flow.ok:
-                x = repair(self.net, self.hard_rows, flow.x, cost, deadline=deadline)
+        # From the priced flow it may stick or give up placements (5,000 binding candidates: 4,212 or
+        # 4,214 placed, depending on where the pricing stopped): then from the other priced flows and the
+        # network's least-rank flow too, keeping the one with the most placed.
+        starts = [*lag.others, None] if not eq_rows else list(lag.others)
+        for start in starts:
+            if (x is not None and (placed is None or int(x.sum()) >= placed)) or time.perf_counter() > deadline:
+                break
+            if start is None:
+                flow = self.net.solve(self.problem.pair_rank.astype(np.int64), 0, placed)
+                if not flow.ok:
+                    continue
+                start = flow.x
+            y = repair(self.net, self.hard_rows + eq_rows, start.astype(np.int64), cost, deadline=deadline)
+            if y is not None and self.valid(y, [], None) and (x is None or int(y.sum()) > int(x.sum())):
+                x = y
         if x is None or not self.valid(x, [], None):
             self.say(f"{level.name}: the repair found no placement meeting the hard rows")
             return None

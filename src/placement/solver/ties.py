@@ -109,7 +109,7 @@ def on_side_constraints(run: SolveContext, last: Level, x: np.ndarray, eqs: list
         kept = (tie.cost < 0).astype(x.dtype)
         if int(kept.sum()) == n_placed and run.value(last, kept) == value and run.valid(kept, eqs + last_held, cap):
             return kept, TieOutcome.OPTIMAL
-    rows: list[Row] = run.hard_rows + run.cuts() + run.soft_rows + hold
+    rows: list[Row] = run.hard_rows + run.cuts(n_placed) + run.soft_rows + hold
     spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=tie.cost, soft_in_objective=False,
                      placed=n_placed, penalty_cap=cap, equalities=eqs, hint=x)
     if run.remaining() <= 0.05:
