@@ -34,6 +34,7 @@ The result is checked by the caller like any engine's answer.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -247,4 +248,22 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
         if np.any(np.where(is_eq[ri], nv != 0, nv > 0)):
             continue
         apply([(q, 1)])
+    return x
+
+
+def repair_best(net: Network, rows: list[Row], starts: list, cost: np.ndarray, *, placed: int | None,
+                deadline: float, ok: Callable[[np.ndarray], bool]) -> np.ndarray | None:
+    """:func:`repair` from each start in turn (flows: 0/1 arrays, or callables giving one or None) until one
+    keeps ``placed`` (None: any number) or the deadline passes; of the placements ``ok`` accepts, the one
+    with the most placed (the first of those), or None."""
+    x: np.ndarray | None = None
+    for start in starts:
+        if (x is not None and (placed is None or int(x.sum()) >= placed)) or time.perf_counter() > deadline:
+            break
+        s = start() if callable(start) else start
+        if s is None:
+            continue
+        y = repair(net, rows, np.asarray(s, np.int64), cost, deadline=deadline)
+        if y is not None and ok(y) and (x is None or int(y.sum()) > int(x.sum())):
+            x = y
     return x

@@ -61,7 +61,7 @@ from .lagrange import Lagrange, fixings, lagrangian
 from .levels import Level, grouped, held, make_levels, tie_level
 from .network import Flow, Network
 from .problem import Options, Problem, Solution, Status, TieBreak, TieOutcome
-from .repair import repair
+from .repair import repair_best
 
 # First cut-off of the reduced model: this many rank units above the Lagrangian bound. Measured on
 # scheme-shaped instances with the benchmark's side constraints (seconds, cut-off 0 / 0.5 / 1):
@@ -311,23 +311,18 @@ class _Run:
         # The level's cost orders equally good moves; a level without pair costs (rank-maximal's and generous'
         # penalty level) takes the ranks: 5,000 binding, 4,210 placed against 4,192 in arbitrary order.
         cost = level.cost if level.cost.any() else self.problem.pair_rank.astype(np.int64)
-        x = repair(self.net, self.hard_rows + eq_rows, lag.flow.x, cost, deadline=deadline)
-        # From the priced flow it may stick or give up placements (5,000 binding candidates: 4,212 or
-        # 4,214 placed, depending on where the pricing stopped): then from the other priced flows and the
+
+        def least_rank() -> np.ndarray | None:
+            flow = self.net.solve(self.problem.pair_rank.astype(np.int64), 0, placed)
+            return flow.x if flow.ok else None
+
+        # From the priced flow the repair may stick or give up placements (5,000 binding candidates: 4,212
+        # or 4,214 placed, depending on where the pricing stopped): then from the other priced flows and the
         # network's least-rank flow too, keeping the one with the most placed.
-        starts = [*lag.others, None] if not eq_rows else list(lag.others)
-        for start in starts:
-            if (x is not None and (placed is None or int(x.sum()) >= placed)) or time.perf_counter() > deadline:
-                break
-            if start is None:
-                flow = self.net.solve(self.problem.pair_rank.astype(np.int64), 0, placed)
-                if not flow.ok:
-                    continue
-                start = flow.x
-            y = repair(self.net, self.hard_rows + eq_rows, start.astype(np.int64), cost, deadline=deadline)
-            if y is not None and self.valid(y, [], None) and (x is None or int(y.sum()) > int(x.sum())):
-                x = y
-        if x is None or not self.valid(x, [], None):
+        starts = [lag.flow.x, *lag.others, *([least_rank] if not eq_rows else [])]
+        x = repair_best(self.net, self.hard_rows + eq_rows, starts, cost, placed=placed, deadline=deadline,
+                        ok=lambda y: self.valid(y, [], None))
+        if x is None:
             self.say(f"{level.name}: the repair found no placement meeting the hard rows")
             return None
         n = int(x.sum())
