@@ -220,11 +220,35 @@ def add_stability(
     n_pairs = problem.n_pairs
     if len(x) != n_pairs:
         raise ValueError(f"add_stability: {len(x)} pair variables for {n_pairs} eligible pairs")
+    cand_prefix = _candidate_prefixes(problem, x)
+    host_part = _host_parts(model, problem, x)
     capacity = problem.capacity.tolist()
     pair_cand = problem.pair_cand.tolist()
     pair_host = problem.pair_host.tolist()
+    indicators: list[cp_model.IntVar] = []
+    for p in range(n_pairs):
+        h = pair_host[p]
+        cap = capacity[h]
+        if cap <= 0:
+            if mode == "prefer":
+                indicators.append(model.new_constant(0))
+            continue
+        terms = cand_prefix[p] + host_part[p]
+        coeffs = [cap] * len(cand_prefix[p]) + [1] * len(host_part[p])
+        if mode == "prefer":
+            b = model.new_bool_var(f"blocking_{pair_cand[p]}_{h}")
+            terms.append(b)
+            coeffs.append(cap)
+            indicators.append(b)
+        constraint = model.add_linear_constraint(cp_model.LinearExpr.weighted_sum(terms, coeffs), cap, cp_model.INT_MAX)
+        if only_enforce_if is not None:
+            constraint.only_enforce_if(only_enforce_if)
+    return indicators
 
-    # Candidate side: the pairs of c at least as preferred as p, a prefix of c's list.
+
+def _candidate_prefixes(problem: Problem, x: list[cp_model.IntVar]) -> list[list[cp_model.IntVar]]:
+    """Per pair (c, h): the variables of c's pairs at least as preferred as h, a prefix of c's list."""
+    n_pairs = problem.n_pairs
     c_order = _candidate_order(problem)
     c_starts = _group_starts(problem.pair_cand[c_order], problem.n_candidates).tolist()
     c_order_list = c_order.tolist()
@@ -233,9 +257,17 @@ def add_stability(
         seq = [x[q] for q in c_order_list[c_starts[c] : c_starts[c + 1]]]
         for i, q in enumerate(c_order_list[c_starts[c] : c_starts[c + 1]]):
             cand_prefix[q] = seq[: i + 1]
+    return cand_prefix
 
-    # Host side: candidates at h ranked at least as well as c - a prefix of h's
-    # list up to the end of c's tie group.
+
+def _host_parts(model: cp_model.CpModel, problem: Problem, x: list[cp_model.IntVar]) -> list[list[cp_model.IntVar]]:
+    """Per pair (c, h): what counts the places of h taken by candidates h ranks at least as well as c.
+
+    A prefix of h's list up to the end of c's tie group: the variables themselves for short lists, one
+    running count per tie group for long ones (so each stability row adds one term, not the whole list).
+    """
+    n_pairs = problem.n_pairs
+    capacity = problem.capacity.tolist()
     h_order = _host_order(problem)
     h_sorted_host = problem.pair_host[h_order]
     h_starts = _group_starts(h_sorted_host, problem.n_hosts).tolist()
@@ -269,23 +301,4 @@ def add_stability(
             prev_end, prev_var = e, count
         for i, p in enumerate(pairs_here):
             host_part[p] = [running[group_end[i]]]
-
-    indicators: list[cp_model.IntVar] = []
-    for p in range(n_pairs):
-        h = pair_host[p]
-        cap = capacity[h]
-        if cap <= 0:
-            if mode == "prefer":
-                indicators.append(model.new_constant(0))
-            continue
-        terms = cand_prefix[p] + host_part[p]
-        coeffs = [cap] * len(cand_prefix[p]) + [1] * len(host_part[p])
-        if mode == "prefer":
-            b = model.new_bool_var(f"blocking_{pair_cand[p]}_{h}")
-            terms.append(b)
-            coeffs.append(cap)
-            indicators.append(b)
-        constraint = model.add_linear_constraint(cp_model.LinearExpr.weighted_sum(terms, coeffs), cap, cp_model.INT_MAX)
-        if only_enforce_if is not None:
-            constraint.only_enforce_if(only_enforce_if)
-    return indicators
+    return host_part

@@ -10,6 +10,7 @@ stability module's constraints, ``prefer`` first minimising blocking pairs.
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import numpy as np
 
@@ -53,16 +54,25 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
         run.messages.extend(run.net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
 
-    # All pairs are variables; those the network forces are placed, their candidates' other pairs are not.
+    free, one, x, repaired = _first_hint(run, da, only_stability)
+    return _search_levels(run, da, only_stability, free, one, x, repaired)
+
+
+def _first_hint(run: SolveContext, da: np.ndarray, only_stability: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(free pairs, pairs placed for sure, the first hint, the repaired prefer answer or None).
+
+    All pairs are variables; those the network forces are placed, their candidates' other pairs are not.
+    """
+    p = run.problem
     one = run.net.forced
     cand_forced = run.net.cand_forced
     free = np.flatnonzero(~cand_forced[p.pair_cand]).astype(np.int64)
-    rows = run.hard_rows + run.soft_rows
     x = np.zeros(p.n_pairs, np.int64)
     x[da] = 1
     x[one] = 1
     repaired = None
-    if mode == "prefer" and not only_stability:
+    if run.options.stability == "prefer" and not only_stability:
         # Deferred acceptance breaks the side rows; repaired to meet them it is a placement with few blocking
         # pairs: the first incumbent (CP-SAT starts from a complete, feasible hint) and the answer of last resort.
         repaired = _prefer_fallback(run, x)
@@ -71,6 +81,15 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
                                       deadline=time.perf_counter() + BLOCKING_SEARCH_SHARE * run.remaining())
             x = repaired
             run.say(f"blocking: repaired deferred acceptance, {len(blocking_pairs(p, np.flatnonzero(x)))} blocking pairs")
+    return free, one, x, repaired
+
+
+def _search_levels(run: SolveContext, da: np.ndarray, only_stability: bool, free: np.ndarray, one: np.ndarray,
+                   x: np.ndarray, repaired: np.ndarray | None) -> tuple[str, np.ndarray, dict[str, float], str]:
+    """CP-SAT on each level in turn (fewest blocking pairs first under prefer), each held at its optimum."""
+    p = run.problem
+    mode: Literal["strict", "prefer"] = "prefer" if run.options.stability == "prefer" else "strict"
+    rows = run.hard_rows + run.soft_rows
     levels = grouped(run.problem, make_levels(run.problem, run.options, run.scale.K))
     seq: list[Level | None] = ([None] if mode == "prefer" else []) + levels
     eqs: list[tuple[np.ndarray, int]] = []
@@ -114,21 +133,8 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
                 return "INFEASIBLE", np.zeros(0, np.int32), {}, "cp-sat"
             raise RuntimeError("internal error: a lexicographic level became infeasible")
         if res.x is None:
-            if chosen is None and only_stability:
-                # Deferred acceptance is weakly stable and meets every rule here: the answer of last resort.
-                run.messages.append("the search found no placement in time; the answer is deferred acceptance's")
-                return "FEASIBLE", da, {"placed": float(run.net.solve(np.zeros(p.n_pairs, np.int64), 0, None).value)}, \
-                    "deferred-acceptance"
             if chosen is None:
-                fallback = repaired
-                if fallback is not None:
-                    # Blocking pairs are only counted under "prefer": any placement meeting the hard rows is
-                    # an answer, and the repaired one is better than none.
-                    run.messages.append("CP-SAT found no placement in time; the answer is deferred acceptance "
-                                        "repaired to meet the hard rules, its blocking pairs reduced by local "
-                                        "search (not proven fewest)")
-                    return "FEASIBLE", np.flatnonzero(fallback), bound, "cp-sat+repair"
-                return "UNKNOWN", np.zeros(0, np.int32), bound, "cp-sat"
+                return _last_resort(run, da, only_stability, repaired, bound)
             status = "FEASIBLE"
             break
         x, chosen = res.x, np.flatnonzero(res.x)
@@ -148,6 +154,25 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
             eqs = eqs + held(lvl, x)
     assert chosen is not None  # the loop ran at least the placed level
     return status, chosen, bound, "cp-sat"
+
+
+def _last_resort(run: SolveContext, da: np.ndarray, only_stability: bool, repaired: np.ndarray | None,
+                 bound: dict[str, float]) -> tuple[str, np.ndarray, dict[str, float], str]:
+    """The first level found nothing in time: an answer that meets every hard rule if there is one."""
+    p = run.problem
+    if only_stability:
+        # Deferred acceptance is weakly stable and meets every rule here: the answer of last resort.
+        run.messages.append("the search found no placement in time; the answer is deferred acceptance's")
+        return "FEASIBLE", da, {"placed": float(run.net.solve(np.zeros(p.n_pairs, np.int64), 0, None).value)}, \
+            "deferred-acceptance"
+    if repaired is not None:
+        # Blocking pairs are only counted under "prefer": any placement meeting the hard rows is
+        # an answer, and the repaired one is better than none.
+        run.messages.append("CP-SAT found no placement in time; the answer is deferred acceptance "
+                            "repaired to meet the hard rules, its blocking pairs reduced by local "
+                            "search (not proven fewest)")
+        return "FEASIBLE", np.flatnonzero(repaired), bound, "cp-sat+repair"
+    return "UNKNOWN", np.zeros(0, np.int32), bound, "cp-sat"
 
 
 def first_incumbent(p, da: np.ndarray) -> np.ndarray:
