@@ -171,7 +171,8 @@ def _kind_e2e(spec: dict) -> dict:
     from placement.db.migrate import upgrade  # noqa: PLC0415
     from placement.db.session import make_engine  # noqa: PLC0415
     from placement.ingest import import_dir  # noqa: PLC0415
-    from placement.rounds import RoundOptions, solve_round, stored_inputs  # noqa: PLC0415
+    from placement.resolves import stored_inputs  # noqa: PLC0415
+    from placement.rounds import RoundOptions, solve_round  # noqa: PLC0415
     from placement.db.models import Candidate, Host, Placement, Round  # noqa: PLC0415
     from sqlalchemy import select  # noqa: PLC0415
     from sqlalchemy.orm import Session  # noqa: PLC0415

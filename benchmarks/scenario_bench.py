@@ -68,7 +68,8 @@ def run(candidates: int, seed: int, workdir: Path, repeats: int, time_limit: flo
     from placement.db.session import make_engine, transaction
     from placement.generate import generate_scheme
     from placement.ingest import import_dir
-    from placement.rounds import RoundOptions, solve_round, stored_inputs
+    from placement.resolves import stored_inputs
+    from placement.rounds import RoundOptions, solve_round
     from placement.scenario import compare_scenarios, write_scenarios
     from placement.solver import solve
 

@@ -143,7 +143,7 @@ def _independent_totals(engine, number: int) -> dict[str, int]:
 
 def _brute_force_blocking_pairs(engine, number: int) -> int:
     """Blocking pairs by the definition, pair by pair, over the round's stored inputs."""
-    from placement.rounds import stored_inputs
+    from placement.resolves import stored_inputs
 
     with transaction(engine) as s:
         rnd, enc = stored_inputs(s, number)

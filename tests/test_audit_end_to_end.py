@@ -65,7 +65,8 @@ def test_price_of_fairness_lists_only_moves_the_targets_forced(solved) -> None:
 
 
     from placement.db.session import transaction
-    from placement.rounds import RoundOptions, resolve_without_targets, stored_inputs
+    from placement.resolves import resolve_without_targets, stored_inputs
+    from placement.rounds import RoundOptions
     from placement.solver import solve
 
     engine, result = solved

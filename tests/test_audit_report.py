@@ -343,12 +343,12 @@ def test_an_infeasible_round_with_targets_only_in_its_inputs_never_says_no_targe
 
 def test_purged_inputs_use_the_preferences_and_cannot_be_re_solved(engine) -> None:
     try:
-        from placement.solver import solve  # noqa: F401  rounds.resolve_without_targets imports it first
+        from placement.solver import solve  # noqa: F401  resolves.resolve_without_targets imports it first
     except ImportError:
         pytest.skip("the solver package is not there yet")
     _scheme(engine)
     store_round(engine, PLACED, targets=[TARGET], keep_inputs=False)
-    a = audit_round(engine, 1, edition="internal")  # the real rounds.resolve_without_targets
+    a = audit_round(engine, 1, edition="internal")  # the real resolves.resolve_without_targets
     assert a["provenance"]["choice_positions_from"] == "preferences"
     assert [v(s["count"]) for s in _group(a, "minority_ethnic", "no")["rank_profile"]] == [6, 2, 0, 2]
     assert not a["price_of_fairness"]["applicable"]

@@ -333,7 +333,7 @@ def test_a_new_round_after_a_purge_places_only_current_candidates(solved_and_pur
 def test_a_purged_round_says_it_cannot_be_re_derived_or_explained(solved_and_purged):
     from placement.errors import PlacementError
     from placement.explain import explain
-    from placement.rounds import rederive
+    from placement.resolves import rederive
 
     engine, number = solved_and_purged
     with pytest.raises(PlacementError) as excinfo:

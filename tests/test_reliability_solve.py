@@ -35,7 +35,8 @@ from placement.db.models import Candidate, Host, HostPlace, Placement, Round
 from placement.db.session import make_engine, transaction
 from placement.generate import generate_scheme
 from placement.ingest import import_dir
-from placement.rounds import RoundOptions, rederive, solve_round
+from placement.resolves import rederive
+from placement.rounds import RoundOptions, solve_round
 
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
 BIG = 1200  # candidates: big enough that the CP-SAT search is still running when the signal arrives

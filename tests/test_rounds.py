@@ -14,12 +14,11 @@ from placement.cli import cli
 from placement.db.models import AuditLog, Round
 from placement.db.session import transaction
 from placement.errors import QuotaRefused, RoundError
+from placement.resolves import rederive, resolve_without_targets
 from placement.rounds import (
     RoundOptions,
     approve_round,
     record_response,
-    rederive,
-    resolve_without_targets,
     solve_round,
 )
 

@@ -175,7 +175,7 @@ def _flow_optimum(engine, number: int) -> tuple[int, int]:
     """Most placed, then least rank cost, without targets: OR-Tools min-cost flow on the round's stored pairs."""
     from ortools.graph.python import min_cost_flow
 
-    from placement.rounds import stored_inputs
+    from placement.resolves import stored_inputs
 
     with transaction(engine) as s:
         _, enc = stored_inputs(s, number)

@@ -30,7 +30,8 @@ from .db.session import transaction
 from .errors import NotFound
 from .lookup import candidate as find_candidate
 from .masking import SPECIAL_TARGET_WORDS, for_candidate, is_special
-from .rounds import RoundOptions, latest_approved, stored_inputs
+from .resolves import stored_inputs
+from .rounds import RoundOptions, latest_approved
 from .solver.constraints import family
 from .solver.problem import TieBreak, TieOutcome
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
-import numpy as np
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,7 +34,7 @@ from .errors import ConcurrencyError, Interrupted, NotFound, QuotaRefused, Round
 from .events import record
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
-from .solver.problem import Options, Solution, TieBreak
+from .solver.problem import Options, Solution
 from .text import refused_in_text
 
 T = TypeVar("T")
@@ -144,15 +143,6 @@ class RoundResult:
         special = [t["name"] for t in self.targets if is_special(t.get("attribute"))]
         d["diagnosis"] = [diagnosis_line(line, special) for line in self.diagnosis]
         return d
-
-
-@dataclass
-class FreeSolve:
-    status: str
-    objective: dict[str, float]
-    placements: dict[str, tuple[str, int] | None]
-    # The re-solve kept as many of the round's placements as any equally good answer can (proven).
-    fewest_changes: bool = False
 
 
 def solver_version() -> str:
@@ -624,66 +614,3 @@ def record_responses(
     from .offers import record_responses as record
 
     return record(engine, answers, cohort=cohort)
-
-
-def stored_inputs(
-    session: Session, number: int, cohort: CohortRef | str | None = None
-) -> tuple[Round, enc_mod.Encoded]:
-    rnd = load_round(session, number, cohort)
-    blob = session.scalar(select(Round.inputs).where(Round.id == rnd.id))
-    if blob is None:
-        raise RoundError(f"Round {number}'s inputs were purged.", "It can no longer be re-solved; its aggregate figures remain.")
-    return rnd, enc_mod.loads(blob)
-
-
-def rederive(engine: Engine, number: int, *, cohort: CohortRef | str | None = None) -> dict[str, tuple[str, int]]:
-    """Re-solve round N's stored inputs with its stored options (reproducibility check)."""
-    from .solver import solve
-
-    with transaction(engine) as s:
-        rnd, encoded = stored_inputs(s, number, resolve(s, cohort))
-        opts = RoundOptions.stored(rnd.options)
-        settled = TieBreak.parse((rnd.summary or {}).get("tie_break")).settled
-    if not settled:
-        # The round kept the levels' own answer (its ties were not settled in the time it had); whether
-        # a re-solve settles them depends on the machine's speed, so reproduce what the round did.
-        opts = replace(opts, tie_break="none")
-    solution = solve(encoded.problem, opts.solver_options(), engine=opts.engine)
-    return encoded.decode(solution)
-
-
-def resolve_without_targets(engine: Engine, number: int, *, cohort: CohortRef | str | None = None) -> FreeSolve:
-    """Round N's stored inputs and options, solved without the diversity targets (price of fairness).
-
-    Ties are settled by fewest changes from the round's own placements, so
-    every move the comparison shows is one that dropping the targets made
-    possible, not a tie the engine happened to break the other way.
-    """
-    from dataclasses import replace
-
-    from .solver import solve
-
-    with transaction(engine) as s:
-        rnd, encoded = stored_inputs(s, number, resolve(s, cohort))
-        opts = RoundOptions.stored(rnd.options)
-        index = encoded.pair_index()
-        kept = [index[cp] for cp in _round_placements(s, rnd) if cp in index]
-    problem = replace(encoded.problem, targets=())
-    solution = solve(problem, opts.solver_options(), keep=np.array(kept, np.int64), engine=opts.engine)
-    placed = encoded.decode(solution)
-    return FreeSolve(
-        status=solution.status,
-        objective=solution.objective,
-        placements={cid: placed.get(cid) for cid in encoded.candidate_ids},
-        fewest_changes=solution.tie_break.rule == "kept" and solution.tie_break.settled,
-    )
-
-
-def _round_placements(session: Session, rnd: Round) -> list[tuple[str, str]]:
-    """(candidate id, host id) of every placement stored with round ``rnd``."""
-    return [(r[0], r[1]) for r in session.execute(
-        select(Candidate.candidate_id, Host.host_id)
-        .join(Placement, Placement.candidate_pk == Candidate.id)
-        .join(Host, Placement.host_pk == Host.id)
-        .where(Placement.round_id == rnd.id)
-    ).all()]

@@ -132,7 +132,7 @@ def store_round(
 
 @dataclass
 class FakeFree:
-    """What ``rounds.resolve_without_targets`` returns, for tests that fix the free solve's answer."""
+    """What ``resolves.resolve_without_targets`` returns, for tests that fix the free solve's answer."""
 
     status: str
     objective: dict

@@ -31,7 +31,7 @@ NO_TARGETS = "This round had no diversity targets, so there is no price of fairn
 
 
 def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int], Any] | None = None) -> Price:
-    """Re-solve the round without its targets (``rounds.resolve_without_targets``) and compare."""
+    """Re-solve the round without its targets (``resolves.resolve_without_targets``) and compare."""
     if not facts.record.targets:
         return not_applicable(facts, NO_TARGETS)
     if facts.record.status not in ("OPTIMAL", "FEASIBLE"):
@@ -41,7 +41,7 @@ def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int]
     if resolve is None:
         from functools import partial
 
-        from ..rounds import resolve_without_targets
+        from ..resolves import resolve_without_targets
 
         resolve = partial(resolve_without_targets, cohort=facts.record.cohort)
     try:

@@ -18,7 +18,7 @@ The objective here is lexicographic, so each level is reported on its own:
 Who moved: where several placements are equally good the re-solve could
 return any of them, so a naive comparison would list candidates who differ
 only by ties. The re-solve therefore settles ties by fewest changes from the
-round's own placements (``rounds.resolve_without_targets``); when the solver
+round's own placements (``resolves.resolve_without_targets``); when the solver
 proves that tie-break, ``fewest_changes`` is set and every move listed is one
 no optimal answer without the targets avoids. When the re-solve's objective
 equals the round's on every level, the round's own placements are an optimal
@@ -82,7 +82,7 @@ def not_applicable(facts: RoundFacts, reason: str) -> Price:
 
 def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, free_placements: Mapping[str, tuple[str, int] | None],
                   *, fewest_changes: bool = False) -> Price:
-    """Compare the round with the free solve (``rounds.FreeSolve``'s fields)."""
+    """Compare the round with the free solve (``resolves.FreeSolve``'s fields)."""
     if free_status not in SOLVED:
         p = not_applicable(facts, f"The re-solve without targets ended {free_status}, with no placements to compare.")
         p.status_without_targets = free_status
