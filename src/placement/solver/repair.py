@@ -57,113 +57,114 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
 
     ``x0`` must be a placement of the network (a flow). ``cost`` (per pair) only orders equally good moves.
     """
-    p = net.problem
     hard = [r for r in rows if r.kind in ("le", "eq")]
-    x = x0.astype(np.int64).copy()
     if not hard:
-        return x
-    n_rows = len(hard)
-    r_idx = np.concatenate([np.full(r.pairs.size, i) for i, r in enumerate(hard)])
-    p_idx = np.concatenate([r.pairs for r in hard])
-    vals = np.concatenate([r.coef for r in hard]).astype(np.int64)
-    A = sp.csr_matrix((vals, (r_idx, p_idx)), shape=(n_rows, p.n_pairs), dtype=np.int64)
-    Ac = A.tocsc()
-    b = np.array([r.const for r in hard], np.int64)
-    is_eq = np.array([r.kind == "eq" for r in hard])
-    unit = np.maximum(np.array([int(np.abs(r.coef).max(initial=1)) for r in hard], np.int64), 1).astype(float)
-    g = A @ x + b
+        return x0.astype(np.int64).copy()
+    state = _Search(net, hard, x0, cost)
+    p = net.problem
+    batch = max(1, p.n_candidates // CANDIDATES_PER_BATCH_MOVE)
+    limit = max_steps if max_steps is not None else 20 * len(hard) + 4 * p.n_candidates
+    while True:
+        broken = state.broken()
+        if broken.size == 0:
+            break
+        if state.steps >= limit or time.perf_counter() > deadline:
+            return None
+        if not state.step(broken, batch):
+            return None
+    state.refill(deadline)
+    return state.x
 
-    cand_pairs = np.argsort(p.pair_cand, kind="stable")
-    cand_start = np.searchsorted(p.pair_cand[cand_pairs], np.arange(p.n_candidates + 1))
-    movable = np.zeros(p.n_pairs, bool)
-    movable[net.free_pairs] = True  # pairs of candidates without a forced pair, at hosts with a place left
-    pair_of = np.full(p.n_candidates, -1, np.int64)
-    used = np.flatnonzero(x)
-    pair_of[p.pair_cand[used]] = used
-    room = p.capacity.astype(np.int64) - np.bincount(p.pair_host[used], minlength=p.n_hosts)
-    if np.any(room < 0):
-        raise ValueError("repair needs a placement within the hosts' places")
-    # Occupants of each host (pairs), kept as sets for bumping.
-    occupants: list[set[int]] = [set() for _ in range(p.n_hosts)]
-    for q in used.tolist():
-        occupants[int(p.pair_host[q])].add(q)
 
-    def excess(vals_: np.ndarray, rows_: np.ndarray) -> np.ndarray:
-        e = np.where(is_eq[rows_], np.abs(vals_), np.maximum(vals_, 0))
-        return e / unit[rows_]
+class _Search:
+    """The repair's state: the placement, each row's value, who is where and the room left at each host."""
 
-    AT = A.T.tocsr()
+    def __init__(self, net: Network, hard: list[Row], x0: np.ndarray, cost: np.ndarray) -> None:
+        p = self.p = net.problem
+        self.cost = cost
+        self.x = x0.astype(np.int64).copy()
+        n_rows = len(hard)
+        r_idx = np.concatenate([np.full(r.pairs.size, i) for i, r in enumerate(hard)])
+        p_idx = np.concatenate([r.pairs for r in hard])
+        vals = np.concatenate([r.coef for r in hard]).astype(np.int64)
+        self.A = sp.csr_matrix((vals, (r_idx, p_idx)), shape=(n_rows, p.n_pairs), dtype=np.int64)
+        self.Ac = self.A.tocsc()
+        self.AT = self.A.T.tocsr()
+        b = np.array([r.const for r in hard], np.int64)
+        self.is_eq = np.array([r.kind == "eq" for r in hard])
+        self.unit = np.maximum(np.array([int(np.abs(r.coef).max(initial=1)) for r in hard], np.int64), 1).astype(float)
+        self.g = self.A @ self.x + b  # each row's value: le rows hold at <= 0, eq rows at 0
 
-    def score(moves: list[list[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self.cand_pairs = np.argsort(p.pair_cand, kind="stable")
+        self.cand_start = np.searchsorted(p.pair_cand[self.cand_pairs], np.arange(p.n_candidates + 1))
+        self.movable = np.zeros(p.n_pairs, bool)
+        self.movable[net.free_pairs] = True  # pairs of candidates without a forced pair, at hosts with a place left
+        self.pair_of = np.full(p.n_candidates, -1, np.int64)
+        used = np.flatnonzero(self.x)
+        self.pair_of[p.pair_cand[used]] = used
+        self.room = p.capacity.astype(np.int64) - np.bincount(p.pair_host[used], minlength=p.n_hosts)
+        if np.any(self.room < 0):
+            raise ValueError("repair needs a placement within the hosts' places")
+        # Occupants of each host (pairs), kept as sets for bumping.
+        self.occupants: list[set[int]] = [set() for _ in range(p.n_hosts)]
+        for q in used.tolist():
+            self.occupants[int(p.pair_host[q])].add(q)
+        self.steps = 0
+
+    def broken(self) -> np.ndarray:
+        return np.flatnonzero(np.where(self.is_eq, self.g != 0, self.g > 0))
+
+    def excess(self, vals_: np.ndarray, rows_: np.ndarray) -> np.ndarray:
+        """How far rows ``rows_`` at values ``vals_`` are from holding, in units of their largest coefficient."""
+        e = np.where(self.is_eq[rows_], np.abs(vals_), np.maximum(vals_, 0))
+        return e / self.unit[rows_]
+
+    def score(self, moves: list[list[tuple[int, int]]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per move (pairs changing by +1/-1), all at once: the change of total violation, the placements
         lost and the change of level cost."""
         mi = np.fromiter((k for k, mv in enumerate(moves) for _ in mv), np.int64)
         qi = np.fromiter((q for mv in moves for q, _ in mv), np.int64)
         si = np.fromiter((s for mv in moves for _, s in mv), np.int64)
-        M = sp.csr_matrix((si, (mi, qi)), shape=(len(moves), p.n_pairs), dtype=np.int64)
-        D = (M @ AT).tocoo()
+        M = sp.csr_matrix((si, (mi, qi)), shape=(len(moves), self.p.n_pairs), dtype=np.int64)
+        D = (M @ self.AT).tocoo()
         keep = D.data != 0
         rr, cc, dv = D.row[keep], D.col[keep], D.data[keep]
-        change = excess(g[cc] + dv, cc) - excess(g[cc], cc)
+        change = self.excess(self.g[cc] + dv, cc) - self.excess(self.g[cc], cc)
         d = np.bincount(rr, weights=change, minlength=len(moves))
         lost = -np.bincount(mi, weights=si, minlength=len(moves))
-        dc = np.bincount(mi, weights=si * cost[qi], minlength=len(moves))
+        dc = np.bincount(mi, weights=si * self.cost[qi], minlength=len(moves))
         return d, lost, dc
 
-    def apply(changes: list[tuple[int, int]]) -> None:
-        nonlocal g
+    def apply(self, changes: list[tuple[int, int]]) -> None:
+        p, Ac = self.p, self.Ac
         for q, s in sorted(changes, key=lambda qs: qs[1]):  # removals first
             c, h = int(p.pair_cand[q]), int(p.pair_host[q])
-            x[q] += s
+            self.x[q] += s
             lo, hi = Ac.indptr[q], Ac.indptr[q + 1]
-            g[Ac.indices[lo:hi]] += s * Ac.data[lo:hi]
+            self.g[Ac.indices[lo:hi]] += s * Ac.data[lo:hi]
             if s > 0:
-                pair_of[c] = q
-                room[h] -= 1
-                occupants[h].add(q)
+                self.pair_of[c] = q
+                self.room[h] -= 1
+                self.occupants[h].add(q)
             else:
-                pair_of[c] = -1
-                room[h] += 1
-                occupants[h].discard(q)
+                self.pair_of[c] = -1
+                self.room[h] += 1
+                self.occupants[h].discard(q)
 
-    def moves_for(i: int) -> list[list[tuple[int, int]]]:
+    def moves_for(self, i: int) -> list[list[tuple[int, int]]]:
         """Moves that push row i towards its bound (down for le rows and eq rows above 0, up otherwise)."""
+        A, x, g, cost, movable = self.A, self.x, self.g, self.cost, self.movable
         lo, hi = A.indptr[i], A.indptr[i + 1]
         qs, cs = A.indices[lo:hi], A.data[lo:hi]
         down = g[i] > 0
         helps_on = (cs < 0) if down else (cs > 0)  # placing such a pair helps
         out: list[list[tuple[int, int]]] = []
-        sign = 1 if down else -1
-        coef_i: dict[int, int] | None = None
         add = qs[helps_on & (x[qs] == 0) & movable[qs]]
         if add.size > MOVES_PER_STEP:
             add = add[np.argsort(cost[add], kind="stable")[:MOVES_PER_STEP]]
+        coef_i = dict(zip(qs.tolist(), cs.tolist())) if add.size else {}
         for q in add.tolist():
-            c, h = int(p.pair_cand[q]), int(p.pair_host[q])
-            base = [(q, 1)]
-            old = int(pair_of[c])
-            if old >= 0:
-                if not movable[old]:
-                    continue
-                base.append((old, -1))
-            if room[h] > 0 or (old >= 0 and int(p.pair_host[old]) == h):
-                out.append(base)
-                continue
-            # Bump the occupant whose pair helps this row least (most against it).
-            occ = [o for o in occupants[h] if movable[o]]
-            if not occ:
-                continue
-            if coef_i is None:
-                coef_i = dict(zip(qs.tolist(), cs.tolist()))
-            worst = max(occ, key=lambda o: (sign * coef_i.get(o, 0), -int(cost[o]), o))
-            out.append(base + [(worst, -1)])
-            # ... or bump them to another of their hosts with a place free (the one c leaves included).
-            d = int(p.pair_cand[worst])
-            freed = int(p.pair_host[old]) if old >= 0 else -1
-            for q2 in cand_pairs[cand_start[d]:cand_start[d + 1]].tolist():
-                h2 = int(p.pair_host[q2])
-                if q2 != worst and movable[q2] and h2 != h and (room[h2] > 0 or h2 == freed):
-                    out.append(base + [(worst, -1), (q2, 1)])
+            out += self._placing(q, coef_i, 1 if down else -1)
         drop = qs[~helps_on & (cs != 0) & (x[qs] == 1) & movable[qs]]
         if drop.size > MOVES_PER_STEP:
             # The dearest pairs first: dropping one of them costs the level least.
@@ -172,8 +173,36 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
             out.append([(q, -1)])
         return out
 
-    def still_legal(mv: list[tuple[int, int]]) -> bool:
+    def _placing(self, q: int, coef_i: dict[int, int], sign: int) -> list[list[tuple[int, int]]]:
+        """Moves that place pair q's candidate there: into a free place, or bumping an occupant."""
+        p, cost, movable, room = self.p, self.cost, self.movable, self.room
+        c, h = int(p.pair_cand[q]), int(p.pair_host[q])
+        base = [(q, 1)]
+        old = int(self.pair_of[c])
+        if old >= 0:
+            if not movable[old]:
+                return []
+            base.append((old, -1))
+        if room[h] > 0 or (old >= 0 and int(p.pair_host[old]) == h):
+            return [base]
+        # Bump the occupant whose pair helps this row least (most against it).
+        occ = [o for o in self.occupants[h] if movable[o]]
+        if not occ:
+            return []
+        worst = max(occ, key=lambda o: (sign * coef_i.get(o, 0), -int(cost[o]), o))
+        out = [base + [(worst, -1)]]
+        # ... or bump them to another of their hosts with a place free (the one c leaves included).
+        d = int(p.pair_cand[worst])
+        freed = int(p.pair_host[old]) if old >= 0 else -1
+        for q2 in self.cand_pairs[self.cand_start[d]:self.cand_start[d + 1]].tolist():
+            h2 = int(p.pair_host[q2])
+            if q2 != worst and movable[q2] and h2 != h and (room[h2] > 0 or h2 == freed):
+                out.append(base + [(worst, -1), (q2, 1)])
+        return out
+
+    def still_legal(self, mv: list[tuple[int, int]]) -> bool:
         """The move's pairs are as it assumed: removals placed, additions not, a place free for each."""
+        p, x = self.p, self.x
         freed: dict[int, int] = {}
         for q, s_ in mv:
             if (x[q] == 1) != (s_ < 0):
@@ -184,30 +213,26 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
         for q, s_ in mv:
             if s_ > 0:
                 h = int(p.pair_host[q])
-                if room[h] + freed.get(h, 0) <= 0:
+                if self.room[h] + freed.get(h, 0) <= 0:
                     return False
                 freed[h] = freed.get(h, 0) - 1
         cands = [int(p.pair_cand[q]) for q, s_ in mv if s_ > 0]
-        return all(pair_of[c] < 0 or any(q == pair_of[c] and s_ < 0 for q, s_ in mv) for c in cands)
+        return all(self.pair_of[c] < 0 or any(q == self.pair_of[c] and s_ < 0 for q, s_ in mv) for c in cands)
 
-    batch = max(1, p.n_candidates // CANDIDATES_PER_BATCH_MOVE)
-    steps = 0
-    limit = max_steps if max_steps is not None else 20 * n_rows + 4 * p.n_candidates
-    while True:
-        broken = np.flatnonzero(np.where(is_eq, g != 0, g > 0))
-        if broken.size == 0:
-            break
-        if steps >= limit or time.perf_counter() > deadline:
-            return None
-        # The worst-broken row first; if no move helps it without hurting more elsewhere, the next one.
-        # From one scoring, the best few moves on disjoint candidates and hosts are made (each re-checked
-        # against the rows as they stand): a row short by ten people needs ten moves, not ten scorings.
+    def step(self, broken: np.ndarray, batch: int) -> bool:
+        """Moves from one scoring; False when no move helps any broken row.
+
+        The worst-broken row first; if no move helps it without hurting more elsewhere, the next one.
+        From one scoring, the best few moves on disjoint candidates and hosts are made (each re-checked
+        against the rows as they stand): a row short by ten people needs ten moves, not ten scorings.
+        """
+        p, g, is_eq = self.p, self.g, self.is_eq
         made = 0
-        for i in broken[np.argsort(-excess(g[broken], broken), kind="stable")].tolist():
-            moves = moves_for(i)
+        for i in broken[np.argsort(-self.excess(g[broken], broken), kind="stable")].tolist():
+            moves = self.moves_for(i)
             if not moves:
                 continue
-            d, lost, dc = score(moves)
+            d, lost, dc = self.score(moves)
             d = np.round(d, 9)
             touched: set[tuple[str, int]] = set()
             first_lost = 0.0
@@ -220,35 +245,35 @@ def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, d
                 keys = {("c", int(p.pair_cand[q])) for q, _ in mv} | {("h", int(p.pair_host[q])) for q, _ in mv}
                 if keys & touched:
                     continue
-                if made and (np.round(score([mv])[0][0], 9) >= 0 or not still_legal(mv)):
+                if made and (np.round(self.score([mv])[0][0], 9) >= 0 or not self.still_legal(mv)):
                     continue
-                apply(mv)
+                self.apply(mv)
                 if not made:
                     first_lost = lost[k]
                 touched |= keys
                 made += 1
-                steps += 1
+                self.steps += 1
                 if not (g[i] != 0 if is_eq[i] else g[i] > 0):
                     break
             if made:
-                break
-        if not made:
-            return None
+                return True
+        return False
 
-    # Put unplaced candidates back where that breaks nothing, cheapest pair first.
-    for q in np.argsort(cost, kind="stable").tolist():
-        if time.perf_counter() > deadline:
-            break
-        c, h = int(p.pair_cand[q]), int(p.pair_host[q])
-        if not movable[q] or pair_of[c] >= 0 or room[h] <= 0:
-            continue
-        lo, hi = Ac.indptr[q], Ac.indptr[q + 1]
-        ri = Ac.indices[lo:hi]
-        nv = g[ri] + Ac.data[lo:hi]
-        if np.any(np.where(is_eq[ri], nv != 0, nv > 0)):
-            continue
-        apply([(q, 1)])
-    return x
+    def refill(self, deadline: float) -> None:
+        """Put unplaced candidates back where that breaks nothing, cheapest pair first."""
+        p, Ac = self.p, self.Ac
+        for q in np.argsort(self.cost, kind="stable").tolist():
+            if time.perf_counter() > deadline:
+                break
+            c, h = int(p.pair_cand[q]), int(p.pair_host[q])
+            if not self.movable[q] or self.pair_of[c] >= 0 or self.room[h] <= 0:
+                continue
+            lo, hi = Ac.indptr[q], Ac.indptr[q + 1]
+            ri = Ac.indices[lo:hi]
+            nv = self.g[ri] + Ac.data[lo:hi]
+            if np.any(np.where(self.is_eq[ri], nv != 0, nv > 0)):
+                continue
+            self.apply([(q, 1)])
 
 
 def repair_best(net: Network, rows: list[Row], starts: list, cost: np.ndarray, *, placed: int | None,
