@@ -15,10 +15,12 @@ rounds, a random page of round 1 by candidate, by host and the unplaced
 (sorted and filtered too), a random page of the offers, a random candidate,
 the audit log. At the start one session starts a solve through the solve page
 (strict stability, a time limit of ``--solve-seconds``): it runs in its own
-process for the whole measurement. Each page's latencies are reported (p50,
-p95, max); any answer other than 200 is counted as an error. The first
-request of each page kind warms the per-process cache and is reported apart
-(``first``), as it is what the first visitor after a change waits.
+process during the measurement (when it ends, and stores a round, the data
+has changed and the caches refill: the report says when). Before the clock
+starts one session opens each kind of page once (reported apart as
+``first``: what the first visitor after a change waits, as the per-process
+cache fills). Each page's latencies are reported (p50, p95, max); any answer
+other than 200 is counted as an error.
 
 Writes ``benchmarks/results/web-load-<N>.md`` and ``.json``; exits 1 when a
 request failed, 0 otherwise (a missed goal is reported, not an error).
@@ -112,18 +114,38 @@ class Session:
 
 
 def run(base: str, ids: list[str], pages: int, sessions: int, seconds: float, max_requests: int,
-        solve_seconds: float) -> dict[str, Any]:
+        solve_seconds: float | None) -> dict[str, Any]:
     people = [Session(base, ids, pages, seed=i) for i in range(sessions)]
-    # A solve in the background for the whole measurement.
-    started = people[0].client.post("/solve", data={
-        "csrf_token": people[0].csrf(), "objective": "rank-sum", "stability": "strict", "decline_policy": "host",
-        "engine": "auto", "time_limit": str(solve_seconds)})
-    job = started.headers.get("location", "").split("?")[0]
+    job = ""
+    if solve_seconds:  # a solve in the background during the measurement
+        started = people[0].client.post("/solve", data={
+            "csrf_token": people[0].csrf(), "objective": "rank-sum", "stability": "strict", "decline_policy": "host",
+            "engine": "auto", "time_limit": str(solve_seconds)})
+        job = started.headers.get("location", "").split("?")[0]
     timings: dict[str, list[float]] = {}
     first: dict[str, float] = {}
     errors: list[str] = []
     lock = threading.Lock()
-    stop_at = time.monotonic() + seconds
+    # Warm-up, untimed in the figures: one session opens each kind of page once (the per-process cache is
+    # filled on first use; what the first visitor after a change waits is reported as "first").
+    for i in range(9):
+        kind, path = people[0].next_page(i)
+        t0 = time.perf_counter()
+        status = people[0].client.get(path).status_code
+        first[kind] = (time.perf_counter() - t0) * 1000
+        if status != 200:
+            errors.append(f"{path}: HTTP {status} (warm-up)")
+    start = time.monotonic()
+    stop_at = start + seconds
+    solve_ended: list[float] = []
+
+    def watch_solve() -> None:  # when the background solve ends (a new round changes the data: caches refill)
+        watcher = people[-1]
+        while time.monotonic() < stop_at and job:
+            if "<h1>Solve: running" not in watcher.client.get(job).text:
+                solve_ended.append(time.monotonic() - start)
+                return
+            time.sleep(2)
 
     def walk(n: int, person: Session) -> None:
         i = n  # sessions start at different pages
@@ -141,14 +163,13 @@ def run(base: str, ids: list[str], pages: int, sessions: int, seconds: float, ma
             with lock:
                 if status != 200:
                     errors.append(f"{path}: HTTP {status}")
-                elif kind not in first:
-                    first[kind] = ms
                 else:
                     timings.setdefault(kind, []).append(ms)
             i += 1
             done += 1
 
     threads = [threading.Thread(target=walk, args=(n, p)) for n, p in enumerate(people)]
+    threads.append(threading.Thread(target=watch_solve))
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -160,7 +181,9 @@ def run(base: str, ids: list[str], pages: int, sessions: int, seconds: float, ma
     return {
         "sessions": sessions, "seconds": round(wall, 1), "requests": len(everything) + len(first),
         "errors": errors[:20], "error_count": len(errors),
-        "solve_during": (solve_state.group(1) if solve_state else "not started") + " at the end",
+        "solve_during": (solve_state.group(1) if solve_state else "not started") + " at the end"
+                        + (f", it ended {solve_ended[0]:.0f} s into the measurement" if solve_ended else
+                           ", running throughout"),
         "pages": {k: {"n": len(v), "p50_ms": round(statistics.median(v), 1), "p95_ms": round(percentile(v, 0.95), 1),
                       "max_ms": round(max(v), 1), "first_ms": round(first.get(k, float("nan")), 1)}
                   for k, v in sorted(timings.items())},
@@ -174,11 +197,11 @@ def markdown(r: dict[str, Any]) -> str:
         f"# Web console under load: {r['candidates']:,} candidates",
         "",
         f"`python -m benchmarks.web_load --candidates {r['candidates']} --sessions {r['sessions']} "
-        f"--seconds {r['target_seconds']:g} --workers {r['workers']}` on {r['machine'].get('cpu', '?')} "
+        f"--seconds {r['target_seconds']:g} --workers {r['workers']}{'' if r['solve'] else ' --no-solve'}` on {r['machine'].get('cpu', '?')} "
         f"({r['machine'].get('cores', '?')} cores), load average before {r['load_before']}, after {r['load_after']}.",
         "",
         f"{r['sessions']} signed-in sessions for {r['seconds']} s against 127.0.0.1 ({r['workers']} uvicorn "
-        f"worker(s), SQLite), a strict-stability solve running in the background ({r['solve_during']}): "
+        f"worker(s), SQLite), {'a strict-stability solve running in the background (' + r['solve_during'] + ')' if r['solve'] else 'no solve running'}: "
         f"{r['requests']:,} requests, {r['error_count']} errors.",
         "",
         "| page | requests | p50 ms | p95 ms | max ms | first (cold cache) ms |",
@@ -200,7 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--max-requests", type=int, default=5000, help="per session")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--solve-seconds", type=float, default=120.0)
+    parser.add_argument("--solve-seconds", type=float, default=300.0)
+    parser.add_argument("--no-solve", action="store_true", help="no solve in the background (the steady state)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--outdir", type=Path, default=RESULTS)
     parser.add_argument("--no-write", action="store_true", help="print only (the CI's short run)")
@@ -217,16 +241,17 @@ def main(argv: list[str] | None = None) -> int:
         prepared = time.monotonic() - t0
         load_before = round(os.getloadavg()[0], 1)
         with Served(url, workers=args.workers, timeout=120) as served:
-            result = run(served.url, ids, pages, args.sessions, args.seconds, args.max_requests, args.solve_seconds)
+            result = run(served.url, ids, pages, args.sessions, args.seconds, args.max_requests,
+                         None if args.no_solve else args.solve_seconds)
         load_after = round(os.getloadavg()[0], 1)
-    result.update(candidates=args.candidates, target_seconds=args.seconds, workers=args.workers,
+    result.update(solve=not args.no_solve, candidates=args.candidates, target_seconds=args.seconds, workers=args.workers,
                   prepare_seconds=round(prepared, 1), load_before=load_before, load_after=load_after,
                   machine=machine_info())
     text = markdown(result)
     print(text)
     if not args.no_write:
         args.outdir.mkdir(parents=True, exist_ok=True)
-        stem = args.outdir / f"web-load-{args.candidates}"
+        stem = args.outdir / f"web-load-{args.candidates}{'-no-solve' if args.no_solve else ''}-{args.workers}w"
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         stem.with_suffix(".md").write_text(text, encoding="utf-8")
     return 1 if result["error_count"] else 0

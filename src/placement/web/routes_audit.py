@@ -20,7 +20,7 @@ MEDIA = {"html": "text/html; charset=utf-8", "json": "application/json", "csv": 
 # The report is the library's own self-contained page: its styles are inline and it has no script at all.
 REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
               "base-uri 'none'; form-action 'none'")
-LOG_LIMIT = 2000
+LOG_LIMIT = 1000
 
 
 @page(Right.READ)

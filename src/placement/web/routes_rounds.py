@@ -19,6 +19,7 @@ from ..export import export_round
 from ..masking import WITHHELD, is_special
 from ..rounds import approve_round
 from ..views import RoundView, show_round
+from ..views import _target_json as target_json  # the masking of to_json, without the 20,000 rows
 from .auth import call, page, session
 from .pages import cached, cohort_of, done, paginate, problem, render
 
@@ -101,8 +102,7 @@ async def _round_page(request: Request, *, errors: list | None = None, reason: s
     # Ethnicity and disability scopes of 1-7 people are withheld for everyone (masking); a viewer sees no
     # figure on a special category at all (the publication edition is theirs).
     internal = can(session(request).account.role, Right.READ_INTERNAL)
-    targets = [shown for raw, shown in zip(view.targets, view.to_json()["targets"])
-               if internal or not is_special(raw.get("attribute"))]
+    targets = [target_json(raw) for raw in view.targets if internal or not is_special(raw.get("attribute"))]
     return render(request, "round.html", {
         "title": f"Round {number}", "view": view, "tab": tab, "paged": paginate(request, rows), "filters": filters,
         "offers": offers, "offer_counts": dict(sorted(view.offers().items())), "targets": targets,

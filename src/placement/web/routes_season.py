@@ -13,14 +13,15 @@ from ..errors import PlacementError
 from ..season import season_status
 from ..views import list_rounds
 from .auth import call, page, session
-from .pages import cohort_of, done, problem, render
+from .pages import cached, cohort_of, done, problem, render
 
 
 @page(Right.READ)
 async def season(request: Request) -> Response:
     cohorts = await call(request, list_cohorts, request.app.state.engine)
     try:
-        status = await call(request, season_status, request.app.state.engine, cohort=cohort_of(request))
+        engine, cohort = request.app.state.engine, cohort_of(request)
+        status = await call(request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort))
     except PlacementError as exc:
         # Several open cohorts and none chosen, or a chosen cohort renamed since: say so and offer the choice.
         return render(request, "season.html", {"title": "Season", "status": None, "cohorts": cohorts,
