@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from tests.helpers.audit import add_candidates, add_hosts, add_preferences, resolver, store_round
 
-import placement.rounds
+import placement.resolves
 from placement.audit import STAMP
 from placement.cli import cli
 
@@ -74,7 +74,7 @@ def test_an_unknown_edition_is_refused_with_the_choices(db) -> None:
     assert result.exit_code == 1 and "internal" in result.output and "publication" in result.output
 
 
-def test_the_price_of_fairness_comes_from_the_rounds_library(engine, sqlite_url, tmp_path, monkeypatch) -> None:
+def test_the_price_of_fairness_comes_from_the_resolves_library(engine, sqlite_url, tmp_path, monkeypatch) -> None:
     add_candidates(engine, [{"candidate_id": "C1", "sex": "female"}, {"candidate_id": "C2", "sex": "male"}])
     add_hosts(engine, [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}])
     add_preferences(engine, [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H2", 2)])
@@ -88,7 +88,7 @@ def test_the_price_of_fairness_comes_from_the_rounds_library(engine, sqlite_url,
         calls.append(number)
         return resolver({"C1": ("H2", 2), "C2": ("H1", 1)})(engine_, number)
 
-    monkeypatch.setattr(placement.rounds, "resolve_without_targets", fake)
+    monkeypatch.setattr(placement.resolves, "resolve_without_targets", fake)
     result = run("--db", sqlite_url, "audit", "1", "--format", "json")
     assert result.exit_code == 0, result.output
     assert calls == [1]
