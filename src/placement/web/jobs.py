@@ -8,6 +8,14 @@ process runs the library's ``solve_round`` as the account that started it
 cancelled solve stops at once and stores nothing (every write is one
 transaction).
 
+A job process that dies without a word (killed, out of memory, the machine or
+the server restarted) cannot mark its own row. So the job process writes its
+process id and machine name and a heartbeat into the row, and whoever reads a
+running job (any page, any worker) checks it is still alive: a job whose
+process is gone from this machine, or whose heartbeat is older than
+``STALE_SECONDS``, is marked failed with a plain message, so the coordinator
+sees why and can start another.
+
 Run as ``python -m placement.web.jobs JOB_ID`` with ``PLACEMENT_DATABASE_URL`` set.
 """
 
@@ -15,16 +23,19 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..accounts import now
+from ..accounts import _aware, now
 from ..config import DATABASE_URL_ENV, acting_as
 from ..db.models import WebJob
 from ..db.session import transaction, write_session
@@ -33,6 +44,14 @@ from ..rounds import RoundOptions, log_action
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
 POLL_SECONDS = 0.5
 SHOWN_JOBS = 10
+# The job process beats every HEARTBEAT_SECONDS; a beat can wait behind a long write (the round's store holds
+# the SQLite lock for seconds at 20,000 candidates), so the bound is generous: a job silent for five minutes
+# is dead, whatever its process id says (a process id can be reused by an unrelated process).
+HEARTBEAT_SECONDS = 15.0
+STALE_SECONDS = 300.0
+DIED = ("The solve stopped unexpectedly: its process is no longer running (the server may have restarted, "
+        "or the machine ran out of memory). Nothing was stored.")
+DIED_HINT = "Start the solve again. If it stops again, ask whoever runs the server to look at its log."
 
 
 def start_solve(engine: Engine, options: RoundOptions, *, cohort: str | None, actor: str) -> str:
@@ -61,7 +80,7 @@ def start_solve(engine: Engine, options: RoundOptions, *, cohort: str | None, ac
     return job_id
 
 
-def job(engine: Engine, job_id: str) -> WebJob | None:
+def _read_job(engine: Engine, job_id: str) -> WebJob | None:
     with transaction(engine) as s:
         found = s.get(WebJob, job_id)
         if found is not None:
@@ -69,13 +88,81 @@ def job(engine: Engine, job_id: str) -> WebJob | None:
         return found
 
 
-def recent(engine: Engine, cohort: str) -> list[WebJob]:
+def job(engine: Engine, job_id: str) -> WebJob | None:
+    """The job, a running one whose process has died marked failed first."""
+    found = _read_job(engine, job_id)
+    if found is not None and _dead(found):
+        _bury(engine, found)
+        found = _read_job(engine, job_id)
+    return found
+
+
+def _read_recent(engine: Engine, cohort: str) -> list[WebJob]:
     with transaction(engine) as s:
         rows = list(s.scalars(select(WebJob).where(WebJob.cohort == cohort).order_by(WebJob.created_at.desc())
                               .limit(SHOWN_JOBS)))
         for r in rows:
             s.expunge(r)
         return rows
+
+
+def recent(engine: Engine, cohort: str) -> list[WebJob]:
+    """The cohort's latest jobs, running ones whose process has died marked failed first."""
+    rows = _read_recent(engine, cohort)
+    dead = [r for r in rows if _dead(r)]
+    for r in dead:
+        _bury(engine, r)
+    return _read_recent(engine, cohort) if dead else rows
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (a zombie, dead but not yet waited for, counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive (the heartbeat bound still catches a reused id)
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc (not Linux): trust the kill check
+
+
+def _dead(found: WebJob) -> bool:
+    """A running job whose process is gone from this machine, or that has been silent beyond the bound."""
+    if found.state != RUNNING:
+        return False
+    if now() - _aware(found.updated_at) > timedelta(seconds=STALE_SECONDS):
+        return True
+    result = found.result or {}
+    pid, host = result.get("pid"), result.get("host")
+    return isinstance(pid, int) and host == socket.gethostname() and not _process_alive(pid)
+
+
+def _bury(engine: Engine, found: WebJob) -> None:
+    """Mark a dead job failed; only if it is still running (its process may have finished it meanwhile)."""
+    result = {**(found.result or {}), "error": DIED, "hint": DIED_HINT}
+    with write_session(engine) as s:
+        s.execute(update(WebJob).where(WebJob.id == found.id, WebJob.state == RUNNING)
+                  .values(state=FAILED, updated_at=now(), result=result))
+
+
+def _heartbeat(engine: Engine, job_id: str, *, first: bool = False) -> None:
+    """Say this job's process is alive; the first beat also records which process and machine it is."""
+    try:
+        with write_session(engine) as s:
+            found = s.get(WebJob, job_id)
+            if found is None or found.state != RUNNING:
+                return
+            found.updated_at = now()
+            if first:
+                found.result = {**(found.result or {}), "pid": os.getpid(), "host": socket.gethostname()}
+    except SQLAlchemyError:
+        if first:
+            raise
+        # a beat that waited too long behind another writer is skipped; the next one comes soon
 
 
 def cancel(engine: Engine, job_id: str) -> bool:
@@ -108,7 +195,11 @@ def _finish(engine: Engine, job_id: str, state: str, result: dict[str, Any], *, 
 def _watch_for_cancel(engine: Engine, job_id: str, actor: str, cohort: str) -> None:
     from ..cohorts import resolve
 
+    beaten = time.monotonic()
     while True:
+        if time.monotonic() - beaten >= HEARTBEAT_SECONDS:
+            _heartbeat(engine, job_id)
+            beaten = time.monotonic()
         with transaction(engine) as s:
             wanted = s.scalar(select(WebJob.cancel_requested).where(WebJob.id == job_id))
         if wanted:
@@ -126,10 +217,11 @@ def run_job(engine: Engine, job_id: str) -> None:
     from ..errors import PlacementError
     from ..rounds import solve_round
 
-    found = job(engine, job_id)
+    found = _read_job(engine, job_id)
     if found is None or found.state != RUNNING:
         return
     options = RoundOptions(**(found.result or {})["options"])
+    _heartbeat(engine, job_id, first=True)
     threading.Thread(target=_watch_for_cancel, args=(engine, job_id, found.created_by, found.cohort),
                      daemon=True).start()
     try:
