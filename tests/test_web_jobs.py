@@ -12,28 +12,15 @@ import time
 from dataclasses import asdict
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from placement.accounts import now
 from placement.config import DATABASE_URL_ENV
 from placement.db.models import WebJob
-from placement.db.session import make_engine, transaction, write_session
+from placement.db.session import transaction, write_session
 from placement.rounds import RoundOptions
 from placement.web import jobs
-from tests.helpers.web import copy_of, sample_season, signed_in, token_on
-
-
-@pytest.fixture(scope="module")
-def season_template(tmp_path_factory):
-    return sample_season(tmp_path_factory.mktemp("season"))
-
-
-@pytest.fixture
-def season(season_template, tmp_path):
-    engine = make_engine(copy_of(season_template, tmp_path))
-    yield engine
-    engine.dispose()
+from tests.helpers.web import season_fixture, season_template_fixture, signed_in, token_on  # noqa: F401  (the fixtures)
 
 
 def add_job(engine, job_id: str, *, silent_for: float = 0.0, **result) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import pytest
 from starlette.routing import Mount, Route
 
-from placement.db.session import make_engine
 from placement.web.app import create_app
-from tests.helpers.web import copy_of, sample_season, signed_in, token_on
+from tests.helpers.web import season_fixture, season_template_fixture, signed_in, token_on  # noqa: F401  (the fixtures)
 
 PUBLIC = {"/healthz", "/login"}
 
@@ -58,18 +57,6 @@ def allowed(role: str, template: str, method: str) -> bool:
     if template in INTERNAL_ONLY:
         return role == "equality-lead" and not (method == "POST" and CHANGES.get(template, True))
     return not (method == "POST" and CHANGES.get(template, True))
-
-
-@pytest.fixture(scope="module")
-def season_template(tmp_path_factory):
-    return sample_season(tmp_path_factory.mktemp("season"))
-
-
-@pytest.fixture
-def season(season_template, tmp_path):
-    engine = make_engine(copy_of(season_template, tmp_path))
-    yield engine
-    engine.dispose()
 
 
 def routes(engine) -> list[tuple[str, str]]:

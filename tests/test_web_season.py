@@ -6,24 +6,11 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
 from sqlalchemy import select, update
 
 from placement.db.models import AuditLog, Candidate, Placement, Round, SeasonEvent
-from placement.db.session import make_engine, transaction
-from tests.helpers.web import copy_of, sample_season, signed_in, token_on
-
-
-@pytest.fixture(scope="module")
-def season_template(tmp_path_factory):
-    return sample_season(tmp_path_factory.mktemp("season"))
-
-
-@pytest.fixture
-def season(season_template, tmp_path):
-    engine = make_engine(copy_of(season_template, tmp_path))
-    yield engine
-    engine.dispose()
+from placement.db.session import transaction
+from tests.helpers.web import season_fixture, season_template_fixture, signed_in, token_on  # noqa: F401  (the fixtures)
 
 
 def offers(engine, number: int) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 ``sample_season(folder)`` builds once per test session (import the sample
 fixtures, solve round 1, approve it) and each test copies the file, so a test
-that changes the season never affects another.
+that changes the season never affects another. The fixtures ``season_template``
+(built once per module) and ``season`` (an engine on a fresh copy) are used by
+importing ``season_template_fixture, season_fixture`` into a test module.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from starlette.testclient import TestClient
 
 from placement.accounts import add_user
@@ -39,6 +42,21 @@ def sample_season(folder: Path) -> Path:
         add_user(engine, name, role, PASSWORD, full_name=f"{role.title()} Person")
     engine.dispose()
     return path
+
+
+# Named fixtures (``name=``) so that a test's ``season`` argument does not shadow the imported function.
+@pytest.fixture(scope="module", name="season_template")
+def season_template_fixture(tmp_path_factory):
+    """The sample season, built once per test module."""
+    return sample_season(tmp_path_factory.mktemp("season"))
+
+
+@pytest.fixture(name="season")
+def season_fixture(season_template, tmp_path):
+    """An engine on a fresh copy of the sample season: a test may change it freely."""
+    engine = make_engine(copy_of(season_template, tmp_path))
+    yield engine
+    engine.dispose()
 
 
 def copy_of(template: Path, folder: Path) -> str:
