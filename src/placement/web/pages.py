@@ -110,7 +110,9 @@ def query_with(request: Request, **changes: Any) -> str:
 
 # ----------------------------------------------------------------------------- the data version and a small cache
 
-CACHE_SIZE = 16
+# Round views and encodings (a few MB each at 20,000 candidates) and the filtered, sorted row lists of the
+# round tables (references into a view: 160 kB each); least recently used goes first.
+CACHE_SIZE = 64
 
 
 # Audit-log lines that change nothing a page shows (reading, signing in): they leave the data version alone.
@@ -144,6 +146,7 @@ def cached(request: Request, key: tuple, compute: Any) -> Any:
     version = data_version(request.app.state.engine)
     kept = store.get(key)
     if kept is not None and kept[0] == version:
+        _touch(store, key, kept)
         return kept[1]
     # One computation per key at a time: twenty people opening a large round just after a change wait for
     # one show_round, rather than running twenty side by side on two cores.
@@ -152,11 +155,21 @@ def cached(request: Request, key: tuple, compute: Any) -> Any:
         if kept is not None and kept[0] == version:
             return kept[1]
         value = compute()  # an older version of the same key is replaced, never kept beside it
-        store.pop(key, None)
-        if len(store) >= CACHE_SIZE:
-            store.pop(next(iter(store)), None)
-        store[key] = (version, value)
+        with _LOCKS_GUARD:
+            store.pop(key, None)
+            while len(store) >= CACHE_SIZE:
+                store.pop(next(iter(store)), None)
+            store[key] = (version, value)
     return value
+
+
+def _touch(store: dict, key: tuple, kept: Any) -> None:
+    """Move ``key`` to the end (most recently used), so that a round view in use is never the one evicted
+    by the row lists of its own tables."""
+    with _LOCKS_GUARD:
+        if store.get(key) is kept:
+            del store[key]
+            store[key] = kept
 
 
 _LOCKS_GUARD = threading.Lock()

@@ -44,6 +44,7 @@ UNPLACED_SORTS = {
     "name": lambda u: (u.candidate_name or "").casefold(),
     "reason": lambda u: u.reason,
 }
+SORTS: dict[str, dict[str, Any]] = {"candidate": CANDIDATE_SORTS, "host": HOST_SORTS, "unplaced": UNPLACED_SORTS}
 
 
 def _number(request: Request) -> int:
@@ -61,30 +62,40 @@ def _matches(query: str, *values: str | None) -> bool:
     return any(query in (v or "").casefold() for v in values)
 
 
-def _table(request: Request, view: RoundView, tab: str) -> tuple[list, dict[str, Any]]:
-    """The rows of one tab, filtered and sorted as the query string asks, and the filter values."""
-    q = request.query_params.get("q", "").strip().casefold()
-    offer = request.query_params.get("offer", "")
-    flagged = request.query_params.get("flagged") == "1"
-    direction = "desc" if request.query_params.get("dir") == "desc" else "asc"
+def _filters(request: Request) -> dict[str, Any]:
+    """The table's filter and sort as the query string asks (an unknown sort or direction is the default)."""
+    return {"q": request.query_params.get("q", ""), "offer": request.query_params.get("offer", ""),
+            "flagged": request.query_params.get("flagged") == "1",
+            "sort": request.query_params.get("sort", ""),
+            "dir": "desc" if request.query_params.get("dir") == "desc" else "asc"}
+
+
+def _rows(view: RoundView, tab: str, filters: dict[str, Any]) -> tuple:
+    """The rows of one tab, filtered and sorted (``filters["sort"]`` already a known sort of the tab)."""
+    q, offer, flagged = filters["q"].strip().casefold(), filters["offer"], filters["flagged"]
     rows: list
     if tab == "candidate":
-        sorts: dict = CANDIDATE_SORTS
         rows = [p for p in view.placements if (not q or _matches(q, p.candidate_id, p.candidate_name, p.host_id, p.host_name))
                 and (not offer or p.offer == offer)]
     elif tab == "host":
-        sorts = HOST_SORTS
         rows = [h for h in view.hosts if (not q or _matches(q, h.host_id, h.host_name, h.region))
                 and (not flagged or h.flagged)]
     else:
-        sorts = UNPLACED_SORTS
         rows = [u for u in view.unplaced if not q or _matches(q, u.candidate_id, u.candidate_name, u.reason)]
-    sort = request.query_params.get("sort", "")
-    if sort not in sorts:
-        sort = next(iter(sorts))
-    rows.sort(key=sorts[sort], reverse=direction == "desc")
-    return rows, {"q": request.query_params.get("q", ""), "offer": offer, "flagged": flagged, "sort": sort,
-                  "dir": direction}
+    rows.sort(key=SORTS[tab][filters["sort"]], reverse=filters["dir"] == "desc")
+    return tuple(rows)  # kept in the cache and shared by requests: never changed in place
+
+
+def _table(request: Request, view: RoundView, number: int, tab: str) -> tuple[tuple, dict[str, Any]]:
+    """The rows of one tab as the query string asks, and the filter values. At 20,000 candidates filtering and
+    sorting costs tens of milliseconds of one core per request, so the result is kept per (data, round, tab,
+    filter, sort): paging through it, or twenty people reading the same table, costs a slice."""
+    filters = _filters(request)
+    if filters["sort"] not in SORTS[tab]:
+        filters["sort"] = next(iter(SORTS[tab]))
+    key = ("rows", cohort_of(request), number, tab, filters["q"].strip().casefold(), filters["offer"],
+           filters["flagged"] and tab == "host", filters["sort"], filters["dir"])
+    return cached(request, key, lambda: _rows(view, tab, filters)), filters
 
 
 @page(Right.READ)
@@ -97,7 +108,7 @@ async def _round_page(request: Request, *, errors: list | None = None, reason: s
     view: RoundView = await load(request, number)
     tab = request.query_params.get("by", "candidate")
     tab = tab if tab in TABS else "candidate"
-    rows, filters = _table(request, view, tab)
+    rows, filters = await call(request, _table, request, view, number, tab)
     offers = sorted({p.offer for p in view.placements})
     # Ethnicity and disability scopes of 1-7 people are withheld for everyone (masking); a viewer sees no
     # figure on a special category at all (the publication edition is theirs).

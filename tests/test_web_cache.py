@@ -1,0 +1,55 @@
+"""The web layer's per-process cache: a round table's filtered, sorted rows are computed once per (data, round,
+tab, filter, sort) and paging re-uses them; a change of the data recomputes them; the candidate page's
+per-candidate slice of the encoding says exactly what the whole encoding says."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from placement.db.models import Candidate
+from placement.db.session import transaction
+from placement.season import encoding_now, show_candidate
+from placement.web import routes_candidates, routes_rounds
+from tests.helpers.web import season_fixture, season_template_fixture, signed_in, token_on  # noqa: F401  (the fixtures)
+
+
+def test_paging_a_sorted_filtered_table_sorts_once_until_the_data_changes(season, monkeypatch) -> None:
+    computed: list[tuple] = []
+    real = routes_rounds._rows
+
+    def counting(view, tab, filters):
+        computed.append((tab, filters["sort"], filters["dir"]))
+        return real(view, tab, filters)
+
+    monkeypatch.setattr(routes_rounds, "_rows", counting)
+    client = signed_in(season, "coord")
+    first = client.get("/rounds/1?by=candidate&sort=name&dir=desc&page=1")
+    again = client.get("/rounds/1?by=candidate&sort=name&dir=desc&page=2")
+    assert first.status_code == again.status_code == 200
+    assert computed == [("candidate", "name", "desc")]  # page 2 is a slice of the kept rows
+    client.get("/rounds/1?by=candidate&sort=name&dir=asc")
+    client.get("/rounds/1?by=host&sort=nonsense")  # an unknown sort is the default, kept under the default
+    client.get("/rounds/1?by=host")
+    assert computed[1:] == [("candidate", "name", "asc"), ("host", "host", "asc")]
+    offered = client.get("/rounds/1?by=candidate&offer=offered").text
+    cid = next(c for c in sorted(candidate_ids(season)) if f">{c}<" in offered)
+    assert client.post("/offers/answer", data={"csrf_token": token_on(client, "/offers"), "candidate_id": cid,
+                                               "answer": "accept"}, follow_redirects=False).status_code == 303
+    before = len(computed)
+    accepted = client.get("/rounds/1?by=candidate&offer=accepted").text
+    assert f">{cid}<" in accepted and len(computed) == before + 1  # the answer changed the data: recomputed
+    assert f">{cid}<" not in client.get("/rounds/1?by=candidate&offer=offered").text
+
+
+def candidate_ids(engine) -> list[str]:
+    with transaction(engine) as s:
+        return list(s.scalars(select(Candidate.candidate_id)))
+
+
+def test_one_candidates_slice_of_the_encoding_shows_what_the_whole_encoding_shows(season) -> None:
+    whole = encoding_now(season)
+    indexed = routes_candidates._index(season, None)
+    assert any(indexed.dropped.values())  # the sample has dropped preferences: the check below means something
+    for cid in candidate_ids(season):
+        assert (show_candidate(season, cid, encoded=routes_candidates._for_candidate(indexed, cid))
+                == show_candidate(season, cid, encoded=whole)), cid
