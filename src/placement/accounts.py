@@ -129,15 +129,19 @@ def _check_username(name: str) -> str:
     name = name.strip()
     bad = refused_in_id(name) if name else None
     if not name or bad is not None or len(name) > 100 or any(c.isspace() for c in name):
-        raise AccountError(f"{name!r} cannot be an account name.",
-                           "Use up to 100 letters, digits, '.', '-' or '_', with no spaces (e.g. a.smith).")
+        raise AccountError(
+            f"{name!r} cannot be an account name.",
+            "Use up to 100 letters, digits, '.', '-' or '_', with no spaces (e.g. a.smith).",
+        )
     return name
 
 
 def _check_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"The password is shorter than {MIN_PASSWORD_LENGTH} characters.",
-                           f"Choose a passphrase of at least {MIN_PASSWORD_LENGTH} characters (several words work well).")
+        raise AccountError(
+            f"The password is shorter than {MIN_PASSWORD_LENGTH} characters.",
+            f"Choose a passphrase of at least {MIN_PASSWORD_LENGTH} characters (several words work well).",
+        )
     if len(password) > 1024:
         raise AccountError("The password is longer than 1,024 characters.", "Choose a shorter passphrase.")
     return password
@@ -161,8 +165,9 @@ def _find(s, username: str) -> WebUser:
     if user is None:
         known = list(s.scalars(select(WebUser.username)))
         hint = suggestion(username, known)
-        raise NotFound(f"No account named {username!r}.",
-                       f"Did you mean {hint!r}?" if hint else "See `placement user list`.")
+        raise NotFound(
+            f"No account named {username!r}.", f"Did you mean {hint!r}?" if hint else "See `placement user list`."
+        )
     return user
 
 
@@ -177,11 +182,20 @@ def add_user(engine: Engine, username: str, role: str, password: str, *, full_na
     hashed = _hasher.hash(password)
     with write_session(engine) as s:
         if s.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
-            raise AccountError(f"An account named {username!r} already exists.",
-                               f"Choose another name, or change its password: `placement user passwd {username} --password-stdin`.")
+            raise AccountError(
+                f"An account named {username!r} already exists.",
+                f"Choose another name, or change its password: `placement user passwd {username} --password-stdin`.",
+            )
         at = now()
-        user = WebUser(username=username, full_name=full_name, role=r.value, password_hash=hashed, disabled=False,
-                       created_at=at, password_changed_at=at)
+        user = WebUser(
+            username=username,
+            full_name=full_name,
+            role=r.value,
+            password_hash=hashed,
+            disabled=False,
+            created_at=at,
+            password_changed_at=at,
+        )
         s.add(user)
         _log(s, "user", f"account {username} added with role {r.value}")
         s.flush()
@@ -221,8 +235,11 @@ def set_password(engine: Engine, username: str, password: str) -> int:
 
 
 def _revoke_all(s, user_id: int) -> int:
-    result = s.execute(update(WebSession).where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
-                       .values(revoked_at=now()))
+    result = s.execute(
+        update(WebSession)
+        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
     return int(result.rowcount or 0)
 
 
@@ -235,17 +252,31 @@ def sign_in(engine: Engine, username: str, password: str, *, client: str) -> Ses
     client = client[:100]
     since = now() - ATTEMPT_WINDOW
     with transaction(engine) as s:
-        failures = s.scalar(select(func.count()).select_from(WebLoginAttempt).where(
-            WebLoginAttempt.at >= since, WebLoginAttempt.ok.is_(False), WebLoginAttempt.username == username)) or 0
-        from_client = s.scalar(select(func.count()).select_from(WebLoginAttempt).where(
-            WebLoginAttempt.at >= since, WebLoginAttempt.ok.is_(False), WebLoginAttempt.client == client)) or 0
+        failures = (
+            s.scalar(
+                select(func.count())
+                .select_from(WebLoginAttempt)
+                .where(WebLoginAttempt.at >= since, WebLoginAttempt.ok.is_(False), WebLoginAttempt.username == username)
+            )
+            or 0
+        )
+        from_client = (
+            s.scalar(
+                select(func.count())
+                .select_from(WebLoginAttempt)
+                .where(WebLoginAttempt.at >= since, WebLoginAttempt.ok.is_(False), WebLoginAttempt.client == client)
+            )
+            or 0
+        )
         user = s.scalar(select(WebUser).where(WebUser.username == username))
         stored = user.password_hash if user is not None else _DUMMY_HASH
     if failures >= MAX_FAILURES_PER_ACCOUNT or from_client >= MAX_FAILURES_PER_CLIENT:
         minutes = int(ATTEMPT_WINDOW.total_seconds() // 60)
-        raise SignInRefused("Too many failed sign-in attempts.",
-                            f"Wait {minutes} minutes and try again, or ask a coordinator to reset your password.",
-                            throttled=True)
+        raise SignInRefused(
+            "Too many failed sign-in attempts.",
+            f"Wait {minutes} minutes and try again, or ask a coordinator to reset your password.",
+            throttled=True,
+        )
     try:
         ok = _hasher.verify(stored, password) and user is not None and not user.disabled
     except (VerifyMismatchError, VerificationError, InvalidHashError):
@@ -263,16 +294,26 @@ def sign_in(engine: Engine, username: str, password: str, *, client: str) -> Ses
             assert user is not None
             token = secrets.token_urlsafe(32)
             at = now()
-            row = WebSession(id=_digest(token), user_id=user.id, created_at=at, expires_at=at + SESSION_LIFETIME,
-                             last_seen_at=at, revoked_at=None, csrf_token=secrets.token_urlsafe(32), cohort=None)
+            row = WebSession(
+                id=_digest(token),
+                user_id=user.id,
+                created_at=at,
+                expires_at=at + SESSION_LIFETIME,
+                last_seen_at=at,
+                revoked_at=None,
+                csrf_token=secrets.token_urlsafe(32),
+                cohort=None,
+            )
             s.add(row)
             _log(s, "sign-in", f"web:{username} signed in from {client}")
             info = SessionInfo(token, _account(user), row.csrf_token, row.expires_at)
             if _hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = _hasher.hash(password)
     if raise_later:
-        raise SignInRefused("The account name or password is not right.",
-                            "Check both and try again (names and passwords are case-sensitive).")
+        raise SignInRefused(
+            "The account name or password is not right.",
+            "Check both and try again (names and passwords are case-sensitive).",
+        )
     return info
 
 
@@ -280,13 +321,20 @@ def session_for(engine: Engine, token: str) -> SessionInfo | None:
     """The live session the token opens, or None (unknown, expired, idle too long, revoked, account disabled)."""
     at = now()
     with transaction(engine) as s:
-        found = s.execute(select(WebSession, WebUser).join(WebUser, WebUser.id == WebSession.user_id)
-                          .where(WebSession.id == _digest(token))).first()
+        found = s.execute(
+            select(WebSession, WebUser)
+            .join(WebUser, WebUser.id == WebSession.user_id)
+            .where(WebSession.id == _digest(token))
+        ).first()
         if found is None:
             return None
         row, user = found
-        if (row.revoked_at is not None or user.disabled or _aware(row.expires_at) <= at
-                or _aware(row.last_seen_at) + SESSION_IDLE <= at):
+        if (
+            row.revoked_at is not None
+            or user.disabled
+            or _aware(row.expires_at) <= at
+            or _aware(row.last_seen_at) + SESSION_IDLE <= at
+        ):
             return None
         info = SessionInfo("", _account(user), row.csrf_token, _aware(row.expires_at), row.cohort)
         stale = _aware(row.last_seen_at) + LAST_SEEN_EVERY <= at
@@ -328,8 +376,10 @@ def cookie_secret(engine: Engine) -> str:
     secret = os.environ.get("PLACEMENT_WEB_SECRET", "").strip()
     if secret:
         if len(secret) < 32:
-            raise ConfigError("PLACEMENT_WEB_SECRET is shorter than 32 characters.",
-                              "Set it to a long random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`.")
+            raise ConfigError(
+                "PLACEMENT_WEB_SECRET is shorter than 32 characters.",
+                "Set it to a long random value, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`.",
+            )
         return secret
     for _ in range(2):
         with transaction(engine) as s:

@@ -22,12 +22,22 @@ class LogEntry:
     detail: str
 
 
-def entries(engine: Engine, *, actions: Sequence[str] = (), since: datetime | None = None, limit: int = 50,
-            cohort: str | None = None) -> list[LogEntry]:
+def entries(
+    engine: Engine,
+    *,
+    actions: Sequence[str] = (),
+    since: datetime | None = None,
+    limit: int = 50,
+    cohort: str | None = None,
+) -> list[LogEntry]:
     """The newest ``limit`` entries, newest first; only ``actions`` if given, on or after ``since``, about
     ``cohort`` if named (else every cohort and the database-wide entries)."""
-    query = (select(AuditLog, Cohort.name).outerjoin(Cohort, Cohort.id == AuditLog.cohort_id)
-             .order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit))
+    query = (
+        select(AuditLog, Cohort.name)
+        .outerjoin(Cohort, Cohort.id == AuditLog.cohort_id)
+        .order_by(AuditLog.at.desc(), AuditLog.id.desc())
+        .limit(limit)
+    )
     if actions:
         query = query.where(AuditLog.action.in_([a.strip().lower() for a in actions]))
     if since is not None:
@@ -36,8 +46,16 @@ def entries(engine: Engine, *, actions: Sequence[str] = (), since: datetime | No
         if cohort is not None:
             query = query.where(AuditLog.cohort_id == resolve(s, cohort).id)
         rows = s.execute(query).all()
-    return [LogEntry((e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=UTC)).astimezone(UTC), e.os_user, name, e.action, e.detail)
-            for e, name in rows]
+    return [
+        LogEntry(
+            (e.at if e.at.tzinfo is not None else e.at.replace(tzinfo=UTC)).astimezone(UTC),
+            e.os_user,
+            name,
+            e.action,
+            e.detail,
+        )
+        for e, name in rows
+    ]
 
 
 def actions(engine: Engine) -> list[str]:

@@ -86,8 +86,10 @@ def resolve(session: Session | Connection, name: CohortRef | str | None, purpose
     ``purpose`` ``"write"`` (imports, solves, approvals, answers) refuses a
     closed cohort; ``"read"`` and ``"outcomes"`` take it.
     """
-    rows = [CohortRef(id=i, name=n, state=st) for i, n, st in session.execute(
-        select(Cohort.id, Cohort.name, Cohort.state).order_by(Cohort.name)).all()]
+    rows = [
+        CohortRef(id=i, name=n, state=st)
+        for i, n, st in session.execute(select(Cohort.id, Cohort.name, Cohort.state).order_by(Cohort.name)).all()
+    ]
     if isinstance(name, CohortRef):
         by_id = [c for c in rows if c.id == name.id]
         if not by_id:
@@ -98,9 +100,12 @@ def resolve(session: Session | Connection, name: CohortRef | str | None, purpose
         found = [c for c in rows if c.name == wanted]
         if not found:
             near = [c.name for c in rows if c.name.casefold() == wanted.casefold()]
-            hint = (f"Did you mean {near[0]!r}? Cohort names are matched exactly." if near else
-                    f"Cohorts in this database: {_names(rows) or 'none'}. "
-                    f"Create it with `placement cohort create {wanted}`.")
+            hint = (
+                f"Did you mean {near[0]!r}? Cohort names are matched exactly."
+                if near
+                else f"Cohorts in this database: {_names(rows) or 'none'}. "
+                f"Create it with `placement cohort create {wanted}`."
+            )
             raise NotFound(f"There is no cohort {wanted!r}.", hint)
         chosen = found[0]
     else:
@@ -156,8 +161,7 @@ def _check_name(name: str) -> str:
 
 
 def _log(session: Session, detail: str, cohort_id: int) -> None:
-    session.add(AuditLog(at=datetime.now(UTC), os_user=os_user(), action="cohort", detail=detail,
-                         cohort_id=cohort_id))
+    session.add(AuditLog(at=datetime.now(UTC), os_user=os_user(), action="cohort", detail=detail, cohort_id=cohort_id))
 
 
 def create_cohort(engine: Engine, name: str) -> CohortRef:
@@ -239,15 +243,32 @@ def copy_hosts(engine: Engine, source: str, target: str) -> int:
                 f"{dst.name}`); copy-hosts only starts an empty cohort.",
             )
         rows = s.execute(
-            select(HostPlace.host_pk, HostPlace.capacity, HostPlace.specialisms, HostPlace.min_score,
-                   HostPlace.min_placements).where(HostPlace.cohort_id == src.id)
+            select(
+                HostPlace.host_pk,
+                HostPlace.capacity,
+                HostPlace.specialisms,
+                HostPlace.min_score,
+                HostPlace.min_placements,
+            ).where(HostPlace.cohort_id == src.id)
         ).all()
         if not rows:
-            raise CohortError(f"Cohort {src.name!r} has no hosts to copy.", "Import hosts into it, or copy another cohort.")
-        s.execute(insert(HostPlace), [
-            {"cohort_id": dst.id, "host_pk": pk, "capacity": cap, "specialisms": spec, "min_score": score,
-             "min_placements": minimum} for pk, cap, spec, score, minimum in rows
-        ])
+            raise CohortError(
+                f"Cohort {src.name!r} has no hosts to copy.", "Import hosts into it, or copy another cohort."
+            )
+        s.execute(
+            insert(HostPlace),
+            [
+                {
+                    "cohort_id": dst.id,
+                    "host_pk": pk,
+                    "capacity": cap,
+                    "specialisms": spec,
+                    "min_score": score,
+                    "min_placements": minimum,
+                }
+                for pk, cap, spec, score, minimum in rows
+            ],
+        )
         _log(s, f"copied the places of {len(rows)} hosts from cohort {src.name} to {dst.name}", dst.id)
     return len(rows)
 
@@ -255,6 +276,7 @@ def copy_hosts(engine: Engine, source: str, target: str) -> int:
 def list_cohorts(engine: Engine) -> list[CohortSummary]:
     """Every cohort with its headline counts, oldest first."""
     with transaction(engine) as s:
+
         def counts(query) -> dict[int, int]:
             return {k: int(v or 0) for k, v in s.execute(query).all()}
 
@@ -262,13 +284,22 @@ def list_cohorts(engine: Engine) -> list[CohortSummary]:
         hosts = counts(select(HostPlace.cohort_id, func.count()).group_by(HostPlace.cohort_id))
         places = counts(select(HostPlace.cohort_id, func.sum(HostPlace.capacity)).group_by(HostPlace.cohort_id))
         rounds = counts(select(Round.cohort_id, func.count()).group_by(Round.cohort_id))
-        approved = counts(select(Round.cohort_id, func.max(Round.number))
-                          .where(Round.approved_at.is_not(None)).group_by(Round.cohort_id))
+        approved = counts(
+            select(Round.cohort_id, func.max(Round.number))
+            .where(Round.approved_at.is_not(None))
+            .group_by(Round.cohort_id)
+        )
         return [
             CohortSummary(
-                name=c.name, state=c.state, created_at=c.created_at, closed_at=c.closed_at,
-                candidates=candidates.get(c.id, 0), hosts=hosts.get(c.id, 0), places=places.get(c.id, 0),
-                rounds=rounds.get(c.id, 0), approved_round=approved.get(c.id),
+                name=c.name,
+                state=c.state,
+                created_at=c.created_at,
+                closed_at=c.closed_at,
+                candidates=candidates.get(c.id, 0),
+                hosts=hosts.get(c.id, 0),
+                places=places.get(c.id, 0),
+                rounds=rounds.get(c.id, 0),
+                approved_round=approved.get(c.id),
             )
             for c in s.scalars(select(Cohort).order_by(Cohort.created_at, Cohort.id)).all()
         ]

@@ -74,13 +74,17 @@ def import_limits() -> ImportLimits:
 
     default = ImportLimits()
     values = {}
-    for env, field, fallback in ((MAX_IMPORT_BYTES_ENV, "max_bytes", default.max_bytes),
-                                 (MAX_IMPORT_ROWS_ENV, "max_rows", default.max_rows)):
+    for env, field, fallback in (
+        (MAX_IMPORT_BYTES_ENV, "max_bytes", default.max_bytes),
+        (MAX_IMPORT_ROWS_ENV, "max_rows", default.max_rows),
+    ):
         raw = os.environ.get(env, "").strip().replace("_", "")
         try:
             values[field] = int(raw) if raw else fallback
         except ValueError:
-            raise ConfigError(f"{env}={raw!r} is not a whole number.", f"Set it to e.g. {fallback}, or unset it.") from None
+            raise ConfigError(
+                f"{env}={raw!r} is not a whole number.", f"Set it to e.g. {fallback}, or unset it."
+            ) from None
         if values[field] < 1:
             raise ConfigError(f"{env}={raw!r} must be at least 1.", f"Set it to e.g. {fallback}, or unset it.")
     return ImportLimits(**values)

@@ -24,7 +24,14 @@ SPECIALISMS: tuple[str, ...] = ("data", "digital", "technology")
 # its historical name ``sex`` (targets and reports name it so).
 SEX_VALUES = ("female", "male", "non_binary", "other", "not_stated", "not_known")
 # The NHS codes, accepted in a file as they come from a recruitment system.
-SEX_CODES: dict[str, str] = {"1": "male", "2": "female", "3": "non_binary", "4": "other", "Z": "not_stated", "X": "not_known"}
+SEX_CODES: dict[str, str] = {
+    "1": "male",
+    "2": "female",
+    "3": "non_binary",
+    "4": "other",
+    "Z": "not_stated",
+    "X": "not_known",
+}
 DISABILITY_VALUES = ("yes", "no", "not_stated", "not_known")
 CAREER_CHANGER_VALUES = ("yes", "no", "not_known")
 MISSING_STATES = ("not_stated", "not_known")

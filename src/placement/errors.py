@@ -73,10 +73,7 @@ class InputError(PlacementError):
         lines = [p.render() for p in problems]
         if truncated:
             lines.append(f"... and {truncated} more problems not shown.")
-        message = (
-            f"{len(problems) + truncated} problem(s) in the input; nothing was written.\n"
-            + "\n".join(lines)
-        )
+        message = f"{len(problems) + truncated} problem(s) in the input; nothing was written.\n" + "\n".join(lines)
         super().__init__(message, "Correct the file(s) (or the mapping file) and import again.")
 
 

@@ -39,8 +39,28 @@ def record(
     """Add the season event (and, unless ``log`` is False, its audit-log line) to ``session``."""
     at = now()
     who = os_user()
-    session.add(SeasonEvent(at=at, os_user=who, cohort_id=cohort.id, action=action, round_id=round_id, candidate_pk=candidate_pk,
-                            host_pk=host_pk, subject=subject, before=before, after=after, reason=reason))
+    session.add(
+        SeasonEvent(
+            at=at,
+            os_user=who,
+            cohort_id=cohort.id,
+            action=action,
+            round_id=round_id,
+            candidate_pk=candidate_pk,
+            host_pk=host_pk,
+            subject=subject,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+    )
     if log:
-        session.add(AuditLog(at=at, os_user=who, action=action, cohort_id=cohort.id,
-                             detail=detail + (f"; reason: {reason}" if reason else "")))
+        session.add(
+            AuditLog(
+                at=at,
+                os_user=who,
+                action=action,
+                cohort_id=cohort.id,
+                detail=detail + (f"; reason: {reason}" if reason else ""),
+            )
+        )

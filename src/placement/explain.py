@@ -58,8 +58,10 @@ class Explanation:
     def render(self) -> str:
         out = []
         if self.placed_at:
-            out.append(f"In round {self.round}, {self.candidate_id} was placed at {self.placed_at} (their choice "
-                       f"ranked {self.placed_rank}); the offer is {self.offer}.")
+            out.append(
+                f"In round {self.round}, {self.candidate_id} was placed at {self.placed_at} (their choice "
+                f"ranked {self.placed_rank}); the offer is {self.offer}."
+            )
         else:
             out.append(f"In round {self.round}, {self.candidate_id} was not placed.")
         for ln in self.lines:
@@ -87,11 +89,17 @@ def _held_words(problem, host: int, candidate: int) -> str | None:
     capacity = int(problem.capacity[host])
     if sum(held.values()) < capacity:
         return None
-    words = {"accepted": "accepted in an earlier round", "offered": "offered in an earlier round and not yet answered",
-             "required": "agreed in advance (required pairs)", "held": "held from an earlier round"}
+    words = {
+        "accepted": "accepted in an earlier round",
+        "offered": "offered in an earlier round and not yet answered",
+        "required": "agreed in advance (required pairs)",
+        "held": "held from an earlier round",
+    }
     parts = [f"{n} {words.get(state, state)}" for state, n in sorted(held.items())]
-    return (f"all {capacity} of its place{'s' if capacity != 1 else ''} are already taken by other candidates' "
-            f"placements ({', '.join(parts)})")
+    return (
+        f"all {capacity} of its place{'s' if capacity != 1 else ''} are already taken by other candidates' "
+        f"placements ({', '.join(parts)})"
+    )
 
 
 def _own_hold(problem, candidate: int) -> str | None:
@@ -99,12 +107,16 @@ def _own_hold(problem, candidate: int) -> str | None:
     for i, pair in enumerate(np.asarray(problem.fixed).tolist()):
         if int(problem.pair_cand[pair]) == candidate:
             state = problem.fixed_state(i)
-            return (f"the candidate's own offer at {problem.host_label(int(problem.pair_host[pair]))} is {state} "
-                    f"from an earlier round, and a held offer does not move")
+            return (
+                f"the candidate's own offer at {problem.host_label(int(problem.pair_host[pair]))} is {state} "
+                f"from an earlier round, and a held offer does not move"
+            )
     for pair in np.asarray(problem.required).tolist()[:-1]:
         if int(problem.pair_cand[pair]) == candidate:
-            return (f"the candidate is required at {problem.host_label(int(problem.pair_host[pair]))} "
-                    f"(pairs.csv), and a required pair does not move")
+            return (
+                f"the candidate is required at {problem.host_label(int(problem.pair_host[pair]))} "
+                f"(pairs.csv), and a required pair does not move"
+            )
     return None
 
 
@@ -130,8 +142,11 @@ def _impossible(problem, forced_problem, options, host: int, candidate: int) -> 
     for kind, index in conflict.groups:
         if kind == "target":
             t = forced_problem.targets[index]
-            words = ("a hard diversity target the scheme set" if t.attribute in SPECIAL_CATEGORY_ATTRIBUTES
-                     else f"the hard target {t.name} ({t.scope})")
+            words = (
+                "a hard diversity target the scheme set"
+                if t.attribute in SPECIAL_CATEGORY_ATTRIBUTES
+                else f"the hard target {t.name} ({t.scope})"
+            )
         elif kind == "required" and index == len(forced_problem.required) - 1:
             continue  # the what-if placement itself
         else:
@@ -168,9 +183,11 @@ def _describe_change(problem, base, forced, *, host: int | None = None, gain: in
     cost = forced.objective.get("rank_cost", 0) - base.objective.get("rank_cost", 0)
     if extra <= 0 and cost <= 1e-9 and forced.objective != base.objective:
         # rank-maximal / generous: the rank profile, not the rank sum, decided.
-        return ("its places went to other candidates; placing the candidate there would have given others a worse "
-                "spread of choices by the scheme's rule (most first choices, or fewest low choices), so the overall "
-                "result was better this way")
+        return (
+            "its places went to other candidates; placing the candidate there would have given others a worse "
+            "spread of choices by the scheme's rule (most first choices, or fewest low choices), so the overall "
+            "result was better this way"
+        )
     if extra > 0 or cost > 1e-9:
         if gain is not None and extra > 0:
             others = extra + gain
@@ -180,20 +197,26 @@ def _describe_change(problem, base, forced, *, host: int | None = None, gain: in
                 f"overall result was better this way"
             )
         if extra > 0:
-            return (f"its places went to other candidates; placing the candidate there would have made the total of "
-                    f"everyone's choice ranks {extra} higher (worse), so the overall result was better this way")
-        return ("its places went to other candidates; placing the candidate there would have cost more in soft "
-                "targets or hosts' minimum numbers than it gained, so the overall result was better this way")
+            return (
+                f"its places went to other candidates; placing the candidate there would have made the total of "
+                f"everyone's choice ranks {extra} higher (worse), so the overall result was better this way"
+            )
+        return (
+            "its places went to other candidates; placing the candidate there would have cost more in soft "
+            "targets or hosts' minimum numbers than it gained, so the overall result was better this way"
+        )
     # Equally good on every level: the tie-break decided.
     if base.tie_break == forced.tie_break == TieBreak("host_order", TieOutcome.OPTIMAL):
         from .solver.levels import host_order_cost
 
         cost = host_order_cost(problem)
         if int(cost[forced.chosen].sum()) > int(cost[base.chosen].sum()):
-            return ("placing the candidate there would have been equally good by the scheme's measures; where "
-                    "placements are equally good, candidates the hosts rank higher (the host's own ranking, else the "
-                    "assessment score) come first, for places and for their better choices, and that put someone "
-                    "the host ranks higher there")
+            return (
+                "placing the candidate there would have been equally good by the scheme's measures; where "
+                "placements are equally good, candidates the hosts rank higher (the host's own ranking, else the "
+                "assessment score) come first, for places and for their better choices, and that put someone "
+                "the host ranks higher there"
+            )
     return "an equally good alternative existed; the solver's fixed tie-break chose this placement"
 
 
@@ -234,14 +257,19 @@ def default_round(session, cand: Candidate, cohort: CohortRef) -> int:
         .where(Round.approved_at.is_not(None), Placement.candidate_pk == cand.id)
         .order_by(Round.number.desc())
     ).all()
-    approved = [n for (n,) in session.execute(select(Round.number).where(Round.cohort_id == cohort.id,
-                                                                       Round.approved_at.is_not(None))
-                                              .order_by(Round.number.desc())).all()]
+    approved = [
+        n
+        for (n,) in session.execute(
+            select(Round.number)
+            .where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
+            .order_by(Round.number.desc())
+        ).all()
+    ]
     if rows:
         number, host = rows[0]
         held = dict(rows)
         # Walk back through consecutive approved rounds that carried the same offer.
-        for n in approved[approved.index(number) + 1:]:
+        for n in approved[approved.index(number) + 1 :]:
             if held.get(n) != host:
                 break
             number = n
@@ -278,9 +306,9 @@ def explain(
             .order_by(Preference.rank)
         ).all()
         mine = s.execute(
-            select(Host.host_id, Placement.rank, Placement.offer_status).join(Placement, Placement.host_pk == Host.id).where(
-                Placement.round_id == rnd.id, Placement.candidate_pk == cand.id
-            )
+            select(Host.host_id, Placement.rank, Placement.offer_status)
+            .join(Placement, Placement.host_pk == Host.id)
+            .where(Placement.round_id == rnd.id, Placement.candidate_pk == cand.id)
         ).first()
     placed_at, placed_rank, offer = (mine[0], mine[1], mine[2]) if mine else (None, None, None)
     result = Explanation(candidate_id, number, placed_at, placed_rank, offer)
@@ -298,15 +326,23 @@ def explain(
         if placed_rank is not None and rank >= placed_rank:
             break
         if host_id in dropped:
-            result.lines.append(HostExplanation(host_id, host_name, rank, "ineligible", sentence(f"not eligible: {dropped[host_id]}")))
+            result.lines.append(
+                HostExplanation(host_id, host_name, rank, "ineligible", sentence(f"not eligible: {dropped[host_id]}"))
+            )
             continue
         p = pair_of.get((candidate_id, host_id))
         if p is None:
-            result.lines.append(HostExplanation(host_id, host_name, rank, "ineligible", "not part of this round (the host was added later)."))
+            result.lines.append(
+                HostExplanation(
+                    host_id, host_name, rank, "ineligible", "not part of this round (the host was added later)."
+                )
+            )
             continue
         if base is None:
             base = solve(encoded.problem, solver_opts)
-        forced_problem = replace(encoded.problem, required=np.append(encoded.problem.required, np.int32(p)).astype(np.int32))
+        forced_problem = replace(
+            encoded.problem, required=np.append(encoded.problem.required, np.int32(p)).astype(np.int32)
+        )
         forced = solve(forced_problem, solver_opts)
         h = host_index[host_id]
         if forced.status == "INFEASIBLE":

@@ -23,8 +23,10 @@ from .files import atomic_write, sync
 from .rounds import load_round, log_action
 from .spreadsheet import FORMULA_PREFIXES, SheetData, workbook_bytes
 
-RESTRICTED_NOTICE = ("Contains special category data (sex, ethnicity, disability): restricted use only - "
-                     "do not share or publish.")
+RESTRICTED_NOTICE = (
+    "Contains special category data (sex, ethnicity, disability): restricted use only - do not share or publish."
+)
+
 
 def csv_safe(value: object) -> object:
     """Neutralise a cell a spreadsheet would run as a formula (OWASP CSV injection).
@@ -46,8 +48,17 @@ def csv_safe(value: object) -> object:
 
 
 BASE_COLUMNS = [
-    "round", "candidate_id", "given_name", "family_name", "email",
-    "host_id", "host_name", "host_region", "org_type", "rank", "offer_status",
+    "round",
+    "candidate_id",
+    "given_name",
+    "family_name",
+    "email",
+    "host_id",
+    "host_name",
+    "host_region",
+    "org_type",
+    "rank",
+    "offer_status",
 ]
 SENSITIVE_COLUMNS = ["sex", "ethnic_category", "ethnic_group", "disability"]
 
@@ -70,8 +81,10 @@ def export_round(
     out = Path(out)
     suffix = out.suffix.casefold()
     if suffix not in EXPORT_SUFFIXES:
-        raise ConfigError(f"Cannot export to {out.name}: the format is chosen by the suffix.",
-                          "Name the file .csv or .xlsx (e.g. --out placements.xlsx).")
+        raise ConfigError(
+            f"Cannot export to {out.name}: the format is chosen by the suffix.",
+            "Name the file .csv or .xlsx (e.g. --out placements.xlsx).",
+        )
     with atomic_write(out, private=True) as raw, write_session(engine) as s:
         scope = resolve(s, cohort)
         rnd = load_round(s, number, scope)
@@ -96,8 +109,17 @@ def export_round(
         records = []
         for cand, host, pl, prot in rows:
             rec = [
-                number, cand.candidate_id, cand.given_name, cand.family_name, cand.email,
-                host.host_id, host.name, host.region, host.org_type, pl.rank, pl.offer_status,
+                number,
+                cand.candidate_id,
+                cand.given_name,
+                cand.family_name,
+                cand.email,
+                host.host_id,
+                host.name,
+                host.region,
+                host.org_type,
+                pl.rank,
+                pl.offer_status,
             ]
             if include_sensitive:
                 rec += [

@@ -64,8 +64,10 @@ def check_target(path: Path) -> None:
     if stat.S_ISREG(st.st_mode):
         return
     kind = (
-        "a folder" if stat.S_ISDIR(st.st_mode)
-        else "a symbolic link" if stat.S_ISLNK(st.st_mode)
+        "a folder"
+        if stat.S_ISDIR(st.st_mode)
+        else "a symbolic link"
+        if stat.S_ISLNK(st.st_mode)
         else "a device or another special file"
     )
     raise ConfigError(
@@ -84,7 +86,10 @@ def os_error(exc: OSError, path: Path) -> ConfigError:
     elif exc.errno == errno.EROFS:
         what, fix = f"{folder} is on a read-only disk", "Choose another folder with --out."
     elif exc.errno in (errno.ENOENT, errno.ENOTDIR):
-        what, fix = f"the folder {folder} does not exist (or is not a folder)", "Create it, or choose another with --out."
+        what, fix = (
+            f"the folder {folder} does not exist (or is not a folder)",
+            "Create it, or choose another with --out.",
+        )
     else:
         what, fix = exc.strerror or str(exc), "Check the path and the disk, or choose another place with --out."
     return ConfigError(f"Cannot write {path}: {what}. Nothing was written.", fix)
@@ -125,4 +130,3 @@ def atomic_write(path: Path, *, private: bool = True) -> Iterator[BinaryIO]:
         if tmp is not None:
             with suppress(OSError):
                 os.unlink(tmp)
-

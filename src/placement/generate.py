@@ -225,7 +225,9 @@ def _categorical(rng: np.random.Generator, probs: np.ndarray, n: int) -> np.ndar
     return np.minimum((u[:, None] >= cum).sum(axis=1), cum.shape[1] - 1)
 
 
-def _declared(rng: np.random.Generator, n: int, shares: tuple[tuple[str, float], ...], rest: np.ndarray | None) -> np.ndarray:
+def _declared(
+    rng: np.random.Generator, n: int, shares: tuple[tuple[str, float], ...], rest: np.ndarray | None
+) -> np.ndarray:
     """Declared values: each listed value with its share; the remainder keeps ``rest`` (the true value)."""
     values = [v for v, _ in shares]
     p = np.array([s for _, s in shares])
@@ -280,7 +282,7 @@ def _draw_candidates(rng: np.random.Generator, n: int) -> dict:
     score = np.round(np.clip(score, 40.0, 100.0), 1)
 
     # Linked pairs (couples, friends applying together): a handful, living in the same region.
-    n_links = (max(n // 200, 1) if n >= 10 else 0)
+    n_links = max(n // 200, 1) if n >= 10 else 0
     linked = rng.choice(n, size=2 * n_links, replace=False).reshape(-1, 2) if n_links else np.zeros((0, 2), int)
     region[linked[:, 1]] = region[linked[:, 0]]
     partner = np.full(n, -1)

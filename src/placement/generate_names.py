@@ -42,16 +42,31 @@ _NAME_POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "Murphy|Kelly|O'Brien|O'Sullivan|Byrne|Ryan|O'Connor|Doyle|McCarthy|Gallagher|Quinn|Brennan|"
             "Fitzgerald|Kavanagh|O'Neill|Ó Briain|Mac Giolla",
         ),
-        "polish": ("Agnieszka Katarzyna Zofia Magdalena Joanna Ewa", "Piotr Tomasz Jakub Mateusz Krzysztof Paweł",
-                   "Nowak|Kowalczyk|Wiśniewski|Dąbrowski|Lewandowski|Zieliński|Kamiński"),
-        "italian": ("Giulia Francesca Chiara Alessia Sara", "Marco Luca Matteo Alessandro Davide",
-                    "Rossi|Ferrari|Esposito|Bianchi|Romano|Colombo|Ricci"),
-        "iberian": ("Ana Lucía Inês Marta Beatriz Carmen", "João Diego Pedro Javier Tiago Miguel",
-                    "Silva|Santos|Ferreira|García|Fernández|Pereira|Martínez|Costa"),
-        "romanian": ("Ioana Andreea Elena Cristina Bianca", "Andrei Mihai Bogdan Alexandru Ionuț",
-                     "Popescu|Ionescu|Popa|Stan|Dumitru|Constantin"),
-        "greek": ("Eleni Maria Katerina Sofia Despina", "Nikolaos Dimitrios Georgios Konstantinos Yannis",
-                  "Papadopoulos|Georgiou|Nikolaidis|Christodoulou|Pappas"),
+        "polish": (
+            "Agnieszka Katarzyna Zofia Magdalena Joanna Ewa",
+            "Piotr Tomasz Jakub Mateusz Krzysztof Paweł",
+            "Nowak|Kowalczyk|Wiśniewski|Dąbrowski|Lewandowski|Zieliński|Kamiński",
+        ),
+        "italian": (
+            "Giulia Francesca Chiara Alessia Sara",
+            "Marco Luca Matteo Alessandro Davide",
+            "Rossi|Ferrari|Esposito|Bianchi|Romano|Colombo|Ricci",
+        ),
+        "iberian": (
+            "Ana Lucía Inês Marta Beatriz Carmen",
+            "João Diego Pedro Javier Tiago Miguel",
+            "Silva|Santos|Ferreira|García|Fernández|Pereira|Martínez|Costa",
+        ),
+        "romanian": (
+            "Ioana Andreea Elena Cristina Bianca",
+            "Andrei Mihai Bogdan Alexandru Ionuț",
+            "Popescu|Ionescu|Popa|Stan|Dumitru|Constantin",
+        ),
+        "greek": (
+            "Eleni Maria Katerina Sofia Despina",
+            "Nikolaos Dimitrios Georgios Konstantinos Yannis",
+            "Papadopoulos|Georgiou|Nikolaidis|Christodoulou|Pappas",
+        ),
         "indian": (
             "Priya Ananya Kavya Divya Pooja Shreya Neha Anjali Meera Simran Harpreet Jaspreet Nisha Riya Deepa",
             "Arjun Rohan Vikram Rahul Aarav Sanjay Anil Rajesh Karan Nikhil Harjit Gurpreet Amit Dev Vivek",
@@ -68,10 +83,17 @@ _NAME_POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "Rahim Shahid Jamal Rafiq Anwar Abdul Tanvir Shafiq Mizanur",
             "Begum|Uddin|Miah|Rahman|Islam|Chowdhury|Hoque|Ali|Ahmed|Sarkar",
         ),
-        "sri_lankan": ("Tharshini Anusha Nirmala Kalpana Dilini", "Kajan Suresh Dinesh Pradeep Kasun",
-                       "Sivakumar|Perera|Fernando|Wickramasinghe|Balasubramaniam|Jayawardena"),
+        "sri_lankan": (
+            "Tharshini Anusha Nirmala Kalpana Dilini",
+            "Kajan Suresh Dinesh Pradeep Kasun",
+            "Sivakumar|Perera|Fernando|Wickramasinghe|Balasubramaniam|Jayawardena",
+        ),
         "nepali": ("Sunita Sita Anjana Pratima", "Bishal Prakash Suman Bikash", "Gurung|Thapa|Rai|Limbu|Shrestha"),
-        "filipino": ("Maricel Rowena Jasmine Kristine", "Jericho Rommel Mark Jonathan", "Reyes|Santos|Dela Cruz|Bautista|Mendoza"),
+        "filipino": (
+            "Maricel Rowena Jasmine Kristine",
+            "Jericho Rommel Mark Jonathan",
+            "Reyes|Santos|Dela Cruz|Bautista|Mendoza",
+        ),
         "vietnamese": ("Linh Thao Huong Mai", "Minh Tuan Duc Quang", "Nguyen|Tran|Le|Pham|Hoang"),
         "caribbean": (
             "Shanice Tanisha Chantelle Keisha Monique Aaliyah Jade Simone Kezia Marcia",
@@ -79,26 +101,48 @@ _NAME_POOLS: dict[str, tuple[list[str], list[str], list[str]]] = {
             "Campbell|Brown|Williams|Thompson|Francis|Clarke|Forbes|Bailey|Henry|Grant|Reid|Gayle|McKenzie|"
             "Edwards|Walters|Bennett",
         ),
-        "nigerian": ("Chiamaka Adaeze Ngozi Folake Ifeoma Temitope Yetunde Funmilayo",
-                     "Chinedu Oluwaseun Tunde Emeka Obinna Babajide Kayode Ikenna",
-                     "Okafor|Adeyemi|Okonkwo|Ogunleye|Eze|Nwosu|Adebayo|Oyelaran|Abdullahi"),
-        "ghanaian": ("Abena Ama Akosua Efua Adwoa", "Kwame Kofi Yaw Kwabena Kojo", "Mensah|Asante|Boateng|Osei|Owusu|Appiah"),
-        "somali": ("Hodan Fadumo Amina Sahra Ayaan", "Abdi Mohamed Abdirahman Yusuf Ahmed", "Mohamud|Warsame|Farah|Abdi|Hassan|Omar"),
-        "zimbabwean": ("Chipo Rutendo Nyasha Tatenda Grace", "Tinashe Farai Takudzwa Simbarashe Brian",
-                       "Moyo|Ncube|Sibanda|Chikwanha|Mutasa|Banda"),
-        "kenyan": ("Wanjiru Achieng Njeri Wambui Faith", "Kamau Otieno Kiprop Brian Daniel",
-                   "Mwangi|Otieno|Odhiambo|Kiprono|Njoroge|Kamau"),
+        "nigerian": (
+            "Chiamaka Adaeze Ngozi Folake Ifeoma Temitope Yetunde Funmilayo",
+            "Chinedu Oluwaseun Tunde Emeka Obinna Babajide Kayode Ikenna",
+            "Okafor|Adeyemi|Okonkwo|Ogunleye|Eze|Nwosu|Adebayo|Oyelaran|Abdullahi",
+        ),
+        "ghanaian": (
+            "Abena Ama Akosua Efua Adwoa",
+            "Kwame Kofi Yaw Kwabena Kojo",
+            "Mensah|Asante|Boateng|Osei|Owusu|Appiah",
+        ),
+        "somali": (
+            "Hodan Fadumo Amina Sahra Ayaan",
+            "Abdi Mohamed Abdirahman Yusuf Ahmed",
+            "Mohamud|Warsame|Farah|Abdi|Hassan|Omar",
+        ),
+        "zimbabwean": (
+            "Chipo Rutendo Nyasha Tatenda Grace",
+            "Tinashe Farai Takudzwa Simbarashe Brian",
+            "Moyo|Ncube|Sibanda|Chikwanha|Mutasa|Banda",
+        ),
+        "kenyan": (
+            "Wanjiru Achieng Njeri Wambui Faith",
+            "Kamau Otieno Kiprop Brian Daniel",
+            "Mwangi|Otieno|Odhiambo|Kiprono|Njoroge|Kamau",
+        ),
         "chinese": (
             "Jing Xiaoyu Mei Lin Yan Wen Hui Jiayi Siu Ying Xinyi",
             "Wei Jun Hao Jian Ming Tao Kai Zhiwei Ka-ho Yuxuan",
             "Wang|Li|Zhang|Liu|Chen|Yang|Huang|Zhao|Wu|Zhou|Lau|Cheung|Wong|Chan|Ng|Ho|Leung",
         ),
-        "arab": ("Leila Yasmin Noor Layla Rania Huda", "Omar Karim Yusuf Ahmad Tariq Khaled",
-                 "Haddad|Khalil|Nasser|Al-Masri|Mansour|El-Sayed|Aziz"),
+        "arab": (
+            "Leila Yasmin Noor Layla Rania Huda",
+            "Omar Karim Yusuf Ahmad Tariq Khaled",
+            "Haddad|Khalil|Nasser|Al-Masri|Mansour|El-Sayed|Aziz",
+        ),
         "turkish": ("Elif Zeynep Ayşe Merve", "Emre Mehmet Can Burak", "Yılmaz|Demir|Kaya|Şahin|Çelik"),
         "iranian": ("Shirin Darya Maryam Parisa", "Reza Dariush Arash Kian", "Hosseini|Karimi|Rahimi|Mohammadi|Ahmadi"),
-        "latin_american": ("Carolina Valentina Camila Daniela", "Mateo Santiago Andrés Felipe",
-                           "Rodríguez|Morales|Gómez|Herrera|Castillo"),
+        "latin_american": (
+            "Carolina Valentina Camila Daniela",
+            "Mateo Santiago Andrés Felipe",
+            "Rodríguez|Morales|Gómez|Herrera|Castillo",
+        ),
     }.items()
 }
 # Name pools of each ethnic category: one pool is drawn per candidate. For the
@@ -139,7 +183,15 @@ def email_local_part(given: str, family: str) -> str:
 
 # Made-up codes shaped like ODS codes: NHS trusts R.., integrated care boards
 # Q.., commissioning support and other bodies 0.., health innovation networks Y..
-_CODE_PREFIX = {"acute": "R", "mental_health": "R", "community": "R", "ambulance": "R", "ics": "Q", "ahsn": "Y", "other": "0"}
+_CODE_PREFIX = {
+    "acute": "R",
+    "mental_health": "R",
+    "community": "R",
+    "ambulance": "R",
+    "ics": "Q",
+    "ahsn": "Y",
+    "other": "0",
+}
 _BASE36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 

@@ -27,8 +27,14 @@ LEAVE_EARLY = 0.12  # chance a graduate leaves before completing
 EMPLOYED_AFTER = 0.88  # chance a completer takes an NHS post
 BAND_6 = 0.55  # chance an employed completer is promoted to band 6 within a year
 BAND_7 = 0.35  # chance a band-6 graduate reaches band 7 a year or so later
-LEAVING_REASONS = ("relocated", "left the NHS for the private sector", "caring responsibilities",
-                   "career change", "health", "")
+LEAVING_REASONS = (
+    "relocated",
+    "left the NHS for the private sector",
+    "caring responsibilities",
+    "career change",
+    "health",
+    "",
+)
 
 
 def generate_outcomes(
@@ -50,8 +56,16 @@ def generate_outcomes(
 
     def add(cid: str, day: date, event: str, band: str = "", reason: str = "") -> None:
         if day <= as_of:
-            rows.append({"candidate_id": cid, "cohort": cohort, "date": day.isoformat(), "event": event,
-                         "band": band, "reason": reason})
+            rows.append(
+                {
+                    "candidate_id": cid,
+                    "cohort": cohort,
+                    "date": day.isoformat(),
+                    "event": event,
+                    "band": band,
+                    "reason": reason,
+                }
+            )
 
     for cand in sorted(candidates, key=lambda c: c["candidate_id"]):
         cid = cand["candidate_id"]
@@ -96,5 +110,7 @@ def write_outcomes(rows: Iterable[Mapping[str, str]], path: str | Path) -> int:
 def read_candidates(path: str | Path) -> list[dict[str, str]]:
     """candidate_id and ethnic_category of each row of a canonical candidates.csv."""
     with Path(path).open(newline="", encoding="utf-8-sig") as fh:
-        return [{"candidate_id": r["candidate_id"], "ethnic_category": r.get("ethnic_category", "")}
-                for r in csv.DictReader(fh)]
+        return [
+            {"candidate_id": r["candidate_id"], "ethnic_category": r.get("ethnic_category", "")}
+            for r in csv.DictReader(fh)
+        ]

@@ -31,8 +31,10 @@ def suggestion(wanted: str, known: list[str]) -> str | None:
 def _not_found(what: str, wanted: str, known: list[str], listing: str) -> NotFound:
     near = suggestion(wanted, known)
     if near is not None:
-        return NotFound(f"There is no {what} {wanted!r}; did you mean {near!r}?",
-                        f"Ids must match exactly, letter case and blanks included: use {near!r}.")
+        return NotFound(
+            f"There is no {what} {wanted!r}; did you mean {near!r}?",
+            f"Ids must match exactly, letter case and blanks included: use {near!r}.",
+        )
     if not known:
         return NotFound(f"There is no {what} {wanted!r}: none are imported yet.", listing)
     return NotFound(f"There is no {what} {wanted!r}.", f"Check the id (ids are case-sensitive); {listing}")
@@ -45,8 +47,12 @@ def candidate(session: Session, candidate_id: str, cohort: CohortRef | str | Non
     found = session.scalar(select(Candidate).where(in_cohort, Candidate.candidate_id == candidate_id))
     if found is None:
         known = list(session.scalars(select(Candidate.candidate_id).where(in_cohort)))
-        raise _not_found("candidate", candidate_id, known,
-                         f"see `placement round show N` for the ids in a round (cohort {scope.name}).")
+        raise _not_found(
+            "candidate",
+            candidate_id,
+            known,
+            f"see `placement round show N` for the ids in a round (cohort {scope.name}).",
+        )
     return found
 
 

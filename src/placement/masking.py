@@ -29,8 +29,13 @@ SMALL_MAX = 7  # as the audit's disclosure control: counts 1..7 single people ou
 WITHHELD = "*"
 SPECIAL_TARGET_WORDS = "a diversity target the scheme set"
 # How solver messages name special category groups ("disability = yes", "minority_ethnic = yes", ...).
-_SPECIAL_WORDS = tuple(sorted({a.replace("_", " ") for a in SPECIAL_CATEGORY_ATTRIBUTES}
-                              | set(SPECIAL_CATEGORY_ATTRIBUTES) | {"disab", "ethnic"}))
+_SPECIAL_WORDS = tuple(
+    sorted(
+        {a.replace("_", " ") for a in SPECIAL_CATEGORY_ATTRIBUTES}
+        | set(SPECIAL_CATEGORY_ATTRIBUTES)
+        | {"disab", "ethnic"}
+    )
+)
 _COUNT = re.compile(r"(?<![\w.])\d+(?![\w%]|\.\d)")  # whole numbers, not shares (10%) or decimals
 _TOKEN = re.compile(r"[^\s,;:()'\"]+")
 _SENTENCE = re.compile(r"(?<=[.;])\s+")
@@ -66,8 +71,9 @@ def diagnosis_line(line: str, special_names: Iterable[str] = ()) -> str:
     )
 
 
-def for_candidate(text: str, special_names: Iterable[str], others: frozenset[str],
-                  *, instead: str = SPECIAL_TARGET_WORDS) -> str:
+def for_candidate(
+    text: str, special_names: Iterable[str], others: frozenset[str], *, instead: str = SPECIAL_TARGET_WORDS
+) -> str:
     """``text`` safe to read to a candidate (explain): every line of an explanation goes through this.
 
     - a sentence involving a special category target (by name, or naming such

@@ -44,8 +44,10 @@ def current_round(session: Session, cohort: CohortRef | str | None = None) -> Ro
 
     rnd = latest_approved(session, cohort)
     if rnd is None:
-        raise RoundError("No round has been approved, so there are no offers.",
-                         "Approve a round first: `placement round approve N --by NAME`.")
+        raise RoundError(
+            "No round has been approved, so there are no offers.",
+            "Approve a round first: `placement round approve N --by NAME`.",
+        )
     return rnd
 
 
@@ -64,24 +66,48 @@ def offer_rows(session: Session, placement: Placement) -> list[Placement]:
     """The rows of one offer: this placement and the same candidate at the same host, in the same
     state, in the approved rounds that carried it (a declined or released pair is never offered again,
     so these are one offer)."""
-    return list(session.scalars(
-        select(Placement)
-        .join(Round, Round.id == Placement.round_id)
-        .where(Round.approved_at.is_not(None), Placement.candidate_pk == placement.candidate_pk,
-               Placement.host_pk == placement.host_pk, Placement.offer_status == placement.offer_status)
-    ))
+    return list(
+        session.scalars(
+            select(Placement)
+            .join(Round, Round.id == Placement.round_id)
+            .where(
+                Round.approved_at.is_not(None),
+                Placement.candidate_pk == placement.candidate_pk,
+                Placement.host_pk == placement.host_pk,
+                Placement.offer_status == placement.offer_status,
+            )
+        )
+    )
 
 
-def set_offer(session: Session, placement: Placement, state: OfferState, *, action: str, detail: str,
-              cohort: CohortRef, reason: str = "") -> None:
+def set_offer(
+    session: Session,
+    placement: Placement,
+    state: OfferState,
+    *,
+    action: str,
+    detail: str,
+    cohort: CohortRef,
+    reason: str = "",
+) -> None:
     """Move an offer (with every round's row of it) to ``state``, recording the change and why."""
     before = placement.offer_status
     at = now()
     for row in offer_rows(session, placement):
         row.offer_status = state.value
         row.responded_at = at
-    record(session, action, detail, cohort=cohort, round_id=placement.round_id, candidate_pk=placement.candidate_pk,
-           host_pk=placement.host_pk, before=before, after=state.value, reason=reason)
+    record(
+        session,
+        action,
+        detail,
+        cohort=cohort,
+        round_id=placement.round_id,
+        candidate_pk=placement.candidate_pk,
+        host_pk=placement.host_pk,
+        before=before,
+        after=state.value,
+        reason=reason,
+    )
 
 
 def supersede_stale(session: Session, rnd: Round | None, cohort: CohortRef) -> tuple[int, ...]:
@@ -91,9 +117,11 @@ def supersede_stale(session: Session, rnd: Round | None, cohort: CohortRef) -> t
 
     session.flush()
     now_basis = basis(session, rnd, cohort)
-    stale = [r for r in session.scalars(select(Round).where(Round.cohort_id == cohort.id,
-                                                            Round.state == RoundState.PROPOSAL))
-             if r.summary.get("basis") not in (None, now_basis)]
+    stale = [
+        r
+        for r in session.scalars(select(Round).where(Round.cohort_id == cohort.id, Round.state == RoundState.PROPOSAL))
+        if r.summary.get("basis") not in (None, now_basis)
+    ]
     for r in stale:
         r.state = RoundState.SUPERSEDED.value
     return tuple(r.number for r in stale)
@@ -101,25 +129,32 @@ def supersede_stale(session: Session, rnd: Round | None, cohort: CohortRef) -> t
 
 def _no_offer(session: Session, rnd: Round, candidate_id: str) -> tuple[str, str]:
     """Why a candidate has no offer to answer in ``rnd``, and the fix (with "did you mean" for ids)."""
-    exists = session.scalar(select(Candidate.id).where(Candidate.cohort_id == rnd.cohort_id,
-                                                       Candidate.candidate_id == candidate_id))
+    exists = session.scalar(
+        select(Candidate.id).where(Candidate.cohort_id == rnd.cohort_id, Candidate.candidate_id == candidate_id)
+    )
     if exists is None:
         try:
             find_candidate(session, candidate_id, by_id(session, rnd.cohort_id))
         except NotFound as exc:
             return exc.message, exc.hint or ""
-    return (f"{candidate_id} has no offer in round {rnd.number}",
-            f"check the candidate id: `placement round show {rnd.number}` lists the offers")
+    return (
+        f"{candidate_id} has no offer in round {rnd.number}",
+        f"check the candidate id: `placement round show {rnd.number}` lists the offers",
+    )
 
 
 def _answer_problem(pl: Placement, hid: str, candidate_id: str, rnd: Round) -> tuple[str, str] | None:
     if pl.offer_status == OfferState.OFFERED:
         return None
     if pl.offer_status in (OfferState.ACCEPTED, OfferState.DECLINED):
-        return (f"{candidate_id}'s offer at {hid} in round {rnd.number} is already {pl.offer_status}",
-                f"to change the answer: `placement offer change {candidate_id} accept|decline --reason ...`")
-    return (f"{candidate_id}'s placement at {hid} in round {rnd.number} is {pl.offer_status}, not offered",
-            "only an offered placement can be answered")
+        return (
+            f"{candidate_id}'s offer at {hid} in round {rnd.number} is already {pl.offer_status}",
+            f"to change the answer: `placement offer change {candidate_id} accept|decline --reason ...`",
+        )
+    return (
+        f"{candidate_id}'s placement at {hid} in round {rnd.number} is {pl.offer_status}, not offered",
+        "only an offered placement can be answered",
+    )
 
 
 def record_responses(
@@ -148,8 +183,14 @@ def record_responses(
 
 
 def _answer(s: Session, rnd: Round, pl: Placement, cid: str, hid: str, state: OfferState, cohort: CohortRef) -> None:
-    set_offer(s, pl, state, action="accept" if state == OfferState.ACCEPTED else "decline",
-              detail=f"{cid} {state} {hid} (round {rnd.number})", cohort=cohort)
+    set_offer(
+        s,
+        pl,
+        state,
+        action="accept" if state == OfferState.ACCEPTED else "decline",
+        detail=f"{cid} {state} {hid} (round {rnd.number})",
+        cohort=cohort,
+    )
 
 
 def import_answers(
@@ -182,8 +223,14 @@ def import_answers(
         for row, model in rows:
             cid = model.candidate_id
             if cid in seen:
-                table.report(problems, row, "candidate_id", cid, f"answers for the same candidate as row {seen[cid]}",
-                             "keep one answer per candidate")
+                table.report(
+                    problems,
+                    row,
+                    "candidate_id",
+                    cid,
+                    f"answers for the same candidate as row {seen[cid]}",
+                    "keep one answer per candidate",
+                )
                 continue
             seen[cid] = row
             found = offer_of(s, rnd, cid)
@@ -198,7 +245,7 @@ def import_answers(
                 continue
             todo.append((pl, cid, hid, RESPONSES[model.response]))
         if len(problems):
-            problems.items.sort(key=lambda p: (p.row or 0))
+            problems.items.sort(key=lambda p: p.row or 0)
             raise InputError(problems.items, truncated=problems.truncated)
         for pl, cid, hid, state in todo:
             _answer(s, rnd, pl, cid, hid, state, scope)

@@ -126,12 +126,16 @@ def last_involvement(session: Session) -> dict[int, datetime]:
         _latest(latest, pk, imported_at)
     # Recording what became of a graduate (an outcomes import) is dealing with them too.
     for pk, imported_at in session.execute(
-        select(Outcome.candidate_pk, ImportBatch.imported_at).join(ImportBatch, ImportBatch.id == Outcome.import_batch_id)
+        select(Outcome.candidate_pk, ImportBatch.imported_at).join(
+            ImportBatch, ImportBatch.id == Outcome.import_batch_id
+        )
     ):
         _latest(latest, pk, imported_at)
     # A round's pool names candidates of its own cohort (the same id in another cohort is another person).
-    pk_of_id = {(cohort, cid): pk for cohort, cid, pk in session.execute(
-        select(Candidate.cohort_id, Candidate.candidate_id, Candidate.id))}
+    pk_of_id = {
+        (cohort, cid): pk
+        for cohort, cid, pk in session.execute(select(Candidate.cohort_id, Candidate.candidate_id, Candidate.id))
+    }
     for cohort_id, created_at, approved_at, summary in session.execute(
         select(Round.cohort_id, Round.created_at, Round.approved_at, Round.summary)
     ):
@@ -157,9 +161,7 @@ def _chunks(keys: list[int]) -> Iterable[list[int]]:
 
 
 def _count(session: Session, column, keys: list[int]) -> int:
-    return sum(
-        session.scalar(select(func.count()).where(column.in_(chunk))) or 0 for chunk in _chunks(keys)
-    )
+    return sum(session.scalar(select(func.count()).where(column.in_(chunk))) or 0 for chunk in _chunks(keys))
 
 
 def purge(
@@ -209,9 +211,7 @@ def purge(
         # A partner still on record (in the same cohort) who names a purged candidate: the link can no longer be honoured.
         unlink = [pk for pk, cohort, other in linked if pk in doomed_set or (cohort, other) in doomed_ids]
         report.links_cleared = len(unlink)
-        old_rounds = list(
-            s.scalars(select(Round.id).where(Round.created_at < moment, Round.inputs.is_not(None))).all()
-        )
+        old_rounds = list(s.scalars(select(Round.id).where(Round.created_at < moment, Round.inputs.is_not(None))).all())
         report.rounds_cleared = len(old_rounds)
         if dry_run:
             return report
@@ -232,8 +232,12 @@ def purge(
                 update(Candidate)
                 .where(Candidate.id.in_(chunk))
                 .values(
-                    given_name=None, family_name=None, email=None, linked_with=None,
-                    career_changer="not_known", purged_at=stamp,
+                    given_name=None,
+                    family_name=None,
+                    email=None,
+                    linked_with=None,
+                    career_changer="not_known",
+                    purged_at=stamp,
                 )
             )
         for chunk in _chunks(unlink):

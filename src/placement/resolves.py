@@ -40,7 +40,9 @@ def stored_inputs(
     rnd = load_round(session, number, cohort)
     blob = session.scalar(select(Round.inputs).where(Round.id == rnd.id))
     if blob is None:
-        raise RoundError(f"Round {number}'s inputs were purged.", "It can no longer be re-solved; its aggregate figures remain.")
+        raise RoundError(
+            f"Round {number}'s inputs were purged.", "It can no longer be re-solved; its aggregate figures remain."
+        )
     return rnd, enc_mod.loads(blob)
 
 
@@ -87,9 +89,12 @@ def resolve_without_targets(engine: Engine, number: int, *, cohort: CohortRef | 
 
 def _round_placements(session: Session, rnd: Round) -> list[tuple[str, str]]:
     """(candidate id, host id) of every placement stored with round ``rnd``."""
-    return [(r[0], r[1]) for r in session.execute(
-        select(Candidate.candidate_id, Host.host_id)
-        .join(Placement, Placement.candidate_pk == Candidate.id)
-        .join(Host, Placement.host_pk == Host.id)
-        .where(Placement.round_id == rnd.id)
-    ).all()]
+    return [
+        (r[0], r[1])
+        for r in session.execute(
+            select(Candidate.candidate_id, Host.host_id)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Host, Placement.host_pk == Host.id)
+            .where(Placement.round_id == rnd.id)
+        ).all()
+    ]

@@ -74,11 +74,15 @@ class RoundOptions:
         from .errors import ConfigError
 
         if not (math.isfinite(self.time_limit) and 0 < self.time_limit <= 86_400):
-            raise ConfigError(f"time_limit {self.time_limit!r} is not a number of seconds between 0 and 86400.",
-                              "Use e.g. --time-limit 60.")
+            raise ConfigError(
+                f"time_limit {self.time_limit!r} is not a number of seconds between 0 and 86400.",
+                "Use e.g. --time-limit 60.",
+            )
         if not (math.isfinite(self.min_placement_weight) and 0 <= self.min_placement_weight <= 1_000_000):
-            raise ConfigError(f"min_placement_weight {self.min_placement_weight!r} is not a finite number "
-                              "between 0 and 1000000.", "Use e.g. --min-placement-weight 10.")
+            raise ConfigError(
+                f"min_placement_weight {self.min_placement_weight!r} is not a finite number between 0 and 1000000.",
+                "Use e.g. --min-placement-weight 10.",
+            )
         if isinstance(self.workers, bool) or not isinstance(self.workers, int) or not 1 <= self.workers <= 64:
             raise ConfigError(f"workers {self.workers!r} is not a whole number from 1 to 64.", "Use e.g. --workers 2.")
 
@@ -157,8 +161,15 @@ def _now() -> datetime:
 
 def log_action(session: Session, action: str, detail: str, cohort: CohortRef | None = None) -> None:
     """Append to the audit log (never special category values in ``detail``), naming the cohort concerned."""
-    session.add(AuditLog(at=_now(), os_user=os_user(), action=action, detail=detail,
-                         cohort_id=cohort.id if cohort is not None else None))
+    session.add(
+        AuditLog(
+            at=_now(),
+            os_user=os_user(),
+            action=action,
+            detail=detail,
+            cohort_id=cohort.id if cohort is not None else None,
+        )
+    )
 
 
 def basis(session: Session, parent: Round | None, cohort: CohortRef) -> str:
@@ -177,8 +188,11 @@ def basis(session: Session, parent: Round | None, cohort: CohortRef) -> str:
             .where(Placement.round_id == parent.id)
         ).all():
             held.append([cid, hid, "held" if status in ("offered", "accepted") else status])
-    withdrawn = list(session.scalars(select(Candidate.candidate_id).where(Candidate.cohort_id == cohort.id,
-                                                                          Candidate.withdrawn.is_(True))))
+    withdrawn = list(
+        session.scalars(
+            select(Candidate.candidate_id).where(Candidate.cohort_id == cohort.id, Candidate.withdrawn.is_(True))
+        )
+    )
     doc = {"parent": parent.number if parent else None, "held": sorted(held), "withdrawn": sorted(withdrawn)}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
@@ -194,7 +208,8 @@ def check_quotas(scheme: Scheme, allow_quota: bool) -> list[str]:
     quotas = [
         t.name
         for t in scheme.targets
-        if t.strength == "hard" and t.attribute in PROTECTED_ATTRIBUTES
+        if t.strength == "hard"
+        and t.attribute in PROTECTED_ATTRIBUTES
         and ((t.min_share is not None and t.min_share > 0) or (t.max_share is not None and t.max_share < 1))
     ]
     if quotas and not allow_quota:
@@ -211,8 +226,11 @@ def load_round(session: Session, number: int, cohort: CohortRef | str | None = N
     rnd = session.scalar(select(Round).where(Round.cohort_id == cohort.id, Round.number == number))
     if rnd is None:
         latest = session.scalar(select(func.max(Round.number)).where(Round.cohort_id == cohort.id))
-        hint = (f"Cohort {cohort.name} has no rounds yet: run `placement solve`." if latest is None
-                else f"Cohort {cohort.name}'s rounds run from 1 to {latest}: see `placement round list`.")
+        hint = (
+            f"Cohort {cohort.name} has no rounds yet: run `placement solve`."
+            if latest is None
+            else f"Cohort {cohort.name}'s rounds run from 1 to {latest}: see `placement round list`."
+        )
         raise NotFound(f"There is no round {number} in cohort {cohort.name}.", hint)
     return rnd
 
@@ -220,8 +238,10 @@ def load_round(session: Session, number: int, cohort: CohortRef | str | None = N
 def latest_approved(session: Session, cohort: CohortRef | str | None = None) -> Round | None:
     cohort = scoped(session, cohort)
     return session.scalar(
-        select(Round).where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
-        .order_by(Round.number.desc()).limit(1)
+        select(Round)
+        .where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
+        .order_by(Round.number.desc())
+        .limit(1)
     )
 
 
@@ -293,12 +313,16 @@ def prepare(
     with read_session(engine) as s:
         scheme = load_scheme(s, cohort)
         if not scheme.candidates:
-            raise RoundError(f"Cohort {cohort.name} has no candidates to place.",
-                             "Import candidates first: `placement import candidates FILE`.")
+            raise RoundError(
+                f"Cohort {cohort.name} has no candidates to place.",
+                "Import candidates first: `placement import candidates FILE`.",
+            )
         if not scheme.hosts:
-            raise RoundError(f"Cohort {cohort.name} has no hosts with places.",
-                             "Import hosts first (`placement import hosts FILE`), or start from another cohort's "
-                             "hosts: `placement cohort copy-hosts FROM TO`.")
+            raise RoundError(
+                f"Cohort {cohort.name} has no hosts with places.",
+                "Import hosts first (`placement import hosts FILE`), or start from another cohort's "
+                "hosts: `placement cohort copy-hosts FROM TO`.",
+            )
         quotas = check_quotas(scheme, options.allow_quota)
         if not options.use_targets:
             scheme.targets = []
@@ -340,7 +364,9 @@ def interruptible(work: Callable[[], T], deadline: float | None = None) -> T:
                     "(the hard part is usually a binding share target).",
                 )
     except KeyboardInterrupt:
-        raise Interrupted("The solve was interrupted; no round was stored.", "Run `placement solve` again when ready.") from None
+        raise Interrupted(
+            "The solve was interrupted; no round was stored.", "Run `placement solve` again when ready."
+        ) from None
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["solution"]  # type: ignore[return-value]
@@ -370,7 +396,8 @@ def solve_round(
     # Grace past the solver's own limit for the engines' clock checks and the final checks.
     deadline = options.time_limit * 1.5 + 30
     solution = interruptible(
-        lambda: solve(encoded.problem, options.solver_options(), progress=say, engine=options.engine), deadline)
+        lambda: solve(encoded.problem, options.solver_options(), progress=say, engine=options.engine), deadline
+    )
     say(f"Solved: {solution.status} in {time.perf_counter() - started:.2f} s")
     if solution.status not in ("OPTIMAL", "FEASIBLE"):
         # Infeasible, or no answer within the time limit: there is nothing to propose, so no round.
@@ -385,8 +412,18 @@ def options_words(options: RoundOptions | dict) -> str:
     return ", ".join(f"{k.replace('_', '-')}={str(v).lower() if isinstance(v, bool) else v}" for k, v in d.items())
 
 
-def _result(encoded, solution, *, number: int | None, rank_sum: int, blocking: list[list[str]], targets: list[dict],
-            cohort: CohortRef, stored: bool = True, superseded: list[int] | None = None) -> RoundResult:
+def _result(
+    encoded,
+    solution,
+    *,
+    number: int | None,
+    rank_sum: int,
+    blocking: list[list[str]],
+    targets: list[dict],
+    cohort: CohortRef,
+    stored: bool = True,
+    superseded: list[int] | None = None,
+) -> RoundResult:
     p = encoded.problem
     return RoundResult(
         round=number,
@@ -414,13 +451,23 @@ def _result(encoded, solution, *, number: int | None, rank_sum: int, blocking: l
 
 def _record_no_round(engine: Engine, options: RoundOptions, encoded, solution, cohort: CohortRef) -> RoundResult:
     """Log a solve that found no placement to propose; store no round, supersede nothing."""
-    what = ("infeasible: no placement meets every hard constraint" if solution.status == "INFEASIBLE"
-            else f"no answer within the time limit of {options.time_limit:g} s")
+    what = (
+        "infeasible: no placement meets every hard constraint"
+        if solution.status == "INFEASIBLE"
+        else f"no answer within the time limit of {options.time_limit:g} s"
+    )
     with write_session(engine) as s:
-        log_action(s, "solve", f"{solution.status}, {what}; no round stored; options {options_words(options)}",
-                   cohort)
-    return _result(encoded, solution, number=None, rank_sum=0, blocking=[], stored=False, cohort=cohort,
-                   targets=_target_summaries(solution, encoded.problem) if solution.targets else [])
+        log_action(s, "solve", f"{solution.status}, {what}; no round stored; options {options_words(options)}", cohort)
+    return _result(
+        encoded,
+        solution,
+        number=None,
+        rank_sum=0,
+        blocking=[],
+        stored=False,
+        cohort=cohort,
+        targets=_target_summaries(solution, encoded.problem) if solution.targets else [],
+    )
 
 
 def round_summary(encoded: enc_mod.Encoded, solution: Solution, quotas: list[str]) -> dict:
@@ -436,7 +483,9 @@ def round_summary(encoded: enc_mod.Encoded, solution: Solution, quotas: list[str
         "method": solution.method,
         "targets": _target_summaries(solution, p),
         "blocking_pairs": [[encoded.candidate_ids[c], encoded.host_ids[h]] for c, h in solution.blocking_pairs],
-        "dropped": [{"candidate_id": d.candidate_id, "host_id": d.host_id, "reason": d.reason} for d in encoded.dropped],
+        "dropped": [
+            {"candidate_id": d.candidate_id, "host_id": d.host_id, "reason": d.reason} for d in encoded.dropped
+        ],
         "diagnosis": solution.diagnosis,
         "soft_violations": solution.soft_violations,
         "messages": solution.messages,
@@ -476,9 +525,11 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: Coh
                         "this round was being solved, so this round does not take it into account; nothing was stored.",
                         "Run `placement solve` again.",
                     )
-                cand_pk = dict(s.execute(
-                    select(Candidate.candidate_id, Candidate.id).where(Candidate.cohort_id == cohort.id)
-                ).all())
+                cand_pk = dict(
+                    s.execute(
+                        select(Candidate.candidate_id, Candidate.id).where(Candidate.cohort_id == cohort.id)
+                    ).all()
+                )
                 host_pk = dict(s.execute(select(Host.host_id, Host.id)).all())
                 prev_status: dict[str, str] = {}
                 if parent is not None:
@@ -491,8 +542,9 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: Coh
                     )
                 # Older proposals nobody approved are replaced by this one.
                 in_cohort = Round.cohort_id == cohort.id
-                superseded = list(s.scalars(select(Round.number).where(in_cohort, Round.state == "proposal")
-                                            .order_by(Round.number)))
+                superseded = list(
+                    s.scalars(select(Round.number).where(in_cohort, Round.state == "proposal").order_by(Round.number))
+                )
                 s.execute(update(Round).where(in_cohort, Round.state == "proposal").values(state="superseded"))
                 rnd = Round(
                     cohort_id=cohort.id,
@@ -539,19 +591,27 @@ def _store(engine, options, encoded, solution, blob, parent, quotas, cohort: Coh
                     "Another solve stored a round at the same moment, three times in a row.",
                     "Wait for the other runs to finish and run `placement solve` again.",
                 ) from exc
-    return _result(encoded, solution, number=number, rank_sum=summary["rank_sum"], blocking=blocking,
-                   targets=targets, superseded=superseded, cohort=cohort)
+    return _result(
+        encoded,
+        solution,
+        number=number,
+        rank_sum=summary["rank_sum"],
+        blocking=blocking,
+        targets=targets,
+        superseded=superseded,
+        cohort=cohort,
+    )
 
 
 def approve_round(engine: Engine, number: int, by: str, *, cohort: CohortRef | str | None = None) -> int:
     """A named person turns the cohort's latest proposal into offers. Returns the number of offers made."""
     if not by.strip():
-        raise RoundError("Approval needs the approver's name.", "Pass --by \"Full Name\".")
+        raise RoundError("Approval needs the approver's name.", 'Pass --by "Full Name".')
     bad = refused_in_text(by)
     if bad is not None:
         raise RoundError(
             f"The approver's name contains the control character {bad}; a name never does.",
-            "Pass --by \"Full Name\" typed as plain text.",
+            'Pass --by "Full Name" typed as plain text.',
         )
     # The checks below read under the rounds write lock, so a racing approval or store cannot pass them too.
     with write_session(engine, lock="rounds") as s:
@@ -563,7 +623,9 @@ def approve_round(engine: Engine, number: int, by: str, *, cohort: CohortRef | s
                 "Only the latest proposal can be approved: see `placement round list`.",
             )
         if rnd.status not in ("OPTIMAL", "FEASIBLE"):
-            raise RoundError(f"Round {number} has no placements to approve (status {rnd.status}).", "Fix the inputs and solve again.")
+            raise RoundError(
+                f"Round {number} has no placements to approve (status {rnd.status}).", "Fix the inputs and solve again."
+            )
         current = latest_approved(s, scope)
         if current is not None and rnd.parent_number != current.number:
             raise RoundError(
@@ -580,8 +642,11 @@ def approve_round(engine: Engine, number: int, by: str, *, cohort: CohortRef | s
         # Offers carried from the round it continues show their state as it is now (an offered place may
         # have been accepted since the solve).
         if current is not None:
-            now_state = dict(s.execute(select(Placement.candidate_pk, Placement.offer_status)
-                                       .where(Placement.round_id == current.id)).all())
+            now_state = dict(
+                s.execute(
+                    select(Placement.candidate_pk, Placement.offer_status).where(Placement.round_id == current.id)
+                ).all()
+            )
         # The round it continues stays approved: its offers and answers are history, never superseded.
         rnd.state = "approved"
         rnd.approved_by = by.strip()
@@ -591,12 +656,29 @@ def approve_round(engine: Engine, number: int, by: str, *, cohort: CohortRef | s
             if pl.offer_status == "proposed":
                 pl.offer_status = "offered"
                 offers += 1
-                record(s, "approve", "", cohort=scope, round_id=rnd.id, candidate_pk=pl.candidate_pk,
-                       host_pk=pl.host_pk, before="proposed", after="offered", log=False)
+                record(
+                    s,
+                    "approve",
+                    "",
+                    cohort=scope,
+                    round_id=rnd.id,
+                    candidate_pk=pl.candidate_pk,
+                    host_pk=pl.host_pk,
+                    before="proposed",
+                    after="offered",
+                    log=False,
+                )
             elif current is not None and pl.candidate_pk in now_state:
                 pl.offer_status = now_state[pl.candidate_pk]
-        record(s, "approve", f"round {number} approved by {by.strip()}: {offers} offers", cohort=scope,
-               round_id=rnd.id, before="proposal", after="approved")
+        record(
+            s,
+            "approve",
+            f"round {number} approved by {by.strip()}: {offers} offers",
+            cohort=scope,
+            round_id=rnd.id,
+            before="proposal",
+            after="approved",
+        )
     return offers
 
 

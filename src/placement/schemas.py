@@ -331,15 +331,13 @@ class CandidateRow(_Row):
     specialisms: Specialisms
     home_region: Region
     willing_to_relocate: YesNo
-    sex: Annotated[
-        str, BeforeValidator(_code(SEX_VALUES, "gender identity code", "not_known", aliases=SEX_CODES))
-    ] = "not_known"
+    sex: Annotated[str, BeforeValidator(_code(SEX_VALUES, "gender identity code", "not_known", aliases=SEX_CODES))] = (
+        "not_known"
+    )
     ethnic_category: Annotated[
         str, BeforeValidator(_code(tuple(ETHNIC_GROUP_OF_CODE), "NHS ethnic category code", "99"))
     ] = "99"
-    disability: Annotated[str, BeforeValidator(_code(DISABILITY_VALUES, "disability code", "not_known"))] = (
-        "not_known"
-    )
+    disability: Annotated[str, BeforeValidator(_code(DISABILITY_VALUES, "disability code", "not_known"))] = "not_known"
     career_changer: Annotated[
         str, BeforeValidator(_code(CAREER_CHANGER_VALUES, "career changer answer", "not_known"))
     ] = "not_known"
@@ -405,8 +403,10 @@ def _share(bound: Literal["min", "max"]) -> Callable[[Any], float | None]:
                 # Whole people needed in a scope of n placed differ only once |share - decimal| x n
                 # reaches 1/denominator (the distance from share x n to the next whole number).
                 limit = math.ceil(1 / (share.denominator * abs(share - decimal)))
-                fix = (f"write {written} ({'at least' if bound == 'min' else 'at most'} the same whole number "
-                       f"of people as {match[1]}/{match[2]} in any scope of fewer than {limit:,} placed)")
+                fix = (
+                    f"write {written} ({'at least' if bound == 'min' else 'at most'} the same whole number "
+                    f"of people as {match[1]}/{match[2]} in any scope of fewer than {limit:,} placed)"
+                )
             raise CellError("is a fraction; shares are written as decimals", fix)
         return number(value)
 
@@ -523,8 +523,9 @@ class OutcomeRow(_Row):
     @model_validator(mode="after")
     def _band_where_needed(self) -> OutcomeRow:
         if self.event == "promoted" and self.band is None:
-            raise CellError("is blank, but a promotion is to a band", "give the new band (2 to 9, or 8a to 8d)",
-                            column="band")
+            raise CellError(
+                "is blank, but a promotion is to a band", "give the new band (2 to 9, or 8a to 8d)", column="band"
+            )
         return self
 
 

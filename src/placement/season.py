@@ -55,14 +55,16 @@ def encoding_now(engine: Engine, *, cohort: CohortRef | str | None = None) -> en
 
 def reason_kind(reason: str) -> str:
     """A dropped preference's reason without the particulars (scores, lists), for counting by reason."""
-    for key, words in (("the host offers no places", "the host offers no places"),
-                       ("assessment score", "score below the host's minimum"),
-                       ("no specialism in common", "no specialism in common"),
-                       ("not willing to relocate", "outside their home region, not relocating"),
-                       ("did not list this candidate", "not on the host's own ranking"),
-                       ("the pair is forbidden", "a forbidden pair"),
-                       ("declined this host's offer", "declined this host's offer"),
-                       ("released the candidate's offer", "the scheme released their offer here")):
+    for key, words in (
+        ("the host offers no places", "the host offers no places"),
+        ("assessment score", "score below the host's minimum"),
+        ("no specialism in common", "no specialism in common"),
+        ("not willing to relocate", "outside their home region, not relocating"),
+        ("did not list this candidate", "not on the host's own ranking"),
+        ("the pair is forbidden", "a forbidden pair"),
+        ("declined this host's offer", "declined this host's offer"),
+        ("released the candidate's offer", "the scheme released their offer here"),
+    ):
         if key in reason:
             return words
     return reason
@@ -128,8 +130,14 @@ class CandidateView:
         return d
 
 
-def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool = False,
-                   cohort: CohortRef | str | None = None, encoded: enc_mod.Encoded | None = None) -> CandidateView:
+def show_candidate(
+    engine: Engine,
+    candidate_id: str,
+    *,
+    include_sensitive: bool = False,
+    cohort: CohortRef | str | None = None,
+    encoded: enc_mod.Encoded | None = None,
+) -> CandidateView:
     """The candidate's view; ``encoded`` is the cohort's current encoding if the caller has it (``encoding_now``
     at the same data), else it is made here."""
     with transaction(engine) as s:
@@ -164,24 +172,52 @@ def show_candidate(engine: Engine, candidate_id: str, *, include_sensitive: bool
         ]
         rounds = dict(s.execute(select(Round.id, Round.number).where(Round.cohort_id == scope.id)).all())
         events = [
-            EventView(e.at.isoformat(), e.os_user, e.action, rounds.get(e.round_id) if e.round_id else None,
-                      hosts[e.host_pk].host_id if e.host_pk in hosts else None, e.before, e.after, e.reason)
+            EventView(
+                e.at.isoformat(),
+                e.os_user,
+                e.action,
+                rounds.get(e.round_id) if e.round_id else None,
+                hosts[e.host_pk].host_id if e.host_pk in hosts else None,
+                e.before,
+                e.after,
+                e.reason,
+            )
             for e in s.scalars(select(SeasonEvent).where(SeasonEvent.candidate_pk == cand.id).order_by(SeasonEvent.id))
         ]
-        pairs = [{"host_id": hosts[r.host_pk].host_id, "rule": r.rule, "reason": r.reason}
-                 for r in s.scalars(select(PairRule).where(PairRule.candidate_pk == cand.id))]
+        pairs = [
+            {"host_id": hosts[r.host_pk].host_id, "rule": r.rule, "reason": r.reason}
+            for r in s.scalars(select(PairRule).where(PairRule.candidate_pk == cand.id))
+        ]
         sensitive = None
         if include_sensitive:
             prot = s.get(ProtectedCharacteristics, cand.id)
-            sensitive = ({"sex": prot.sex, "ethnic_category": prot.ethnic_category, "ethnic_group": prot.ethnic_group,
-                          "disability": prot.disability} if prot else {})
+            sensitive = (
+                {
+                    "sex": prot.sex,
+                    "ethnic_category": prot.ethnic_category,
+                    "ethnic_group": prot.ethnic_group,
+                    "disability": prot.disability,
+                }
+                if prot
+                else {}
+            )
         return CandidateView(
-            candidate_id=cand.candidate_id, name=full_name(cand),
+            candidate_id=cand.candidate_id,
+            name=full_name(cand),
             state=CandidateState.WITHDRAWN.value if cand.withdrawn else CandidateState.ACTIVE.value,
-            email=cand.email, assessment_score=cand.assessment_score, home_region=cand.home_region,
-            willing_to_relocate=cand.willing_to_relocate, specialisms=[x for x in cand.specialisms.split(";") if x],
-            career_changer=cand.career_changer, linked_with=cand.linked_with, pairs=pairs, preferences=prefs,
-            offers=offers, events=events, sensitive=sensitive, purged=cand.purged_at is not None,
+            email=cand.email,
+            assessment_score=cand.assessment_score,
+            home_region=cand.home_region,
+            willing_to_relocate=cand.willing_to_relocate,
+            specialisms=[x for x in cand.specialisms.split(";") if x],
+            career_changer=cand.career_changer,
+            linked_with=cand.linked_with,
+            pairs=pairs,
+            preferences=prefs,
+            offers=offers,
+            events=events,
+            sensitive=sensitive,
+            purged=cand.purged_at is not None,
         )
 
 
@@ -217,32 +253,61 @@ def show_host(engine: Engine, host_id: str, *, cohort: CohortRef | str | None = 
         place = s.scalar(select(HostPlace).where(HostPlace.cohort_id == scope.id, HostPlace.host_pk == host.id))
         capacity = place.capacity if place else 0
         latest = latest_approved(s, scope)
-        proposal = s.scalar(select(Round).where(Round.cohort_id == scope.id, Round.state == RoundState.PROPOSAL)
-                            .order_by(Round.number.desc()).limit(1))
+        proposal = s.scalar(
+            select(Round)
+            .where(Round.cohort_id == scope.id, Round.state == RoundState.PROPOSAL)
+            .order_by(Round.number.desc())
+            .limit(1)
+        )
 
         def people(rnd: Round | None) -> list[dict]:
             if rnd is None:
                 return []
-            return [{"candidate_id": c.candidate_id, "candidate_name": full_name(c), "offer": pl.offer_status,
-                     "choice": pl.rank, "round": rnd.number}
-                    for c, pl in s.execute(select(Candidate, Placement).join(Placement, Placement.candidate_pk == Candidate.id)
-                                           .where(Placement.round_id == rnd.id, Placement.host_pk == host.id)
-                                           .order_by(Candidate.candidate_id)).all()]
+            return [
+                {
+                    "candidate_id": c.candidate_id,
+                    "candidate_name": full_name(c),
+                    "offer": pl.offer_status,
+                    "choice": pl.rank,
+                    "round": rnd.number,
+                }
+                for c, pl in s.execute(
+                    select(Candidate, Placement)
+                    .join(Placement, Placement.candidate_pk == Candidate.id)
+                    .where(Placement.round_id == rnd.id, Placement.host_pk == host.id)
+                    .order_by(Candidate.candidate_id)
+                ).all()
+            ]
 
         offered = people(latest)
         held = sum(1 for o in offered if o["offer"] in (OfferState.OFFERED, OfferState.ACCEPTED))
         encoded = current_encoding(s, scope)
         reasons = Counter(reason_kind(d.reason) for d in encoded.dropped if d.host_id == host_id)
-        ranked_by = s.scalar(select(func.count()).select_from(Preference)
-                             .join(Candidate, Candidate.id == Preference.candidate_pk)
-                             .where(Preference.host_pk == host.id, Candidate.cohort_id == scope.id)) or 0
+        ranked_by = (
+            s.scalar(
+                select(func.count())
+                .select_from(Preference)
+                .join(Candidate, Candidate.id == Preference.candidate_pk)
+                .where(Preference.host_pk == host.id, Candidate.cohort_id == scope.id)
+            )
+            or 0
+        )
         return HostDetail(
-            host_id=host.host_id, name=host.name, org_type=host.org_type, region=host.region, capacity=capacity,
-            minimum=(place.min_placements or 0) if place else 0, min_score=(place.min_score or 0.0) if place else 0.0,
+            host_id=host.host_id,
+            name=host.name,
+            org_type=host.org_type,
+            region=host.region,
+            capacity=capacity,
+            minimum=(place.min_placements or 0) if place else 0,
+            min_score=(place.min_score or 0.0) if place else 0.0,
             specialisms=[x for x in place.specialisms.split(";") if x] if place else [],
             round=latest.number if latest else None,
-            proposal=proposal.number if proposal else None, offered=offered, proposed=people(proposal),
-            places_left=max(capacity - held, 0), ineligible=dict(reasons.most_common()), ranked_by=ranked_by,
+            proposal=proposal.number if proposal else None,
+            offered=offered,
+            proposed=people(proposal),
+            places_left=max(capacity - held, 0),
+            ineligible=dict(reasons.most_common()),
+            ranked_by=ranked_by,
         )
 
 
@@ -270,20 +335,33 @@ def season_status(engine: Engine, *, cohort: CohortRef | str | None = None) -> S
         scope = resolve(s, cohort)
         states = Counter(s.scalars(select(Round.state).where(Round.cohort_id == scope.id)))
         latest = latest_approved(s, scope)
-        proposal = s.scalar(select(Round).where(Round.cohort_id == scope.id, Round.state == RoundState.PROPOSAL)
-                            .order_by(Round.number.desc()).limit(1))
+        proposal = s.scalar(
+            select(Round)
+            .where(Round.cohort_id == scope.id, Round.state == RoundState.PROPOSAL)
+            .order_by(Round.number.desc())
+            .limit(1)
+        )
         offers: Counter[str] = Counter()
         holders: set[int] = set()
         if latest is not None:
-            for pk, st in s.execute(select(Placement.candidate_pk, Placement.offer_status).where(Placement.round_id == latest.id)):
+            for pk, st in s.execute(
+                select(Placement.candidate_pk, Placement.offer_status).where(Placement.round_id == latest.id)
+            ):
                 offers[st] += 1
                 if st in (OfferState.OFFERED, OfferState.ACCEPTED):
                     holders.add(pk)
         in_cohort = Candidate.cohort_id == scope.id
-        active = set(s.scalars(select(Candidate.id).where(in_cohort, Candidate.withdrawn.is_(False),
-                                                          Candidate.purged_at.is_(None))))
-        withdrawn = s.scalar(select(func.count()).select_from(Candidate).where(in_cohort, Candidate.withdrawn.is_(True))) or 0
-        total = s.scalar(select(func.coalesce(func.sum(HostPlace.capacity), 0)).where(HostPlace.cohort_id == scope.id)) or 0
+        active = set(
+            s.scalars(
+                select(Candidate.id).where(in_cohort, Candidate.withdrawn.is_(False), Candidate.purged_at.is_(None))
+            )
+        )
+        withdrawn = (
+            s.scalar(select(func.count()).select_from(Candidate).where(in_cohort, Candidate.withdrawn.is_(True))) or 0
+        )
+        total = (
+            s.scalar(select(func.coalesce(func.sum(HostPlace.capacity), 0)).where(HostPlace.cohort_id == scope.id)) or 0
+        )
     held = offers[OfferState.OFFERED] + offers[OfferState.ACCEPTED]
     unplaced = len(active - holders)
     return Status(
@@ -293,8 +371,12 @@ def season_status(engine: Engine, *, cohort: CohortRef | str | None = None) -> S
         approved_by=latest.approved_by if latest else None,
         proposal=proposal.number if proposal else None,
         offers={st.value: offers.get(st.value, 0) for st in OfferState if st != OfferState.PROPOSED},
-        candidates={"active": len(active), "withdrawn": int(withdrawn), "holding an offer": len(holders & active),
-                    "unplaced": unplaced},
+        candidates={
+            "active": len(active),
+            "withdrawn": int(withdrawn),
+            "holding an offer": len(holders & active),
+            "unplaced": unplaced,
+        },
         places={"total": int(total), "held": held, "left": max(int(total) - held, 0)},
         next_step=_next_step(latest, proposal, offers, unplaced, int(total) - held, sum(states.values())),
     )
@@ -302,14 +384,20 @@ def season_status(engine: Engine, *, cohort: CohortRef | str | None = None) -> S
 
 def _next_step(latest, proposal, offers, unplaced: int, left: int, n_rounds: int) -> str:
     if proposal is not None:
-        return (f"Review round {proposal.number} (`placement round show {proposal.number}`, "
-                f"`placement audit {proposal.number}`), then `placement round approve {proposal.number} --by NAME`.")
+        return (
+            f"Review round {proposal.number} (`placement round show {proposal.number}`, "
+            f"`placement audit {proposal.number}`), then `placement round approve {proposal.number} --by NAME`."
+        )
     if latest is None:
         return "Solve the first round: `placement solve`." if n_rounds == 0 else "Solve again: `placement solve`."
     if offers.get(OfferState.OFFERED, 0):
-        return (f"{offers[OfferState.OFFERED]} offers await an answer: record them with "
-                "`placement offer accept|decline CANDIDATE` or `placement offer import answers.csv`.")
+        return (
+            f"{offers[OfferState.OFFERED]} offers await an answer: record them with "
+            "`placement offer accept|decline CANDIDATE` or `placement offer import answers.csv`."
+        )
     if unplaced and left > 0:
-        return (f"Every offer is answered; {unplaced} active candidates hold no offer and {left} places are left: "
-                "solve the next round with `placement solve`.")
+        return (
+            f"Every offer is answered; {unplaced} active candidates hold no offer and {left} places are left: "
+            "solve the next round with `placement solve`."
+        )
     return "Every offer is answered and nothing is left to place: the season is complete (`placement audit N`)."

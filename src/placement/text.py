@@ -45,9 +45,7 @@ def visible(value: object, *, multiline: bool = False) -> str:
     text = str(value)
     if not any(is_hidden(ch) for ch in text):
         return text
-    return "".join(
-        ch if (multiline and ch == "\n") or not is_hidden(ch) else _escape(ch) for ch in text
-    )
+    return "".join(ch if (multiline and ch == "\n") or not is_hidden(ch) else _escape(ch) for ch in text)
 
 
 def refused_in_text(text: str) -> str | None:

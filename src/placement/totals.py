@@ -67,7 +67,9 @@ class RoundTotals:
 class RoundRecord:
     """One stored round read once: its row's fields, who was in it, who was placed where and at which choice."""
 
-    cohort: CohortRef | None  # the cohort the round belongs to (rounds are numbered within it); None: pooled (audit.trends)
+    cohort: (
+        CohortRef | None
+    )  # the cohort the round belongs to (rounds are numbered within it); None: pooled (audit.trends)
     number: int
     state: str
     parent_number: int | None
@@ -175,7 +177,12 @@ def read_round(session: Session, number: int, cohort: CohortRef | str | None = N
             targets = [_unassessed_target(t) for t in encoded.problem.targets]
 
     blocking = [(str(c), str(h)) for c, h in summary.get("blocking_pairs", [])]
-    if (rnd.options or {}).get("stability", "none") == "none" and encoded is not None and placed and rnd.status in SOLVED:
+    if (
+        (rnd.options or {}).get("stability", "none") == "none"
+        and encoded is not None
+        and placed
+        and rnd.status in SOLVED
+    ):
         blocking = _count_blocking_pairs(encoded, placed)
 
     return RoundRecord(
@@ -218,8 +225,15 @@ def _stored_inputs(session: Session, rnd: Round):
 
 def _unassessed_target(t) -> dict:
     return {
-        "name": t.name, "scope": t.scope, "attribute": t.attribute, "value": t.value, "hard": t.hard,
-        "min_share": t.min_share, "max_share": t.max_share, "placed_in_scope": 0, "members_placed": 0,
+        "name": t.name,
+        "scope": t.scope,
+        "attribute": t.attribute,
+        "value": t.value,
+        "hard": t.hard,
+        "min_share": t.min_share,
+        "max_share": t.max_share,
+        "placed_in_scope": 0,
+        "members_placed": 0,
         "met": None,
     }
 

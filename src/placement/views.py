@@ -146,8 +146,10 @@ class RoundView:
             "tie_break": self.tie_break,
             "engines": self.engines,
             "targets": [_target_json(t) for t in self.targets],
-            "diagnosis": [diagnosis_line(line, [t["name"] for t in self.targets if is_special(t.get("attribute"))])
-                          for line in self.diagnosis],
+            "diagnosis": [
+                diagnosis_line(line, [t["name"] for t in self.targets if is_special(t.get("attribute"))])
+                for line in self.diagnosis
+            ],
             "blocking_pairs": self.blocking_pairs,
             "placements": [asdict(p) for p in self.placements],
             "hosts": [{**asdict(h), "flagged": h.flagged} for h in self.hosts],
@@ -163,10 +165,18 @@ def round_rows(session: Session, cohort: CohortRef | str | None = None) -> list[
     """Every round of the cohort, oldest first."""
     scope = scoped(session, cohort)
     return [
-        RoundRow(round=r.number, state=r.state, status=r.status, placed=int(r.summary.get("placed", 0)),
-                 unplaced=int(r.summary.get("unplaced", 0)), created_at=r.created_at.isoformat(),
-                 rank_sum=r.summary.get("rank_sum"), approved_by=r.approved_by, approved_at=_iso(r.approved_at),
-                 parent=r.parent_number)
+        RoundRow(
+            round=r.number,
+            state=r.state,
+            status=r.status,
+            placed=int(r.summary.get("placed", 0)),
+            unplaced=int(r.summary.get("unplaced", 0)),
+            created_at=r.created_at.isoformat(),
+            rank_sum=r.summary.get("rank_sum"),
+            approved_by=r.approved_by,
+            approved_at=_iso(r.approved_at),
+            parent=r.parent_number,
+        )
         for r in session.scalars(select(Round).where(Round.cohort_id == scope.id).order_by(Round.number))
     ]
 
@@ -192,10 +202,13 @@ def round_view(session: Session, number: int, cohort: CohortRef | str | None = N
         .where(Placement.round_id == rnd.id)
         .order_by(Candidate.candidate_id)
     ).all()
-    placements = [PlacementView(c.candidate_id, full_name(c), h.host_id, h.name, pl.rank, pl.offer_status)
-                  for c, h, pl in rows]
+    placements = [
+        PlacementView(c.candidate_id, full_name(c), h.host_id, h.name, pl.rank, pl.offer_status) for c, h, pl in rows
+    ]
     encoded = _inputs(session, rnd)
-    names = {c.candidate_id: full_name(c) for c in session.scalars(select(Candidate).where(Candidate.cohort_id == scope.id))}
+    names = {
+        c.candidate_id: full_name(c) for c in session.scalars(select(Candidate).where(Candidate.cohort_id == scope.id))
+    }
     hosts_db = {h.host_id: h for h in session.scalars(select(Host).order_by(Host.host_id))}
     placed_at = Counter(p.host_id for p in placements)
     placed_ids = {p.candidate_id for p in placements}
@@ -206,8 +219,17 @@ def round_view(session: Session, number: int, cohort: CohortRef | str | None = N
         for h, hid in enumerate(encoded.host_ids):
             host = hosts_db.get(hid)
             cap = int(p.capacity[h])
-            hosts.append(HostView(hid, host.name if host else hid, host.region if host else "", cap, placed_at[hid],
-                                  max(cap - placed_at[hid], 0), int(p.min_placements[h])))
+            hosts.append(
+                HostView(
+                    hid,
+                    host.name if host else hid,
+                    host.region if host else "",
+                    cap,
+                    placed_at[hid],
+                    max(cap - placed_at[hid], 0),
+                    int(p.min_placements[h]),
+                )
+            )
         unplaced = _unplaced(encoded, placed_ids, placed_at, names, rnd)
         by_id = {hv.host_id: hv for hv in hosts}
         for u in unplaced:
@@ -216,26 +238,58 @@ def round_view(session: Session, number: int, cohort: CohortRef | str | None = N
                 if hv.empty > 0:
                     hv.eligible_unplaced.append(u.candidate_id)
     else:  # inputs purged: the cohort's places as they are now
-        for host, place in session.execute(select(Host, HostPlace).join(HostPlace, HostPlace.host_pk == Host.id)
-                                           .where(HostPlace.cohort_id == scope.id).order_by(Host.host_id)).all():
+        for host, place in session.execute(
+            select(Host, HostPlace)
+            .join(HostPlace, HostPlace.host_pk == Host.id)
+            .where(HostPlace.cohort_id == scope.id)
+            .order_by(Host.host_id)
+        ).all():
             hid = host.host_id
-            hosts.append(HostView(hid, host.name, host.region, place.capacity, placed_at[hid],
-                                  max(place.capacity - placed_at[hid], 0), place.min_placements or 0))
+            hosts.append(
+                HostView(
+                    hid,
+                    host.name,
+                    host.region,
+                    place.capacity,
+                    placed_at[hid],
+                    max(place.capacity - placed_at[hid], 0),
+                    place.min_placements or 0,
+                )
+            )
     from .totals import round_totals
 
     totals = round_totals(session, number, scope).as_dict()
     summary = rnd.summary
     return RoundView(
-        round=rnd.number, state=rnd.state, status=rnd.status, method=summary.get("method", ""),
-        created_at=rnd.created_at, created_by=rnd.created_by, parent=rnd.parent_number,
-        approved_by=rnd.approved_by, approved_at=rnd.approved_at, options=rnd.options, objective=rnd.objective,
-        bound=rnd.bound, placed=len(placements), unplaced_count=totals["unplaced"],
-        rank_sum=int(summary.get("rank_sum", sum(pl.choice for pl in placements))), solve_seconds=rnd.solve_seconds,
-        input_hash=rnd.input_hash, solver_version=rnd.solver_version, tie_break=summary.get("tie_break", ""),
+        round=rnd.number,
+        state=rnd.state,
+        status=rnd.status,
+        method=summary.get("method", ""),
+        created_at=rnd.created_at,
+        created_by=rnd.created_by,
+        parent=rnd.parent_number,
+        approved_by=rnd.approved_by,
+        approved_at=rnd.approved_at,
+        options=rnd.options,
+        objective=rnd.objective,
+        bound=rnd.bound,
+        placed=len(placements),
+        unplaced_count=totals["unplaced"],
+        rank_sum=int(summary.get("rank_sum", sum(pl.choice for pl in placements))),
+        solve_seconds=rnd.solve_seconds,
+        input_hash=rnd.input_hash,
+        solver_version=rnd.solver_version,
+        tie_break=summary.get("tie_break", ""),
         engines=summary.get("engines", {}),
-        targets=summary.get("targets", []), diagnosis=summary.get("diagnosis", []),
-        blocking_pairs=summary.get("blocking_pairs", []), notes=summary.get("notes", []),
-        placements=placements, hosts=hosts, unplaced=unplaced, totals=totals, inputs_kept=encoded is not None,
+        targets=summary.get("targets", []),
+        diagnosis=summary.get("diagnosis", []),
+        blocking_pairs=summary.get("blocking_pairs", []),
+        notes=summary.get("notes", []),
+        placements=placements,
+        hosts=hosts,
+        unplaced=unplaced,
+        totals=totals,
+        inputs_kept=encoded is not None,
     )
 
 
@@ -250,8 +304,9 @@ def _eligible_hosts(encoded: enc_mod.Encoded, candidate_id: str) -> list[int]:
     return [int(h) for h in p.pair_host[p.pair_cand == c]]
 
 
-def _unplaced(encoded: enc_mod.Encoded, placed_ids: set[str], placed_at: Counter[str], names: dict[str, str | None],
-              rnd: Round) -> list[UnplacedView]:
+def _unplaced(
+    encoded: enc_mod.Encoded, placed_ids: set[str], placed_at: Counter[str], names: dict[str, str | None], rnd: Round
+) -> list[UnplacedView]:
     """Each candidate of the round's pool left unplaced, with the main reason, most specific first."""
     p = encoded.problem
     dropped: dict[str, list[str]] = {}
@@ -266,25 +321,46 @@ def _unplaced(encoded: enc_mod.Encoded, placed_ids: set[str], placed_at: Counter
         hosts = [int(h) for h in p.pair_host[p.pair_cand == c]]
         if not hosts:
             reasons = dropped.get(cid, [])
-            detail = ("gave no preferences" if not reasons else
-                      f"none of their {len(reasons)} choices is eligible: "
-                      + "; ".join(f"{n} × {r}" if n > 1 else r for r, n in Counter(reasons).most_common(3))
-                      + ("; ..." if len(set(reasons)) > 3 else ""))
+            detail = (
+                "gave no preferences"
+                if not reasons
+                else f"none of their {len(reasons)} choices is eligible: "
+                + "; ".join(f"{n} × {r}" if n > 1 else r for r, n in Counter(reasons).most_common(3))
+                + ("; ..." if len(set(reasons)) > 3 else "")
+            )
             out.append(UnplacedView(cid, names.get(cid), NO_ELIGIBLE_HOST, detail))
             continue
         free = [h for h in hosts if placed_at[encoded.host_ids[h]] < int(p.capacity[h])]
         if not free:
-            out.append(UnplacedView(cid, names.get(cid), OUTRANKED,
-                                    f"all {len(hosts)} eligible host(s) filled their places with others"))
+            out.append(
+                UnplacedView(
+                    cid, names.get(cid), OUTRANKED, f"all {len(hosts)} eligible host(s) filled their places with others"
+                )
+            )
         elif c in linked:
-            out.append(UnplacedView(cid, names.get(cid), LINK, "linked with another candidate: both placed in one "
-                                    "region, or neither"))
+            out.append(
+                UnplacedView(
+                    cid, names.get(cid), LINK, "linked with another candidate: both placed in one region, or neither"
+                )
+            )
         elif stability:
-            out.append(UnplacedView(cid, names.get(cid), STABILITY, "a place was free, but placing them there "
-                                    "would have made the placement unstable"))
+            out.append(
+                UnplacedView(
+                    cid,
+                    names.get(cid),
+                    STABILITY,
+                    "a place was free, but placing them there would have made the placement unstable",
+                )
+            )
         else:
-            out.append(UnplacedView(cid, names.get(cid), TARGET, "a place was free at an eligible host, but a hard "
-                                    "target or a host's hard minimum kept them out"))
+            out.append(
+                UnplacedView(
+                    cid,
+                    names.get(cid),
+                    TARGET,
+                    "a place was free at an eligible host, but a hard target or a host's hard minimum kept them out",
+                )
+            )
     return out
 
 
@@ -310,8 +386,12 @@ class RoundDiff:
     same: int  # candidates at the same host in both
 
     def to_json(self) -> dict:
-        return {"from_round": self.a, "to_round": self.b, "unchanged": self.same,
-                "moved": [asdict(m) for m in self.moves]}
+        return {
+            "from_round": self.a,
+            "to_round": self.b,
+            "unchanged": self.same,
+            "moved": [asdict(m) for m in self.moves],
+        }
 
 
 def diff_rounds(engine: Engine, a: int, b: int, *, cohort: CohortRef | str | None = None) -> RoundDiff:
@@ -337,7 +417,9 @@ def diff_rounds(engine: Engine, a: int, b: int, *, cohort: CohortRef | str | Non
         if before and (cid, before[0]) in dropped:
             why = f"left {before[0]}: {dropped[(cid, before[0])]}"
         elif pool_b is not None and cid not in pool_b:
-            why = "not in round {}'s pool ({})".format(b, "withdrawn" if cid in withdrawn else "added later or withdrawn")
+            why = "not in round {}'s pool ({})".format(
+                b, "withdrawn" if cid in withdrawn else "added later or withdrawn"
+            )
         elif before and before[2] in ("declined", "released"):
             why = f"their offer at {before[0]} was {before[2]}"
         elif before is None:
@@ -348,18 +430,30 @@ def diff_rounds(engine: Engine, a: int, b: int, *, cohort: CohortRef | str | Non
             why = f"moved up their list (choice {before[1]} -> {after[1]}) as places freed"
         else:
             why = f"moved down their list (choice {before[1]} -> {after[1]}) as the scheme re-balanced"
-        moves.append(Move(cid, names.get(cid), before[0] if before else None, after[0] if after else None,
-                          before[1] if before else None, after[1] if after else None, why))
+        moves.append(
+            Move(
+                cid,
+                names.get(cid),
+                before[0] if before else None,
+                after[0] if after else None,
+                before[1] if before else None,
+                after[1] if after else None,
+                why,
+            )
+        )
     return RoundDiff(a, b, moves, same)
 
 
 def _placed(s: Session, rnd: Round) -> dict[str, tuple[str, int, str]]:
-    return {cid: (hid, rank, st) for cid, hid, rank, st in s.execute(
-        select(Candidate.candidate_id, Host.host_id, Placement.rank, Placement.offer_status)
-        .join(Placement, Placement.candidate_pk == Candidate.id)
-        .join(Host, Host.id == Placement.host_pk)
-        .where(Placement.round_id == rnd.id)
-    ).all()}
+    return {
+        cid: (hid, rank, st)
+        for cid, hid, rank, st in s.execute(
+            select(Candidate.candidate_id, Host.host_id, Placement.rank, Placement.offer_status)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Host, Host.id == Placement.host_pk)
+            .where(Placement.round_id == rnd.id)
+        ).all()
+    }
 
 
 def _target_json(t: dict) -> dict:

@@ -102,7 +102,9 @@ class Worker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         return subprocess.Popen(
             [sys.executable, "-m", "placement.worker", *self.preload],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
         )
 
     def _reader(self, proc: subprocess.Popen[bytes]) -> None:
@@ -144,8 +146,13 @@ class Worker:
                 with contextlib.suppress(OSError):
                     stream.close()
 
-    def call(self, function: Callable[..., Any], args: tuple = (), timeout: float | None = None,
-             start_timeout: float = START_TIMEOUT) -> Any:
+    def call(
+        self,
+        function: Callable[..., Any],
+        args: tuple = (),
+        timeout: float | None = None,
+        start_timeout: float = START_TIMEOUT,
+    ) -> Any:
         """``function(*args)`` in the child: its result, or :data:`TIMED_OUT` if it ran past ``timeout``
         seconds (the child is then killed). An exception in the child is raised here; a child that dies
         raises :class:`WorkerError`; one that is not up within ``start_timeout`` seconds (when this call
@@ -160,7 +167,8 @@ class Worker:
                 deadline = None if timeout is None else time.monotonic() + max(0.0, timeout)
                 try:
                     ok, value = self._replies.get(
-                        timeout=None if deadline is None else max(0.0, deadline - time.monotonic()))
+                        timeout=None if deadline is None else max(0.0, deadline - time.monotonic())
+                    )
                 except queue.Empty:
                     self._kill(proc)
                     self._proc = None

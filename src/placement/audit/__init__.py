@@ -25,7 +25,17 @@ from .report import SCHEMA, build_audit
 Format = Literal["html", "json", "csv", "xlsx"]
 FORMATS: tuple[str, ...] = ("html", "json", "csv", "xlsx")
 
-__all__ = ["EDITIONS", "FORMATS", "SCHEMA", "STAMP", "Edition", "audit_round", "default_report_path", "render", "write_report"]
+__all__ = [
+    "EDITIONS",
+    "FORMATS",
+    "SCHEMA",
+    "STAMP",
+    "Edition",
+    "audit_round",
+    "default_report_path",
+    "render",
+    "write_report",
+]
 
 NO_TARGETS = "This round had no diversity targets, so there is no price of fairness to measure."
 
@@ -36,8 +46,10 @@ def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int]
         return not_applicable(facts, NO_TARGETS)
     if facts.record.status not in ("OPTIMAL", "FEASIBLE"):
         return not_applicable(
-            facts, f"The round has no placements (solver status {facts.record.status}), so there is no price of its "
-            f"{len(facts.record.targets)} target scope(s) to measure.")
+            facts,
+            f"The round has no placements (solver status {facts.record.status}), so there is no price of its "
+            f"{len(facts.record.targets)} target scope(s) to measure.",
+        )
     if resolve is None:
         from functools import partial
 
@@ -48,8 +60,9 @@ def price_for(engine: Engine, facts: RoundFacts, resolve: Callable[[Engine, int]
         free = resolve(engine, facts.record.number)
     except RoundError as exc:  # e.g. the round's inputs were purged
         return not_applicable(facts, f"The round could not be re-solved without its targets: {exc.message}")
-    return compute_price(facts, free.status, free.objective, free.placements,
-                         fewest_changes=getattr(free, "fewest_changes", False))
+    return compute_price(
+        facts, free.status, free.objective, free.placements, fewest_changes=getattr(free, "fewest_changes", False)
+    )
 
 
 def audit_round(
@@ -89,7 +102,12 @@ def render(audit: dict[str, Any], fmt: str) -> bytes:
 
 
 def default_report_path(
-    engine: Engine, number: int, fmt: str, *, edition: Edition | str = Edition.INTERNAL, kind: str = "audit",
+    engine: Engine,
+    number: int,
+    fmt: str,
+    *,
+    edition: Edition | str = Edition.INTERNAL,
+    kind: str = "audit",
     cohort: str = DEFAULT_COHORT,
 ) -> Path:
     """``round-N-<kind>-<edition>.<fmt>`` next to a SQLite database file, else in the current directory.
@@ -133,8 +151,9 @@ def write_report(
     scope = resolve_in(engine, cohort)
     audit = audit_round(engine, number, edition=edition, resolve=resolve, cohort=scope)
     data = render(audit, fmt)
-    path = Path(out) if out is not None else default_report_path(engine, number, fmt, edition=edition,
-                                                                  cohort=scope.name)
+    path = (
+        Path(out) if out is not None else default_report_path(engine, number, fmt, edition=edition, cohort=scope.name)
+    )
 
     from ..db.session import write_session
     from ..files import atomic_write, sync
@@ -144,16 +163,18 @@ def write_report(
     # long); the report takes its name only once the log entry is committed (files.atomic_write: owner-only
     # for the internal edition whatever the umask, never through a link, no temporary file left behind).
     with atomic_write(path, private=edition.private) as fh, write_session(engine) as session:
-        log_action(session, "audit", f"round {number} audit report, {fmt}, {edition_words(edition)}, written to {path}",
-                   scope)
+        log_action(
+            session, "audit", f"round {number} audit report, {fmt}, {edition_words(edition)}, written to {path}", scope
+        )
         session.flush()
         fh.write(data)
         sync(fh)  # on the disk before the log entry commits
     return path
 
 
-def log_delivery(engine: Engine, number: int, fmt: str, *, edition: Edition | str, cohort: CohortRef | str | None,
-                 to: str) -> None:
+def log_delivery(
+    engine: Engine, number: int, fmt: str, *, edition: Edition | str, cohort: CohortRef | str | None, to: str
+) -> None:
     """Record in the audit log that round ``number``'s report left other than as a file (``to``: e.g. "shown in
     the web console"), as ``write_report`` records each file it writes."""
     from ..cohorts import resolve_in

@@ -42,16 +42,23 @@ def _svg(fig, prefix: str, title: str) -> str:
     import matplotlib
 
     buf = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": "placement-audit", "svg.fonttype": "none", "font.family": "DejaVu Sans"}):
+    with matplotlib.rc_context(
+        {"svg.hashsalt": "placement-audit", "svg.fonttype": "none", "font.family": "DejaVu Sans"}
+    ):
         fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
     svg = buf.getvalue()
-    svg = svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg") :]
     svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
     svg = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
     svg = svg.replace("'DejaVu Sans'", FONT_STACK).replace('"DejaVu Sans"', FONT_STACK)
     esc = title.replace("&", "&amp;").replace("<", "&lt;")
-    svg = re.sub(r"<svg\b([^>]*)>", rf'<svg\1 role="img" aria-labelledby="{prefix}-title"><title id="{prefix}-title">{esc}</title>', svg, count=1)
+    svg = re.sub(
+        r"<svg\b([^>]*)>",
+        rf'<svg\1 role="img" aria-labelledby="{prefix}-title"><title id="{prefix}-title">{esc}</title>',
+        svg,
+        count=1,
+    )
     return svg
 
 
@@ -87,7 +94,9 @@ def rank_profile_chart(ch: dict[str, Any], prefix: str) -> str | None:
             if share["suppressed"]:
                 # The withheld steps together: what the shown ones leave of the bar, where the first of them falls.
                 if not withheld_drawn and shown_total < 1.0:
-                    ax.barh(y, 1.0 - shown_total, left=left, color=WITHHELD, hatch="///", edgecolor="#AEB7BD", linewidth=0)
+                    ax.barh(
+                        y, 1.0 - shown_total, left=left, color=WITHHELD, hatch="///", edgecolor="#AEB7BD", linewidth=0
+                    )
                     left += 1.0 - shown_total
                 withheld_drawn = True
                 continue
@@ -95,8 +104,15 @@ def rank_profile_chart(ch: dict[str, Any], prefix: str) -> str | None:
                 continue
             ax.barh(y, share["value"], left=left, color=colour, edgecolor="white", linewidth=0.5)
             if share["value"] >= 0.07:
-                ax.text(left + share["value"] / 2, y, f"{share['value']:.0%}", va="center", ha="center", fontsize=7.5,
-                        color="white" if colour in (BLUES[0], BLUES[1], BLUES[2], UNPLACED) else TEXT)
+                ax.text(
+                    left + share["value"] / 2,
+                    y,
+                    f"{share['value']:.0%}",
+                    va="center",
+                    ha="center",
+                    fontsize=7.5,
+                    color="white" if colour in (BLUES[0], BLUES[1], BLUES[2], UNPLACED) else TEXT,
+                )
             left += share["value"]
     ax.set_yticks(range(len(rows)), y_labels)
     ax.set_xlim(0, 1)
@@ -107,8 +123,16 @@ def rank_profile_chart(ch: dict[str, Any], prefix: str) -> str | None:
     handles = [Patch(color=c, label=("unplaced" if s == "unplaced" else L.ordinal(s))) for s, c in zip(steps, colours)]
     if any(g["eligible"]["suppressed"] or any(s["share"]["suppressed"] for s in g["rank_profile"]) for g in rows):
         handles.append(Patch(facecolor=WITHHELD, hatch="///", edgecolor="#AEB7BD", label="withheld"))
-    ax.legend(handles=handles, ncols=min(len(handles), 8), fontsize=8, frameon=False, loc="lower left",
-              bbox_to_anchor=(0, 1.0), handlelength=1.2, columnspacing=1.0)
+    ax.legend(
+        handles=handles,
+        ncols=min(len(handles), 8),
+        fontsize=8,
+        frameon=False,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
     return _svg(fig, prefix, f"{ch['label']}: choice obtained by group")
 
 
@@ -130,13 +154,30 @@ def rate_chart(ch: dict[str, Any], prefix: str) -> str | None:
         labels_.append(_short(g["label"]))
         rate = g["placement_rate"]
         if rate["suppressed"] or rate["value"] is None:
-            ax.text(0.02, y, "withheld: small numbers" if rate["suppressed"] else "no rate", va="center", fontsize=8, color=TEXT)
+            ax.text(
+                0.02,
+                y,
+                "withheld: small numbers" if rate["suppressed"] else "no rate",
+                va="center",
+                fontsize=8,
+                color=TEXT,
+            )
             continue
         low, high = g["placement_rate_ci95"]["low"]["value"], g["placement_rate_ci95"]["high"]["value"]
         v = rate["value"]
         best = v if best is None else max(best, v)
         if low is not None and high is not None:
-            ax.errorbar(v, y, xerr=[[v - low], [high - v]], fmt="o", color=POINT, ecolor=POINT, elinewidth=1.6, capsize=4, markersize=6)
+            ax.errorbar(
+                v,
+                y,
+                xerr=[[v - low], [high - v]],
+                fmt="o",
+                color=POINT,
+                ecolor=POINT,
+                elinewidth=1.6,
+                capsize=4,
+                markersize=6,
+            )
         else:
             ax.plot(v, y, "o", color=POINT, markersize=6)
         ax.text(min(v, 0.93), y + 0.28, f"{v:.0%}", fontsize=8, color=TEXT, ha="center")
@@ -147,5 +188,7 @@ def rate_chart(ch: dict[str, Any], prefix: str) -> str | None:
     ax.set_ylim(-0.6, len(groups) - 0.2)
     ax.set_xlim(0, 1.04)
     ax.xaxis.set_major_formatter(_pct_formatter())
-    ax.set_xlabel("Placement rate (placed ÷ candidates with an eligible host), with 95% interval", fontsize=9, color=TEXT)
+    ax.set_xlabel(
+        "Placement rate (placed ÷ candidates with an eligible host), with 95% interval", fontsize=9, color=TEXT
+    )
     return _svg(fig, prefix, f"{ch['label']}: placement rate by group with 95% intervals")

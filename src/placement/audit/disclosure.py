@@ -128,7 +128,9 @@ def protect(
 # --- The lines of the audit's tables -------------------------------------------------------------
 
 
-def characteristic_lines(name: str, groups: Sequence[str], columns: Sequence[str], choice_columns: Sequence[str]) -> list[Line]:
+def characteristic_lines(
+    name: str, groups: Sequence[str], columns: Sequence[str], choice_columns: Sequence[str]
+) -> list[Line]:
     """Lines of one characteristic's table: rows of groups under the cohort's total row.
 
     Cells are keyed ``(name, group, column)``; the total row is keyed

@@ -238,7 +238,11 @@ def write_edition(path: Path, data: bytes, edition: Edition) -> None:
 
 def edition_words(edition: Edition) -> str:
     """How the audit log names an edition."""
-    return "internal edition (OFFICIAL-SENSITIVE, owner-only)" if edition.private else "publication edition (disclosure control)"
+    return (
+        "internal edition (OFFICIAL-SENSITIVE, owner-only)"
+        if edition.private
+        else "publication edition (disclosure control)"
+    )
 
 
 def figure(value: Figure) -> float | None:

@@ -94,8 +94,7 @@ def pct(x: float | None, digits: int = 0) -> str:
 
 
 FOUR_FIFTHS_SOURCE: Final = (
-    "the four-fifths rule of the US EEOC Uniform Guidelines on Employee Selection Procedures "
-    "(29 CFR 1607.4(D))"
+    "the four-fifths rule of the US EEOC Uniform Guidelines on Employee Selection Procedures (29 CFR 1607.4(D))"
 )
 RL_BAND_SOURCE: Final = (
     "the band 0.80–1.25 is the four-fifths rule made symmetric, as the Aequitas bias audit toolkit "

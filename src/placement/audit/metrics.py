@@ -207,7 +207,9 @@ class RelativeLikelihood:
     flag: bool | None  # outside RL_BAND; None when not assessable
 
 
-def relative_likelihood(outcome: str, reference: str, comparison: str, counts: Mapping[str, Mapping[str, Count]]) -> RelativeLikelihood:
+def relative_likelihood(
+    outcome: str, reference: str, comparison: str, counts: Mapping[str, Mapping[str, Count]]
+) -> RelativeLikelihood:
     """RL = SR_reference / SR_comparison (WRES indicator 2, WDES metric 2 form); 1.00 is parity.
 
     For ``first_choice`` the outcome counted is "placed at first choice", out
@@ -315,7 +317,9 @@ class TargetFigures:
     binding: bool | None  # hard or soft, the count sits exactly at its limit
 
 
-def target_figures(min_share: ShareLike | None, max_share: ShareLike | None, placed_in_scope: Count, members_placed: Count) -> TargetFigures:
+def target_figures(
+    min_share: ShareLike | None, max_share: ShareLike | None, placed_in_scope: Count, members_placed: Count
+) -> TargetFigures:
     """Required vs achieved for one target on one scope.
 
     A target holds only for scopes with someone placed (../shared/spec/model.md); the
@@ -325,7 +329,9 @@ def target_figures(min_share: ShareLike | None, max_share: ShareLike | None, pla
     """
     share = ratio(members_placed, placed_in_scope)
     if is_suppressed(placed_in_scope):
-        return TargetFigures(share, SUPPRESSED if min_share is not None else None, SUPPRESSED if max_share is not None else None, None)
+        return TargetFigures(
+            share, SUPPRESSED if min_share is not None else None, SUPPRESSED if max_share is not None else None, None
+        )
     p = int(placed_in_scope)  # type: ignore[arg-type]
     # The share exactly as written (placement.shares), as the solver enforced it: no rounding slack.
     req_min = math.ceil(exact_share(min_share) * p) if min_share is not None else None
@@ -335,7 +341,9 @@ def target_figures(min_share: ShareLike | None, max_share: ShareLike | None, pla
         binding = None
     else:
         m = int(members_placed)  # type: ignore[arg-type]
-        binding = (req_min is not None and m == req_min and req_min > 0) or (req_max is not None and m == req_max and req_max < p)
+        binding = (req_min is not None and m == req_min and req_min > 0) or (
+            req_max is not None and m == req_max and req_max < p
+        )
     return TargetFigures(share, req_min, req_max, binding)
 
 

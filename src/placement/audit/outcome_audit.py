@@ -38,7 +38,10 @@ def _cohorts(session, names: Sequence[str]) -> list[CohortRef]:
 
 
 def audit_outcomes(
-    engine: Engine, cohorts: Sequence[str] = (), *, as_of: date | None = None,
+    engine: Engine,
+    cohorts: Sequence[str] = (),
+    *,
+    as_of: date | None = None,
     edition: Edition | str = Edition.INTERNAL,
 ) -> dict[str, Any]:
     """The outcome audit of the cohorts named (none: the default cohort), as a JSON-ready structure."""
@@ -90,6 +93,11 @@ def write_outcome_report(
 
     with transaction(engine) as s:
         refs = _cohorts(s, audit["cohorts"])
-        log_action(s, "audit", f"outcome audit of cohort(s) {', '.join(audit['cohorts'])}, {fmt}, "
-                               f"{edition_words(edition)}, written to {path}", refs[0] if len(refs) == 1 else None)
+        log_action(
+            s,
+            "audit",
+            f"outcome audit of cohort(s) {', '.join(audit['cohorts'])}, {fmt}, "
+            f"{edition_words(edition)}, written to {path}",
+            refs[0] if len(refs) == 1 else None,
+        )
     return path

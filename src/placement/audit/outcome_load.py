@@ -25,8 +25,10 @@ HELD = ("accepted", "fixed")  # an offer the graduate took up
 def _placed_at(session: Session, cohort: CohortRef) -> dict[int, tuple[str, str]]:
     """Candidate pk -> (org_type, region) of the host of their accepted offer in the latest approved round."""
     latest = session.scalar(
-        select(Round.id).where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
-        .order_by(Round.number.desc()).limit(1)
+        select(Round.id)
+        .where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
+        .order_by(Round.number.desc())
+        .limit(1)
     )
     if latest is None:
         return {}
@@ -62,8 +64,14 @@ def load_graduates(session: Session, cohort: CohortRef) -> list[Graduate]:
         attrs = {a: getattr(prot, a) if prot else "not_known" for a in ATTRIBUTES if a != "career_changer"}
         attrs["career_changer"] = cand.career_changer or "not_known"
         org_type, region = placed.get(cand.id, (None, None))
-        out.append(Graduate(
-            cohort=cohort.name, candidate_id=cand.candidate_id, attributes=attrs, org_type=org_type, region=region,
-            events=tuple(sorted(events[cand.id], key=lambda e: (e.on, e.event))),
-        ))
+        out.append(
+            Graduate(
+                cohort=cohort.name,
+                candidate_id=cand.candidate_id,
+                attributes=attrs,
+                org_type=org_type,
+                region=region,
+                events=tuple(sorted(events[cand.id], key=lambda e: (e.on, e.event))),
+            )
+        )
     return out

@@ -40,8 +40,10 @@ SCHEME_MONTHS = 24  # the NHS graduate DDaT scheme's length
 MEASURES: dict[str, tuple[str, str]] = {
     "retained_12": ("Retained at 12 months", "graduates who started at least 12 months before the audit date"),
     "retained_24": ("Retained at 24 months", "graduates who started at least 24 months before the audit date"),
-    "completed": ("Completed the scheme", "graduates who started at least 24 months before the audit date, "
-                                          "or completed or left earlier"),
+    "completed": (
+        "Completed the scheme",
+        "graduates who started at least 24 months before the audit date, or completed or left earlier",
+    ),
     "band_7": ("Reached band 7 (so far)", "graduates who started"),
 }
 

@@ -35,8 +35,19 @@ def render_outcomes(audit: dict[str, Any], fmt: str) -> bytes:
 
 # --- CSV: one row per figure -------------------------------------------------------------------------
 
-CSV_COLUMNS = ["edition", "scope", "table", "group", "measure", "figure", "value", "ci_low", "ci_high",
-               "fisher_p", "verdict"]
+CSV_COLUMNS = [
+    "edition",
+    "scope",
+    "table",
+    "group",
+    "measure",
+    "figure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "fisher_p",
+    "verdict",
+]
 
 
 def _v(c: dict[str, Any] | None) -> str:
@@ -65,8 +76,15 @@ def to_sheets(audit: dict[str, Any]) -> list:
     by_scope: dict[str, list[list[Any]]] = {}
     for row in rows(audit):
         by_scope.setdefault(row[1], []).append(row)
-    return [SheetData(title=sheet_title("Pooled" if scope == "pooled" else f"Cohort {scope}", taken),
-                      columns=CSV_COLUMNS, rows=scope_rows, notes=notes) for scope, scope_rows in by_scope.items()]
+    return [
+        SheetData(
+            title=sheet_title("Pooled" if scope == "pooled" else f"Cohort {scope}", taken),
+            columns=CSV_COLUMNS,
+            rows=scope_rows,
+            notes=notes,
+        )
+        for scope, scope_rows in by_scope.items()
+    ]
 
 
 def rows(audit: dict[str, Any]) -> list[list[Any]]:
@@ -86,9 +104,21 @@ def rows(audit: dict[str, Any]) -> list[list[Any]]:
                     _rate_rows(w, ed, s["scope"], table["name"], g["group"], m, r)
             for c in table["comparisons"]:
                 figure = "relative_likelihood" if c["kind"] == "relative_likelihood" else "ratio_to_rest"
-                w.writerow([ed, s["scope"], table["name"], c["group"], c["measure"], figure,
-                            "inf" if c["infinite"] else _v(c["ratio"]), _v(c["ci95"]["low"]),
-                            _v(c["ci95"]["high"]), _v(c["fisher_p"]), c["verdict"] or ""])
+                w.writerow(
+                    [
+                        ed,
+                        s["scope"],
+                        table["name"],
+                        c["group"],
+                        c["measure"],
+                        figure,
+                        "inf" if c["infinite"] else _v(c["ratio"]),
+                        _v(c["ci95"]["low"]),
+                        _v(c["ci95"]["high"]),
+                        _v(c["fisher_p"]),
+                        c["verdict"] or "",
+                    ]
+                )
     return out
 
 
@@ -105,8 +135,21 @@ class _Rows:
 def _rate_rows(w, edition: str, scope: str, table: str, group: str, measure: str, r: dict[str, Any]) -> None:
     w.writerow([edition, scope, table, group, measure, "achieved", _v(r["achieved"]), "", "", "", ""])
     w.writerow([edition, scope, table, group, measure, "out_of", _v(r["out_of"]), "", "", "", ""])
-    w.writerow([edition, scope, table, group, measure, "rate", _v(r["rate"]), _v(r["ci95"]["low"]),
-                _v(r["ci95"]["high"]), "", ""])
+    w.writerow(
+        [
+            edition,
+            scope,
+            table,
+            group,
+            measure,
+            "rate",
+            _v(r["rate"]),
+            _v(r["ci95"]["low"]),
+            _v(r["ci95"]["high"]),
+            "",
+            "",
+        ]
+    )
 
 
 # --- Charts ----------------------------------------------------------------------------------------
@@ -120,11 +163,21 @@ def trend_chart(audit: dict[str, Any]) -> str | None:
     fig, ax = charts._new_figure(6)
     xs = list(range(len(scopes)))
     for m, (label, _) in MEASURES.items():
-        points = [(x, s["measures"][m]["rate"]["value"]) for x, s in zip(xs, scopes)
-                  if s["measures"][m]["rate"]["value"] is not None]
+        points = [
+            (x, s["measures"][m]["rate"]["value"])
+            for x, s in zip(xs, scopes)
+            if s["measures"][m]["rate"]["value"] is not None
+        ]
         if points:
-            ax.plot([p[0] for p in points], [p[1] for p in points], "o-", color=MEASURE_COLOURS[m], label=label,
-                    linewidth=1.8, markersize=5)
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                "o-",
+                color=MEASURE_COLOURS[m],
+                label=label,
+                linewidth=1.8,
+                markersize=5,
+            )
     ax.set_xticks(xs, [s["scope"] for s in scopes])
     ax.set_ylim(0, 1.04)
     ax.yaxis.set_major_formatter(charts._pct_formatter())
@@ -154,8 +207,14 @@ def rl_chart(audit: dict[str, Any], measure: str = "retained_12") -> str | None:
         labels.append(name)
         v = c["ratio"]["value"]
         if c["ratio"]["suppressed"] or v is None:
-            ax.text(0.05, y, "withheld: small numbers" if c["ratio"]["suppressed"] else "not assessable",
-                    va="center", fontsize=8, color=charts.TEXT)
+            ax.text(
+                0.05,
+                y,
+                "withheld: small numbers" if c["ratio"]["suppressed"] else "not assessable",
+                va="center",
+                fontsize=8,
+                color=charts.TEXT,
+            )
             continue
         low, high = c["ci95"]["low"]["value"], c["ci95"]["high"]["value"]
         top = max(top, v * 1.1, (high or 0) * 1.05)
@@ -167,8 +226,12 @@ def rl_chart(audit: dict[str, Any], measure: str = "retained_12") -> str | None:
     ax.set_yticks(range(len(rows)), labels)
     ax.set_ylim(-0.6, len(rows) - 0.2)
     ax.set_xlim(0, min(top, 6.0))
-    ax.set_xlabel(f"Relative likelihood of {MEASURES[measure][0].lower()}: White ÷ all other ethnic groups "
-                  "combined (95% interval)", fontsize=9, color=charts.TEXT)
+    ax.set_xlabel(
+        f"Relative likelihood of {MEASURES[measure][0].lower()}: White ÷ all other ethnic groups "
+        "combined (95% interval)",
+        fontsize=9,
+        color=charts.TEXT,
+    )
     ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.0))
     return charts._svg(fig, f"rl-{measure}", f"Relative likelihood of {MEASURES[measure][0].lower()} by cohort")
 
@@ -182,8 +245,13 @@ def to_html(audit: dict[str, Any]) -> str:
 
     from . import render_html as R
 
-    env = Environment(loader=PackageLoader("placement.audit", "templates"), autoescape=select_autoescape(["html"]),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("placement.audit", "templates"),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     env.filters.update(count=R.count, pct=R.pct, dec=R.dec, pvalue=R.pvalue, interval=R.interval)
     svg = {
         "trend": trend_chart(audit),
@@ -191,5 +259,7 @@ def to_html(audit: dict[str, Any]) -> str:
         "rl_24": rl_chart(audit, "retained_24"),
     }
     return env.get_template("outcomes.html").render(
-        a=audit, measures=MEASURES, charts={k: Markup(v) if v else None for k, v in svg.items()},
+        a=audit,
+        measures=MEASURES,
+        charts={k: Markup(v) if v else None for k, v in svg.items()},
     )

@@ -40,7 +40,11 @@ SCHEMA = "placement-outcomes/1"
 CHARACTERISTICS: tuple[str, ...] = ("sex", "ethnic_group", "minority_ethnic", "disability", "career_changer")
 # The relative likelihood's reference group per characteristic (WRES: White; WDES: not disabled).
 REFERENCE: dict[str, str] = {
-    "sex": "male", "ethnic_group": "white", "minority_ethnic": "no", "disability": "no", "career_changer": "no",
+    "sex": "male",
+    "ethnic_group": "white",
+    "minority_ethnic": "no",
+    "disability": "no",
+    "career_changer": "no",
 }
 PLACED: tuple[str, ...] = ("org_type", "region")
 PLACED_LABELS = {"org_type": "Host organisation type (where placed)", "region": "Region (where placed)"}
@@ -119,8 +123,7 @@ def _comparison(measure: str, group: str, reference: str, stats: Comparison, kin
     }
 
 
-def _table(key: str, graduates: Sequence[Graduate], courses: Sequence[Course], total: Tally,
-           edition: Edition) -> dict:
+def _table(key: str, graduates: Sequence[Graduate], courses: Sequence[Course], total: Tally, edition: Edition) -> dict:
     tallies = by_group(graduates, courses, key)
     groups = groups_of(key, sorted(tallies))
     tallies = {g: tallies.get(g, tally([])) for g in groups}
@@ -146,8 +149,9 @@ def _table(key: str, graduates: Sequence[Graduate], courses: Sequence[Course], t
             if g == ref or g in MISSING_STATES:
                 continue
             for m in MEASURES:
-                stats = compare_rates(get(ref, m, "achieved"), get(ref, m, "out_of"),
-                                      get(g, m, "achieved"), get(g, m, "out_of"))
+                stats = compare_rates(
+                    get(ref, m, "achieved"), get(ref, m, "out_of"), get(g, m, "achieved"), get(g, m, "out_of")
+                )
                 comparisons.append(_comparison(m, g, ref, stats, "relative_likelihood"))
     else:
         for g in groups:
@@ -233,7 +237,15 @@ def _flags(scopes: Sequence[dict[str, Any]], edition: Edition) -> list[dict[str,
             for c in table["comparisons"]:
                 if c["verdict"] in (FLAGGED, TOO_FEW):
                     group = next((g["label"] for g in table["groups"] if g["group"] == c["group"]), c["group"])
-                    words = (f"{table['label']}: {group}" + (" against the rest" if c["kind"] == "against_rest" else ""))
-                    out.append({"scope": s["scope"], "table": table["name"], "measure": c["measure"],
-                                "group": c["group"], "verdict": c["verdict"], "label": words})
+                    words = f"{table['label']}: {group}" + (" against the rest" if c["kind"] == "against_rest" else "")
+                    out.append(
+                        {
+                            "scope": s["scope"],
+                            "table": table["name"],
+                            "measure": c["measure"],
+                            "group": c["group"],
+                            "verdict": c["verdict"],
+                            "label": words,
+                        }
+                    )
     return out

@@ -73,15 +73,28 @@ class Price:
     tie_differences: int = 0  # candidates the re-solve placed differently only by a tie (then `moved` is empty)
     moves_necessary: bool = False  # the re-solve kept the most placements any optimal free answer can: no tie moves
     moved: list[Moved] = field(default_factory=list)
-    moved_summary: dict = field(default_factory=dict)  # better / worse / same choice / placed / unplaced without targets
+    moved_summary: dict = field(
+        default_factory=dict
+    )  # better / worse / same choice / placed / unplaced without targets
 
 
 def not_applicable(facts: RoundFacts, reason: str) -> Price:
-    return Price(applicable=False, reason=reason, status_with_targets=facts.record.status, objective_with_targets=dict(facts.record.objective))
+    return Price(
+        applicable=False,
+        reason=reason,
+        status_with_targets=facts.record.status,
+        objective_with_targets=dict(facts.record.objective),
+    )
 
 
-def compute_price(facts: RoundFacts, free_status: str, free_objective: Mapping, free_placements: Mapping[str, tuple[str, int] | None],
-                  *, fewest_changes: bool = False) -> Price:
+def compute_price(
+    facts: RoundFacts,
+    free_status: str,
+    free_objective: Mapping,
+    free_placements: Mapping[str, tuple[str, int] | None],
+    *,
+    fewest_changes: bool = False,
+) -> Price:
     """Compare the round with the free solve (``resolves.FreeSolve``'s fields)."""
     if free_status not in SOLVED:
         p = not_applicable(facts, f"The re-solve without targets ended {free_status}, with no placements to compare.")

@@ -51,7 +51,13 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
     if audit["stamp"]:
         yield "report", "", "stamp", audit["stamp"], False
     yield "report", "", "round", audit["round"], False
-    yield "report", "", "disclosure_control", "applied" if audit["disclosure_control"]["applied"] else "not applied", False
+    yield (
+        "report",
+        "",
+        "disclosure_control",
+        "applied" if audit["disclosure_control"]["applied"] else "not applied",
+        False,
+    )
 
     for key, val in audit["provenance"].items():
         if isinstance(val, dict):
@@ -71,8 +77,20 @@ def rows(audit: dict[str, Any]) -> Iterator[Row]:
             gv = g["value"]
             yield from _cell_rows(name, gv, "", g)
             for step in g["rank_profile"]:
-                yield name, gv, f"rank_profile_count_{step['choice']}", step["count"]["value"], step["count"]["suppressed"]
-                yield name, gv, f"rank_profile_share_{step['choice']}", step["share"]["value"], step["share"]["suppressed"]
+                yield (
+                    name,
+                    gv,
+                    f"rank_profile_count_{step['choice']}",
+                    step["count"]["value"],
+                    step["count"]["suppressed"],
+                )
+                yield (
+                    name,
+                    gv,
+                    f"rank_profile_share_{step['choice']}",
+                    step["share"]["value"],
+                    step["share"]["suppressed"],
+                )
             air = g.get("adverse_impact")
             if air:
                 yield from _cell_rows(name, gv, "adverse_impact_", air)

@@ -47,7 +47,7 @@ def pvalue(c: dict[str, Any] | None) -> Markup:
 
 
 def interval(iv: dict[str, Any] | None, kind: str = "pct") -> Markup:
-    """"(40%–62%)" or "(0.55–1.10)"; withheld or undefined ends are marked."""
+    """ "(40%–62%)" or "(0.55–1.10)"; withheld or undefined ends are marked."""
     if iv is None:
         return Markup("")
     f = pct if kind == "pct" else dec
@@ -85,7 +85,11 @@ def verdict_badge(v: str | None) -> Markup:
 
 def flag_title(f: dict[str, Any]) -> str:
     title = FLAG_TITLES.get(f["metric"], f["metric"])
-    if f.get("characteristic") and f["metric"] in ("relative_likelihood_placed", "relative_likelihood_first_choice", "adverse_impact"):
+    if f.get("characteristic") and f["metric"] in (
+        "relative_likelihood_placed",
+        "relative_likelihood_first_choice",
+        "adverse_impact",
+    ):
         return f"{L.characteristic_label(f['characteristic'])}: {title[0].lower()}{title[1:]}"
     return title
 
@@ -132,10 +136,25 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(count=count, pct=pct, dec=dec, pvalue=pvalue, interval=interval, num=plain_number, opt=option_value,
-                       ordinal=L.ordinal, rate=rate)
-    env.globals.update(group_label=L.group_label, characteristic_label=L.characteristic_label,
-                       objective_text=objective_text, price_text=price_text, verdict_badge=verdict_badge, flag_title=flag_title)
+    env.filters.update(
+        count=count,
+        pct=pct,
+        dec=dec,
+        pvalue=pvalue,
+        interval=interval,
+        num=plain_number,
+        opt=option_value,
+        ordinal=L.ordinal,
+        rate=rate,
+    )
+    env.globals.update(
+        group_label=L.group_label,
+        characteristic_label=L.characteristic_label,
+        objective_text=objective_text,
+        price_text=price_text,
+        verdict_badge=verdict_badge,
+        flag_title=flag_title,
+    )
     return env
 
 
@@ -147,4 +166,6 @@ def to_html(audit: dict[str, Any]) -> str:
             "rates": charts.rate_chart(ch, f"c{i}r"),
         }
     template = environment().get_template("report.html")
-    return template.render(a=audit, figures={k: {n: Markup(v) if v else None for n, v in d.items()} for k, d in figures.items()})
+    return template.render(
+        a=audit, figures={k: {n: Markup(v) if v else None for n, v in d.items()} for k, d in figures.items()}
+    )

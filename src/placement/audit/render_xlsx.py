@@ -78,16 +78,30 @@ def sheets(audit: dict[str, Any]) -> list[SheetData]:
         out.append(SheetData(sheet_title(title, taken), ["measure", "value"], facts[title], notes=notes))
     if moved:
         columns = list(dict.fromkeys(k for m in moved.values() for k in m))
-        out.append(SheetData(sheet_title("Moved by targets", taken), ["candidate_id", *columns],
-                             [[cid, *(m.get(c) for c in columns)] for cid, m in moved.items()], notes=notes))
+        out.append(
+            SheetData(
+                sheet_title("Moved by targets", taken),
+                ["candidate_id", *columns],
+                [[cid, *(m.get(c) for c in columns)] for cid, m in moved.items()],
+                notes=notes,
+            )
+        )
     out.append(SheetData(sheet_title("Flags", taken), ["where", "kind", "message"], flags, notes=notes))
-    out.append(SheetData(sheet_title("Report", taken), ["fact", "value"],
-                         [*facts["Report"], *facts["Provenance"]], notes=notes))
+    out.append(
+        SheetData(
+            sheet_title("Report", taken), ["fact", "value"], [*facts["Report"], *facts["Provenance"]], notes=notes
+        )
+    )
     return out
 
 
-def _pivot(title: str, keys: list[str], cells: dict[tuple[str, str], dict[str, Any]], columns: dict[str, None],
-           notes: list[str]) -> SheetData:
+def _pivot(
+    title: str,
+    keys: list[str],
+    cells: dict[tuple[str, str], dict[str, Any]],
+    columns: dict[str, None],
+    notes: list[str],
+) -> SheetData:
     names = list(columns)
 
     def body() -> Iterator[list[Any]]:

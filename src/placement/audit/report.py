@@ -85,8 +85,17 @@ def _groups(characteristic: str, facts: RoundFacts) -> list[str]:
 
 
 # Which cell secondary suppression gives up first (cheapest): detail before substance.
-COLUMN_COST = {"no_eligible_host": 0.0, "pool": 1.0, "envious_candidates": 3.0, "blocking_pairs": 3.0,
-               "unplaced": 4.0, "placed": 5.0, "eligible": 6.0, "placed_in_scope": 5.0, "members_placed": 4.0}
+COLUMN_COST = {
+    "no_eligible_host": 0.0,
+    "pool": 1.0,
+    "envious_candidates": 3.0,
+    "blocking_pairs": 3.0,
+    "unplaced": 4.0,
+    "placed": 5.0,
+    "eligible": 6.0,
+    "placed_in_scope": 5.0,
+    "members_placed": 4.0,
+}
 
 
 def secondary_cost(key: Any) -> float:
@@ -139,12 +148,17 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
     # 3. Every figure from the counts as shown; every flag from the exact ones.
     def tables(counts: dict[Any, Any], exact: bool) -> list[dict[str, Any]]:
         cohort = {col: counts[("cohort", col)] for col in [*COHORT_ONLY_COLUMNS, *columns]}
-        return [_characteristic(ch, groups_of[ch], facts, counts, cohort, bins, choice_cols, columns, exact)
-                for ch in CHARACTERISTICS]
+        return [
+            _characteristic(ch, groups_of[ch], facts, counts, cohort, bins, choice_cols, columns, exact)
+            for ch in CHARACTERISTICS
+        ]
 
     exact_tables = tables(cells, True)
     characteristics = exact_tables if edition.exact else tables(shown, False)
-    targets = [_target(i, t, shown, facts.record.targets_assessed, exact=edition.exact) for i, t in enumerate(facts.record.targets)]
+    targets = [
+        _target(i, t, shown, facts.record.targets_assessed, exact=edition.exact)
+        for i, t in enumerate(facts.record.targets)
+    ]
     totals = facts.totals
     assert totals is not None, "load_round_facts sets the round's totals"
     stability = {
@@ -177,8 +191,11 @@ def build_audit(facts: RoundFacts, price: Price, *, edition: Edition | str = Edi
         "law": law_section(facts, edition),
     }
     exact_flags, notes = flags_and_notes(exact_tables, audit, facts)
-    flags = exact_flags if edition.exact else published_flags(
-        exact_flags, characteristic_label=L.characteristic_label, metric_words=METRIC_WORDS)
+    flags = (
+        exact_flags
+        if edition.exact
+        else published_flags(exact_flags, characteristic_label=L.characteristic_label, metric_words=METRIC_WORDS)
+    )
     audit["flags"] = [f.as_dict() for f in flags]
     audit["notes"] = notes
     return audit
@@ -195,7 +212,9 @@ def _headline(t: RoundTotals) -> dict[str, Any]:
     }
 
 
-def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_cols, columns, exact: bool) -> dict[str, Any]:
+def _characteristic(
+    ch, groups, facts: RoundFacts, shown, cohort, bins, choice_cols, columns, exact: bool
+) -> dict[str, Any]:
     """One characteristic's tables from ``shown`` counts; verdicts only when they are the exact ones."""
     counts: dict[str, dict[str, Any]] = {g: {col: shown[(ch, g, col)] for col in columns} for g in groups}
     counts["total"] = dict(cohort)
@@ -211,17 +230,32 @@ def _characteristic(ch, groups, facts: RoundFacts, shown, cohort, bins, choice_c
     def row(g: str, *, is_total: bool = False) -> dict[str, Any]:
         k = counts[g]
         rated = is_total or not L.is_missing(g)  # missing states are left out of every rate
-        out: dict[str, Any] = {} if is_total else {"value": g, "label": L.group_label(ch, g), "missing_state": not rated}
-        out.update({col: cell(k[col]) for col in ((*COHORT_ONLY_COLUMNS, *GROUP_COUNT_COLUMNS) if is_total else GROUP_COUNT_COLUMNS)})
+        out: dict[str, Any] = (
+            {} if is_total else {"value": g, "label": L.group_label(ch, g), "missing_state": not rated}
+        )
+        out.update(
+            {
+                col: cell(k[col])
+                for col in ((*COHORT_ONLY_COLUMNS, *GROUP_COUNT_COLUMNS) if is_total else GROUP_COUNT_COLUMNS)
+            }
+        )
         rate = ratio(k["placed"], k["eligible"]) if rated else None
         out["placement_rate"] = cell(rate)
-        out["placement_rate_ci95"] = _interval(*(wilson_interval(k["placed"], k["eligible"]) if rated else (None, None)))
+        out["placement_rate_ci95"] = _interval(
+            *(wilson_interval(k["placed"], k["eligible"]) if rated else (None, None))
+        )
         out["share_of_placements"] = cell(ratio(k["placed"], cohort["placed"]))
         out["first_choice_rate"] = cell(ratio(k["choice_1"], k["eligible"]) if rated else None)
         out["rank_profile"] = [
             {"choice": b, "count": cell(k[col]), "share": cell(ratio(k[col], k["eligible"]) if rated else None)}
             for b, col in zip(bins, choice_cols)
-        ] + [{"choice": "unplaced", "count": cell(k["unplaced"]), "share": cell(ratio(k["unplaced"], k["eligible"]) if rated else None)}]
+        ] + [
+            {
+                "choice": "unplaced",
+                "count": cell(k["unplaced"]),
+                "share": cell(ratio(k["unplaced"], k["eligible"]) if rated else None),
+            }
+        ]
         mean, med = rank_summary(all_choices if is_total else choices[g])
         hidden = k["placed"] is SUPPRESSED  # a mean of 1-7 people is withheld with their count
         out["mean_choice"] = cell(SUPPRESSED if hidden else mean)

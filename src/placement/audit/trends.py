@@ -32,8 +32,10 @@ from .price import not_applicable
 from .report import build_audit
 
 SCHEMA = "placement-trends/1"
-NOT_POOLED = ("The price of fairness belongs to one round's solve; it is not pooled across cohorts. "
-              "See each round's own audit (placement audit N --cohort NAME).")
+NOT_POOLED = (
+    "The price of fairness belongs to one round's solve; it is not pooled across cohorts. "
+    "See each round's own audit (placement audit N --cohort NAME)."
+)
 
 
 def final_round(session, cohort: CohortRef) -> int:
@@ -43,7 +45,9 @@ def final_round(session, cohort: CohortRef) -> int:
     if number is None:
         number = session.scalar(base.order_by(Round.number.desc()).limit(1))
     if number is None:
-        raise NotFound(f"Cohort {cohort.name} has no rounds to audit.", f"Solve it first: placement solve --cohort {cohort.name}.")
+        raise NotFound(
+            f"Cohort {cohort.name} has no rounds to audit.", f"Solve it first: placement solve --cohort {cohort.name}."
+        )
     return int(number)
 
 
@@ -67,20 +71,43 @@ def pool(per_cohort: Sequence[RoundFacts]) -> RoundFacts:
     solved = all(f.record.status in ("OPTIMAL", "FEASIBLE") for f in per_cohort)
     # Targets belong to one round's solve: the pooled record has none, so its totals count none.
     record = RoundRecord(
-        cohort=None, number=0, state="pooled", parent_number=None, created_at=None, created_by="", approved_by=None,
-        approved_at=None, options=per_cohort[0].record.options, input_hash="", solver_version=per_cohort[0].record.solver_version,
-        status="OPTIMAL" if solved else "pooled", objective={}, bound={}, solve_seconds=0.0, summary={}, pool=pool_ids,
-        eligible=eligible, placed=placed, choice_of=choice_of, positions_from=per_cohort[0].record.positions_from,
-        targets=[], targets_assessed=solved, blocking_pairs=blocking,
+        cohort=None,
+        number=0,
+        state="pooled",
+        parent_number=None,
+        created_at=None,
+        created_by="",
+        approved_by=None,
+        approved_at=None,
+        options=per_cohort[0].record.options,
+        input_hash="",
+        solver_version=per_cohort[0].record.solver_version,
+        status="OPTIMAL" if solved else "pooled",
+        objective={},
+        bound={},
+        solve_seconds=0.0,
+        summary={},
+        pool=pool_ids,
+        eligible=eligible,
+        placed=placed,
+        choice_of=choice_of,
+        positions_from=per_cohort[0].record.positions_from,
+        targets=[],
+        targets_assessed=solved,
+        blocking_pairs=blocking,
     )
     return RoundFacts(record=record, candidates=candidates, totals=totals_of(record), method="pooled")
 
 
-def audit_trends(engine: Engine, cohorts: Sequence[str], *, edition: Edition | str = Edition.INTERNAL) -> dict[str, Any]:
+def audit_trends(
+    engine: Engine, cohorts: Sequence[str], *, edition: Edition | str = Edition.INTERNAL
+) -> dict[str, Any]:
     """The placement audit of each cohort's final round and of all of them pooled."""
     edition = Edition.parse(edition)
     if len(cohorts) < 2:
-        raise ConfigError("A trend needs at least two cohorts.", "Name each with --cohort, e.g. --cohort 2025 --cohort 2026.")
+        raise ConfigError(
+            "A trend needs at least two cohorts.", "Name each with --cohort, e.g. --cohort 2025 --cohort 2026."
+        )
     with transaction(engine) as s:
         refs: list[CohortRef] = []
         for name in cohorts:
@@ -97,14 +124,25 @@ def audit_trends(engine: Engine, cohorts: Sequence[str], *, edition: Edition | s
         "edition": edition.value,
         "stamp": edition.stamp,
         "disclosure_control": {"applied": not edition.exact, "notice": edition.stamp},
-        "cohorts": [{"cohort": f.record.cohort.name if f.record.cohort else "", "round": f.record.number, "state": f.record.state} for f in facts],
+        "cohorts": [
+            {
+                "cohort": f.record.cohort.name if f.record.cohort else "",
+                "round": f.record.number,
+                "state": f.record.state,
+            }
+            for f in facts
+        ],
         "per_cohort": per,
         "pooled": pooled,
     }
 
 
 def write_trends(
-    engine: Engine, cohorts: Sequence[str], fmt: str = "html", out: Path | str | None = None, *,
+    engine: Engine,
+    cohorts: Sequence[str],
+    fmt: str = "html",
+    out: Path | str | None = None,
+    *,
     edition: Edition | str = Edition.INTERNAL,
 ) -> Path:
     """Write the cross-cohort placement trends and return where they went."""
@@ -125,6 +163,10 @@ def write_trends(
     from ..rounds import log_action
 
     with transaction(engine) as s:
-        log_action(s, "audit", f"placement trends over cohorts {', '.join(c['cohort'] for c in report['cohorts'])}, "
-                               f"{fmt}, {edition_words(edition)}, written to {path}")
+        log_action(
+            s,
+            "audit",
+            f"placement trends over cohorts {', '.join(c['cohort'] for c in report['cohorts'])}, "
+            f"{fmt}, {edition_words(edition)}, written to {path}",
+        )
     return path

@@ -27,11 +27,17 @@ def render_trends(report: dict[str, Any], fmt: str) -> bytes:
         for row in list(csv.reader(io.StringIO(to_csv(report))))[1:]:
             by_scope.setdefault(row[1], []).append(row)
         notes = [report["stamp"]] if report.get("stamp") else []
-        return workbook_bytes([
-            SheetData(title=sheet_title("Pooled" if scope == "pooled" else f"Cohort {scope}", taken),
-                      columns=CSV_COLUMNS, rows=scope_rows, notes=notes)
-            for scope, scope_rows in by_scope.items()
-        ])
+        return workbook_bytes(
+            [
+                SheetData(
+                    title=sheet_title("Pooled" if scope == "pooled" else f"Cohort {scope}", taken),
+                    columns=CSV_COLUMNS,
+                    rows=scope_rows,
+                    notes=notes,
+                )
+                for scope, scope_rows in by_scope.items()
+            ]
+        )
     if fmt == "json":
         return (json.dumps(report, indent=2, sort_keys=True, default=str) + "\n").encode("utf-8")
     if fmt == "csv":
@@ -56,8 +62,19 @@ def _v(c: dict[str, Any] | None) -> str:
     return "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-CSV_COLUMNS = ["edition", "scope", "round", "characteristic", "group", "figure", "value", "ci_low", "ci_high",
-               "fisher_p", "verdict"]
+CSV_COLUMNS = [
+    "edition",
+    "scope",
+    "round",
+    "characteristic",
+    "group",
+    "figure",
+    "value",
+    "ci_low",
+    "ci_high",
+    "fisher_p",
+    "verdict",
+]
 
 
 def to_csv(report: dict[str, Any]) -> str:
@@ -73,12 +90,37 @@ def to_csv(report: dict[str, Any]) -> str:
                 w.writerow([ed, name, rnd, ch["name"], g["value"], "eligible", _v(g["eligible"]), "", "", "", ""])
                 w.writerow([ed, name, rnd, ch["name"], g["value"], "placed", _v(g["placed"]), "", "", "", ""])
                 ci = g["placement_rate_ci95"]
-                w.writerow([ed, name, rnd, ch["name"], g["value"], "placement_rate", _v(g["placement_rate"]),
-                            _v(ci["low"]), _v(ci["high"]), "", ""])
+                w.writerow(
+                    [
+                        ed,
+                        name,
+                        rnd,
+                        ch["name"],
+                        g["value"],
+                        "placement_rate",
+                        _v(g["placement_rate"]),
+                        _v(ci["low"]),
+                        _v(ci["high"]),
+                        "",
+                        "",
+                    ]
+                )
             for r in ch["relative_likelihoods"]:
-                w.writerow([ed, name, rnd, ch["name"], r["comparison_group"], f"relative_likelihood_{r['outcome']}",
-                            "inf" if r["infinite"] else _v(r["value"]), _v(r["ci95"]["low"]), _v(r["ci95"]["high"]),
-                            _v(r["fisher_p"]), r["verdict"] or ""])
+                w.writerow(
+                    [
+                        ed,
+                        name,
+                        rnd,
+                        ch["name"],
+                        r["comparison_group"],
+                        f"relative_likelihood_{r['outcome']}",
+                        "inf" if r["infinite"] else _v(r["value"]),
+                        _v(r["ci95"]["low"]),
+                        _v(r["ci95"]["high"]),
+                        _v(r["fisher_p"]),
+                        r["verdict"] or "",
+                    ]
+                )
     return buf.getvalue()
 
 
@@ -101,8 +143,15 @@ def rate_trend_chart(report: dict[str, Any], characteristic: str, prefix: str) -
                 points.append((x, g["placement_rate"]["value"]))
         if points:
             label = next(g["label"] for g in first["groups"] if g["value"] == group)
-            ax.plot([p[0] for p in points], [p[1] for p in points], "o-", label=label, linewidth=1.6, markersize=5,
-                    color=LINE_COLOURS[i % len(LINE_COLOURS)])
+            ax.plot(
+                [p[0] for p in points],
+                [p[1] for p in points],
+                "o-",
+                label=label,
+                linewidth=1.6,
+                markersize=5,
+                color=LINE_COLOURS[i % len(LINE_COLOURS)],
+            )
             drawn = True
     if not drawn:
         return None

@@ -129,8 +129,9 @@ class PlacementGroup(click.Group):
 
 pass_app = click.make_pass_decorator(AppContext)
 
-COHORT_HELP = (f"The cohort (intake) to work on (default: ${COHORT_ENV}, else the only open cohort; "
-               "see `placement cohort list`).")
+COHORT_HELP = (
+    f"The cohort (intake) to work on (default: ${COHORT_ENV}, else the only open cohort; see `placement cohort list`)."
+)
 
 
 def _remember_cohort(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
@@ -143,8 +144,15 @@ def _remember_cohort(ctx: click.Context, _param: click.Parameter, value: str | N
 
 def cohort_option(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``--cohort NAME`` (or ``PLACEMENT_COHORT``) on a command: it sets ``AppContext.cohort``."""
-    return click.option("--cohort", metavar="NAME", envvar=COHORT_ENV, default=None, expose_value=False,
-                        callback=_remember_cohort, help=COHORT_HELP)(fn)
+    return click.option(
+        "--cohort",
+        metavar="NAME",
+        envvar=COHORT_ENV,
+        default=None,
+        expose_value=False,
+        callback=_remember_cohort,
+        help=COHORT_HELP,
+    )(fn)
 
 
 @click.group(cls=PlacementGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -185,8 +193,22 @@ def _register() -> None:
     # Each group lives in its own module; importing registers its commands on `cli`.
     import importlib
 
-    for name in ("db", "cohort", "imports", "outcomes", "fixtures", "demo", "solve", "rounds", "season", "audit",
-                 "scenario", "admin", "users", "bench"):
+    for name in (
+        "db",
+        "cohort",
+        "imports",
+        "outcomes",
+        "fixtures",
+        "demo",
+        "solve",
+        "rounds",
+        "season",
+        "audit",
+        "scenario",
+        "admin",
+        "users",
+        "bench",
+    ):
         try:
             importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -24,14 +24,27 @@ def _day(value: datetime | None) -> datetime | None:
 
 
 @cli.command("log")
-@click.option("--action", "actions", multiple=True, metavar="ACTION",
-              help="Only these actions (import, solve, approve, accept, decline, change, release, revoke, withdraw, export, "
-                   "audit, purge...); repeatable.")
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
-              default=None, help="Only entries on or after this date (UTC), e.g. 2025-09-01.")
+@click.option(
+    "--action",
+    "actions",
+    multiple=True,
+    metavar="ACTION",
+    help="Only these actions (import, solve, approve, accept, decline, change, release, revoke, withdraw, export, "
+    "audit, purge...); repeatable.",
+)
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    default=None,
+    help="Only entries on or after this date (UTC), e.g. 2025-09-01.",
+)
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Newest entries shown.")
-@click.option("--cohort", metavar="NAME", default=None,
-              help="Only entries about this cohort (default: every cohort and the database-wide entries).")
+@click.option(
+    "--cohort",
+    metavar="NAME",
+    default=None,
+    help="Only entries about this cohort (default: every cohort and the database-wide entries).",
+)
 @pass_app
 @handle_errors
 def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, limit: int, cohort: str | None) -> None:
@@ -40,20 +53,33 @@ def log_cmd(app: AppContext, actions: tuple[str, ...], since: datetime | None, l
 
     found = entries(app.engine(), actions=actions, since=_day(since), limit=limit, cohort=cohort or app.cohort)
     if not found:
-        click.echo("No audit log entries match." if actions or since or cohort or app.cohort else "The audit log is empty.")
+        click.echo(
+            "No audit log entries match." if actions or since or cohort or app.cohort else "The audit log is empty."
+        )
         return
     from .tables import console, row, table
 
-    out = table("Audit log (newest first, times in UTC)", ("when", {"min_width": 19}), "who", "cohort",
-                ("action", {"min_width": 8}), "what")
+    out = table(
+        "Audit log (newest first, times in UTC)",
+        ("when", {"min_width": 19}),
+        "who",
+        "cohort",
+        ("action", {"min_width": 8}),
+        "what",
+    )
     for e in found:
         row(out, e.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"), e.who, e.cohort or "-", e.action, e.detail)
     console().print(out)
 
 
 @cli.command("purge")
-@click.option("--before", "before", required=True, type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Purge candidates whose last involvement was before this date (YYYY-MM-DD, UTC).")
+@click.option(
+    "--before",
+    "before",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Purge candidates whose last involvement was before this date (YYYY-MM-DD, UTC).",
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
 @pass_app

@@ -20,23 +20,43 @@ EDITION_HELP = (
 
 @cli.command("audit")
 @click.argument("number", type=params.ROUND_NUMBER, required=False)
-@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "xlsx"]), default="html",
-              show_default=True,
-              help="html: the report to read and print; json: the machine contract (docs/audit-json.md); "
-                   "csv: one tidy table to pivot in Excel; xlsx: a workbook with one sheet per table.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "json", "csv", "xlsx"]),
+    default="html",
+    show_default=True,
+    help="html: the report to read and print; json: the machine contract (docs/audit-json.md); "
+    "csv: one tidy table to pivot in Excel; xlsx: a workbook with one sheet per table.",
+)
 @click.option("--edition", type=click.Choice(["internal", "publication"]), default=None, help=EDITION_HELP)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write it (default: round-N-audit-<edition>.<format> next to the SQLite database, "
-                   "else in the current directory).")
-@click.option("--no-suppression", is_flag=True, hidden=True,
-              help="Old name of --edition internal (the default now).")
-@click.option("--cohort", "cohorts", multiple=True, metavar="NAME",
-              help="The cohort (default: $PLACEMENT_COHORT, else the only open one). Repeat it for placement "
-                   "trends: each cohort's final round alone and all of them pooled.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it (default: round-N-audit-<edition>.<format> next to the SQLite database, "
+    "else in the current directory).",
+)
+@click.option("--no-suppression", is_flag=True, hidden=True, help="Old name of --edition internal (the default now).")
+@click.option(
+    "--cohort",
+    "cohorts",
+    multiple=True,
+    metavar="NAME",
+    help="The cohort (default: $PLACEMENT_COHORT, else the only open one). Repeat it for placement "
+    "trends: each cohort's final round alone and all of them pooled.",
+)
 @pass_app
 @handle_errors
-def audit_cmd(app: AppContext, number: int | None, fmt: str, edition: str | None, out: Path | None,
-              no_suppression: bool, cohorts: tuple[str, ...]) -> None:
+def audit_cmd(
+    app: AppContext,
+    number: int | None,
+    fmt: str,
+    edition: str | None,
+    out: Path | None,
+    no_suppression: bool,
+    cohorts: tuple[str, ...],
+) -> None:
     """Write the fairness audit of round NUMBER and print where it went.
 
     \b
@@ -52,13 +72,17 @@ def audit_cmd(app: AppContext, number: int | None, fmt: str, edition: str | None
     from ..audit import STAMP, Edition, write_report
 
     if no_suppression and edition == "publication":
-        raise click.UsageError("--no-suppression is the internal edition; it cannot be combined with --edition publication.")
+        raise click.UsageError(
+            "--no-suppression is the internal edition; it cannot be combined with --edition publication."
+        )
     chosen = Edition.parse(edition or "internal")
     names = list(dict.fromkeys(cohorts)) or ([app.cohort] if app.cohort else [])
     if len(names) > 1:
         if number is not None:
-            raise click.UsageError("Round numbers belong to one cohort: leave out NUMBER to compare several cohorts "
-                                   "(each cohort's final round is used).")
+            raise click.UsageError(
+                "Round numbers belong to one cohort: leave out NUMBER to compare several cohorts "
+                "(each cohort's final round is used)."
+            )
         from ..audit.trends import write_trends
 
         path = write_trends(app.engine(), names, fmt, out, edition=chosen)

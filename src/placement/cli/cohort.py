@@ -35,8 +35,10 @@ def cohort_create(app: AppContext, name: str) -> None:
     click.echo(f"Created cohort {ref.name}.")
     others = [c.name for c in list_cohorts(app.engine()) if c.state == "open" and c.name != ref.name]
     if others:
-        click.echo(f"Open cohorts now: {', '.join([*others, ref.name])}; name one on each command with "
-                   f"--cohort (or PLACEMENT_COHORT).")
+        click.echo(
+            f"Open cohorts now: {', '.join([*others, ref.name])}; name one on each command with "
+            f"--cohort (or PLACEMENT_COHORT)."
+        )
 
 
 @cohort_group.command("list")
@@ -54,8 +56,14 @@ def cohort_list(app: AppContext) -> None:
         table.add_column(col, justify="right" if col in ("candidates", "hosts", "places", "rounds") else "left")
     for c in list_cohorts(app.engine()):
         table.add_row(
-            c.name, c.state, str(c.candidates), str(c.hosts), str(c.places), str(c.rounds),
-            str(c.approved_round or "-"), c.created_at.strftime("%Y-%m-%d"),
+            c.name,
+            c.state,
+            str(c.candidates),
+            str(c.hosts),
+            str(c.places),
+            str(c.rounds),
+            str(c.approved_round or "-"),
+            c.created_at.strftime("%Y-%m-%d"),
             c.closed_at.strftime("%Y-%m-%d") if c.closed_at else "",
         )
     console = Console()
@@ -115,5 +123,7 @@ def cohort_copy_hosts(app: AppContext, source: str, target: str) -> None:
     from ..cohorts import copy_hosts
 
     n = copy_hosts(app.engine(), source, target)
-    click.echo(f"Copied the places of {n} hosts from cohort {source} to {target}. "
-               f"Adjust them with `placement import hosts FILE --cohort {target}`.")
+    click.echo(
+        f"Copied the places of {n} hosts from cohort {source} to {target}. "
+        f"Adjust them with `placement import hosts FILE --cohort {target}`."
+    )

@@ -42,4 +42,6 @@ def db_status(app: AppContext) -> None:
     from ..db.session import make_engine
 
     engine = make_engine(app.db_url)
-    click.echo(f"database: {visible(app.db_url)}\ncurrent:  {current_revision(engine) or 'empty'}\nnewest:   {head_revision()}")
+    click.echo(
+        f"database: {visible(app.db_url)}\ncurrent:  {current_revision(engine) or 'empty'}\nnewest:   {head_revision()}"
+    )

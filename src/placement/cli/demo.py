@@ -33,8 +33,14 @@ def sample_dir() -> Path | None:
 
 
 @cli.command("demo")
-@click.option("--dir", "workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("placement-demo"),
-              show_default=True, help="Folder for the demo database and reports (the demo's own files there are replaced; others are left alone).")
+@click.option(
+    "--dir",
+    "workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("placement-demo"),
+    show_default=True,
+    help="Folder for the demo database and reports (the demo's own files there are replaced; others are left alone).",
+)
 @click.option("--time-limit", type=params.SECONDS, default=30.0, show_default=True, help="Seconds the solver may take.")
 @handle_errors
 def demo_cmd(workdir: Path, time_limit: float) -> None:
@@ -56,9 +62,13 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / "placement.db"
     # Start afresh, removing only what an earlier demo wrote here: other files in the folder are left alone.
-    for old in [db_path, *(db_path.with_name(db_path.name + s) for s in ("-wal", "-shm", "-journal")),
-                *workdir.glob("round-*-audit*.html"), *workdir.glob("outcomes-*.html"),
-                *workdir.glob("placement-trends-*.html")]:
+    for old in [
+        db_path,
+        *(db_path.with_name(db_path.name + s) for s in ("-wal", "-shm", "-journal")),
+        *workdir.glob("round-*-audit*.html"),
+        *workdir.glob("outcomes-*.html"),
+        *workdir.glob("placement-trends-*.html"),
+    ]:
         old.unlink(missing_ok=True)
     if (workdir / "scheme" / ".placement-demo").exists():
         shutil.rmtree(workdir / "scheme")
@@ -78,7 +88,9 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
         src = workdir / "scheme"
         generate_scheme(src, candidates=60, seed=2026)
         (src / ".placement-demo").write_text("written by `placement demo`; removed by the next demo\n")
-        console.print(f"[bold]2. Data[/bold]: sample fixtures not found next to the package; generated a 60-candidate scheme in {esc(src)}")
+        console.print(
+            f"[bold]2. Data[/bold]: sample fixtures not found next to the package; generated a 60-candidate scheme in {esc(src)}"
+        )
     else:
         console.print(f"[bold]2. Data[/bold]: the sample scheme in {esc(src)}")
     reports = import_dir(engine, src, cohort=SAMPLE_COHORT if earlier else None)
@@ -94,12 +106,21 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
     if result.round is None:
         raise click.ClickException("The sample scheme gave no round; see the summary above.")
     sample = SAMPLE_COHORT if earlier else None
-    internal = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-internal.html",
-                            cohort=sample)
-    public = write_report(engine, result.round, "html", workdir / f"round-{result.round}-audit-publication.html",
-                          edition="publication", cohort=sample)
-    console.print(f"[bold]4. Audit[/bold]: fairness report written to {esc(internal)} "
-                  f"(internal edition: exact, OFFICIAL-SENSITIVE) and {esc(public)} (publication edition)")
+    internal = write_report(
+        engine, result.round, "html", workdir / f"round-{result.round}-audit-internal.html", cohort=sample
+    )
+    public = write_report(
+        engine,
+        result.round,
+        "html",
+        workdir / f"round-{result.round}-audit-publication.html",
+        edition="publication",
+        cohort=sample,
+    )
+    console.print(
+        f"[bold]4. Audit[/bold]: fairness report written to {esc(internal)} "
+        f"(internal edition: exact, OFFICIAL-SENSITIVE) and {esc(public)} (publication edition)"
+    )
     if earlier and fixtures is not None and (fixtures / "outcomes.csv").exists():
         _outcomes_and_trends(engine, fixtures / "outcomes.csv", [*earlier, SAMPLE_COHORT], workdir, console)
     named = f" --cohort {SAMPLE_COHORT}" if earlier else ""
@@ -116,8 +137,10 @@ def _earlier_intakes(engine, folder: Path, years: list[str], time_limit: float, 
     from ..rounds import RoundOptions, approve_round, record_responses, solve_round
 
     rename_cohort(engine, "default", SAMPLE_COHORT)
-    console.print(f"[bold]2. Earlier intakes[/bold]: {', '.join(years)} (fixtures/cohorts), each solved, approved, "
-                  "accepted and closed")
+    console.print(
+        f"[bold]2. Earlier intakes[/bold]: {', '.join(years)} (fixtures/cohorts), each solved, approved, "
+        "accepted and closed"
+    )
     for year in years:
         create_cohort(engine, year)
         import_dir(engine, folder / year, cohort=year)
@@ -139,8 +162,13 @@ def _offered(engine, cohort: str) -> list[str]:
 
     with transaction(engine) as s:
         rnd = current_round(s, cohort)
-        return sorted(s.scalars(select(Candidate.candidate_id).join(Placement, Placement.candidate_pk == Candidate.id)
-                                .where(Placement.round_id == rnd.id, Placement.offer_status == "offered")))
+        return sorted(
+            s.scalars(
+                select(Candidate.candidate_id)
+                .join(Placement, Placement.candidate_pk == Candidate.id)
+                .where(Placement.round_id == rnd.id, Placement.offer_status == "offered")
+            )
+        )
 
 
 def _outcomes_and_trends(engine, outcomes: Path, cohorts: list[str], workdir: Path, console) -> None:
@@ -151,16 +179,28 @@ def _outcomes_and_trends(engine, outcomes: Path, cohorts: list[str], workdir: Pa
     from ..ingest import import_file
 
     report = import_file(engine, "outcomes", outcomes)
-    console.print(f"[bold]5. Outcomes[/bold]: {report.rows} events for cohorts {escape(report.cohort)} "
-                  f"(fixtures/outcomes.csv, to {OUTCOMES_AS_OF.isoformat()})")
+    console.print(
+        f"[bold]5. Outcomes[/bold]: {report.rows} events for cohorts {escape(report.cohort)} "
+        f"(fixtures/outcomes.csv, to {OUTCOMES_AS_OF.isoformat()})"
+    )
     with_outcomes = [c for c in cohorts if c != SAMPLE_COHORT]
     names = "+".join(with_outcomes)
-    internal = write_outcome_report(engine, with_outcomes, "html", workdir / f"outcomes-{names}-internal.html",
-                                    as_of=OUTCOMES_AS_OF)
-    public = write_outcome_report(engine, with_outcomes, "html", workdir / f"outcomes-{names}-publication.html",
-                                  as_of=OUTCOMES_AS_OF, edition="publication")
-    console.print(f"   outcome audit (retention, completion, progression by group, per cohort and pooled, with the "
-                  f"trend): {escape(str(internal))} and {escape(str(public))}")
+    internal = write_outcome_report(
+        engine, with_outcomes, "html", workdir / f"outcomes-{names}-internal.html", as_of=OUTCOMES_AS_OF
+    )
+    public = write_outcome_report(
+        engine,
+        with_outcomes,
+        "html",
+        workdir / f"outcomes-{names}-publication.html",
+        as_of=OUTCOMES_AS_OF,
+        edition="publication",
+    )
+    console.print(
+        f"   outcome audit (retention, completion, progression by group, per cohort and pooled, with the "
+        f"trend): {escape(str(internal))} and {escape(str(public))}"
+    )
     trends = write_trends(engine, cohorts, "html", workdir / f"placement-trends-{'+'.join(cohorts)}-internal.html")
-    console.print(f"[bold]6. Trends[/bold]: placement rates and relative likelihoods per cohort and pooled: "
-                  f"{escape(str(trends))}")
+    console.print(
+        f"[bold]6. Trends[/bold]: placement rates and relative likelihoods per cohort and pooled: {escape(str(trends))}"
+    )

@@ -19,9 +19,7 @@ def fixtures_group() -> None:
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--candidates", type=click.IntRange(min=1), required=True, help="Number of candidates.")
 @click.option("--seed", type=int, required=True, help="Random seed: the same seed writes the same files.")
-@click.option(
-    "--hosts", type=click.IntRange(min=1), default=None, help="Number of hosts (default: candidates / 2.5)."
-)
+@click.option("--hosts", type=click.IntRange(min=1), default=None, help="Number of hosts (default: candidates / 2.5).")
 @click.option(
     "--preferences", type=click.IntRange(min=1), default=10, show_default=True, help="Hosts each candidate ranks."
 )
@@ -82,18 +80,33 @@ def fixtures_generate(
 @fixtures_group.command("outcomes")
 @click.argument("candidates", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--cohort", required=True, metavar="NAME", help="The cohort the candidates belong to.")
-@click.option("--start", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
-              help="The intake's start date (YYYY-MM-DD); each graduate starts within 10 days of it.")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
-              help="Events after this date (YYYY-MM-DD) have not happened yet and are left out.")
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="The intake's start date (YYYY-MM-DD); each graduate starts within 10 days of it.",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="Events after this date (YYYY-MM-DD) have not happened yet and are left out.",
+)
 @click.option("--seed", type=int, required=True, help="Random seed: the same seed writes the same rows.")
-@click.option("--disparity", type=click.FloatRange(min=0.0), default=1.0, show_default=True,
-              help="How many times likelier graduates not recorded as White are to leave early (1: no difference).")
+@click.option(
+    "--disparity",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="How many times likelier graduates not recorded as White are to leave early (1: no difference).",
+)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="outcomes.csv to write.")
 @click.option("--append", is_flag=True, help="Add this cohort's rows to an existing file instead of replacing it.")
 @handle_errors
-def fixtures_outcomes(candidates: Path, cohort: str, start, as_of, seed: int, disparity: float, out: Path,
-                      append: bool) -> None:
+def fixtures_outcomes(
+    candidates: Path, cohort: str, start, as_of, seed: int, disparity: float, out: Path, append: bool
+) -> None:
     """Write synthetic outcomes (outcomes.csv) for the candidates of CANDIDATES (a canonical candidates.csv).
 
     \b
@@ -105,8 +118,14 @@ def fixtures_outcomes(candidates: Path, cohort: str, start, as_of, seed: int, di
 
     from ..generate_outcomes import OUTCOME_COLUMNS, generate_outcomes, read_candidates, write_outcomes
 
-    rows = generate_outcomes(read_candidates(candidates), cohort=cohort, start=start.date(), as_of=as_of.date(),
-                             seed=seed, disparity=disparity)
+    rows = generate_outcomes(
+        read_candidates(candidates),
+        cohort=cohort,
+        start=start.date(),
+        as_of=as_of.date(),
+        seed=seed,
+        disparity=disparity,
+    )
     if append and out.exists():
         with out.open(newline="", encoding="utf-8") as fh:
             earlier = [r for r in csv.DictReader(fh) if r.get("cohort") != cohort]

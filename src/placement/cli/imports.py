@@ -23,21 +23,46 @@ def _delimiter(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 
 def _common_options(fn):
-    fn = click.option("--max-rows", type=click.IntRange(min=1), default=None, metavar="N",
-                      help="Refuse a file with more data rows than this (default: $PLACEMENT_MAX_IMPORT_ROWS, "
-                           "else 1,000,000).")(fn)
-    fn = click.option("--max-bytes", type=click.IntRange(min=1), default=None, metavar="N",
-                      help="Refuse a file larger than this many bytes (default: $PLACEMENT_MAX_IMPORT_BYTES, "
-                           "else 100,000,000).")(fn)
-    fn = click.option("--delimiter", default=None, metavar="CHAR", callback=_delimiter,
-                      help="The character between a CSV file's cells: ',', ';' or tab (default: found from "
-                           "the header row). Overrides the mapping file's delimiter.")(fn)
-    fn = click.option("--max-errors", type=click.IntRange(min=1), default=50, show_default=True,
-                      help="Report at most this many problems.")(fn)
-    fn = click.option("--dry-run", is_flag=True,
-                      help="Validate and report what would change, without writing anything.")(fn)
-    fn = click.option("--mapping", "mapping_path", type=_path, default=None, metavar="MAP.toml",
-                      help="Mapping file: the export's column names and spellings (see docs/import.md).")(fn)
+    fn = click.option(
+        "--max-rows",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Refuse a file with more data rows than this (default: $PLACEMENT_MAX_IMPORT_ROWS, else 1,000,000).",
+    )(fn)
+    fn = click.option(
+        "--max-bytes",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="N",
+        help="Refuse a file larger than this many bytes (default: $PLACEMENT_MAX_IMPORT_BYTES, else 100,000,000).",
+    )(fn)
+    fn = click.option(
+        "--delimiter",
+        default=None,
+        metavar="CHAR",
+        callback=_delimiter,
+        help="The character between a CSV file's cells: ',', ';' or tab (default: found from "
+        "the header row). Overrides the mapping file's delimiter.",
+    )(fn)
+    fn = click.option(
+        "--max-errors",
+        type=click.IntRange(min=1),
+        default=50,
+        show_default=True,
+        help="Report at most this many problems.",
+    )(fn)
+    fn = click.option(
+        "--dry-run", is_flag=True, help="Validate and report what would change, without writing anything."
+    )(fn)
+    fn = click.option(
+        "--mapping",
+        "mapping_path",
+        type=_path,
+        default=None,
+        metavar="MAP.toml",
+        help="Mapping file: the export's column names and spellings (see docs/import.md).",
+    )(fn)
     return cohort_option(fn)
 
 
@@ -62,8 +87,16 @@ def _show(reports: list[ImportReport], dry_run: bool) -> None:
             notes.append("same file as before, nothing changed")
         note = "; ".join(notes)
         # File and sheet names are the user's text: shown as text, never read as rich markup.
-        table.add_row(cell(r.file), r.kind.replace("_", "-"), str(r.rows), str(r.added), str(r.updated),
-                      str(r.unchanged), str(r.removed), cell(note))
+        table.add_row(
+            cell(r.file),
+            r.kind.replace("_", "-"),
+            str(r.rows),
+            str(r.added),
+            str(r.updated),
+            str(r.unchanged),
+            str(r.removed),
+            cell(note),
+        )
     console = tables.console()
     if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
         console = tables.console()
@@ -80,11 +113,14 @@ def _engine(app: AppContext, dry_run: bool):
 
         path = sqlite_path(app.db_url)
         if path is not None and not path.exists():
-            scratch = click.get_current_context().with_resource(tempfile.TemporaryDirectory(prefix="placement-dry-run-"))
+            scratch = click.get_current_context().with_resource(
+                tempfile.TemporaryDirectory(prefix="placement-dry-run-")
+            )
             engine = make_engine(f"sqlite:///{Path(scratch) / 'dry-run.db'}")
             upgrade(engine)
-            click.echo(f"There is no database at {path} yet: checked against an empty one, and nothing was created.",
-                       err=True)
+            click.echo(
+                f"There is no database at {path} yet: checked against an empty one, and nothing was created.", err=True
+            )
             return engine
     return app.engine()
 
@@ -104,20 +140,43 @@ def import_group() -> None:
 def _make_kind_command(kind: str) -> None:
     name = kind.replace("_", "-")
 
-    @import_group.command(name, help=f"Import {name} from FILE (CSV, .xlsx, .xlsm or .ods); rows are matched "
-                                     "to stored ones by id.")
+    @import_group.command(
+        name, help=f"Import {name} from FILE (CSV, .xlsx, .xlsm or .ods); rows are matched to stored ones by id."
+    )
     @click.argument("file", type=_path)
-    @click.option("--sheet", default=None, metavar="NAME",
-                  help="The workbook's sheet to read (default: its first; a macro workbook needs it named).")
+    @click.option(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="The workbook's sheet to read (default: its first; a macro workbook needs it named).",
+    )
     @_common_options
     @pass_app
     @handle_errors
-    def command(app: AppContext, file: Path, sheet: str | None, mapping_path: Path | None, dry_run: bool,
-                max_errors: int, delimiter: str | None, max_bytes: int | None, max_rows: int | None) -> None:
+    def command(
+        app: AppContext,
+        file: Path,
+        sheet: str | None,
+        mapping_path: Path | None,
+        dry_run: bool,
+        max_errors: int,
+        delimiter: str | None,
+        max_bytes: int | None,
+        max_rows: int | None,
+    ) -> None:
         mapping = load_mapping(mapping_path) if mapping_path else None
-        report = import_file(_engine(app, dry_run), kind, file, mapping=mapping, dry_run=dry_run,
-                             max_errors=max_errors, sheet=sheet, delimiter=delimiter,
-                             limits=_limits(max_bytes, max_rows), cohort=app.cohort)
+        report = import_file(
+            _engine(app, dry_run),
+            kind,
+            file,
+            mapping=mapping,
+            dry_run=dry_run,
+            max_errors=max_errors,
+            sheet=sheet,
+            delimiter=delimiter,
+            limits=_limits(max_bytes, max_rows),
+            cohort=app.cohort,
+        )
         _show([report], dry_run)
 
 
@@ -130,8 +189,16 @@ for _kind in KINDS:
 @_common_options
 @pass_app
 @handle_errors
-def import_directory(app: AppContext, directory: Path, mapping_path: Path | None, dry_run: bool,
-                     max_errors: int, delimiter: str | None, max_bytes: int | None, max_rows: int | None) -> None:
+def import_directory(
+    app: AppContext,
+    directory: Path,
+    mapping_path: Path | None,
+    dry_run: bool,
+    max_errors: int,
+    delimiter: str | None,
+    max_bytes: int | None,
+    max_rows: int | None,
+) -> None:
     """Import every file found in DIRECTORY together, in one transaction.
 
     \b
@@ -141,20 +208,41 @@ def import_directory(app: AppContext, directory: Path, mapping_path: Path | None
     across the files.
     """
     mapping = load_mapping(mapping_path) if mapping_path else None
-    reports = import_dir(_engine(app, dry_run), directory, mapping=mapping, dry_run=dry_run, max_errors=max_errors,
-                         delimiter=delimiter, limits=_limits(max_bytes, max_rows), cohort=app.cohort)
+    reports = import_dir(
+        _engine(app, dry_run),
+        directory,
+        mapping=mapping,
+        dry_run=dry_run,
+        max_errors=max_errors,
+        delimiter=delimiter,
+        limits=_limits(max_bytes, max_rows),
+        cohort=app.cohort,
+    )
     _show(reports, dry_run)
 
 
 @import_group.command("outcomes")
 @click.argument("file", type=_path)
-@click.option("--sheet", default=None, metavar="NAME",
-              help="The workbook's sheet to read (default: its first; a macro workbook needs it named).")
+@click.option(
+    "--sheet",
+    default=None,
+    metavar="NAME",
+    help="The workbook's sheet to read (default: its first; a macro workbook needs it named).",
+)
 @_common_options
 @pass_app
 @handle_errors
-def import_outcomes_cmd(app: AppContext, file: Path, sheet: str | None, mapping_path: Path | None, dry_run: bool,
-                        max_errors: int, delimiter: str | None, max_bytes: int | None, max_rows: int | None) -> None:
+def import_outcomes_cmd(
+    app: AppContext,
+    file: Path,
+    sheet: str | None,
+    mapping_path: Path | None,
+    dry_run: bool,
+    max_errors: int,
+    delimiter: str | None,
+    max_bytes: int | None,
+    max_rows: int | None,
+) -> None:
     """Import what became of the graduates (outcomes.csv or a workbook): started, completed, left, promoted, employed.
 
     \b
@@ -165,7 +253,16 @@ def import_outcomes_cmd(app: AppContext, file: Path, sheet: str | None, mapping_
     in it are removed. Then: `placement outcomes audit --cohort NAME`.
     """
     mapping = load_mapping(mapping_path) if mapping_path else None
-    report = import_file(_engine(app, dry_run), "outcomes", file, mapping=mapping, dry_run=dry_run,
-                         max_errors=max_errors, sheet=sheet, delimiter=delimiter,
-                         limits=_limits(max_bytes, max_rows), cohort=app.cohort)
+    report = import_file(
+        _engine(app, dry_run),
+        "outcomes",
+        file,
+        mapping=mapping,
+        dry_run=dry_run,
+        max_errors=max_errors,
+        sheet=sheet,
+        delimiter=delimiter,
+        limits=_limits(max_bytes, max_rows),
+        cohort=app.cohort,
+    )
     _show([report], dry_run)

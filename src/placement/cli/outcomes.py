@@ -21,30 +21,55 @@ def outcomes_group() -> None:
 
 
 @outcomes_group.command("audit")
-@click.option("--cohort", "cohorts", multiple=True, metavar="NAME",
-              help="A cohort to audit; repeat for several (each alone, then pooled, with a trend over them). "
-                   "Default: $PLACEMENT_COHORT, else the only open cohort.")
-@click.option("--edition", type=click.Choice(["internal", "publication"]), default="internal", show_default=True,
-              help="internal: exact figures for those entitled to the records (OFFICIAL-SENSITIVE, written 0600); "
-                   "publication: disclosure control on every figure broken down by group.")
-@click.option("--format", "fmt", type=click.Choice(["html", "json", "csv", "xlsx"]), default="html", show_default=True,
-              help="html: the report to read; json: every figure (placement-outcomes/1); csv: one tidy table; "
-                   "xlsx: that table as a workbook, a sheet per cohort and one pooled.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write it (default: outcomes-<cohorts>-<edition>.<format> next to the SQLite database).")
-@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Count what was known on this date (YYYY-MM-DD; default: today). Retention at 12 (24) months "
-                   "counts graduates who started at least 12 (24) months before it.")
+@click.option(
+    "--cohort",
+    "cohorts",
+    multiple=True,
+    metavar="NAME",
+    help="A cohort to audit; repeat for several (each alone, then pooled, with a trend over them). "
+    "Default: $PLACEMENT_COHORT, else the only open cohort.",
+)
+@click.option(
+    "--edition",
+    type=click.Choice(["internal", "publication"]),
+    default="internal",
+    show_default=True,
+    help="internal: exact figures for those entitled to the records (OFFICIAL-SENSITIVE, written 0600); "
+    "publication: disclosure control on every figure broken down by group.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "json", "csv", "xlsx"]),
+    default="html",
+    show_default=True,
+    help="html: the report to read; json: every figure (placement-outcomes/1); csv: one tidy table; "
+    "xlsx: that table as a workbook, a sheet per cohort and one pooled.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write it (default: outcomes-<cohorts>-<edition>.<format> next to the SQLite database).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Count what was known on this date (YYYY-MM-DD; default: today). Retention at 12 (24) months "
+    "counts graduates who started at least 12 (24) months before it.",
+)
 @pass_app
 @handle_errors
-def outcomes_audit_cmd(app: AppContext, cohorts: tuple[str, ...], edition: str, fmt: str, out: Path | None,
-                       as_of: datetime | None) -> None:
+def outcomes_audit_cmd(
+    app: AppContext, cohorts: tuple[str, ...], edition: str, fmt: str, out: Path | None, as_of: datetime | None
+) -> None:
     """Write the outcome audit of one or more cohorts and print where it went."""
     from ..audit.outcome_audit import write_outcome_report
 
     names = list(cohorts) or ([app.cohort] if app.cohort else [])
-    path = write_outcome_report(app.engine(), names, fmt, out, as_of=as_of.date() if as_of else None,
-                                edition=edition)
+    path = write_outcome_report(app.engine(), names, fmt, out, as_of=as_of.date() if as_of else None, edition=edition)
     if edition == "internal":
         from ..audit.editions import STAMP
 

@@ -31,8 +31,11 @@ class FiniteFloat(click.ParamType):
         too_low = number <= self.low if self.low_open else number < self.low
         if not math.isfinite(number) or too_low or number > self.high:
             bound = "more than" if self.low_open else "at least"
-            self.fail(f"{value!r} is not a finite number {bound} {self.low:g} and at most {self.high:g}{self.unit}.",
-                      param, ctx)
+            self.fail(
+                f"{value!r} is not a finite number {bound} {self.low:g} and at most {self.high:g}{self.unit}.",
+                param,
+                ctx,
+            )
         return number
 
     def __repr__(self) -> str:  # pragma: no cover - click's help

@@ -44,18 +44,42 @@ def round_list(app: AppContext, as_json: bool) -> None:
         return
     from rich.markup import escape
 
-    t = table(f"Rounds of cohort {escape(scope.name)}", "round", ("state", {"min_width": 10}), ("status", {"min_width": 10}), "placed", "unplaced",
-              "rank sum", ("created", {"min_width": 16}), "approved by")
+    t = table(
+        f"Rounds of cohort {escape(scope.name)}",
+        "round",
+        ("state", {"min_width": 10}),
+        ("status", {"min_width": 10}),
+        "placed",
+        "unplaced",
+        "rank sum",
+        ("created", {"min_width": 16}),
+        "approved by",
+    )
     for r in rows:
-        row(t, r.round, r.state, r.status, r.placed, r.unplaced, "" if r.rank_sum is None else r.rank_sum,
-            r.created_at[:16].replace("T", " "), r.approved_by)
+        row(
+            t,
+            r.round,
+            r.state,
+            r.status,
+            r.placed,
+            r.unplaced,
+            "" if r.rank_sum is None else r.rank_sum,
+            r.created_at[:16].replace("T", " "),
+            r.approved_by,
+        )
     console().print(t)
 
 
 @round_group.command("show")
 @click.argument("number", type=params.ROUND_NUMBER)
-@click.option("--by", "by", type=click.Choice(["candidate", "host"]), default="candidate", show_default=True,
-              help="List the placements candidate by candidate (with the unplaced and why), or host by host.")
+@click.option(
+    "--by",
+    "by",
+    type=click.Choice(["candidate", "host"]),
+    default="candidate",
+    show_default=True,
+    help="List the placements candidate by candidate (with the unplaced and why), or host by host.",
+)
 @click.option("--placements/--no-placements", default=True, show_default=True, help="List the placements (or hosts).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole round as JSON (placements, hosts and unplaced).")
 @cohort_option
@@ -76,7 +100,9 @@ def round_show(app: AppContext, number: int, by: str, placements: bool, as_json:
 
 @round_group.command("approve")
 @click.argument("number", type=params.ROUND_NUMBER)
-@click.option("--by", "by", required=True, help="The full name of the person approving (no solely automated decisions).")
+@click.option(
+    "--by", "by", required=True, help="The full name of the person approving (no solely automated decisions)."
+)
 @cohort_option
 @pass_app
 @handle_errors
@@ -85,7 +111,9 @@ def round_approve(app: AppContext, number: int, by: str) -> None:
     from ..rounds import approve_round
 
     offers = approve_round(app.engine(), number, by, cohort=app.cohort)
-    click.echo(f"Round {number} approved by {visible(by.strip())}: {offers} offers made. Record answers with `placement offer accept|decline CANDIDATE`.")
+    click.echo(
+        f"Round {number} approved by {visible(by.strip())}: {offers} offers made. Record answers with `placement offer accept|decline CANDIDATE`."
+    )
 
 
 @round_group.command("revoke")
@@ -125,8 +153,10 @@ def _said(correction) -> None:
     """A correction's one-sentence summary, and any proposal it superseded."""
     click.echo(correction.summary)
     if correction.superseded:
-        click.echo(f"Proposal {', '.join(map(str, correction.superseded))} no longer starts from the offers as they "
-                   "stand and is superseded: solve again with `placement solve`.")
+        click.echo(
+            f"Proposal {', '.join(map(str, correction.superseded))} no longer starts from the offers as they "
+            "stand and is superseded: solve again with `placement solve`."
+        )
 
 
 @cli.group("offer")
@@ -192,10 +222,18 @@ def offer_release(app: AppContext, candidate_id: str, reason: str) -> None:
 
 @offer_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--mapping", "mapping_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              metavar="MAP.toml", help="Mapping file with an [answers] section: the export's column names and "
-                                       "spellings of accept/decline (see docs/import.md).")
-@click.option("--max-errors", type=click.IntRange(min=1), default=50, show_default=True, help="Report at most this many problems.")
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    metavar="MAP.toml",
+    help="Mapping file with an [answers] section: the export's column names and "
+    "spellings of accept/decline (see docs/import.md).",
+)
+@click.option(
+    "--max-errors", type=click.IntRange(min=1), default=50, show_default=True, help="Report at most this many problems."
+)
 @cohort_option
 @pass_app
 @handle_errors
@@ -221,15 +259,25 @@ def offer_import(app: AppContext, file: Path, mapping_path: Path | None, max_err
     mapping = load_mapping(mapping_path) if mapping_path else None
     changes = import_answers(app.engine(), file, mapping, max_errors=max_errors, cohort=app.cohort)
     accepted = sum(1 for c in changes if c.after == "accepted")
-    click.echo(f"Recorded {len(changes)} answers from {visible(file.name)} (round {changes[0].round}): "
-               f"{accepted} accepted, {len(changes) - accepted} declined.")
+    click.echo(
+        f"Recorded {len(changes)} answers from {visible(file.name)} (round {changes[0].round}): "
+        f"{accepted} accepted, {len(changes) - accepted} declined."
+    )
 
 
 @cli.command("export")
 @click.argument("number", type=params.ROUND_NUMBER)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The file to write: .csv, or .xlsx for a formatted workbook (default: placements-round-N.csv).")
-@click.option("--include-sensitive", is_flag=True, help="Add sex, ethnicity and disability columns (special category data: restricted use only).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The file to write: .csv, or .xlsx for a formatted workbook (default: placements-round-N.csv).",
+)
+@click.option(
+    "--include-sensitive",
+    is_flag=True,
+    help="Add sex, ethnicity and disability columns (special category data: restricted use only).",
+)
 @cohort_option
 @pass_app
 @handle_errors
@@ -248,9 +296,16 @@ def export_cmd(app: AppContext, number: int, out: Path | None, include_sensitive
 
 @cli.command("explain")
 @click.argument("candidate_id")
-@click.option("--round", "number", type=params.ROUND_NUMBER, default=None,
-              help="Round number (default: the round of the candidate's own offer; else the latest approved, else the latest).")
-@click.option("--time-limit", type=params.SECONDS, default=20.0, show_default=True, help="Seconds per what-if re-solve.")
+@click.option(
+    "--round",
+    "number",
+    type=params.ROUND_NUMBER,
+    default=None,
+    help="Round number (default: the round of the candidate's own offer; else the latest approved, else the latest).",
+)
+@click.option(
+    "--time-limit", type=params.SECONDS, default=20.0, show_default=True, help="Seconds per what-if re-solve."
+)
 @cohort_option
 @pass_app
 @handle_errors
@@ -258,5 +313,9 @@ def explain_cmd(app: AppContext, candidate_id: str, number: int | None, time_lim
     """Why CANDIDATE_ID was placed where they were, host by host."""
     from ..explain import explain
 
-    click.echo(visible(explain(app.engine(), candidate_id, number, time_limit=time_limit, cohort=app.cohort).render(),
-                       multiline=True))
+    click.echo(
+        visible(
+            explain(app.engine(), candidate_id, number, time_limit=time_limit, cohort=app.cohort).render(),
+            multiline=True,
+        )
+    )

@@ -16,8 +16,11 @@ def candidate_group() -> None:
 
 @candidate_group.command("show")
 @click.argument("candidate_id")
-@click.option("--include-sensitive", is_flag=True,
-              help="Also show sex, ethnicity and disability (special category data: restricted use only).")
+@click.option(
+    "--include-sensitive",
+    is_flag=True,
+    help="Also show sex, ethnicity and disability (special category data: restricted use only).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the candidate as JSON.")
 @cohort_option
 @pass_app
@@ -37,8 +40,11 @@ def candidate_show(app: AppContext, candidate_id: str, include_sensitive: bool, 
 
 @candidate_group.command("withdraw")
 @click.argument("candidate_id")
-@click.option("--reason", required=True, help="Why the candidate leaves the scheme (kept in the audit log; "
-                                              "never special category data).")
+@click.option(
+    "--reason",
+    required=True,
+    help="Why the candidate leaves the scheme (kept in the audit log; never special category data).",
+)
 @cohort_option
 @pass_app
 @handle_errors

@@ -12,22 +12,32 @@ from .tables import row, table, text
 
 def print_round(view, *, by: str = "candidate", placements: bool = True) -> None:
     out = make_console()
-    out.print(f"[bold]Round {view.round}[/bold]: {view.state}; solver status {view.status} ({text(view.method)}) "
-              f"in {view.solve_seconds:.2f} s")
-    out.print(f"Created {view.created_at:%Y-%m-%d %H:%M} by {text(view.created_by)}; continues round {view.parent or '-'}")
+    out.print(
+        f"[bold]Round {view.round}[/bold]: {view.state}; solver status {view.status} ({text(view.method)}) "
+        f"in {view.solve_seconds:.2f} s"
+    )
+    out.print(
+        f"Created {view.created_at:%Y-%m-%d %H:%M} by {text(view.created_by)}; continues round {view.parent or '-'}"
+    )
     if view.approved_by:
         out.print(f"Approved by {text(view.approved_by)} at {view.approved_at:%Y-%m-%d %H:%M}")
     from ..rounds import options_words
 
     out.print("Options: " + text(options_words(view.options)))
-    out.print("Objective: " + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in view.objective.items())
-              + "; bound: " + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in view.bound.items()))
+    out.print(
+        "Objective: "
+        + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in view.objective.items())
+        + "; bound: "
+        + ", ".join(f"{k.replace('_', ' ')} {v:g}" for k, v in view.bound.items())
+    )
     out.print(f"Input hash {view.input_hash}; {text(view.solver_version)}")
     if view.engines:
         out.print("Exact engine: " + ", ".join(f"{k} by {v}" for k, v in view.engines.items()))
     offers = view.offers()
-    out.print(f"Placed {view.placed}, unplaced {view.unplaced_count}, rank sum {view.rank_sum}; offers: "
-              + (", ".join(f"{n} {st}" for st, n in sorted(offers.items())) or "none"))
+    out.print(
+        f"Placed {view.placed}, unplaced {view.unplaced_count}, rank sum {view.rank_sum}; offers: "
+        + (", ".join(f"{n} {st}" for st, n in sorted(offers.items())) or "none")
+    )
     if view.tie_break:
         from .solve import tie_words
 
@@ -42,13 +52,23 @@ def print_round(view, *, by: str = "candidate", placements: bool = True) -> None
 
         out.print(targets_table(view.targets))
     if view.blocking_pairs:
-        out.print(f"{len(view.blocking_pairs)} blocking pair(s) (candidate, host): "
-                  + ", ".join(f"({text(c)}, {text(h)})" for c, h in view.blocking_pairs))
+        out.print(
+            f"{len(view.blocking_pairs)} blocking pair(s) (candidate, host): "
+            + ", ".join(f"({text(c)}, {text(h)})" for c, h in view.blocking_pairs)
+        )
     if not placements:
         return
     if by == "host":
-        t = table("Hosts", "host", "name", "region", ("places", {"justify": "right"}), ("placed", {"justify": "right"}),
-                  ("empty", {"justify": "right"}), "note")
+        t = table(
+            "Hosts",
+            "host",
+            "name",
+            "region",
+            ("places", {"justify": "right"}),
+            ("placed", {"justify": "right"}),
+            ("empty", {"justify": "right"}),
+            "note",
+        )
         for h in view.hosts:
             note = ""
             if h.flagged:
@@ -60,8 +80,15 @@ def print_round(view, *, by: str = "candidate", placements: bool = True) -> None
         if not view.inputs_kept:
             out.print("[dim]This round's stored inputs were purged: places are the hosts' capacities now.[/dim]")
         return
-    t = table("Placements", "candidate", "name", "host", "host name", ("choice", {"justify": "right"}),
-              ("offer", {"min_width": 8}))
+    t = table(
+        "Placements",
+        "candidate",
+        "name",
+        "host",
+        "host name",
+        ("choice", {"justify": "right"}),
+        ("offer", {"min_width": 8}),
+    )
     for p in view.placements:
         row(t, p.candidate_id, p.candidate_name, p.host_id, p.host_name, p.choice, p.offer)
     out.print(t)
@@ -74,8 +101,10 @@ def print_round(view, *, by: str = "candidate", placements: bool = True) -> None
 
 def print_diff(diff) -> None:
     out = make_console()
-    out.print(f"[bold]Round {diff.a} -> round {diff.b}[/bold]: {len(diff.moves)} placed differently, "
-              f"{diff.same} at the same host.")
+    out.print(
+        f"[bold]Round {diff.a} -> round {diff.b}[/bold]: {len(diff.moves)} placed differently, "
+        f"{diff.same} at the same host."
+    )
     if diff.moves:
         t = table(None, "candidate", "name", f"round {diff.a}", f"round {diff.b}", "why")
         for m in diff.moves:
@@ -88,22 +117,36 @@ def print_diff(diff) -> None:
 def print_candidate(view) -> None:
     out = make_console()
     out.print(f"[bold]{text(view.candidate_id)}[/bold] {text(view.name or '(name purged)')}: {view.state}")
-    out.print(f"Email {text(view.email)}; assessment score {view.assessment_score:g}; home region {text(view.home_region)}"
-              f" ({'willing' if view.willing_to_relocate else 'not willing'} to relocate); specialisms "
-              f"{text(', '.join(view.specialisms))}; career changer {text(view.career_changer)}"
-              + (f"; linked with {text(view.linked_with)}" if view.linked_with else ""))
+    out.print(
+        f"Email {text(view.email)}; assessment score {view.assessment_score:g}; home region {text(view.home_region)}"
+        f" ({'willing' if view.willing_to_relocate else 'not willing'} to relocate); specialisms "
+        f"{text(', '.join(view.specialisms))}; career changer {text(view.career_changer)}"
+        + (f"; linked with {text(view.linked_with)}" if view.linked_with else "")
+    )
     if view.sensitive is not None:
-        out.print("Equality monitoring (special category data): "
-                  + ", ".join(f"{k} {text(v)}" for k, v in view.sensitive.items()))
+        out.print(
+            "Equality monitoring (special category data): "
+            + ", ".join(f"{k} {text(v)}" for k, v in view.sensitive.items())
+        )
     for pair in view.pairs:
-        out.print(f"Pair rule: {pair['rule']} at {text(pair['host_id'])}" + (f" ({text(pair['reason'])})" if pair["reason"] else ""))
+        out.print(
+            f"Pair rule: {pair['rule']} at {text(pair['host_id'])}"
+            + (f" ({text(pair['reason'])})" if pair["reason"] else "")
+        )
     t = table("Preferences", ("rank", {"justify": "right"}), "host", "name", ("eligible", {"min_width": 8}), "why not")
     for p in view.preferences:
         row(t, p.rank, p.host_id, p.host_name, "yes" if p.eligible else "no", p.reason)
     out.print(t)
     if view.offers:
-        t = table("Offers over the rounds", "round", ("round state", {"min_width": 10}), "host", "name",
-                  ("choice", {"justify": "right"}), ("offer", {"min_width": 8}))
+        t = table(
+            "Offers over the rounds",
+            "round",
+            ("round state", {"min_width": 10}),
+            "host",
+            "name",
+            ("choice", {"justify": "right"}),
+            ("offer", {"min_width": 8}),
+        )
         for o in view.offers:
             row(t, o.round, o.round_state, o.host_id, o.host_name, o.choice, o.offer)
         out.print(t)
@@ -120,12 +163,19 @@ def print_candidate(view) -> None:
 def print_host(view) -> None:
     out = make_console()
     out.print(f"[bold]{text(view.host_id)}[/bold] {text(view.name)} ({text(view.org_type)}, {text(view.region)})")
-    out.print(f"Places {view.capacity}, minimum {view.minimum}, minimum score {view.min_score:g}; specialisms "
-              f"{text(', '.join(view.specialisms))}; ranked by {view.ranked_by} candidate(s)")
+    out.print(
+        f"Places {view.capacity}, minimum {view.minimum}, minimum score {view.min_score:g}; specialisms "
+        f"{text(', '.join(view.specialisms))}; ranked by {view.ranked_by} candidate(s)"
+    )
     if view.round is not None:
-        out.print(f"In round {view.round} (latest approved): {view.capacity - view.places_left} place(s) held, "
-                  f"{view.places_left} left")
-    for title, people in ((f"Offers (round {view.round})", view.offered), (f"Proposed (round {view.proposal})", view.proposed)):
+        out.print(
+            f"In round {view.round} (latest approved): {view.capacity - view.places_left} place(s) held, "
+            f"{view.places_left} left"
+        )
+    for title, people in (
+        (f"Offers (round {view.round})", view.offered),
+        (f"Proposed (round {view.proposal})", view.proposed),
+    ):
         if people:
             t = table(title, "candidate", "name", ("choice", {"justify": "right"}), ("offer", {"min_width": 8}))
             for p in people:
@@ -142,16 +192,26 @@ def print_status(status) -> None:
     out = make_console()
     r = status.rounds
     out.print(f"[bold]Cohort[/bold] {text(status.cohort)}")
-    out.print("[bold]Rounds[/bold]: " + ", ".join(f"{n} {st}" for st, n in r.items())
-              + (f"; latest approved: round {status.latest_approved} (by {text(status.approved_by)})"
-                 if status.latest_approved else "; none approved yet")
-              + (f"; awaiting approval: round {status.proposal}" if status.proposal else ""))
+    out.print(
+        "[bold]Rounds[/bold]: "
+        + ", ".join(f"{n} {st}" for st, n in r.items())
+        + (
+            f"; latest approved: round {status.latest_approved} (by {text(status.approved_by)})"
+            if status.latest_approved
+            else "; none approved yet"
+        )
+        + (f"; awaiting approval: round {status.proposal}" if status.proposal else "")
+    )
     if status.latest_approved:
-        out.print(f"[bold]Offers[/bold] in round {status.latest_approved}: "
-                  + ", ".join(f"{n} {st}" for st, n in status.offers.items()))
+        out.print(
+            f"[bold]Offers[/bold] in round {status.latest_approved}: "
+            + ", ".join(f"{n} {st}" for st, n in status.offers.items())
+        )
     c = status.candidates
-    out.print(f"[bold]Candidates[/bold]: {c['active']} active ({c['holding an offer']} holding an offer, "
-              f"{c['unplaced']} not), {c['withdrawn']} withdrawn")
+    out.print(
+        f"[bold]Candidates[/bold]: {c['active']} active ({c['holding an offer']} holding an offer, "
+        f"{c['unplaced']} not), {c['withdrawn']} withdrawn"
+    )
     p = status.places
     out.print(f"[bold]Places[/bold]: {p['total']} in all, {p['held']} held (offered or accepted), {p['left']} left")
     out.print(f"[bold]Next[/bold]: {status.next_step}")

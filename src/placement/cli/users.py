@@ -27,14 +27,22 @@ def user_group() -> None:
 
 @user_group.command("add")
 @click.argument("name")
-@click.option("--role", type=ROLES, required=True,
-              help="coordinator: imports, solves, approves, records answers and corrects; equality-lead: reads "
-                   "everything and the internal audit edition, changes nothing; viewer: reads rounds without "
-                   "special category data and the publication edition only.")
+@click.option(
+    "--role",
+    type=ROLES,
+    required=True,
+    help="coordinator: imports, solves, approves, records answers and corrects; equality-lead: reads "
+    "everything and the internal audit edition, changes nothing; viewer: reads rounds without "
+    "special category data and the publication edition only.",
+)
 @click.option("--full-name", default="", help="The person's full name: what an approval they make records.")
-@click.option("--password-stdin", is_flag=True, required=True,
-              help="Read the password from standard input (never from the command line, where it would be kept "
-                   "in the shell's history).")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    required=True,
+    help="Read the password from standard input (never from the command line, where it would be kept "
+    "in the shell's history).",
+)
 @pass_app
 @handle_errors
 def user_add(app: AppContext, name: str, role: str, full_name: str, password_stdin: bool) -> None:
@@ -47,8 +55,9 @@ def user_add(app: AppContext, name: str, role: str, full_name: str, password_std
     from ..accounts import add_user
 
     account = add_user(app.engine(), name, role, _password_from_stdin(), full_name=full_name)
-    click.echo(f"Account {visible(account.username)} added ({account.role}). They sign in at /login of "
-               "`placement serve`.")
+    click.echo(
+        f"Account {visible(account.username)} added ({account.role}). They sign in at /login of `placement serve`."
+    )
 
 
 @user_group.command("list")
@@ -107,21 +116,37 @@ def user_passwd(app: AppContext, name: str, password_stdin: bool) -> None:
 
 
 @cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Keep 127.0.0.1 and put a reverse proxy with TLS in front (docs/web.md).")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on. Keep 127.0.0.1 and put a reverse proxy with TLS in front (docs/web.md).",
+)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes (use PostgreSQL for more than one: docs/web.md).")
-@click.option("--secure-cookies/--no-secure-cookies", default=None,
-              help="Mark cookies Secure (HTTPS only). Default: on unless listening on a loopback address.")
-@click.option("--proxy-headers", is_flag=True,
-              help="Trust X-Forwarded-For/-Proto from the reverse proxy on 127.0.0.1 (for the client address the "
-                   "sign-in rate limit counts).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Worker processes (use PostgreSQL for more than one: docs/web.md).",
+)
+@click.option(
+    "--secure-cookies/--no-secure-cookies",
+    default=None,
+    help="Mark cookies Secure (HTTPS only). Default: on unless listening on a loopback address.",
+)
+@click.option(
+    "--proxy-headers",
+    is_flag=True,
+    help="Trust X-Forwarded-For/-Proto from the reverse proxy on 127.0.0.1 (for the client address the "
+    "sign-in rate limit counts).",
+)
 @cohort_option
 @pass_app
 @handle_errors
-def serve_cmd(app: AppContext, host: str, port: int, workers: int, secure_cookies: bool | None,
-              proxy_headers: bool) -> None:
+def serve_cmd(
+    app: AppContext, host: str, port: int, workers: int, secure_cookies: bool | None, proxy_headers: bool
+) -> None:
     """The web console for coordinators, equality leads and viewers, on the same database as the CLI.
 
     --cohort names the cohort pages open on (default: the only open one); anyone can choose another on the
@@ -133,5 +158,12 @@ def serve_cmd(app: AppContext, host: str, port: int, workers: int, secure_cookie
     from ..web.server import run
 
     app.engine()  # creates or checks the schema before any worker starts
-    run(app.db_url, host=host, port=port, workers=workers, cohort=app.cohort, secure_cookies=secure_cookies,
-        proxy_headers=proxy_headers)
+    run(
+        app.db_url,
+        host=host,
+        port=port,
+        workers=workers,
+        cohort=app.cohort,
+        secure_cookies=secure_cookies,
+        proxy_headers=proxy_headers,
+    )

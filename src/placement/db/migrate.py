@@ -88,8 +88,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     try:
         _run(engine, lambda cfg: command.upgrade(cfg, revision))
     except CommandError as exc:  # e.g. an unknown --revision
-        raise ConfigError(f"Cannot migrate the database to {revision!r}: {exc}. Nothing was changed.",
-                          "Run `placement db upgrade` without --revision (to the newest schema).") from None
+        raise ConfigError(
+            f"Cannot migrate the database to {revision!r}: {exc}. Nothing was changed.",
+            "Run `placement db upgrade` without --revision (to the newest schema).",
+        ) from None
 
 
 def downgrade(engine: Engine, revision: str) -> None:

@@ -111,8 +111,11 @@ class ProtectedCharacteristics(Base):
 
     __tablename__ = "protected_characteristics"
     # Stated gender (NHS GENDER IDENTITY CODE, formats.md): the six values and nothing else.
-    __table_args__ = (CheckConstraint("sex IN ('female', 'male', 'non_binary', 'other', 'not_stated', 'not_known')",
-                                      name="sex_values"),)
+    __table_args__ = (
+        CheckConstraint(
+            "sex IN ('female', 'male', 'non_binary', 'other', 'not_stated', 'not_known')", name="sex_values"
+        ),
+    )
     candidate_pk: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
     sex: Mapped[str] = mapped_column(String(20))
     ethnic_category: Mapped[str] = mapped_column(String(4))  # raw NHS code, never overwritten

@@ -57,8 +57,10 @@ def load_scheme(session: Session, cohort: CohortRef | str | None = None) -> Sche
             )
         )
     host_rows = session.execute(
-        select(Host, HostPlace).join(HostPlace, HostPlace.host_pk == Host.id)
-        .where(HostPlace.cohort_id == cohort.id).order_by(Host.host_id)
+        select(Host, HostPlace)
+        .join(HostPlace, HostPlace.host_pk == Host.id)
+        .where(HostPlace.cohort_id == cohort.id)
+        .order_by(Host.host_id)
     ).all()
     host_id_of_pk = {h.id: h.host_id for h, _ in host_rows}
     hosts = [
@@ -79,7 +81,8 @@ def load_scheme(session: Session, cohort: CohortRef | str | None = None) -> Sche
         (cand_id_of_pk[c], host_id_of_pk[h], r)
         for c, h, r in session.execute(
             select(Preference.candidate_pk, Preference.host_pk, Preference.rank)
-            .join(Candidate, Candidate.id == Preference.candidate_pk).where(in_cohort)
+            .join(Candidate, Candidate.id == Preference.candidate_pk)
+            .where(in_cohort)
         ).all()
         if c in cand_id_of_pk and h in host_id_of_pk
     ]
@@ -87,7 +90,8 @@ def load_scheme(session: Session, cohort: CohortRef | str | None = None) -> Sche
     rankings: dict[str, dict[str, int]] = defaultdict(dict)
     for h, c, r in session.execute(
         select(HostRanking.host_pk, HostRanking.candidate_pk, HostRanking.rank)
-        .join(Candidate, Candidate.id == HostRanking.candidate_pk).where(in_cohort)
+        .join(Candidate, Candidate.id == HostRanking.candidate_pk)
+        .where(in_cohort)
     ).all():
         if h not in host_id_of_pk:
             continue
@@ -101,7 +105,8 @@ def load_scheme(session: Session, cohort: CohortRef | str | None = None) -> Sche
         PairRuleRec(cand_id_of_pk[c], host_id_of_pk[h], rule, reason or "")
         for c, h, rule, reason in session.execute(
             select(PairRule.candidate_pk, PairRule.host_pk, PairRule.rule, PairRule.reason)
-            .join(Candidate, Candidate.id == PairRule.candidate_pk).where(in_cohort)
+            .join(Candidate, Candidate.id == PairRule.candidate_pk)
+            .where(in_cohort)
         ).all()
         if c in cand_id_of_pk and h in host_id_of_pk
     ]

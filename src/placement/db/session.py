@@ -84,11 +84,15 @@ def _check_sqlite_target(path: Path) -> bool:
             "Check the path given with --db sqlite:///PATH (or PLACEMENT_DATABASE_URL).",
         ) from exc
     not_db = ConfigError(
-        f"{path} is not a placement database" + (
-            " (it is a folder)" if stat.S_ISDIR(st.st_mode)
-            else " (it is not a regular file)" if not stat.S_ISREG(st.st_mode)
+        f"{path} is not a placement database"
+        + (
+            " (it is a folder)"
+            if stat.S_ISDIR(st.st_mode)
+            else " (it is not a regular file)"
+            if not stat.S_ISREG(st.st_mode)
             else " (it is not a SQLite file)"
-        ) + "; it was left untouched.",
+        )
+        + "; it was left untouched.",
         "Point --db at a placement database, or at a new file name to create one (e.g. sqlite:///placement.db).",
     )
     if not stat.S_ISREG(st.st_mode):

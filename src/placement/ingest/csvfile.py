@@ -110,8 +110,7 @@ def _judge(found: _Findings, refuse: Refuse) -> str | None:
     elif found.nul is not None:
         refuse("contains NUL bytes: it is a binary file, not CSV text", SAVE_AS_CSV, found.nul)
     elif found.utf8 is not None and found.multibyte:
-        refuse("mixes two text encodings (UTF-8 and another); names would come out garbled", SAVE_AS_CSV,
-               found.utf8)
+        refuse("mixes two text encodings (UTF-8 and another); names would come out garbled", SAVE_AS_CSV, found.utf8)
     elif found.utf8 is not None and found.cp1252 is not None:
         refuse("is neither UTF-8 nor Windows-1252 text", SAVE_AS_CSV, found.cp1252)
     elif found.control is not None:
@@ -143,16 +142,19 @@ def csv_rows(text: CsvText, name: str, delimiter: str, refuse: Refuse) -> Iterat
             except StopIteration:
                 return
             except (UnicodeDecodeError, OSError):  # it passed the checks of scan() a moment before
-                refuse("changed while it was being read", "import it again once nothing is writing to it",
-                       row_number + 1)
+                refuse(
+                    "changed while it was being read", "import it again once nothing is writing to it", row_number + 1
+                )
                 return
             except csv.Error as exc:
                 if row_number == 0:
                     refuse(f"has a header row that is not valid CSV ({exc})", SAVE_AS_CSV, 1)
                 else:
-                    refuse(f"is not valid CSV ({exc})",
-                           "check for a stray quote or a cell far longer than any real value; " + SAVE_AS_CSV,
-                           row_number + 1)
+                    refuse(
+                        f"is not valid CSV ({exc})",
+                        "check for a stray quote or a cell far longer than any real value; " + SAVE_AS_CSV,
+                        row_number + 1,
+                    )
                 return
             row_number += 1
             yield row_number, cells

@@ -96,16 +96,19 @@ def import_file(
     if kind == "outcomes":
         from .outcomes import import_outcomes
 
-        return import_outcomes(engine, path, loaded, dry_run=dry_run, max_errors=max_errors, cohort=cohort,
-                               limits=limits)
+        return import_outcomes(
+            engine, path, loaded, dry_run=dry_run, max_errors=max_errors, cohort=cohort, limits=limits
+        )
     return _import(engine, [(kind, Path(path))], loaded, dry_run, max_errors, limits, cohort)[0]
 
 
 def _with_options(mapping: Mapping, kinds: list[str], *, sheet: str | None, delimiter: str | None) -> Mapping:
     """The mapping with command-line options applied to ``kinds`` (an option wins over the mapping file)."""
     if delimiter is not None and not valid_delimiter(delimiter):
-        raise ConfigError(f"--delimiter {delimiter!r} is not one character.",
-                          "Give one character, e.g. --delimiter ';' (or --delimiter tab).")
+        raise ConfigError(
+            f"--delimiter {delimiter!r} is not one character.",
+            "Give one character, e.g. --delimiter ';' (or --delimiter tab).",
+        )
     if sheet is not None and not sheet.strip():
         raise ConfigError("--sheet is blank.", "Give the name of the sheet as the workbook shows it on its tab.")
     if sheet is None and delimiter is None:
@@ -113,8 +116,11 @@ def _with_options(mapping: Mapping, kinds: list[str], *, sheet: str | None, deli
     changed: dict[str, FileMapping] = dict(mapping.kinds)
     for kind in kinds:
         fm = mapping.for_kind(kind)
-        changed[kind] = dataclasses.replace(fm, sheet=sheet if sheet is not None else fm.sheet,
-                                            delimiter=delimiter if delimiter is not None else fm.delimiter)
+        changed[kind] = dataclasses.replace(
+            fm,
+            sheet=sheet if sheet is not None else fm.sheet,
+            delimiter=delimiter if delimiter is not None else fm.delimiter,
+        )
     return Mapping(source=mapping.source, kinds=changed)
 
 
@@ -136,7 +142,7 @@ def files_in(directory: str | Path, mapping: Mapping | None = None) -> list[tupl
         if len(present) > 1:
             raise ConfigError(
                 f"{directory} holds {' and '.join(p.name for p in present)}: which is the {kind} file?",
-                f"Keep one of them in the folder, or name it with file = \"...\" in the mapping file's [{kind}] section.",
+                f'Keep one of them in the folder, or name it with file = "..." in the mapping file\'s [{kind}] section.',
             )
         found.extend((kind, path) for path in present)
     return found
@@ -166,7 +172,11 @@ def import_dir(
 
 
 def _import(
-    engine: Engine, files: list[tuple[str, Path]], mapping: Mapping, dry_run: bool, max_errors: int,
+    engine: Engine,
+    files: list[tuple[str, Path]],
+    mapping: Mapping,
+    dry_run: bool,
+    max_errors: int,
     limits: ImportLimits | None = None,
     cohort_name: str | None = None,
 ) -> list[ImportReport]:
@@ -177,9 +187,10 @@ def _import(
         raise ConfigError("The same kind of file is given twice.", "Import one file per kind at a time.")
     problems = Problems(max_errors)
     with Workbooks() as workbooks:  # a workbook holding several kinds is opened once
-        tables: dict[str, Table | None] = {kind: read_table(kind, path, mapping.for_kind(kind), problems, workbooks,
-                                                      limits=limits)
-                                           for kind, path in files}
+        tables: dict[str, Table | None] = {
+            kind: read_table(kind, path, mapping.for_kind(kind), problems, workbooks, limits=limits)
+            for kind, path in files
+        }
     try:
         # A dry run writes nothing: it reads one snapshot and leaves other writers alone.
         # On PostgreSQL the "scheme" advisory lock plays BEGIN IMMEDIATE's part: imports (and purges) run one at a time.
@@ -201,21 +212,52 @@ def _import(
                 skipped = same_file[kind] and plan.changes == 0
                 batch_id = None
                 if not dry_run and not skipped:
-                    batch_id = record_import(conn, kind=kind, file_name=table.file, sha256=table.sha256,
-                                             rows=len(table.rows), plan=plan, at=at, user=user, cohort=cohort)
+                    batch_id = record_import(
+                        conn,
+                        kind=kind,
+                        file_name=table.file,
+                        sha256=table.sha256,
+                        rows=len(table.rows),
+                        plan=plan,
+                        at=at,
+                        user=user,
+                        cohort=cohort,
+                    )
                     plan.write(conn, batch_id)
-                reports.append(ImportReport(
-                    kind=kind, file=table.file, sha256=table.sha256, rows=len(table.rows),
-                    added=plan.added, updated=plan.updated, unchanged=plan.unchanged, removed=plan.removed,
-                    skipped_same_file=skipped, dry_run=dry_run, batch_id=batch_id, source=table.source, cohort=cohort.name,
-                ))
+                reports.append(
+                    ImportReport(
+                        kind=kind,
+                        file=table.file,
+                        sha256=table.sha256,
+                        rows=len(table.rows),
+                        added=plan.added,
+                        updated=plan.updated,
+                        unchanged=plan.unchanged,
+                        removed=plan.removed,
+                        skipped_same_file=skipped,
+                        dry_run=dry_run,
+                        batch_id=batch_id,
+                        source=table.source,
+                        cohort=cohort.name,
+                    )
+                )
     except PlacementError:
         raise
     except SQLAlchemyError as exc:
         # Named by kind (lost connection, full disk, a racing writer...), never with the driver's row values.
         raise describe(exc, doing="the import") from None
     for r in reports:
-        log.info("import %s %s into cohort %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s%s", r.kind, r.file,
-                 r.cohort, r.rows, r.added, r.updated, r.unchanged, r.removed,
-                 " (same file as before)" if r.skipped_same_file else "", " (dry run)" if dry_run else "")
+        log.info(
+            "import %s %s into cohort %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s%s",
+            r.kind,
+            r.file,
+            r.cohort,
+            r.rows,
+            r.added,
+            r.updated,
+            r.unchanged,
+            r.removed,
+            " (same file as before)" if r.skipped_same_file else "",
+            " (dry run)" if dry_run else "",
+        )
     return reports

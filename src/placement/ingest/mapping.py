@@ -159,7 +159,9 @@ def _parse_kind(kind: str, where: str, section: dict[str, Any], source: str) -> 
     unknown_keys = set(section) - {"columns", "values", "ignore", "file", "delimiter", "sheet", "layout", "choices"}
     if unknown_keys:
         raise _fail(
-            source, where, f"unknown key(s) {', '.join(sorted(unknown_keys))}",
+            source,
+            where,
+            f"unknown key(s) {', '.join(sorted(unknown_keys))}",
             "use only file, sheet, delimiter, layout, choices, ignore, columns and values",
         )
 
@@ -167,13 +169,17 @@ def _parse_kind(kind: str, where: str, section: dict[str, Any], source: str) -> 
     for export_name, target in _table(section, "columns", where, source).items():
         if not isinstance(target, str) or target.strip() not in canonical:
             raise _fail(
-                source, f"{where}.columns", f"{export_name!r} maps to {target!r}, which is not a column of {kind}",
+                source,
+                f"{where}.columns",
+                f"{export_name!r} maps to {target!r}, which is not a column of {kind}",
                 "map it to one of: " + ", ".join(required + optional),
             )
         target = target.strip()
         if target in renames.values():
             raise _fail(
-                source, f"{where}.columns", f"two export columns map to {target}",
+                source,
+                f"{where}.columns",
+                f"two export columns map to {target}",
                 "map only one export column to each canonical column",
             )
         renames[fold(export_name)] = target
@@ -183,7 +189,9 @@ def _parse_kind(kind: str, where: str, section: dict[str, Any], source: str) -> 
         column = column.strip()
         if column not in canonical:
             raise _fail(
-                source, f"{where}.values", f"{column!r} is not a column of {kind}",
+                source,
+                f"{where}.values",
+                f"{column!r} is not a column of {kind}",
                 "name a canonical column, e.g. [candidates.values.sex]",
             )
         if not isinstance(spellings, dict):
@@ -217,7 +225,7 @@ def _parse_kind(kind: str, where: str, section: dict[str, Any], source: str) -> 
 
 
 def valid_delimiter(delimiter: object) -> bool:
-    return isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in "\"\r\n "
+    return isinstance(delimiter, str) and len(delimiter) == 1 and delimiter not in '"\r\n '
 
 
 def _parse_layout(
@@ -227,14 +235,18 @@ def _parse_layout(
     layout = section.get("layout", "long")
     choices = section.get("choices")
     if layout not in ("long", "wide"):
-        raise _fail(source, where, f"layout must be \"long\" or \"wide\", not {layout!r}", 'layout = "wide"')
+        raise _fail(source, where, f'layout must be "long" or "wide", not {layout!r}', 'layout = "wide"')
     if layout == "long":
         if choices is not None:
-            raise _fail(source, where, "choices is given but layout is not \"wide\"", 'add layout = "wide"')
+            raise _fail(source, where, 'choices is given but layout is not "wide"', 'add layout = "wide"')
         return (), None
     if kind not in WIDE_KINDS:
-        raise _fail(source, where, f"{kind} has no wide layout",
-                    "only preferences and host_rankings come one row per candidate (host)")
+        raise _fail(
+            source,
+            where,
+            f"{kind} has no wide layout",
+            "only preferences and host_rankings come one row per candidate (host)",
+        )
     example = 'choices = "Choice {n}" or choices = ["First choice", "Second choice"]'
     if isinstance(choices, str):
         if choices.count("{n}") != 1:
@@ -246,7 +258,7 @@ def _parse_layout(
         if len(set(folded)) != len(folded):
             raise _fail(source, where, "a column is listed twice in choices", "list each choice column once")
         return folded, None
-    raise _fail(source, where, "layout = \"wide\" needs the choice columns", example)
+    raise _fail(source, where, 'layout = "wide" needs the choice columns', example)
 
 
 def _table(section: dict[str, Any], key: str, where: str, source: str) -> dict[str, Any]:
@@ -272,7 +284,9 @@ def _parse_values(kind: str, column: str, spellings: dict[str, Any], where: str,
             canonical = [lookup.get(item.strip().casefold()) for item in items]
             if None in canonical:
                 raise _fail(
-                    source, where, f"{label} maps to a value that is not a canonical {column}",
+                    source,
+                    where,
+                    f"{label} maps to a value that is not a canonical {column}",
                     "map to one of: " + ", ".join(vocabulary or ()),
                 )
             target = ";".join(c for c in canonical if c)

@@ -87,9 +87,17 @@ def import_outcomes(
             skipped = same_file and plan.changes == 0
             batch_id = None
             if not dry_run and not skipped:
-                batch_id = record_import(conn, kind="outcomes", file_name=table.file, sha256=table.sha256,
-                                         rows=len(table.rows), plan=plan, at=datetime.now(UTC), user=os_user(),
-                                         cohort=single)
+                batch_id = record_import(
+                    conn,
+                    kind="outcomes",
+                    file_name=table.file,
+                    sha256=table.sha256,
+                    rows=len(table.rows),
+                    plan=plan,
+                    at=datetime.now(UTC),
+                    user=os_user(),
+                    cohort=single,
+                )
                 plan.write(conn, batch_id)
     except PlacementError:
         raise
@@ -100,13 +108,30 @@ def import_outcomes(
             "if it happens again, report it (with the command, not the file's contents).",
         ) from None
     report = ImportReport(
-        kind="outcomes", file=table.file, sha256=table.sha256, rows=len(table.rows), added=plan.added,
-        updated=plan.updated, unchanged=plan.unchanged, removed=plan.removed, skipped_same_file=skipped,
-        dry_run=dry_run, batch_id=batch_id, cohort=", ".join(named),
+        kind="outcomes",
+        file=table.file,
+        sha256=table.sha256,
+        rows=len(table.rows),
+        added=plan.added,
+        updated=plan.updated,
+        unchanged=plan.unchanged,
+        removed=plan.removed,
+        skipped_same_file=skipped,
+        dry_run=dry_run,
+        batch_id=batch_id,
+        cohort=", ".join(named),
     )
-    log.info("import outcomes %s into cohort(s) %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s",
-             report.file, report.cohort, report.rows, report.added, report.updated, report.unchanged, report.removed,
-             " (dry run)" if dry_run else "")
+    log.info(
+        "import outcomes %s into cohort(s) %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s",
+        report.file,
+        report.cohort,
+        report.rows,
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.removed,
+        " (dry run)" if dry_run else "",
+    )
     return report
 
 
@@ -120,8 +145,10 @@ def _imported_before(conn: Connection, sha256: str) -> bool:
 def _validate(conn: Connection, table: ReadTable, named: str | None, problems: Problems) -> list[_Event]:
     """Every row checked on its own, against the database, and against the graduate's other rows."""
     valid = validate_rows(table, problems)
-    cohorts = {n: CohortRef(id=i, name=n, state=s)
-               for i, n, s in conn.execute(select(COHORTS.c.id, COHORTS.c.name, COHORTS.c.state))}
+    cohorts = {
+        n: CohortRef(id=i, name=n, state=s)
+        for i, n, s in conn.execute(select(COHORTS.c.id, COHORTS.c.name, COHORTS.c.state))
+    }
     chosen: CohortRef | None = None
     if named is not None:
         chosen = resolve(conn, named, "outcomes")
@@ -135,21 +162,35 @@ def _validate(conn: Connection, table: ReadTable, named: str | None, problems: P
                 try:
                     default.append(resolve(conn, None, "outcomes"))
                 except PlacementError as exc:
-                    table.report(problems, row, "cohort", None, "is blank and the import names no cohort",
-                                 f"give the cohort in this column, or pass --cohort NAME ({exc.message})")
+                    table.report(
+                        problems,
+                        row,
+                        "cohort",
+                        None,
+                        "is blank and the import names no cohort",
+                        f"give the cohort in this column, or pass --cohort NAME ({exc.message})",
+                    )
                     default.append(None)
             return default[0]
         found = cohorts.get(model.cohort)
         if found is None:
             near = [n for n in cohorts if n.casefold() == model.cohort.casefold()]
-            fix = (f"write {near[0]!r} exactly" if near else
-                   f"use one of: {', '.join(sorted(cohorts))} (or create it: placement cohort create {model.cohort})")
+            fix = (
+                f"write {near[0]!r} exactly"
+                if near
+                else f"use one of: {', '.join(sorted(cohorts))} (or create it: placement cohort create {model.cohort})"
+            )
             table.report(problems, row, "cohort", model.cohort, "is not a cohort in the database", fix)
             return None
         if chosen is not None and found.id != chosen.id:
-            table.report(problems, row, "cohort", model.cohort, f"is not the cohort this import is for ({chosen.name})",
-                         "leave out --cohort (and PLACEMENT_COHORT) to import every cohort the file names, "
-                         "or remove this row")
+            table.report(
+                problems,
+                row,
+                "cohort",
+                model.cohort,
+                f"is not the cohort this import is for ({chosen.name})",
+                "leave out --cohort (and PLACEMENT_COHORT) to import every cohort the file names, or remove this row",
+            )
             return None
         return found
 
@@ -169,16 +210,20 @@ def _validate(conn: Connection, table: ReadTable, named: str | None, problems: P
         for cid, name in conn.execute(
             select(CANDIDATES.c.candidate_id, COHORTS.c.name)
             .join(COHORTS, COHORTS.c.id == CANDIDATES.c.cohort_id)
-            .where(CANDIDATES.c.candidate_id.in_(wanted[start:start + CHUNK]))
+            .where(CANDIDATES.c.candidate_id.in_(wanted[start : start + CHUNK]))
             .order_by(COHORTS.c.name)
         ):
             elsewhere[cid].append(name)
     for e in unknown:
         other = elsewhere.get(e.model.candidate_id, [])
-        fix = (f"the candidate is in cohort {', '.join(other)}: correct the cohort column" if other else
-               f"correct the id, or import the candidate into cohort {e.cohort.name} first")
-        table.report(problems, e.row, "candidate_id", e.model.candidate_id,
-                     f"is not a candidate of cohort {e.cohort.name}", fix)
+        fix = (
+            f"the candidate is in cohort {', '.join(other)}: correct the cohort column"
+            if other
+            else f"correct the id, or import the candidate into cohort {e.cohort.name} first"
+        )
+        table.report(
+            problems, e.row, "candidate_id", e.model.candidate_id, f"is not a candidate of cohort {e.cohort.name}", fix
+        )
     _check_stories(table, known, problems)
     return known
 
@@ -205,32 +250,60 @@ def _check_stories(table: ReadTable, events: list[_Event], problems: Problems) -
         for e in mine:
             key = (e.model.event, e.model.date)
             if key in seen:
-                table.report(problems, e.row, "event", e.model.event,
-                             f"repeats {cid}'s {e.model.event} on {e.model.date.isoformat()} (row {seen[key]})",
-                             "keep one row per graduate, event and date")
+                table.report(
+                    problems,
+                    e.row,
+                    "event",
+                    e.model.event,
+                    f"repeats {cid}'s {e.model.event} on {e.model.date.isoformat()} (row {seen[key]})",
+                    "keep one row per graduate, event and date",
+                )
             seen.setdefault(key, e.row)
         for event in ONCE:
             rows = [e for e in mine if e.model.event == event]
             for extra in rows[1:]:
-                table.report(problems, extra.row, "event", event, f"is {cid}'s second '{event}' (first on row {rows[0].row})",
-                             f"a graduate has one '{event}' event: keep the right one")
+                table.report(
+                    problems,
+                    extra.row,
+                    "event",
+                    event,
+                    f"is {cid}'s second '{event}' (first on row {rows[0].row})",
+                    f"a graduate has one '{event}' event: keep the right one",
+                )
         starts = [e for e in mine if e.model.event == "started"]
         if not starts:
             first = min(mine, key=lambda e: e.row)
-            table.report(problems, first.row, "event", first.model.event, f"is one of {cid}'s events, but {cid} has no 'started' row",
-                         "add the row with the date the graduate started (the file holds each graduate's whole story)")
+            table.report(
+                problems,
+                first.row,
+                "event",
+                first.model.event,
+                f"is one of {cid}'s events, but {cid} has no 'started' row",
+                "add the row with the date the graduate started (the file holds each graduate's whole story)",
+            )
             continue
         start = starts[0].model.date
         for e in mine:
             if e.model.event != "started" and e.model.date < start:
-                table.report(problems, e.row, "date", e.model.date.isoformat(),
-                             f"is before {cid} started ({start.isoformat()})", "correct the date, or the start date")
+                table.report(
+                    problems,
+                    e.row,
+                    "date",
+                    e.model.date.isoformat(),
+                    f"is before {cid} started ({start.isoformat()})",
+                    "correct the date, or the start date",
+                )
         done = [e for e in mine if e.model.event in ("completed", "left")]
         if len({e.model.event for e in done}) > 1:
             last = max(done, key=lambda e: e.row)
-            table.report(problems, last.row, "event", last.model.event,
-                         f"{cid} both completed the scheme and left it before completing",
-                         "keep one: 'left' means left before completing")
+            table.report(
+                problems,
+                last.row,
+                "event",
+                last.model.event,
+                f"{cid} both completed the scheme and left it before completing",
+                "keep one: 'left' means left before completing",
+            )
 
 
 def _plan(conn: Connection, events: list[_Event]) -> Plan:
@@ -246,8 +319,9 @@ def _plan(conn: Connection, events: list[_Event]) -> Plan:
     o = OUTCOMES.c
     for start in range(0, len(graduates), CHUNK):
         for pk, cand, event, day, band, reason in conn.execute(
-            select(o.id, o.candidate_pk, o.event, o.date, o.band, o.reason)
-            .where(o.candidate_pk.in_(graduates[start:start + CHUNK]))
+            select(o.id, o.candidate_pk, o.event, o.date, o.band, o.reason).where(
+                o.candidate_pk.in_(graduates[start : start + CHUNK])
+            )
         ):
             stored[(cand, event, day)] = (pk, band, reason)
     inserts, updates = [], []
@@ -266,10 +340,11 @@ def _plan(conn: Connection, events: list[_Event]) -> Plan:
 
     def write(conn: Connection, batch_id: int) -> None:
         for start in range(0, len(removed), CHUNK):
-            conn.execute(delete(OUTCOMES).where(OUTCOMES.c.id.in_(removed[start:start + CHUNK])))
+            conn.execute(delete(OUTCOMES).where(OUTCOMES.c.id.in_(removed[start : start + CHUNK])))
         if updates:
-            conn.execute(update(OUTCOMES).where(OUTCOMES.c.id == bindparam("_pk"))
-                         .values(import_batch_id=batch_id), updates)
+            conn.execute(
+                update(OUTCOMES).where(OUTCOMES.c.id == bindparam("_pk")).values(import_batch_id=batch_id), updates
+            )
         if inserts:
             conn.execute(insert(OUTCOMES), [{**r, "import_batch_id": batch_id} for r in inserts])
 

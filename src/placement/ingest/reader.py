@@ -40,8 +40,15 @@ class Problems:
         self.truncated = 0
 
     def add(
-        self, file: str, row: int | None, column: str | None, value: str | None, problem: str, fix: str,
-        *, canonical: str | None = None,
+        self,
+        file: str,
+        row: int | None,
+        column: str | None,
+        value: str | None,
+        problem: str,
+        fix: str,
+        *,
+        canonical: str | None = None,
     ) -> None:
         # Special category and stated-gender values are never shown, whatever the check that found them;
         # nor is a value that reads like one in another column (a row with shifted columns puts a
@@ -118,7 +125,10 @@ def _too_big(path: Path, problems: Problems, limits: ImportLimits) -> bool:
     if size <= limits.max_bytes:
         return False
     problems.add(
-        path.name, None, None, None,
+        path.name,
+        None,
+        None,
+        None,
         f"is {_megabytes(size)}, more than the {_megabytes(limits.max_bytes)} an import reads",
         "check it is the right file; for a genuinely larger file raise the limit with --max-bytes "
         "(or PLACEMENT_MAX_IMPORT_BYTES)",
@@ -130,25 +140,36 @@ def _megabytes(n: int) -> str:
     return f"{n / 1_000_000:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
-def _capped(table: Table, rows: Iterator[tuple[int, list[str]]], max_rows: int,
-            problems: Problems) -> Iterator[tuple[int, list[str]]]:
+def _capped(
+    table: Table, rows: Iterator[tuple[int, list[str]]], max_rows: int, problems: Problems
+) -> Iterator[tuple[int, list[str]]]:
     """The data rows, stopping (with a problem) at the first one past ``max_rows``: the rest is never read."""
     count = 0
     for row_number, cells in rows:
         if any(str(c).strip() for c in cells):
             count += 1
             if count > max_rows:
-                table.report(problems, row_number, None, None,
-                             f"is past the {max_rows:,} data rows an import reads (the rest of the file was not read)",
-                             "check it is the right file; for a genuinely larger file raise the limit with --max-rows "
-                             "(or PLACEMENT_MAX_IMPORT_ROWS)")
+                table.report(
+                    problems,
+                    row_number,
+                    None,
+                    None,
+                    f"is past the {max_rows:,} data rows an import reads (the rest of the file was not read)",
+                    "check it is the right file; for a genuinely larger file raise the limit with --max-rows "
+                    "(or PLACEMENT_MAX_IMPORT_ROWS)",
+                )
                 return
         yield row_number, cells
 
 
 def read_table(
-    kind: str, path: Path, mapping: FileMapping, problems: Problems, workbooks: Workbooks | None = None,
-    *, limits: ImportLimits | None = None,
+    kind: str,
+    path: Path,
+    mapping: FileMapping,
+    problems: Problems,
+    workbooks: Workbooks | None = None,
+    *,
+    limits: ImportLimits | None = None,
 ) -> Table | None:
     """Read ``path`` (CSV or a workbook) as a ``kind`` file; None (with problems added) when it cannot be read.
 
@@ -168,8 +189,14 @@ def read_table(
     table = Table(kind, path, source.sha256, {}, source=source.note, label=source.label)
     first = next(source.rows, None)
     if first is None and is_workbook(path):
-        problems.add(table.file, None, None, None, "is an empty sheet",
-                     "choose the sheet that holds the data with --sheet, or export the data again")
+        problems.add(
+            table.file,
+            None,
+            None,
+            None,
+            "is an empty sheet",
+            "choose the sheet that holds the data with --sheet, or export the data again",
+        )
         return None
     if first is None or first[0] != 1 or not any(h.strip() for h in first[1]):
         problems.add(table.file, 1, None, None, "has no header row", "the first row must name the columns")
@@ -179,31 +206,51 @@ def read_table(
     gap = any(not h.strip() for h in header[: named[-1]]) if named else False
     merged = source.merged_header() if gap and source.merged_header else []
     if merged:
-        problems.add(table.file, 1, None, None, f"has merged header cells ({', '.join(merged)})",
-                     "unmerge them (Home > Merge & Center > Unmerge Cells) and give each column its own name")
+        problems.add(
+            table.file,
+            1,
+            None,
+            None,
+            f"has merged header cells ({', '.join(merged)})",
+            "unmerge them (Home > Merge & Center > Unmerge Cells) and give each column its own name",
+        )
         return None
-    if source.other_sheets and not any(fold(h) in _known_headers(kind, mapping) or mapping.rank_of(h) is not None
-                                       for h in header if h.strip()):
+    if source.other_sheets and not any(
+        fold(h) in _known_headers(kind, mapping) or mapping.rank_of(h) is not None for h in header if h.strip()
+    ):
         # Not one column this kind has: the wrong sheet of the workbook, not a file to fix column by column.
         listed = ", ".join(repr(n) for n in source.other_sheets)
-        problems.add(table.file, 1, None, None, f"has none of the columns of {kind}: it looks like the wrong sheet",
-                     f"choose the sheet that holds the {kind} with --sheet (or sheet = \"...\" in the mapping file); "
-                     f"the workbook's other sheets: {listed}")
+        problems.add(
+            table.file,
+            1,
+            None,
+            None,
+            f"has none of the columns of {kind}: it looks like the wrong sheet",
+            f'choose the sheet that holds the {kind} with --sheet (or sheet = "..." in the mapping file); '
+            f"the workbook's other sheets: {listed}",
+        )
         return None
     if mapping.wide:
         layout = _map_wide_header(table, header, mapping, problems)
         if layout is None:
             return None
-        _read_wide_rows(table, _capped(table, source.rows, limits.max_rows, problems), header, layout, mapping,
-                        problems)
+        _read_wide_rows(
+            table, _capped(table, source.rows, limits.max_rows, problems), header, layout, mapping, problems
+        )
     else:
         keep = _map_header(table, header, mapping, problems)
         if keep is None:
             return None
         _read_rows(table, _capped(table, source.rows, limits.max_rows, problems), header, keep, mapping, problems)
     if not table.rows and not table.broken:
-        problems.add(table.file, None, None, None, "has a header but no data rows",
-                     "export the file again with its rows, or leave it out of the import")
+        problems.add(
+            table.file,
+            None,
+            None,
+            None,
+            "has a header but no data rows",
+            "export the file again with its rows, or leave it out of the import",
+        )
     return table
 
 
@@ -222,10 +269,19 @@ def _open(kind: str, path: Path, mapping: FileMapping, problems: Problems, workb
             except WorkbookProblem as exc:
                 refuse(exc.problem, exc.fix)
                 return None
-            return _Source(f"{name} (sheet {sheet.name!r})", sha256, sheet.rows,
-                           f"sheet {sheet.name!r}: {sheet.rule}", sheet.merged_header, sheet.others)
+            return _Source(
+                f"{name} (sheet {sheet.name!r})",
+                sha256,
+                sheet.rows,
+                f"sheet {sheet.name!r}: {sheet.rule}",
+                sheet.merged_header,
+                sheet.others,
+            )
         if mapping.sheet is not None:
-            refuse("is not a workbook, so it has no sheets", "leave out --sheet (and sheet = in the mapping file) for a CSV file")
+            refuse(
+                "is not a workbook, so it has no sheets",
+                "leave out --sheet (and sheet = in the mapping file) for a CSV file",
+            )
             return None
         text = scan(path, refuse)
         if text is None:
@@ -266,20 +322,32 @@ def _find_delimiter(kind: str, name: str, line: str, mapping: FileMapping, probl
     if len(ranked) > 1 and ranked[0][1][0] == ranked[1][1][0]:
         choices = " or ".join(_DELIMITER_NAMES[d] for d, _ in ranked)
         shown = " or ".join(repr(d) for d, _ in ranked).replace("'\\t'", "tab")
-        problems.add(name, 1, None, None, f"has a header row that could be split at {choices}",
-                     f"say which with --delimiter (one of {shown}), or delimiter = \"...\" in the mapping "
-                     f"file's [{kind}] section")
+        problems.add(
+            name,
+            1,
+            None,
+            None,
+            f"has a header row that could be split at {choices}",
+            f'say which with --delimiter (one of {shown}), or delimiter = "..." in the mapping '
+            f"file's [{kind}] section",
+        )
         return None
     return ranked[0][0]
 
 
 def _known_headers(kind: str, mapping: FileMapping) -> set[str]:
     required, optional = columns(kind)
-    return ({fold(c) for c in required + optional} | set(COLUMN_ALIASES.get(kind, {})) | set(mapping.columns)
-            | set(mapping.ignore))
+    return (
+        {fold(c) for c in required + optional}
+        | set(COLUMN_ALIASES.get(kind, {}))
+        | set(mapping.columns)
+        | set(mapping.ignore)
+    )
 
 
-def _map_header(table: Table, header: list[str], mapping: FileMapping, problems: Problems) -> list[tuple[int, str]] | None:
+def _map_header(
+    table: Table, header: list[str], mapping: FileMapping, problems: Problems
+) -> list[tuple[int, str]] | None:
     """(cell index, canonical column) of each kept column, or None if the header is unusable."""
     required, optional = columns(table.kind)
     canonical = {c.casefold(): c for c in required + optional}
@@ -287,7 +355,7 @@ def _map_header(table: Table, header: list[str], mapping: FileMapping, problems:
     keep: list[tuple[int, str]] = []
     seen: dict[str, str] = {}
     ok = True
-    how_to_map = f"map it in the mapping file: [{table.kind}.columns] \"<export column>\" = \"<canonical column>\""
+    how_to_map = f'map it in the mapping file: [{table.kind}.columns] "<export column>" = "<canonical column>"'
     for index, raw in enumerate(header):
         name = raw.strip().lstrip("\ufeff").strip()
         key = fold(name)
@@ -299,7 +367,11 @@ def _map_header(table: Table, header: list[str], mapping: FileMapping, problems:
         if target is None:
             ok = False
             problems.add(
-                table.file, 1, name, None, f"is not a column of {table.kind}",
+                table.file,
+                1,
+                name,
+                None,
+                f"is not a column of {table.kind}",
                 f"rename it to one of: {', '.join(required + optional)}; {how_to_map}; "
                 f"or list it under ignore = [...] in [{table.kind}] if the import should leave it out"
                 + _layout_hint(table.kind, name, len(header)),
@@ -308,7 +380,11 @@ def _map_header(table: Table, header: list[str], mapping: FileMapping, problems:
         if target in seen:
             ok = False
             problems.add(
-                table.file, 1, name, None, f"gives {target}, which column {seen[target]!r} gives too",
+                table.file,
+                1,
+                name,
+                None,
+                f"gives {target}, which column {seen[target]!r} gives too",
                 "remove one of the two columns, or change the mapping so that each canonical column comes from one",
             )
             continue
@@ -318,8 +394,9 @@ def _map_header(table: Table, header: list[str], mapping: FileMapping, problems:
     for column in required:
         if column not in seen:
             ok = False
-            problems.add(table.file, 1, column, None, "is a required column and is missing",
-                         f"add the column, or {how_to_map}")
+            problems.add(
+                table.file, 1, column, None, "is a required column and is missing", f"add the column, or {how_to_map}"
+            )
     return keep if ok else None
 
 
@@ -330,9 +407,11 @@ def _layout_hint(kind: str, name: str, width: int) -> str:
     numbered = _NUMBERED.fullmatch(name)
     if kind in WIDE_KINDS and numbered:
         owner = WIDE_KINDS[kind][0].removesuffix("_id")
-        return (f"; if the file has one row per {owner} and a column per choice, read it with "
-                f"layout = \"wide\" and choices = \"{numbered.group(1).strip()} {{n}}\" "
-                f"in the mapping file's [{kind}] section (see docs/import.md)")
+        return (
+            f"; if the file has one row per {owner} and a column per choice, read it with "
+            f'layout = "wide" and choices = "{numbered.group(1).strip()} {{n}}" '
+            f"in the mapping file's [{kind}] section (see docs/import.md)"
+        )
     return ""
 
 
@@ -344,20 +423,38 @@ def _cell(table: Table, problems: Problems, row: int, column: str, raw: str) -> 
     if not isinstance(raw, SheetCell):
         return raw.strip()
     if raw.kind == "error":
-        table.report(problems, row, column, str(raw), "holds a spreadsheet error (a formula that failed)",
-                     "correct the formula in the workbook, or type the value")
+        table.report(
+            problems,
+            row,
+            column,
+            str(raw),
+            "holds a spreadsheet error (a formula that failed)",
+            "correct the formula in the workbook, or type the value",
+        )
         return None
     if raw.kind == "date":
         if column in DATE_COLUMNS:
             return str(raw)
-        table.report(problems, row, column, str(raw), "is a date in the workbook, but this column is not a date",
-                     "Excel turned what was typed into a date: format the column as Text and type the value again")
+        table.report(
+            problems,
+            row,
+            column,
+            str(raw),
+            "is a date in the workbook, but this column is not a date",
+            "Excel turned what was typed into a date: format the column as Text and type the value again",
+        )
         return None
     if column in NUMBER_COLUMNS:
         return raw.number
     if raw.kind == "scientific":
-        table.report(problems, row, column, str(raw), "is a number shown in scientific notation, not text",
-                     "Excel read what was typed (like 1E5) as a number: format the column as Text and type it again")
+        table.report(
+            problems,
+            row,
+            column,
+            str(raw),
+            "is a number shown in scientific notation, not text",
+            "Excel read what was typed (like 1E5) as a number: format the column as Text and type it again",
+        )
         return None
     return str(raw)  # a zero-padded number: the text a person sees (00123)
 
@@ -380,23 +477,38 @@ def _data_rows(
         if len(cells) < width:  # spreadsheets drop trailing empty cells
             cells = cells + [""] * (width - len(cells))
         if stray is not None:
-            table.report(problems, row_number, None, None,
-                         f"has a value in column {stray + 1}, which has no name in the header",
-                         "remove the stray value, or give its column a name in the header row")
+            table.report(
+                problems,
+                row_number,
+                None,
+                None,
+                f"has a value in column {stray + 1}, which has no name in the header",
+                "remove the stray value, or give its column a name in the header row",
+            )
         yield row_number, cells, stray is not None
 
 
 def _too_long(table: Table, problems: Problems, row: int, column: str, value: str) -> bool:
     if len(value) <= MAX_CELL_CHARS:
         return False
-    table.report(problems, row, column, value, f"has {len(value)} characters",
-                 f"no value needs more than {MAX_CELL_CHARS} characters: check the export")
+    table.report(
+        problems,
+        row,
+        column,
+        value,
+        f"has {len(value)} characters",
+        f"no value needs more than {MAX_CELL_CHARS} characters: check the export",
+    )
     return True
 
 
 def _read_rows(
-    table: Table, rows: Iterator[tuple[int, list[str]]], header: list[str], keep: list[tuple[int, str]],
-    mapping: FileMapping, problems: Problems,
+    table: Table,
+    rows: Iterator[tuple[int, list[str]]],
+    header: list[str],
+    keep: list[tuple[int, str]],
+    mapping: FileMapping,
+    problems: Problems,
 ) -> None:
     value_maps = [(column, mapping.values[column]) for column in mapping.values if column in table.labels]
     for row_number, cells, bad in _data_rows(table, rows, header, problems):
@@ -437,8 +549,14 @@ def _map_wide_header(table: Table, header: list[str], mapping: FileMapping, prob
         if rank is not None:
             if rank in ranks:
                 ok = False
-                problems.add(table.file, 1, name, None, f"gives choice {rank}, which column {ranks[rank]!r} gives too",
-                             "give each choice column its own number")
+                problems.add(
+                    table.file,
+                    1,
+                    name,
+                    None,
+                    f"gives choice {rank}, which column {ranks[rank]!r} gives too",
+                    "give each choice column its own number",
+                )
             ranks[rank] = name
             choices.append((index, rank, name))
         elif (mapping.columns.get(key) or key) == owner_column and owner is None:
@@ -447,27 +565,46 @@ def _map_wide_header(table: Table, header: list[str], mapping: FileMapping, prob
         else:
             ok = False
             problems.add(
-                table.file, 1, name, None,
+                table.file,
+                1,
+                name,
+                None,
                 f"is neither the {owner_column} column nor a choice column of the wide layout",
-                f"list it under ignore = [...] in [{table.kind}], map it with \"{name}\" = \"{owner_column}\" "
+                f'list it under ignore = [...] in [{table.kind}], map it with "{name}" = "{owner_column}" '
                 f"in [{table.kind}.columns], or change choices in the mapping file",
             )
     if owner is None:
         ok = False
-        problems.add(table.file, 1, owner_column, None, "is a required column and is missing",
-                     f"add the column, or map it in the mapping file: [{table.kind}.columns] "
-                     f"\"<export column>\" = \"{owner_column}\"")
+        problems.add(
+            table.file,
+            1,
+            owner_column,
+            None,
+            "is a required column and is missing",
+            f"add the column, or map it in the mapping file: [{table.kind}.columns] "
+            f'"<export column>" = "{owner_column}"',
+        )
     if not choices:
         ok = False
-        problems.add(table.file, 1, None, None, "has no choice columns for the wide layout",
-                     "check choices in the mapping file against the header (e.g. choices = \"Choice {n}\")")
+        problems.add(
+            table.file,
+            1,
+            None,
+            None,
+            "has no choice columns for the wide layout",
+            'check choices in the mapping file against the header (e.g. choices = "Choice {n}")',
+        )
     table.labels.setdefault(item_column, item_column)
     return _WideLayout(owner, sorted(choices, key=lambda c: c[1])) if ok and owner else None
 
 
 def _read_wide_rows(
-    table: Table, rows: Iterator[tuple[int, list[str]]], header: list[str], layout: _WideLayout,
-    mapping: FileMapping, problems: Problems,
+    table: Table,
+    rows: Iterator[tuple[int, list[str]]],
+    header: list[str],
+    layout: _WideLayout,
+    mapping: FileMapping,
+    problems: Problems,
 ) -> None:
     """Each row -> one canonical row per filled choice cell (blanks skipped); a repeated choice is refused."""
     owner_index, owner_column = layout.owner
@@ -493,8 +630,14 @@ def _read_wide_rows(
             if item_map:
                 item = _map_value(item, item_map, False)
             if item in chosen:
-                table.report(problems, at, item_column, item, f"is chosen in {chosen[item]!r} too",
-                             f"keep {item} in one choice column of the row and clear the other")
+                table.report(
+                    problems,
+                    at,
+                    item_column,
+                    item,
+                    f"is chosen in {chosen[item]!r} too",
+                    f"keep {item} in one choice column of the row and clear the other",
+                )
                 table.broken.append((at, {owner_column: owner}))
                 continue
             chosen[item] = name

@@ -59,8 +59,17 @@ PAIRS: Table = PairRule.__table__  # type: ignore[assignment]
 BATCHES: Table = ImportBatch.__table__  # type: ignore[assignment]
 AUDIT: Table = AuditLog.__table__  # type: ignore[assignment]
 
-CANDIDATE_FIELDS = ("given_name", "family_name", "email", "assessment_score", "specialisms", "home_region",
-                    "willing_to_relocate", "career_changer", "linked_with")
+CANDIDATE_FIELDS = (
+    "given_name",
+    "family_name",
+    "email",
+    "assessment_score",
+    "specialisms",
+    "home_region",
+    "willing_to_relocate",
+    "career_changer",
+    "linked_with",
+)
 PROTECTED_FIELDS = ("sex", "ethnic_category", "disability")
 HOST_ORG_FIELDS = ("name", "org_type", "region")  # the organisation: shared by every cohort
 PLACE_FIELDS = ("capacity", "specialisms", "min_score", "min_placements")  # its places in one cohort
@@ -91,10 +100,17 @@ class Snapshot:
     @cached_property
     def candidates(self) -> dict[str, dict[str, Any]]:
         c, p = CANDIDATES.c, PROTECTED.c
-        query = select(
-            c.id.label("pk"), c.candidate_id, *(c[f] for f in CANDIDATE_FIELDS), c.purged_at,
-            *(p[f] for f in PROTECTED_FIELDS),
-        ).outerjoin_from(CANDIDATES, PROTECTED, p.candidate_pk == c.id).where(self.in_cohort)
+        query = (
+            select(
+                c.id.label("pk"),
+                c.candidate_id,
+                *(c[f] for f in CANDIDATE_FIELDS),
+                c.purged_at,
+                *(p[f] for f in PROTECTED_FIELDS),
+            )
+            .outerjoin_from(CANDIDATES, PROTECTED, p.candidate_pk == c.id)
+            .where(self.in_cohort)
+        )
         out = {}
         for row in self.conn.execute(query).mappings():
             record = dict(row)
@@ -118,7 +134,10 @@ class Snapshot:
         """Every host organisation, with its places in this cohort (``place_pk`` None: none yet)."""
         h, p = HOSTS.c, PLACES.c
         query = select(
-            h.id.label("pk"), h.host_id, *(h[f] for f in HOST_ORG_FIELDS), p.id.label("place_pk"),
+            h.id.label("pk"),
+            h.host_id,
+            *(h[f] for f in HOST_ORG_FIELDS),
+            p.id.label("place_pk"),
             *(p[f] for f in PLACE_FIELDS),
         ).outerjoin_from(HOSTS, PLACES, (p.host_pk == h.id) & (p.cohort_id == self.cohort.id))
         return {row["host_id"]: dict(row) for row in self.conn.execute(query).mappings()}
@@ -126,8 +145,11 @@ class Snapshot:
     def ranked(self, table: Table) -> Iterator[tuple[str, str, int, int]]:
         """(owner id, other id, pk, rank) of each stored preference (owner: candidate) or host ranking
         (owner: host) of this cohort, streamed: never all in memory at once."""
-        owner, other = ((CANDIDATES.c.candidate_id, HOSTS.c.host_id) if table is PREFERENCES
-                        else (HOSTS.c.host_id, CANDIDATES.c.candidate_id))
+        owner, other = (
+            (CANDIDATES.c.candidate_id, HOSTS.c.host_id)
+            if table is PREFERENCES
+            else (HOSTS.c.host_id, CANDIDATES.c.candidate_id)
+        )
         query = (
             select(owner, other, table.c.id, table.c.rank)
             .join(CANDIDATES, CANDIDATES.c.id == table.c.candidate_pk)
@@ -155,9 +177,11 @@ class Snapshot:
         return {(r["candidate_id"], r["host_id"]): dict(r) for r in self.conn.execute(query).mappings()}
 
     def imported_before(self, kind: str, sha256: str) -> bool:
-        query = select(BATCHES.c.id).where(
-            BATCHES.c.kind == kind, BATCHES.c.sha256 == sha256, BATCHES.c.cohort_id == self.cohort.id
-        ).limit(1)
+        query = (
+            select(BATCHES.c.id)
+            .where(BATCHES.c.kind == kind, BATCHES.c.sha256 == sha256, BATCHES.c.cohort_id == self.cohort.id)
+            .limit(1)
+        )
         return self.conn.execute(query).first() is not None
 
     def candidate_pks(self, conn: Connection) -> dict[str, int]:
@@ -196,7 +220,7 @@ def _update_by_pk(conn: Connection, table: Table, rows: list[dict[str, Any]], **
 
 def _delete_by_pk(conn: Connection, table: Table, pks: list[int]) -> None:
     for start in range(0, len(pks), CHUNK):
-        conn.execute(delete(table).where(table.c.id.in_(pks[start:start + CHUNK])))
+        conn.execute(delete(table).where(table.c.id.in_(pks[start : start + CHUNK])))
 
 
 def _host_pks(conn: Connection) -> dict[str, int]:
@@ -240,25 +264,33 @@ def plan_candidates(rows: Rows, snapshot: Snapshot) -> Plan:
 
     def write(conn: Connection, batch_id: int) -> None:
         if inserts:
-            conn.execute(insert(CANDIDATES), [
-                {**r, "cohort_id": snapshot.cohort.id, "withdrawn": False, "import_batch_id": batch_id} for r in inserts
-            ])
+            conn.execute(
+                insert(CANDIDATES),
+                [
+                    {**r, "cohort_id": snapshot.cohort.id, "withdrawn": False, "import_batch_id": batch_id}
+                    for r in inserts
+                ],
+            )
             pks = snapshot.candidate_pks(conn)
             missing_protected.extend({"candidate_pk": pks[cid], **p} for cid, p in new_protected.items())
         _update_by_pk(conn, CANDIDATES, updates, import_batch_id=batch_id)
         if missing_protected:
             conn.execute(insert(PROTECTED), missing_protected)
         if protected_updates:
-            conn.execute(
-                update(PROTECTED).where(PROTECTED.c.candidate_pk == bindparam("_pk")), protected_updates
-            )
+            conn.execute(update(PROTECTED).where(PROTECTED.c.candidate_pk == bindparam("_pk")), protected_updates)
 
     plan.write = write
     return plan
 
 
 def _plan_by_key(
-    rows: Rows, existing: dict[str, dict[str, Any]], key: str, fields: tuple[str, ...], table: Table, *, batch: bool,
+    rows: Rows,
+    existing: dict[str, dict[str, Any]],
+    key: str,
+    fields: tuple[str, ...],
+    table: Table,
+    *,
+    batch: bool,
     cohort_id: int,
 ) -> Plan:
     """Upsert plan for a cohort's table keyed by one natural id (targets by name)."""
@@ -323,10 +355,13 @@ def plan_hosts(rows: Rows, snapshot: Snapshot) -> Plan:
         _update_by_pk(conn, HOSTS, org_updates, import_batch_id=batch_id)
         if new_places:
             pks = _host_pks(conn)
-            conn.execute(insert(PLACES), [
-                {"cohort_id": snapshot.cohort.id, "host_pk": pks[hid], "import_batch_id": batch_id, **p}
-                for hid, p in new_places
-            ])
+            conn.execute(
+                insert(PLACES),
+                [
+                    {"cohort_id": snapshot.cohort.id, "host_pk": pks[hid], "import_batch_id": batch_id, **p}
+                    for hid, p in new_places
+                ],
+            )
         _update_by_pk(conn, PLACES, place_updates, import_batch_id=batch_id)
 
     plan.write = write
@@ -358,8 +393,10 @@ def _plan_ranked(rows: Rows, snapshot: Snapshot, table: Table, owner: str, other
         stored_keys.append(o * width + x)
         stored_pks.append(pk)
         stored_ranks.append(rank)
-    s_keys, s_pks, s_ranks = (np.frombuffer(a, dtype=np.int64) if len(a) else np.zeros(0, dtype=np.int64)
-                              for a in (stored_keys, stored_pks, stored_ranks))
+    s_keys, s_pks, s_ranks = (
+        np.frombuffer(a, dtype=np.int64) if len(a) else np.zeros(0, dtype=np.int64)
+        for a in (stored_keys, stored_pks, stored_ranks)
+    )
     order = np.argsort(s_keys)
     s_keys, s_pks, s_ranks = s_keys[order], s_pks[order], s_ranks[order]
     at = np.minimum(np.searchsorted(s_keys, keys), max(len(s_keys) - 1, 0))
@@ -378,9 +415,16 @@ def _plan_ranked(rows: Rows, snapshot: Snapshot, table: Table, owner: str, other
     def write(conn: Connection, batch_id: int) -> None:
         _delete_by_pk(conn, table, removed_pks)
         for start in range(0, len(update_pks), BATCH):
-            _update_by_pk(conn, table, [{"_pk": int(pk), "rank": int(r)} for pk, r in
-                                        zip(update_pks[start:start + BATCH], update_ranks[start:start + BATCH],
-                                            strict=True)])
+            _update_by_pk(
+                conn,
+                table,
+                [
+                    {"_pk": int(pk), "rank": int(r)}
+                    for pk, r in zip(
+                        update_pks[start : start + BATCH], update_ranks[start : start + BATCH], strict=True
+                    )
+                ],
+            )
         if not len(added):
             return
         # Primary keys by code, as the database holds them after this import's inserts.
@@ -390,13 +434,16 @@ def _plan_ranked(rows: Rows, snapshot: Snapshot, table: Table, owner: str, other
         owner_pks = _pks_by_code(owners.values, owner_pk, owner_codes[added])
         other_pks = _pks_by_code(others.values, other_pk, other_codes[added])
         for start in range(0, len(added), BATCH):
-            chunk = added[start:start + BATCH]
+            chunk = added[start : start + BATCH]
             o, x = owner_pks[owner_codes[chunk]], other_pks[other_codes[chunk]]
             c_pks, h_pks = (o, x) if owner_is_candidate else (x, o)
-            conn.execute(insert(table), [
-                {"candidate_pk": int(c), "host_pk": int(h), "rank": int(r)}
-                for c, h, r in zip(c_pks, h_pks, ranks[chunk], strict=True)
-            ])
+            conn.execute(
+                insert(table),
+                [
+                    {"candidate_pk": int(c), "host_pk": int(h), "rank": int(r)}
+                    for c, h, r in zip(c_pks, h_pks, ranks[chunk], strict=True)
+                ],
+            )
 
     plan.write = write
     return plan
@@ -418,8 +465,9 @@ def plan_host_rankings(rows: Rows, snapshot: Snapshot) -> Plan:
 
 
 def plan_targets(rows: Rows, snapshot: Snapshot) -> Plan:
-    return _plan_by_key(rows, snapshot.targets, "name", TARGET_FIELDS, TARGETS, batch=False,
-                        cohort_id=snapshot.cohort.id)
+    return _plan_by_key(
+        rows, snapshot.targets, "name", TARGET_FIELDS, TARGETS, batch=False, cohort_id=snapshot.cohort.id
+    )
 
 
 def plan_pairs(rows: Rows, snapshot: Snapshot) -> Plan:
@@ -441,9 +489,9 @@ def plan_pairs(rows: Rows, snapshot: Snapshot) -> Plan:
         if inserts:
             candidate_pk = snapshot.candidate_pks(conn)
             host_pk = _host_pks(conn)
-            conn.execute(insert(PAIRS), [
-                {"candidate_pk": candidate_pk[c], "host_pk": host_pk[h], **v} for c, h, v in inserts
-            ])
+            conn.execute(
+                insert(PAIRS), [{"candidate_pk": candidate_pk[c], "host_pk": host_pk[h], **v} for c, h, v in inserts]
+            )
         _update_by_pk(conn, PAIRS, updates)
 
     plan.write = write
@@ -461,7 +509,15 @@ PLANNERS: dict[str, Callable[[Rows, Snapshot], Plan]] = {
 
 
 def record_import(
-    conn: Connection, *, kind: str, file_name: str, sha256: str, rows: int, plan: Plan, at: datetime, user: str,
+    conn: Connection,
+    *,
+    kind: str,
+    file_name: str,
+    sha256: str,
+    rows: int,
+    plan: Plan,
+    at: datetime,
+    user: str,
     cohort: CohortRef | None,
 ) -> int:
     """The import_batches row and the audit_log entry of one file; returns the batch id.
@@ -469,14 +525,26 @@ def record_import(
     The audit detail names the file and the counts only: no personal data.
     """
     counts = {"added": plan.added, "updated": plan.updated, "unchanged": plan.unchanged, "removed": plan.removed}
-    result = conn.execute(insert(BATCHES).values(
-        kind=kind, file_name=file_name, sha256=sha256, rows=rows, imported_at=at, os_user=user,
-        cohort_id=cohort.id if cohort else None, **counts
-    ))
+    result = conn.execute(
+        insert(BATCHES).values(
+            kind=kind,
+            file_name=file_name,
+            sha256=sha256,
+            rows=rows,
+            imported_at=at,
+            os_user=user,
+            cohort_id=cohort.id if cohort else None,
+            **counts,
+        )
+    )
     assert result.inserted_primary_key is not None  # an INSERT of one row
     batch_id = result.inserted_primary_key[0]
-    detail = (f"{kind} from {file_name} (sha256 {sha256[:12]}, batch {batch_id}): {rows} rows, "
-              + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    conn.execute(insert(AUDIT).values(at=at, os_user=user, action="import", detail=detail,
-                                      cohort_id=cohort.id if cohort else None))
+    detail = f"{kind} from {file_name} (sha256 {sha256[:12]}, batch {batch_id}): {rows} rows, " + ", ".join(
+        f"{n} {k}" for k, n in counts.items()
+    )
+    conn.execute(
+        insert(AUDIT).values(
+            at=at, os_user=user, action="import", detail=detail, cohort_id=cohort.id if cohort else None
+        )
+    )
     return batch_id

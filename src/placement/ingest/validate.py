@@ -52,8 +52,17 @@ class KnownIds:
     import says so ("fix that row first") rather than asking for a second fix.
     """
 
-    def __init__(self, what: str, db_ids: Iterable[str], batch: Table | None, batch_failed: bool,
-                 batch_valid: Valid | None = None, *, elsewhere: Iterable[str] = (), cohort: str = ""):
+    def __init__(
+        self,
+        what: str,
+        db_ids: Iterable[str],
+        batch: Table | None,
+        batch_failed: bool,
+        batch_valid: Valid | None = None,
+        *,
+        elsewhere: Iterable[str] = (),
+        cohort: str = "",
+    ):
         self.what = what
         self.ids = set(db_ids)
         # Hosts stored for other cohorts only: named with their own fix (give them places in this one).
@@ -100,9 +109,15 @@ class KnownIds:
         if identifier in self.ids or not self.check:
             return True
         if identifier in self.elsewhere:
-            table.report(problems, row, column, identifier, f"has no places in cohort {self.cohort}",
-                         f"add the host to this cohort's hosts.csv, or start the cohort from last year's hosts "
-                         f"with `placement cohort copy-hosts FROM {self.cohort}`")
+            table.report(
+                problems,
+                row,
+                column,
+                identifier,
+                f"has no places in cohort {self.cohort}",
+                f"add the host to this cohort's hosts.csv, or start the cohort from last year's hosts "
+                f"with `placement cohort copy-hosts FROM {self.cohort}`",
+            )
             return False
         key = (table.file, column, identifier)
         if key in self._reported:
@@ -116,21 +131,28 @@ class KnownIds:
                 problem = f"refers to {self.what} {near!r}, whose own row ({where}) was refused"
                 fix = "fix that row first; this one needs no change of its own"
             else:
-                problem = f"is not a known {self.what} id; {near!r} ({where}) differs only in letter case or blanks, " \
-                          "and its own row was refused"
+                problem = (
+                    f"is not a known {self.what} id; {near!r} ({where}) differs only in letter case or blanks, "
+                    "and its own row was refused"
+                )
                 fix = f"fix that row first, then write {near!r} here exactly"
         elif near is not None:
             problem = f"is not a known {self.what} id; did you mean {near!r}?"
             fix = f"ids must match exactly, letter case and blanks included: write {near!r}"
         elif (zeros := self.zeros_lost(identifier)) is not None:
-            problem = f"is not a known {self.what} id; {zeros!r} is, which looks like the same id with its leading " \
-                      "zeros lost"
-            fix = ("a spreadsheet drops leading zeros from numbers: format the id column as Text (in the file that "
-                   f"has {zeros!r}) and type the ids again, then import both files")
+            problem = (
+                f"is not a known {self.what} id; {zeros!r} is, which looks like the same id with its leading zeros lost"
+            )
+            fix = (
+                "a spreadsheet drops leading zeros from numbers: format the id column as Text (in the file that "
+                f"has {zeros!r}) and type the ids again, then import both files"
+            )
         else:
             problem = f"is not a {self.what} in {self.source}"
-            fix = (f"correct the id, or add the {self.what} to {plural}.csv and import it first "
-                   f"(or import all files together with `placement import dir`)")
+            fix = (
+                f"correct the id, or add the {self.what} to {plural}.csv and import it first "
+                f"(or import all files together with `placement import dir`)"
+            )
         self._reported[key] = [table, row, column, identifier, problem, fix, 0]
         return False
 
@@ -165,10 +187,20 @@ class _Cells:
 
     def __init__(self, model: type[BaseModel]):
         decorators = model.__pydantic_decorators__
-        self.usable = not (decorators.model_validators or decorators.field_validators or decorators.validators
-                           or decorators.root_validators)
-        self.fields = {name: (TypeAdapter(Annotated.__class_getitem__((f.annotation, *f.metadata))), f)  # type: ignore[attr-defined]
-                       for name, f in model.model_fields.items()} if self.usable else {}
+        self.usable = not (
+            decorators.model_validators
+            or decorators.field_validators
+            or decorators.validators
+            or decorators.root_validators
+        )
+        self.fields = (
+            {
+                name: (TypeAdapter(Annotated.__class_getitem__((f.annotation, *f.metadata))), f)  # type: ignore[attr-defined]
+                for name, f in model.model_fields.items()
+            }
+            if self.usable
+            else {}
+        )
         self.required = {name for name, f in model.model_fields.items() if f.is_required()}
         self.seen: dict[str, dict[str, tuple[bool, Any]]] = {name: {} for name in self.fields}  # text -> outcome
 
@@ -212,8 +244,10 @@ def validate_rows(table: Table, problems: Problems) -> Valid:
             try:
                 values, errors = model.model_validate(cells).__dict__, []
             except ValidationError as exc:
-                errors = [(err["loc"][0] if err["loc"] else None, err)
-                          for err in exc.errors(include_url=False, include_input=False)]
+                errors = [
+                    (err["loc"][0] if err["loc"] else None, err)
+                    for err in exc.errors(include_url=False, include_input=False)
+                ]
         if not errors:
             valid.append((row, values))
         for field, err in errors:
@@ -240,21 +274,37 @@ def check_unique_ids(valid: Valid, column: str, what: str, db_ids: Iterable[str]
         if key in seen:
             first_row, first = seen[key]
             if first == identifier:
-                table.report(problems, row, column, identifier, f"repeats the {what} on row {first_row}",
-                             f"keep one row per {what}: {column} must be unique")
+                table.report(
+                    problems,
+                    row,
+                    column,
+                    identifier,
+                    f"repeats the {what} on row {first_row}",
+                    f"keep one row per {what}: {column} must be unique",
+                )
             else:
-                table.report(problems, row, column, identifier,
-                             f"differs from {first!r} on row {first_row} only in letter case or blanks "
-                             "(or look-alike characters: full-width letters, accents typed in two parts)",
-                             f"if it is the same {what}, keep one row; otherwise choose a clearly different id")
+                table.report(
+                    problems,
+                    row,
+                    column,
+                    identifier,
+                    f"differs from {first!r} on row {first_row} only in letter case or blanks "
+                    "(or look-alike characters: full-width letters, accents typed in two parts)",
+                    f"if it is the same {what}, keep one row; otherwise choose a clearly different id",
+                )
             continue
         seen[key] = (row, identifier)
         twin = db_by_key.get(key)
         if identifier not in db_ids and twin is not None:
-            table.report(problems, row, column, identifier,
-                         f"differs from {twin!r}, already in the database, only in letter case or blanks "
-                         "(or look-alike characters: full-width letters, accents typed in two parts)",
-                         f"write {twin!r} exactly to update that {what}, or choose a clearly different id")
+            table.report(
+                problems,
+                row,
+                column,
+                identifier,
+                f"differs from {twin!r}, already in the database, only in letter case or blanks "
+                "(or look-alike characters: full-width letters, accents typed in two parts)",
+                f"write {twin!r} exactly to update that {what}, or choose a clearly different id",
+            )
 
 
 def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> None:
@@ -266,24 +316,32 @@ def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> No
     for row, m in valid.rows:
         old = existing.get(m.candidate_id)
         if old is not None and old["purged"]:
-            table.report(problems, row, "candidate_id", m.candidate_id,
-                         "belongs to a candidate whose personal data was purged",
-                         "remove this row: a purged candidate is not imported again")
+            table.report(
+                problems,
+                row,
+                "candidate_id",
+                m.candidate_id,
+                "belongs to a candidate whose personal data was purged",
+                "remove this row: a purged candidate is not imported again",
+            )
 
     # Emails unique (ignoring case) among this file and the candidates it leaves as they are.
     owner: dict[str, tuple[str, int | None]] = {
-        email_key(email): (cid, None)
-        for cid, old in existing.items()
-        if (email := old["email"]) and cid not in in_file
+        email_key(email): (cid, None) for cid, old in existing.items() if (email := old["email"]) and cid not in in_file
     }
     for row, m in valid.rows:
         key = email_key(m.email)
         if key in owner and owner[key][0] != m.candidate_id:
             other, other_row = owner[key]
             where = f"row {other_row} ({other})" if other_row else f"candidate {other} in the database"
-            table.report(problems, row, "email", m.email, f"is also the email of {where}",
-                         "give each candidate their own email address (compared ignoring letter case and look-alike "
-                         "characters)")
+            table.report(
+                problems,
+                row,
+                "email",
+                m.email,
+                f"is also the email of {where}",
+                "give each candidate their own email address (compared ignoring letter case and look-alike characters)",
+            )
         else:
             owner[key] = (m.candidate_id, row)
 
@@ -301,22 +359,31 @@ def check_candidates(valid: Valid, snapshot: Snapshot, problems: Problems) -> No
         if id_key(other) == id_key(m.candidate_id):
             table.report(problems, row, "linked_with", other, "names the candidate themself", fix_pair)
         elif other not in known:
-            table.report(problems, row, "linked_with", other,
-                         f"names no candidate in {table.file} or the database",
-                         "write the candidate_id of the linked candidate exactly, or clear the cell")
+            table.report(
+                problems,
+                row,
+                "linked_with",
+                other,
+                f"names no candidate in {table.file} or the database",
+                "write the candidate_id of the linked candidate exactly, or clear the cell",
+            )
         elif other not in failed and links.get(other) != m.candidate_id:
             back = links.get(other)
             said = f"names {back!r}" if back else "is blank"
-            table.report(problems, row, "linked_with", other,
-                         f"is one-sided: {other}'s linked_with {said}", fix_pair)
+            table.report(problems, row, "linked_with", other, f"is one-sided: {other}'s linked_with {said}", fix_pair)
     # A candidate left as stored who names one of this file's candidates must still be named back.
     for cid, old in existing.items():
         other = old["linked_with"]
         if cid not in in_file and other in in_file and in_file[other][1].linked_with != cid:
             row = in_file[other][0]
-            table.report(problems, row, "linked_with", in_file[other][1].linked_with,
-                         f"does not name {cid!r}, who is linked with this candidate in the database",
-                         f"write {cid!r} here, or import {cid!r} again with a blank linked_with")
+            table.report(
+                problems,
+                row,
+                "linked_with",
+                in_file[other][1].linked_with,
+                f"does not name {cid!r}, who is linked with this candidate in the database",
+                f"write {cid!r} here, or import {cid!r} again with a blank linked_with",
+            )
 
 
 def check_references(valid: Valid, candidates: KnownIds, hosts: KnownIds, problems: Problems) -> np.ndarray:
@@ -368,9 +435,14 @@ def check_pairs_unique(valid: Valid, positions: np.ndarray, owner: str, problems
     store = valid.rows
     for at, first in repeats(_pair_keys(store, positions, owner, other)):
         i, j = int(positions[at]), int(positions[first])
-        valid.table.report(problems, store.row(i), other, store.value(i, other),
-                           f"is listed for {store.value(i, owner)!r} already on row {store.row(j)}",
-                           f"keep one row per {owner} and {other}")
+        valid.table.report(
+            problems,
+            store.row(i),
+            other,
+            store.value(i, other),
+            f"is listed for {store.value(i, owner)!r} already on row {store.row(j)}",
+            f"keep one row per {owner} and {other}",
+        )
 
 
 def check_preference_ranks(valid: Valid, positions: np.ndarray, problems: Problems) -> None:
@@ -379,9 +451,14 @@ def check_preference_ranks(valid: Valid, positions: np.ndarray, problems: Proble
     for at, first in repeats(_pair_keys(store, positions, "candidate_id", "rank")):
         i, j = int(positions[at]), int(positions[first])
         candidate = store.value(i, "candidate_id")
-        valid.table.report(problems, store.row(i), "rank", str(store.value(i, "rank")),
-                           f"is {candidate}'s rank on row {store.row(j)} too",
-                           "give each of a candidate's preferences a different rank (1 = most preferred)")
+        valid.table.report(
+            problems,
+            store.row(i),
+            "rank",
+            str(store.value(i, "rank")),
+            f"is {candidate}'s rank on row {store.row(j)} too",
+            "give each of a candidate's preferences a different rank (1 = most preferred)",
+        )
 
 
 def check_targets(valid: Valid, hosts: KnownIds, snapshot: Snapshot, problems: Problems) -> None:
@@ -403,18 +480,35 @@ def check_requires(valid: Valid, positions: np.ndarray, snapshot: Snapshot, prob
     for row, m in rows:
         hosts = required[m.candidate_id]
         if m.rule == "require" and len(hosts) > 1:
-            valid.table.report(problems, row, "rule", m.rule,
-                               f"makes {m.candidate_id} required at {len(hosts)} hosts ({', '.join(sorted(hosts))})",
-                               "keep one require rule per candidate (a candidate takes one place)")
+            valid.table.report(
+                problems,
+                row,
+                "rule",
+                m.rule,
+                f"makes {m.candidate_id} required at {len(hosts)} hosts ({', '.join(sorted(hosts))})",
+                "keep one require rule per candidate (a candidate takes one place)",
+            )
 
 
 def validate(tables: dict[str, Table | None], snapshot: Snapshot, problems: Problems) -> dict[str, Valid]:
     """Validate the files of one import (kind -> table; None = could not be read) together."""
     valid = {kind: validate_rows(table, problems) for kind, table in tables.items() if table is not None}
-    candidates = KnownIds("candidate", snapshot.candidate_ids, tables.get("candidates"),
-                          "candidates" in tables and tables["candidates"] is None, valid.get("candidates"))
-    hosts = KnownIds("host", snapshot.host_ids, tables.get("hosts"), "hosts" in tables and tables["hosts"] is None,
-                     valid.get("hosts"), elsewhere=snapshot.hosts, cohort=snapshot.cohort.name)
+    candidates = KnownIds(
+        "candidate",
+        snapshot.candidate_ids,
+        tables.get("candidates"),
+        "candidates" in tables and tables["candidates"] is None,
+        valid.get("candidates"),
+    )
+    hosts = KnownIds(
+        "host",
+        snapshot.host_ids,
+        tables.get("hosts"),
+        "hosts" in tables and tables["hosts"] is None,
+        valid.get("hosts"),
+        elsewhere=snapshot.hosts,
+        cohort=snapshot.cohort.name,
+    )
 
     if "candidates" in valid:
         check_candidates(valid["candidates"], snapshot, problems)

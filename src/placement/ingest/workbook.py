@@ -178,12 +178,16 @@ def open_sheet(path: Path, sheet: str | None, workbooks: Workbooks) -> Sheet:
                 "open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with Password: "
                 "clear it), save, and import again",
             )
-        raise WorkbookProblem("is an Excel 97-2003 workbook (.xls), not .xlsx",
-                              "open it in Excel and use File > Save As > 'Excel Workbook (*.xlsx)'")
+        raise WorkbookProblem(
+            "is an Excel 97-2003 workbook (.xls), not .xlsx",
+            "open it in Excel and use File > Save As > 'Excel Workbook (*.xlsx)'",
+        )
     if not data.startswith(b"PK\x03\x04"):
         hint = "if it is CSV text, give it a .csv name" if data[:1].isascii() and b"\x00" not in data[:512] else ""
-        raise WorkbookProblem(f"is not a {path.suffix} workbook (damaged, or another kind of file)",
-                              hint or f"save it again from Excel or LibreOffice as {path.suffix}")
+        raise WorkbookProblem(
+            f"is not a {path.suffix} workbook (damaged, or another kind of file)",
+            hint or f"save it again from Excel or LibreOffice as {path.suffix}",
+        )
     if path.suffix.casefold() == ".ods":
         return _open_ods(path, sheet)
     return _open_xlsx(path, sheet, workbooks)
@@ -198,20 +202,24 @@ def _choose(names: list[str], sheet: str | None, *, macros: bool) -> tuple[str, 
     """(sheet name, rule said in the report). ``names`` are the visible worksheets, in order."""
     listed = ", ".join(repr(n) for n in names)
     if sheet is not None:
-        exact = [n for n in names if n == sheet] or [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
+        exact = [n for n in names if n == sheet] or [
+            n for n in names if n.strip().casefold() == sheet.strip().casefold()
+        ]
         if not exact:
             raise WorkbookProblem(f"has no sheet named {sheet!r}", f"name one of its sheets with --sheet: {listed}")
         return exact[0], "the sheet named"
     if not names:
-        raise WorkbookProblem("has no worksheet to read (only charts or hidden sheets)",
-                              "save the data on a visible worksheet and import again")
+        raise WorkbookProblem(
+            "has no worksheet to read (only charts or hidden sheets)",
+            "save the data on a visible worksheet and import again",
+        )
     if macros:
         # A macro workbook often opens on a menu or control sheet, and macros may
         # rebuild its data: the coordinator says which sheet holds the data.
         raise WorkbookProblem(
             "is a macro-enabled workbook; its macros are never run and its values are read as last saved, "
             "but which sheet holds the data must be named",
-            f"name the sheet with --sheet (or sheet = \"...\" in the mapping file); its sheets: {listed}",
+            f'name the sheet with --sheet (or sheet = "..." in the mapping file); its sheets: {listed}',
         )
     if len(names) == 1:
         return names[0], "its only sheet"
@@ -225,8 +233,10 @@ def _open_xlsx(path: Path, sheet: str | None, workbooks: Workbooks) -> Sheet:
         macros = _macros(path)
         wb = workbooks.xlsx(path)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise WorkbookProblem(f"is not a readable {path.suffix} workbook ({type(exc).__name__})",
-                              "open it in Excel, save it again as .xlsx, and import again") from None
+        raise WorkbookProblem(
+            f"is not a readable {path.suffix} workbook ({type(exc).__name__})",
+            "open it in Excel, save it again as .xlsx, and import again",
+        ) from None
     names = [ws.title for ws in wb.worksheets if ws.sheet_state == "visible"]
     name, rule = _choose(names, sheet, macros=macros)
     ws = wb[name]
@@ -272,13 +282,18 @@ def _open_ods(path: Path, sheet: str | None) -> Sheet:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except PasswordError:
-        raise WorkbookProblem("is protected with a password, so it cannot be read",
-                              "open it in LibreOffice, remove the password, save, and import again") from None
+        raise WorkbookProblem(
+            "is protected with a password, so it cannot be read",
+            "open it in LibreOffice, remove the password, save, and import again",
+        ) from None
     except (CalamineError, OSError, ValueError) as exc:
-        raise WorkbookProblem(f"is not a readable .ods spreadsheet ({type(exc).__name__})",
-                              "open it in LibreOffice, save it again as .ods, and import again") from None
-    names = [m.name for m in wb.sheets_metadata
-             if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet]
+        raise WorkbookProblem(
+            f"is not a readable .ods spreadsheet ({type(exc).__name__})",
+            "open it in LibreOffice, save it again as .ods, and import again",
+        ) from None
+    names = [
+        m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible and m.typ == SheetTypeEnum.WorkSheet
+    ]
     name, rule = _choose(names, sheet, macros=False)
     ws = wb.get_sheet_by_name(name)
     # calamine starts at the first used cell: the rows above and columns left of it are blank.

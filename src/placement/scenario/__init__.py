@@ -77,8 +77,16 @@ def write_scenarios(
     from ..cohorts import resolve_in
 
     scope = resolve_in(engine, cohort)
-    comparison = compare_scenarios(engine, base, variants, edition=edition, allow_quota=allow_quota,
-                                   workers=workers, progress=progress, cohort=scope)
+    comparison = compare_scenarios(
+        engine,
+        base,
+        variants,
+        edition=edition,
+        allow_quota=allow_quota,
+        workers=workers,
+        progress=progress,
+        cohort=scope,
+    )
     data = render(comparison, fmt)
     if out is None:
         from ..audit import default_report_path
@@ -93,6 +101,10 @@ def write_scenarios(
 
     labels = "; ".join(f"“{c['label']}”" for c in comparison["variants"][1:])
     with transaction(engine) as session:
-        log_action(session, "scenario", f"round {base} scenario comparison ({labels}), {fmt}, {edition_words(edition)}, "
-                                        f"written to {path}", scope)
+        log_action(
+            session,
+            "scenario",
+            f"round {base} scenario comparison ({labels}), {fmt}, {edition_words(edition)}, written to {path}",
+            scope,
+        )
     return path

@@ -39,13 +39,33 @@ def tradeoff_chart(columns: Sequence[dict[str, Any]], prefix: str) -> str | None
         for i, (col, x) in order:
             if x is None:
                 continue
-            y = col["summary"]["placed"] if key == "placed" else (col["headline"]["first_choice_share_of_placed"] or 0.0)
+            y = (
+                col["summary"]["placed"]
+                if key == "placed"
+                else (col["headline"]["first_choice_share_of_placed"] or 0.0)
+            )
             if col["base"]:
-                ax.plot(x, y, "o", markersize=11, markerfacecolor="none", markeredgecolor=THRESHOLD, markeredgewidth=2,
-                        label=_short(col["label"], 40), zorder=5)
+                ax.plot(
+                    x,
+                    y,
+                    "o",
+                    markersize=11,
+                    markerfacecolor="none",
+                    markeredgecolor=THRESHOLD,
+                    markeredgewidth=2,
+                    label=_short(col["label"], 40),
+                    zorder=5,
+                )
             else:
-                ax.plot(x, y, MARKERS[i % len(MARKERS)], color=BLUES[min(1 + i % 4, len(BLUES) - 1)], markersize=8,
-                        label=_short(col["label"], 40), zorder=3)
+                ax.plot(
+                    x,
+                    y,
+                    MARKERS[i % len(MARKERS)],
+                    color=BLUES[min(1 + i % 4, len(BLUES) - 1)],
+                    markersize=8,
+                    label=_short(col["label"], 40),
+                    zorder=3,
+                )
             ax.annotate(str(i + 1), (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8, color=TEXT)
         ax.set_title(title, fontsize=10, color=TEXT)
         ax.set_xlabel("Share of the round's target scopes met", fontsize=9, color=TEXT)
@@ -61,13 +81,24 @@ def tradeoff_chart(columns: Sequence[dict[str, Any]], prefix: str) -> str | None
     numbered = {_short(col["label"], 40): i + 1 for i, (col, _) in enumerate(points)}
     pairs = sorted(zip(handles, labels_), key=lambda hl: numbered.get(hl[1], 0))
     handles, labels_ = [h for h, _ in pairs], [t for _, t in pairs]
-    fig.legend(handles, [f"{numbered.get(t, '')}. {t}" for t in labels_], loc="lower center", ncols=2, fontsize=8,
-               frameon=False, bbox_to_anchor=(0.5, -0.02 - 0.06 * ((len(labels_) + 1) // 2)))
+    fig.legend(
+        handles,
+        [f"{numbered.get(t, '')}. {t}" for t in labels_],
+        loc="lower center",
+        ncols=2,
+        fontsize=8,
+        frameon=False,
+        bbox_to_anchor=(0.5, -0.02 - 0.06 * ((len(labels_) + 1) // 2)),
+    )
     fig.tight_layout()
-    return _svg(fig, prefix, "Trade-off: candidates placed and first-choice share against target attainment, by variant")
+    return _svg(
+        fig, prefix, "Trade-off: candidates placed and first-choice share against target attainment, by variant"
+    )
 
 
-def profile_chart(columns: Sequence[dict[str, Any]], bins: Sequence[str], rows: Sequence[Sequence[int]], prefix: str) -> str | None:
+def profile_chart(
+    columns: Sequence[dict[str, Any]], bins: Sequence[str], rows: Sequence[Sequence[int]], prefix: str
+) -> str | None:
     """Stacked bars: each variant's share of those with an eligible host placed at each choice, and unplaced."""
     if not columns:
         return None
@@ -88,8 +119,15 @@ def profile_chart(columns: Sequence[dict[str, Any]], bins: Sequence[str], rows: 
                 continue
             ax.barh(y, share, left=left, color=colour, edgecolor="white", linewidth=0.5)
             if share >= 0.07:
-                ax.text(left + share / 2, y, f"{share:.0%}", va="center", ha="center", fontsize=7.5,
-                        color="white" if colour in (BLUES[0], BLUES[1], BLUES[2], UNPLACED) else TEXT)
+                ax.text(
+                    left + share / 2,
+                    y,
+                    f"{share:.0%}",
+                    va="center",
+                    ha="center",
+                    fontsize=7.5,
+                    color="white" if colour in (BLUES[0], BLUES[1], BLUES[2], UNPLACED) else TEXT,
+                )
             left += share
     ax.set_yticks(range(len(columns)), labels_)
     ax.set_xlim(0, 1)
@@ -98,8 +136,18 @@ def profile_chart(columns: Sequence[dict[str, Any]], bins: Sequence[str], rows: 
     ax.tick_params(colors=TEXT, labelsize=8)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    handles = [Patch(color=c, label=("unplaced" if i == len(bins) else f"{L.ordinal(b)}"))
-               for i, (b, c) in enumerate(zip([*bins, "unplaced"], colours))]
-    ax.legend(handles=handles, ncols=min(len(handles), 8), fontsize=8, frameon=False, loc="lower left",
-              bbox_to_anchor=(0, 1.0), handlelength=1.2, columnspacing=1.0)
+    handles = [
+        Patch(color=c, label=("unplaced" if i == len(bins) else f"{L.ordinal(b)}"))
+        for i, (b, c) in enumerate(zip([*bins, "unplaced"], colours))
+    ]
+    ax.legend(
+        handles=handles,
+        ncols=min(len(handles), 8),
+        fontsize=8,
+        frameon=False,
+        loc="lower left",
+        bbox_to_anchor=(0, 1.0),
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
     return _svg(fig, prefix, "Choice obtained by variant")

@@ -63,7 +63,7 @@ def compare_scenarios(
     say = progress or (lambda _msg: None)
     parsed = [parse_variant(v) for v in variants]  # every variant checked before anything is solved
     if not parsed:
-        raise RoundError("No --variant was given.", "Give one or more, e.g. --variant \"no targets\".")
+        raise RoundError("No --variant was given.", 'Give one or more, e.g. --variant "no targets".')
     to_solve = [v for v in parsed if not v.is_base]
     n_proc = processes(len(to_solve), workers)
     # The workers start now: their start-up (the solver's libraries) overlaps reading the round.
@@ -76,12 +76,21 @@ def compare_scenarios(
             if a is None:  # "as solved": the base column is the round itself
                 continue
             own_tie_break = any(c.option == "tie_break" for c in v.changes)
-            jobs.append(Job(i, a.problem.targets, RoundOptions.stored(a.options).solver_options(),
-                            None if own_tie_break else kept))
+            jobs.append(
+                Job(
+                    i,
+                    a.problem.targets,
+                    RoundOptions.stored(a.options).solver_options(),
+                    None if own_tie_break else kept,
+                )
+            )
             labels[i] = (v, a)
         time_limit = float(record.options.get("time_limit", 60.0))
-        say(f"Solving {len(jobs)} variant(s) of round {base}'s stored inputs"
-            + (f" in {n_proc} processes" if n_proc > 1 else "") + f" (time limit {time_limit:g} s each)")
+        say(
+            f"Solving {len(jobs)} variant(s) of round {base}'s stored inputs"
+            + (f" in {n_proc} processes" if n_proc > 1 else "")
+            + f" (time limit {time_limit:g} s each)"
+        )
         started = time.perf_counter()
         # The likely slowest first (``Variant.effort``), so that none is left running alone at the end; each
         # variant in a worker gets the solver's own limit and a grace past it, as a round does.
@@ -122,8 +131,9 @@ def compare_scenarios(
     }
 
 
-def _read(engine: Engine, base: int, cohort: CohortRef | str | None, parsed: Sequence[Variant],
-          allow_quota: bool) -> tuple[RoundRecord, RoundFacts, list[Applied | None]]:
+def _read(
+    engine: Engine, base: int, cohort: CohortRef | str | None, parsed: Sequence[Variant], allow_quota: bool
+) -> tuple[RoundRecord, RoundFacts, list[Applied | None]]:
     """Round ``base`` read once (its record, the audit's facts, its stored inputs decoded), and each variant
     applied to its inputs (None: the round as solved). Errors say why a round cannot be compared."""
     from ..db.models import Host
@@ -135,23 +145,45 @@ def _read(engine: Engine, base: int, cohort: CohortRef | str | None, parsed: Seq
         org_type = dict(session.execute(select(Host.host_id, Host.org_type)).all())
     encoded = record.inputs
     if encoded is None:
-        raise RoundError(f"Round {base}'s inputs were purged, so it cannot be re-solved under variants.",
-                         "Compare scenarios of a round whose inputs are kept (see `placement round list`).")
+        raise RoundError(
+            f"Round {base}'s inputs were purged, so it cannot be re-solved under variants.",
+            "Compare scenarios of a round whose inputs are kept (see `placement round list`).",
+        )
     if record.status not in SOLVED:
-        raise RoundError(f"Round {base} has no placements (solver status {record.status}) to compare against.",
-                         "Fix the inputs, solve again and compare scenarios of that round.")
+        raise RoundError(
+            f"Round {base} has no placements (solver status {record.status}) to compare against.",
+            "Fix the inputs, solve again and compare scenarios of that round.",
+        )
     attrs = {c.candidate_id: c.attributes for c in facts.candidates}
     unknown = dict.fromkeys(CHARACTERISTICS, "not_known")
     attributes = [attrs.get(cid, unknown) for cid in encoded.candidate_ids]
     org_types = [org_type.get(hid, "") for hid in encoded.host_ids]
-    applied = [None if v.is_base else apply_variant(
-        v, encoded.problem, record.options, attributes=attributes, host_org_types=org_types,
-        acknowledged=facts.hard_protected_targets, allow_quota=allow_quota) for v in parsed]
+    applied = [
+        None
+        if v.is_base
+        else apply_variant(
+            v,
+            encoded.problem,
+            record.options,
+            attributes=attributes,
+            host_org_types=org_types,
+            acknowledged=facts.hard_protected_targets,
+            allow_quota=allow_quota,
+        )
+        for v in parsed
+    ]
     return record, facts, applied
 
 
-def _variant_column(label: str, changes: list[str], record: RoundRecord, facts: RoundFacts, a: Applied,
-                    solution: Solution, edition: Edition) -> dict[str, Any]:
+def _variant_column(
+    label: str,
+    changes: list[str],
+    record: RoundRecord,
+    facts: RoundFacts,
+    a: Applied,
+    solution: Solution,
+    edition: Edition,
+) -> dict[str, Any]:
     """A variant's column: its answer put into the round's records and measured by the audit's code."""
     v_record, v_facts = _variant_records(record, facts, a, solution)
     audit = build_audit(v_facts, not_applicable(v_facts, "—"), edition=edition)
@@ -160,16 +192,33 @@ def _variant_column(label: str, changes: list[str], record: RoundRecord, facts: 
     return col
 
 
-def _variant_records(record: RoundRecord, facts: RoundFacts, a: Applied, solution: Solution) -> tuple[RoundRecord, RoundFacts]:
+def _variant_records(
+    record: RoundRecord, facts: RoundFacts, a: Applied, solution: Solution
+) -> tuple[RoundRecord, RoundFacts]:
     """The round's records as they would be with the variant's answer (nothing stored)."""
     from ..rounds import _target_summaries
 
     encoded = record.inputs
     placed = encoded.decode(solution) if solution.status in SOLVED else {}
-    targets = _target_summaries(solution, a.problem) if solution.status in SOLVED else [
-        {"name": t.name, "scope": t.scope, "attribute": t.attribute, "value": t.value, "hard": t.hard,
-         "min_share": t.min_share, "max_share": t.max_share, "placed_in_scope": 0, "members_placed": 0, "met": None}
-        for t in a.problem.targets]
+    targets = (
+        _target_summaries(solution, a.problem)
+        if solution.status in SOLVED
+        else [
+            {
+                "name": t.name,
+                "scope": t.scope,
+                "attribute": t.attribute,
+                "value": t.value,
+                "hard": t.hard,
+                "min_share": t.min_share,
+                "max_share": t.max_share,
+                "placed_in_scope": 0,
+                "members_placed": 0,
+                "met": None,
+            }
+            for t in a.problem.targets
+        ]
+    )
     if a.options.get("stability", "none") != "none" or solution.status not in SOLVED:
         blocking = [(encoded.candidate_ids[c], encoded.host_ids[h]) for c, h in solution.blocking_pairs]
     else:
@@ -177,32 +226,66 @@ def _variant_records(record: RoundRecord, facts: RoundFacts, a: Applied, solutio
 
         pairs = blocking_pairs(a.problem, np.asarray(solution.chosen, np.int64))
         blocking = [(encoded.candidate_ids[c], encoded.host_ids[h]) for c, h in pairs]
-    v_record = replace(record, status=solution.status, objective=dict(solution.objective), bound=dict(solution.bound),
-                       options=dict(a.options), placed=placed, targets=targets,
-                       targets_assessed=solution.status in SOLVED, blocking_pairs=blocking)
+    v_record = replace(
+        record,
+        status=solution.status,
+        objective=dict(solution.objective),
+        bound=dict(solution.bound),
+        options=dict(a.options),
+        placed=placed,
+        targets=targets,
+        targets_assessed=solution.status in SOLVED,
+        blocking_pairs=blocking,
+    )
     candidates = [
-        CandidateFacts(candidate_id=c.candidate_id, attributes=c.attributes, eligible=c.eligible,
-                       host_id=placed[c.candidate_id][0] if c.candidate_id in placed else None,
-                       choice=v_record.choice(c.candidate_id))
+        CandidateFacts(
+            candidate_id=c.candidate_id,
+            attributes=c.attributes,
+            eligible=c.eligible,
+            host_id=placed[c.candidate_id][0] if c.candidate_id in placed else None,
+            choice=v_record.choice(c.candidate_id),
+        )
         for c in facts.candidates
     ]
-    v_facts = replace(facts, record=v_record, method=solution.method, candidates=candidates,
-                      soft_violations=list(solution.soft_violations), diagnosis=list(solution.diagnosis),
-                      hard_protected_targets=list(a.quotas), totals=totals_of(v_record))
+    v_facts = replace(
+        facts,
+        record=v_record,
+        method=solution.method,
+        candidates=candidates,
+        soft_violations=list(solution.soft_violations),
+        diagnosis=list(solution.diagnosis),
+        hard_protected_targets=list(a.quotas),
+        totals=totals_of(v_record),
+    )
     return v_record, v_facts
 
 
-def _column(label: str, changes: list[str], facts: RoundFacts, audit: dict[str, Any], record: RoundRecord,
-            solution: Solution | None, base: RoundRecord, edition: Edition) -> dict[str, Any]:
+def _column(
+    label: str,
+    changes: list[str],
+    facts: RoundFacts,
+    audit: dict[str, Any],
+    record: RoundRecord,
+    solution: Solution | None,
+    base: RoundRecord,
+    edition: Edition,
+) -> dict[str, Any]:
     """One variant's figures, taken from its audit."""
     rls = []
     for ch in audit["characteristics"]:
         for rl in ch["relative_likelihoods"]:
-            rls.append({
-                "characteristic": ch["name"], "label": ch["label"], "outcome": rl["outcome"],
-                "reference_label": rl["reference_label"], "comparison_label": rl["comparison_label"],
-                "value": rl["value"], "infinite": rl["infinite"], "verdict": rl["verdict"],
-            })
+            rls.append(
+                {
+                    "characteristic": ch["name"],
+                    "label": ch["label"],
+                    "outcome": rl["outcome"],
+                    "reference_label": rl["reference_label"],
+                    "comparison_label": rl["comparison_label"],
+                    "value": rl["value"],
+                    "infinite": rl["infinite"],
+                    "verdict": rl["verdict"],
+                }
+            )
     if not edition.exact:  # the publication edition names flagged comparisons per characteristic instead
         named = {(f["characteristic"], f["metric"]): f["verdict"] for f in audit["flags"]}
         for r in rls:
@@ -222,8 +305,13 @@ def _column(label: str, changes: list[str], facts: RoundFacts, audit: dict[str, 
         "choices": dict(sorted(Counter(choices).items())),  # n-th choice -> how many, for the rank profile
         "rank_cost": sum(choices),
         "mean_choice": sum(choices) / len(choices) if choices else None,
-        "targets": [{**{k: t[k] for k in ("name", "scope", "status", "hard")},
-                     **{k: _json_share(t[k]) for k in ("min_share", "max_share")}} for t in audit["targets"]],
+        "targets": [
+            {
+                **{k: t[k] for k in ("name", "scope", "status", "hard")},
+                **{k: _json_share(t[k]) for k in ("min_share", "max_share")},
+            }
+            for t in audit["targets"]
+        ],
         "base_targets": None,
         "relative_likelihoods": rls,
         "flags": audit["flags"],
@@ -260,8 +348,14 @@ def _moved(base: RoundRecord, variant: RoundRecord) -> list[dict[str, Any]]:
         if h1 == h2:
             continue
         c1, c2 = base.choice(cid), variant.choice(cid)
-        out.append({"candidate_id": cid, "choice_in_base": c1, "choice_in_variant": c2,
-                    "change": c2 - c1 if c1 is not None and c2 is not None else None})
+        out.append(
+            {
+                "candidate_id": cid,
+                "choice_in_base": c1,
+                "choice_in_variant": c2,
+                "change": c2 - c1 if c1 is not None and c2 is not None else None,
+            }
+        )
     return out
 
 
@@ -273,16 +367,23 @@ def _base_targets(problem: Problem, solution: Solution) -> dict[str, int]:
         return {"scopes": len(problem.targets), "met": 0, "missed": 0, "not_applicable": 0}
     results = target_results(problem, np.asarray(solution.chosen, np.int64))
     statuses = [target_status({"placed_in_scope": r.placed_in_scope, "met": r.met}) for r in results]
-    return {"scopes": len(results), "met": statuses.count("met"), "missed": statuses.count("missed"),
-            "not_applicable": statuses.count("empty_scope")}
+    return {
+        "scopes": len(results),
+        "met": statuses.count("met"),
+        "missed": statuses.count("missed"),
+        "not_applicable": statuses.count("empty_scope"),
+    }
 
 
 def _add_prices(columns: list[dict[str, Any]], edition: Edition) -> None:
     """Each variant against the base, as the price of fairness is: 0 = no worse, 0.05 = 5% worse, < 0 better."""
     base = columns[0]
-    base["base_targets"] = {"scopes": base["summary"]["target_scopes"], "met": base["summary"]["targets_met"],
-                            "missed": base["summary"]["targets_missed"],
-                            "not_applicable": base["summary"]["targets_not_applicable"]}
+    base["base_targets"] = {
+        "scopes": base["summary"]["target_scopes"],
+        "met": base["summary"]["targets_met"],
+        "missed": base["summary"]["targets_missed"],
+        "not_applicable": base["summary"]["targets_not_applicable"],
+    }
     for col in columns[1:]:
         if col["status"] not in SOLVED:
             continue
@@ -319,9 +420,13 @@ def _notes(edition: Edition) -> list[str]:
         "negative means better.",
     ]
     if edition.exact:
-        notes.append("Internal edition: it lists the candidates who would move, by id. For the people entitled to "
-                     "the individual records only.")
+        notes.append(
+            "Internal edition: it lists the candidates who would move, by id. For the people entitled to "
+            "the individual records only."
+        )
     else:
-        notes.append("Publication edition: relative likelihoods are worked out from disclosure-controlled counts and "
-                     "flags are named without numbers; which candidates would move is in the internal edition.")
+        notes.append(
+            "Publication edition: relative likelihoods are worked out from disclosure-controlled counts and "
+            "flags are named without numbers; which candidates would move is in the internal edition."
+        )
     return notes

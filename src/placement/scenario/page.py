@@ -20,5 +20,6 @@ def to_html(comparison: dict[str, Any]) -> str:
         "profile": charts.profile_chart(columns, bins, rows, "s2"),
     }
     template = environment().get_template("scenario.html")
-    return template.render(a=comparison, bins=bins, profile=rows,
-                           figures={k: Markup(v) if v else None for k, v in figures.items()})
+    return template.render(
+        a=comparison, bins=bins, profile=rows, figures={k: Markup(v) if v else None for k, v in figures.items()}
+    )

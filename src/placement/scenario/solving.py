@@ -97,8 +97,10 @@ class Solvers:
         self._limit = 0.0
         self._n_jobs = 0
         self._finished = False
-        self._threads = [threading.Thread(target=self._feed, args=(worker,), name="scenario-feed", daemon=True)
-                         for worker in self._workers]
+        self._threads = [
+            threading.Thread(target=self._feed, args=(worker,), name="scenario-feed", daemon=True)
+            for worker in self._workers
+        ]
         for thread in self._threads:
             thread.start()
 
@@ -171,13 +173,20 @@ class Solvers:
             while (job := self._next()) is not None:
                 answer = worker.call(solve_job, (self._problem, job), timeout=self._limit)
                 if answer is TIMED_OUT:
-                    self._done.put(RoundError(
-                        f"A variant took longer than {self._limit:.0f} s (its time limit × 1.5 + 30 s) and was stopped.",
-                        "Compare fewer variants at a time, or lower the round's time limit."))
+                    self._done.put(
+                        RoundError(
+                            f"A variant took longer than {self._limit:.0f} s (its time limit × 1.5 + 30 s) and was stopped.",
+                            "Compare fewer variants at a time, or lower the round's time limit.",
+                        )
+                    )
                     return
                 self._done.put(answer)
         except WorkerError as exc:
-            self._done.put(RoundError(f"A worker solving the variants failed: {exc}.",
-                                      "Run the comparison again with --workers 1 to see the error in full."))
+            self._done.put(
+                RoundError(
+                    f"A worker solving the variants failed: {exc}.",
+                    "Run the comparison again with --workers 1 to see the error in full.",
+                )
+            )
         except BaseException as exc:  # noqa: BLE001  the solver's own error (a PlacementError): raised by finish()
             self._done.put(exc)

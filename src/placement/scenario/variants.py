@@ -72,13 +72,21 @@ class Change:
         if self.kind == "share":
             return f"“{self.target}” {self.bound} " + ("none" if self.share is None else _percent(self.share))
         if self.kind == "strength":
-            return f"“{self.target}” " + ("hard" if self.hard else "soft" + (f" (weight {self.weight:g})" if self.weight else ""))
+            return f"“{self.target}” " + (
+                "hard" if self.hard else "soft" + (f" (weight {self.weight:g})" if self.weight else "")
+            )
         if self.kind == "add":
-            bounds = " and ".join(b for b in (
-                f"at least {_percent(self.min_share)}" if self.min_share is not None else "",
-                f"at most {_percent(self.max_share)}" if self.max_share is not None else "") if b)
-            return (f"add target “{self.target}”: {bounds} {self.attribute}={self.value} in {self.scope}, "
-                    + ("hard" if self.hard else f"soft (weight {self.weight:g})"))
+            bounds = " and ".join(
+                b
+                for b in (
+                    f"at least {_percent(self.min_share)}" if self.min_share is not None else "",
+                    f"at most {_percent(self.max_share)}" if self.max_share is not None else "",
+                )
+                if b
+            )
+            return f"add target “{self.target}”: {bounds} {self.attribute}={self.value} in {self.scope}, " + (
+                "hard" if self.hard else f"soft (weight {self.weight:g})"
+            )
         if self.kind == "option":
             return f"{self.option.replace('_', '-')} = {self.option_value}"  # type: ignore[union-attr]
         return "as solved"
@@ -167,8 +175,9 @@ def _parse_change(part: str, variant: str) -> Change:
         key, _, value = (x.strip() for x in part.partition("="))
         option = key.lower().replace("-", "_")
         if option not in OPTION_VALUES:
-            raise _problem(variant, part, f"“{key}” is not an option a variant can change "
-                           "(objective, stability, tie-break)")
+            raise _problem(
+                variant, part, f"“{key}” is not an option a variant can change (objective, stability, tie-break)"
+            )
         if value.lower() not in OPTION_VALUES[option]:
             raise _problem(variant, part, f"{key} is one of {', '.join(OPTION_VALUES[option])}")
         return Change("option", option=option, option_value=value.lower())
@@ -233,8 +242,17 @@ def _parse_add(m: re.Match[str], part: str, variant: str) -> Change:
         raise _problem(variant, part, "a new target needs a min or a max share")
     if lo is not None and hi is not None and lo > hi:
         raise _problem(variant, part, "its min share is above its max share")
-    return Change("add", target=name, attribute=attr, value=value, min_share=lo, max_share=hi, scope=scope, hard=hard,
-                  weight=None if hard else (weight or DEFAULT_WEIGHT))
+    return Change(
+        "add",
+        target=name,
+        attribute=attr,
+        value=value,
+        min_share=lo,
+        max_share=hi,
+        scope=scope,
+        hard=hard,
+        weight=None if hard else (weight or DEFAULT_WEIGHT),
+    )
 
 
 # --- Applying a variant ----------------------------------------------------------------------------
@@ -273,43 +291,65 @@ def apply_variant(
     for ch in variant.changes:
         if ch.kind in ("drop", "share", "strength") and ch.target not in names:
             known = ", ".join(sorted(names)) or "none"
-            raise ConfigError(f"Variant “{variant.label}”: the round has no target named “{ch.target}”.",
-                              f"Its targets are: {known}. Names are as in targets.csv.")
+            raise ConfigError(
+                f"Variant “{variant.label}”: the round has no target named “{ch.target}”.",
+                f"Its targets are: {known}. Names are as in targets.csv.",
+            )
         if ch.kind == "drop_all":
             targets = []
         elif ch.kind == "drop":
             targets = [t for t in targets if t.name != ch.target]
         elif ch.kind == "share":
-            targets = [(replace(t, min_share=ch.share) if ch.bound == "min" else replace(t, max_share=ch.share))
-                       if t.name == ch.target else t for t in targets]
+            targets = [
+                (replace(t, min_share=ch.share) if ch.bound == "min" else replace(t, max_share=ch.share))
+                if t.name == ch.target
+                else t
+                for t in targets
+            ]
             for t in targets:
                 if t.name == ch.target and t.min_share is None and t.max_share is None:
-                    raise ConfigError(f"Variant “{variant.label}”: target “{ch.target}” would have neither a min nor a max share.",
-                                      f"Drop it instead: 'drop {ch.target}'.")
+                    raise ConfigError(
+                        f"Variant “{variant.label}”: target “{ch.target}” would have neither a min nor a max share.",
+                        f"Drop it instead: 'drop {ch.target}'.",
+                    )
         elif ch.kind == "strength":
-            targets = [replace(t, hard=bool(ch.hard), weight=ch.weight or t.weight or DEFAULT_WEIGHT)
-                       if t.name == ch.target else t for t in targets]
+            targets = [
+                replace(t, hard=bool(ch.hard), weight=ch.weight or t.weight or DEFAULT_WEIGHT)
+                if t.name == ch.target
+                else t
+                for t in targets
+            ]
         elif ch.kind == "add":
             if ch.target in names:
-                raise ConfigError(f"Variant “{variant.label}”: the round already has a target named “{ch.target}”.",
-                                  f"Change it ('{ch.target} min 0.45') or give the new one another name.")
+                raise ConfigError(
+                    f"Variant “{variant.label}”: the round already has a target named “{ch.target}”.",
+                    f"Change it ('{ch.target} min 0.45') or give the new one another name.",
+                )
             targets += _new_targets(ch, problem, attributes, host_org_types)
         elif ch.kind == "option":
             opts[ch.option] = ch.option_value  # type: ignore[index]
         names = {t.name for t in targets}
-    quotas = tuple(dict.fromkeys(
-        t.name for t in targets
-        if t.hard and t.attribute in PROTECTED_ATTRIBUTES and t.min_share is not None and t.min_share > 0))
+    quotas = tuple(
+        dict.fromkeys(
+            t.name
+            for t in targets
+            if t.hard and t.attribute in PROTECTED_ATTRIBUTES and t.min_share is not None and t.min_share > 0
+        )
+    )
     new = [q for q in quotas if q not in acknowledged]
     if new and not allow_quota:
         from ..rounds import QUOTA_EXPLANATION
 
-        raise QuotaRefused(f"Variant “{variant.label}” makes {', '.join(new)} a hard share target on a protected "
-                           "characteristic.", QUOTA_EXPLANATION.replace("--allow-quota", "--allow-quota (on scenario compare)"))
+        raise QuotaRefused(
+            f"Variant “{variant.label}” makes {', '.join(new)} a hard share target on a protected characteristic.",
+            QUOTA_EXPLANATION.replace("--allow-quota", "--allow-quota (on scenario compare)"),
+        )
     return Applied(replace(problem, targets=tuple(targets)), opts, quotas)
 
 
-def _new_targets(ch: Change, problem: Problem, attributes: Sequence[Mapping[str, str]], org_types: Sequence[str]) -> list[Target]:
+def _new_targets(
+    ch: Change, problem: Problem, attributes: Sequence[Mapping[str, str]], org_types: Sequence[str]
+) -> list[Target]:
     member = np.array([a.get(ch.attribute or "") == ch.value for a in attributes], dtype=bool)
     key, _, value = ch.scope.partition("=")
     hosts = np.arange(problem.n_hosts, dtype=np.int32)
@@ -319,27 +359,44 @@ def _new_targets(ch: Change, problem: Problem, attributes: Sequence[Mapping[str,
         labels = list(problem.region_labels)
         chosen = labels if value == "*" else [value]
         if value != "*" and value not in labels:
-            raise ConfigError(f"Target “{ch.target}”: no host of the round is in region “{value}”.",
-                              f"Regions of the round's hosts: {', '.join(labels)}.")
+            raise ConfigError(
+                f"Target “{ch.target}”: no host of the round is in region “{value}”.",
+                f"Regions of the round's hosts: {', '.join(labels)}.",
+            )
         scopes = [(f"region={r}", hosts[problem.host_region == labels.index(r)]) for r in chosen]
     elif key == "org_type":
         kinds = sorted(set(org_types))
         chosen = kinds if value == "*" else [value]
         if value != "*" and value not in kinds:
-            raise ConfigError(f"Target “{ch.target}”: no host of the round is of type “{value}”.",
-                              f"Types of the round's hosts: {', '.join(kinds)}.")
+            raise ConfigError(
+                f"Target “{ch.target}”: no host of the round is of type “{value}”.",
+                f"Types of the round's hosts: {', '.join(kinds)}.",
+            )
         scopes = [(f"org_type={k}", hosts[np.array([o == k for o in org_types], dtype=bool)]) for k in chosen]
     elif key == "host":
         labels = list(problem.host_labels)
         if value not in labels:
-            raise ConfigError(f"Target “{ch.target}”: the round has no host “{value}”.", "Use a host id from hosts.csv.")
+            raise ConfigError(
+                f"Target “{ch.target}”: the round has no host “{value}”.", "Use a host id from hosts.csv."
+            )
         scopes = [(ch.scope, np.array([labels.index(value)], dtype=np.int32))]
     else:
-        raise ConfigError(f"Target “{ch.target}”: “{ch.scope}” is not a scope.",
-                          "Use cohort, region=NAME, region=*, org_type=TYPE, org_type=* or host=ID.")
+        raise ConfigError(
+            f"Target “{ch.target}”: “{ch.scope}” is not a scope.",
+            "Use cohort, region=NAME, region=*, org_type=TYPE, org_type=* or host=ID.",
+        )
     return [
-        Target(name=ch.target or "", scope=scope, scope_hosts=idx.astype(np.int32), member=member,
-               min_share=ch.min_share, max_share=ch.max_share, hard=bool(ch.hard), weight=float(ch.weight or 0.0),
-               attribute=ch.attribute or "", value=ch.value or "")
+        Target(
+            name=ch.target or "",
+            scope=scope,
+            scope_hosts=idx.astype(np.int32),
+            member=member,
+            min_share=ch.min_share,
+            max_share=ch.max_share,
+            hard=bool(ch.hard),
+            weight=float(ch.weight or 0.0),
+            attribute=ch.attribute or "",
+            value=ch.value or "",
+        )
         for scope, idx in scopes
     ]

@@ -37,8 +37,10 @@ def fewer_blocking(net: Network, rows: list[Row], x0: np.ndarray, *, deadline: f
     x = x0.astype(np.int64).copy()
     if hard:
         r_idx = np.concatenate([np.full(r.pairs.size, i) for i, r in enumerate(hard)])
-        A = sp.csr_matrix((np.concatenate([r.coef for r in hard]).astype(np.int64),
-                           (r_idx, np.concatenate([r.pairs for r in hard]))), shape=(len(hard), p.n_pairs)).tocsc()
+        A = sp.csr_matrix(
+            (np.concatenate([r.coef for r in hard]).astype(np.int64), (r_idx, np.concatenate([r.pairs for r in hard]))),
+            shape=(len(hard), p.n_pairs),
+        ).tocsc()
         g = A @ x + np.array([r.const for r in hard], np.int64)
         is_eq = np.array([r.kind == "eq" for r in hard])
     movable = np.zeros(p.n_pairs, bool)
@@ -86,13 +88,13 @@ def fewer_blocking(net: Network, rows: list[Row], x0: np.ndarray, *, deadline: f
         if load[h] < p.capacity[h] or (old >= 0 and int(p.pair_host[old]) == h):
             yield base
             return
-        here = host_pairs[host_start[h]:host_start[h + 1]]
+        here = host_pairs[host_start[h] : host_start[h + 1]]
         occ = here[(x[here] == 1) & movable[here] & (p.pair_host_rank[here] > p.pair_host_rank[q])]
         occ = occ[np.lexsort((-p.pair_rank[occ], -p.pair_host_rank[occ]))]
         for o in occ[:OCCUPANTS_TRIED].tolist():
             changes = base + [(o, -1)]
             d = int(p.pair_cand[o])
-            mine = cand_pairs[cand_start[d]:cand_start[d + 1]]
+            mine = cand_pairs[cand_start[d] : cand_start[d + 1]]
             for q2 in mine[np.argsort(p.pair_rank[mine], kind="stable")].tolist():
                 h2 = int(p.pair_host[q2])
                 room = p.capacity[h2] - load[h2] + (1 if old >= 0 and int(p.pair_host[old]) == h2 else 0)

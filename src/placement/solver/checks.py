@@ -28,8 +28,17 @@ from .constraints import Row, Rows, SoftShortfall, Violation, families, model_ro
 from .constraints import violations as family_violations
 from .problem import Options, Problem, Solution, TargetResult
 
-__all__ = ["Evaluation", "Row", "Scaling", "Violation", "check_validity", "evaluate", "level_names", "scaling",
-           "target_results"]
+__all__ = [
+    "Evaluation",
+    "Row",
+    "Scaling",
+    "Violation",
+    "check_validity",
+    "evaluate",
+    "level_names",
+    "scaling",
+    "target_results",
+]
 
 # --------------------------------------------------------------------------- integer rows
 
@@ -70,12 +79,20 @@ def check_validity(problem: Problem, chosen: np.ndarray | list[int], options: Op
     cands = problem.pair_cand[idx]
     per_cand = np.bincount(cands, minlength=problem.n_candidates)
     for c in np.flatnonzero(per_cand > 1).tolist():
-        out.append(Violation("candidate-twice", f"{problem.candidate_label(c)} is placed {per_cand[c]} times", candidate=c))
+        out.append(
+            Violation("candidate-twice", f"{problem.candidate_label(c)} is placed {per_cand[c]} times", candidate=c)
+        )
 
     load = np.bincount(problem.pair_host[idx], minlength=problem.n_hosts)
     for h in np.flatnonzero(load > problem.capacity).tolist():
-        out.append(Violation("capacity", f"{problem.host_label(h)} has {load[h]} placed for {problem.capacity[h]} places",
-                             host=h, amount=float(load[h] - problem.capacity[h])))
+        out.append(
+            Violation(
+                "capacity",
+                f"{problem.host_label(h)} has {load[h]} placed for {problem.capacity[h]} places",
+                host=h,
+                amount=float(load[h] - problem.capacity[h]),
+            )
+        )
     out.extend(family_violations(problem, x, idx, options))
     return out
 
@@ -136,8 +153,9 @@ class Evaluation:
         return self.rank_sum + self.penalty
 
 
-def evaluate(problem: Problem, chosen: np.ndarray | list[int], options: Options | None = None,
-             scale: Scaling | None = None) -> Evaluation:
+def evaluate(
+    problem: Problem, chosen: np.ndarray | list[int], options: Options | None = None, scale: Scaling | None = None
+) -> Evaluation:
     """The objective levels, target results and soft shortfalls of a placement."""
     options = options or Options()
     scale = scale or scaling(problem, options)
@@ -192,8 +210,12 @@ def check_problem(p: Problem) -> None:
     for name in ("capacity", "host_region"):
         if getattr(p, name).shape != (p.n_hosts,):
             raise ValueError(f"Problem.{name} has shape {getattr(p, name).shape}, expected ({p.n_hosts},)")
-    if n and (p.pair_cand.min() < 0 or p.pair_cand.max() >= p.n_candidates or p.pair_host.min() < 0
-              or p.pair_host.max() >= p.n_hosts):
+    if n and (
+        p.pair_cand.min() < 0
+        or p.pair_cand.max() >= p.n_candidates
+        or p.pair_host.min() < 0
+        or p.pair_host.max() >= p.n_hosts
+    ):
         raise ValueError("Problem pair arrays name candidates or hosts out of range")
     if n and p.pair_rank.min() < 1:
         raise ValueError("Problem.pair_rank must start at 1 (first choice)")

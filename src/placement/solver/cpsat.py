@@ -109,7 +109,7 @@ def build_cpsat(spec: ModelSpec, extra: Callable[[cp_model.CpModel, list], None]
     order = np.argsort(fc, kind="stable")
     starts = np.searchsorted(fc[order], np.arange(p.n_candidates + 1))
     for c in range(p.n_candidates):
-        qs = free[order[starts[c]:starts[c + 1]]]
+        qs = free[order[starts[c] : starts[c + 1]]]
         if qs.size > 1:
             model.add_at_most_one([x[q] for q in qs.tolist()])
 
@@ -118,7 +118,7 @@ def build_cpsat(spec: ModelSpec, extra: Callable[[cp_model.CpModel, list], None]
     order = np.argsort(fh, kind="stable")
     starts = np.searchsorted(fh[order], np.arange(p.n_hosts + 1))
     for h in range(p.n_hosts):
-        qs = free[order[starts[h]:starts[h + 1]]]
+        qs = free[order[starts[h] : starts[h + 1]]]
         if qs.size > room[h]:
             model.add(cp_model.LinearExpr.sum([x[q] for q in qs.tolist()]) <= int(room[h]))
 
@@ -199,7 +199,9 @@ def solve_cpsat(
     prm.cp_model_presolve = presolve
     status = solver.solve(model)
     seconds = time.perf_counter() - t0
-    name = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE", cp_model.INFEASIBLE: "INFEASIBLE"}.get(status, "UNKNOWN")
+    name = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE", cp_model.INFEASIBLE: "INFEASIBLE"}.get(
+        status, "UNKNOWN"
+    )
     if name in ("OPTIMAL", "FEASIBLE"):
         xs = np.zeros(spec.problem.n_pairs, np.int64)
         xs[spec.fixed_one] = 1

@@ -59,10 +59,7 @@ def _build_model(
 ) -> tuple[cp_model.CpModel, list[cp_model.IntVar], list[Group]]:
     model = cp_model.CpModel()
     # Variables: one Boolean per eligible (candidate, host) pair.
-    x = [
-        model.new_bool_var(f"x_{c}_{h}")
-        for c, h in zip(problem.pair_cand.tolist(), problem.pair_host.tolist())
-    ]
+    x = [model.new_bool_var(f"x_{c}_{h}") for c, h in zip(problem.pair_cand.tolist(), problem.pair_host.tolist())]
 
     # Structure, always on: a candidate takes at most one place, a host at most its capacity.
     for pairs in index.pairs_of_cand:

@@ -94,15 +94,20 @@ class Explainer:
                 states = {self.p.fixed_state(g.index) if g.kind == "fixed" else "required" for g, _ in items}
                 if len(states) == 1:
                     state = states.pop()
-                    held = {"required": "are required there by pairs.csv", "offered": "hold offers there not yet answered",
-                            "accepted": "accepted there"}.get(state, "hold placements there")
+                    held = {
+                        "required": "are required there by pairs.csv",
+                        "offered": "hold offers there not yet answered",
+                        "accepted": "accepted there",
+                    }.get(state, "hold placements there")
                     names = ", ".join(self.cand(c) for _, c in items)
                 else:
                     held = "hold placements there"
                     names = ", ".join(self.holder_words(g, c) for g, c in items)
                 fix = []
                 if any(g.kind == "fixed" for g, _ in items):
-                    fix.append(f"release {len(items) - cap} of them with `placement offer release CANDIDATE --reason ...`")
+                    fix.append(
+                        f"release {len(items) - cap} of them with `placement offer release CANDIDATE --reason ...`"
+                    )
                 if any(g.kind == "required" for g, _ in items):
                     fix.append("remove a required pair with `placement pair remove CANDIDATE HOST --reason ...`")
                 fix.append(f"give {self.host(h)} more places (capacity in hosts.csv) and import it again")
@@ -175,7 +180,11 @@ class Explainer:
                 )
                 self.explained.add((g.kind, h))
             elif eligible < need:
-                supply = "no candidates are" if eligible == 0 else f"only {eligible} candidate{'s are' if eligible != 1 else ' is'}"
+                supply = (
+                    "no candidates are"
+                    if eligible == 0
+                    else f"only {eligible} candidate{'s are' if eligible != 1 else ' is'}"
+                )
                 out.append(
                     f"{self.host(h)} needs at least {_count(need, 'placement')} (hard lower quota) but {supply} eligible there."
                 )

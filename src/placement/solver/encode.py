@@ -103,7 +103,9 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
     """Turn a scheme (and what earlier rounds settled) into the solver's arrays."""
     history = history or History()
     # Data: candidates and hosts in a stable order, so the same inputs give the same arrays.
-    cands = sorted((c for c in scheme.candidates if c.candidate_id not in history.withdrawn), key=lambda c: c.candidate_id)
+    cands = sorted(
+        (c for c in scheme.candidates if c.candidate_id not in history.withdrawn), key=lambda c: c.candidate_id
+    )
     hosts = sorted(scheme.hosts, key=lambda h: h.host_id)
     ci = {c.candidate_id: i for i, c in enumerate(cands)}
     hi = {h.host_id: i for i, h in enumerate(hosts)}
@@ -198,8 +200,14 @@ def encode(scheme: Scheme, history: History | None = None) -> Encoded:
     )
 
 
-def _entries(c: CandidateRec, prefs_of: dict[str, list[tuple[int, str]]], rules: dict, history: History,
-             hi: dict[str, int], notes: list[str]) -> list[tuple[int, int, str]]:
+def _entries(
+    c: CandidateRec,
+    prefs_of: dict[str, list[tuple[int, str]]],
+    rules: dict,
+    history: History,
+    hi: dict[str, int],
+    notes: list[str],
+) -> list[tuple[int, int, str]]:
     """(position, rank given, host id) of each host the candidate is considered for, in order."""
     ranked = sorted(prefs_of.get(c.candidate_id, []))
     entries = [(pos + 1, given, hid) for pos, (given, hid) in enumerate(ranked)]
@@ -212,7 +220,9 @@ def _entries(c: CandidateRec, prefs_of: dict[str, list[tuple[int, str]]], rules:
         if hid in hi and hid not in listed:
             entries.append((len(entries) + 1, len(entries) + 1, hid))
             listed.add(hid)
-            notes.append(f"{c.candidate_id} did not rank {hid} but is placed there by agreement; counted as their last choice.")
+            notes.append(
+                f"{c.candidate_id} did not rank {hid} but is placed there by agreement; counted as their last choice."
+            )
     return entries
 
 
@@ -269,7 +279,18 @@ def _targets(scheme: Scheme, cands: list[CandidateRec], hosts: list[HostRec]) ->
 
 # --- Storing an encoded problem with its round -------------------------------------------
 
-_ARRAYS = ("pair_cand", "pair_host", "pair_rank", "pair_host_rank", "capacity", "min_placements", "host_region", "required", "fixed", "links")
+_ARRAYS = (
+    "pair_cand",
+    "pair_host",
+    "pair_rank",
+    "pair_host_rank",
+    "capacity",
+    "min_placements",
+    "host_region",
+    "required",
+    "fixed",
+    "links",
+)
 
 
 def dumps(enc: Encoded) -> bytes:

@@ -73,8 +73,17 @@ def _row_matrix(rows: list[Row], n_pairs: int):
 class _Priced:
     """One level's Lagrangian function: prices on ``rows`` in, the priced network's exact bound out."""
 
-    def __init__(self, net: Network, level_cost: np.ndarray, slot_reward: int, constant: int, rows: list[Row],
-                 value: int | str, cost_cap: int, G: int):
+    def __init__(
+        self,
+        net: Network,
+        level_cost: np.ndarray,
+        slot_reward: int,
+        constant: int,
+        rows: list[Row],
+        value: int | str,
+        cost_cap: int,
+        G: int,
+    ):
         self.net, self.value, self.G = net, value, G
         self.slot_reward, self.constant = slot_reward, constant
         self.A = _row_matrix(rows, net.n_pairs)
@@ -190,8 +199,7 @@ def lagrangian(
     active = _broken(g, pr.kinds)
     lp_ceiling: int | None = None
     if pr.n_rows and active.any() and lp_columns > 0:
-        lp_ceiling, active, delta = _warm_start(pr, cuts, level_cost, rows, f, G * lp_columns, active, delta,
-                                                deadline)
+        lp_ceiling, active, delta = _warm_start(pr, cuts, level_cost, rows, f, G * lp_columns, active, delta, deadline)
     _cutting_planes(pr, cuts, active, delta, lp_ceiling, cost_cap, max_iter, deadline)
     best = cuts.best
     assert best is not None
@@ -201,9 +209,17 @@ def lagrangian(
     return best
 
 
-def _warm_start(pr: _Priced, cuts: _Cuts, level_cost: np.ndarray, rows: list[Row], f: Flow, threshold: float,
-                active: np.ndarray, delta: np.ndarray, deadline: float
-                ) -> tuple[int | None, np.ndarray, np.ndarray]:
+def _warm_start(
+    pr: _Priced,
+    cuts: _Cuts,
+    level_cost: np.ndarray,
+    rows: list[Row],
+    f: Flow,
+    threshold: float,
+    active: np.ndarray,
+    delta: np.ndarray,
+    deadline: float,
+) -> tuple[int | None, np.ndarray, np.ndarray]:
     """First prices from the LP relaxation near the network optimum (:func:`lp_prices`): the duals of the
     LP over the pairs near the network optimum are (nearly) the best prices, the cutting planes then only
     polish them. Returns (a ceiling on what any prices prove, if the LP gave one; active rows; trust region)."""
@@ -213,8 +229,11 @@ def _warm_start(pr: _Priced, cuts: _Cuts, level_cost: np.ndarray, rows: list[Row
     lp_lam, lp_value, x_lp = lp
     x_int = np.round(x_lp)
     value = pr.value
-    if np.isfinite(lp_value) and np.all(np.abs(x_lp - x_int) < 1e-6) and (
-            value == "any" or int(x_int.sum()) == int(value)):
+    if (
+        np.isfinite(lp_value)
+        and np.all(np.abs(x_lp - x_int) < 1e-6)
+        and (value == "any" or int(x_int.sum()) == int(value))
+    ):
         # An integral LP answer: if it meets every row exactly, it is a placement the bound may match.
         xi = x_int.astype(np.int64)
         cuts.offer(cuts.score(xi), xi)
@@ -230,8 +249,16 @@ def _warm_start(pr: _Priced, cuts: _Cuts, level_cost: np.ndarray, rows: list[Row
     return lp_ceiling, active, delta
 
 
-def _cutting_planes(pr: _Priced, cuts: _Cuts, active: np.ndarray, delta: np.ndarray, lp_ceiling: int | None,
-                    cost_cap: int, max_iter: int, deadline: float) -> None:
+def _cutting_planes(
+    pr: _Priced,
+    cuts: _Cuts,
+    active: np.ndarray,
+    delta: np.ndarray,
+    lp_ceiling: int | None,
+    cost_cap: int,
+    max_iter: int,
+    deadline: float,
+) -> None:
     """Trust-region cutting planes from the best prices so far, until no prices can prove more."""
     G, n_rows, kinds = pr.G, pr.n_rows, pr.kinds
     best = cuts.best
@@ -254,7 +281,9 @@ def _cutting_planes(pr: _Priced, cuts: _Cuts, active: np.ndarray, delta: np.ndar
             break
         lam_new, predicted, at_edge = step
         if _TRACE:
-            print("   lag", it, best.bound / G, predicted / G, np.round(lam_new / G, 3)[:16], np.round(delta / G, 2)[:16])
+            print(
+                "   lag", it, best.bound / G, predicted / G, np.round(lam_new / G, 3)[:16], np.round(delta / G, 2)[:16]
+            )
         # The cut model overestimates the bound function everywhere, so an interior maximum of
         # it caps what any prices could prove: stop when that cap is within 1/8 of a unit.
         if not at_edge and (predicted - best.bound <= G // 8 or -(-int(predicted) // G) <= best.ceil()):
@@ -279,8 +308,7 @@ def _cutting_planes(pr: _Priced, cuts: _Cuts, active: np.ndarray, delta: np.ndar
             delta = np.maximum(delta * 0.5, 1.0)
 
 
-def _master(pr: _Priced, cuts: _Cuts, active: np.ndarray, delta: np.ndarray
-            ) -> tuple[np.ndarray, float, bool] | None:
+def _master(pr: _Priced, cuts: _Cuts, active: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, float, bool] | None:
     """The cut model's maximum within the trust region: (its prices on the grid, the value it predicts,
     whether it sits at the region's edge), or None if the small LP fails."""
     import scipy.optimize
@@ -297,17 +325,30 @@ def _master(pr: _Priced, cuts: _Cuts, active: np.ndarray, delta: np.ndarray
     c[-1] = -1.0
     A_ub = np.hstack([-Gm, np.ones((len(Vm), 1))])
     b_ub = Vm - np.einsum("ij,ij->i", Gm, Lm)
-    res = scipy.optimize.linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=list(zip(box_lo, box_hi)) + [(None, None)],
-                                 method="highs")
+    res = scipy.optimize.linprog(
+        c, A_ub=A_ub, b_ub=b_ub, bounds=list(zip(box_lo, box_hi)) + [(None, None)], method="highs"
+    )
     if res.status != 0:
         return None
-    at_edge = bool(np.any(active & (np.abs(res.x[:-1] - box_lo) < 0.5) & (box_lo > lo)) or np.any(
-        active & (np.abs(res.x[:-1] - box_hi) < 0.5) & (box_hi < hi)))
+    at_edge = bool(
+        np.any(active & (np.abs(res.x[:-1] - box_lo) < 0.5) & (box_lo > lo))
+        or np.any(active & (np.abs(res.x[:-1] - box_hi) < 0.5) & (box_hi < hi))
+    )
     return pr.clip(res.x[:-1]), -res.fun, at_edge
 
-def lp_prices(net: Network, level_cost: np.ndarray, slot_reward: int, rows: list[Row], b: np.ndarray,
-              value: int | str, flow: Flow, threshold: float, rounds: int = 4, deadline: float = float("inf")
-              ) -> tuple[np.ndarray, float, np.ndarray] | None:
+
+def lp_prices(
+    net: Network,
+    level_cost: np.ndarray,
+    slot_reward: int,
+    rows: list[Row],
+    b: np.ndarray,
+    value: int | str,
+    flow: Flow,
+    threshold: float,
+    rounds: int = 4,
+    deadline: float = float("inf"),
+) -> tuple[np.ndarray, float, np.ndarray] | None:
     """Row prices from the LP relaxation over the pairs near the network optimum (column generation).
 
     Columns start as the pairs ``flow`` uses and those whose reduced cost
@@ -347,7 +388,7 @@ def lp_prices(net: Network, level_cost: np.ndarray, slot_reward: int, rows: list
             break
         prev_value = result[1]
         # Partial pricing: the most attractive pairs first, so degenerate ties do not flood the LP.
-        take = neg[np.argsort(d[neg], kind="stable")[:max(1000, cols.size // 10)]]
+        take = neg[np.argsort(d[neg], kind="stable")[: max(1000, cols.size // 10)]]
         in_cols[out[take]] = True
     return result
 
@@ -366,8 +407,9 @@ class _Duals(NamedTuple):
 class _RestrictedLP:
     """The LP relaxation of one level over a subset of the pairs (``lp_prices``'s columns)."""
 
-    def __init__(self, net: Network, level_cost: np.ndarray, slot_reward: int, rows: list[Row], b: np.ndarray,
-                 value: int | str):
+    def __init__(
+        self, net: Network, level_cost: np.ndarray, slot_reward: int, rows: list[Row], b: np.ndarray, value: int | str
+    ):
         self.net, self.level_cost, self.slot_reward, self.rows, self.value = net, level_cost, slot_reward, rows, value
         kinds = np.array([r.kind for r in rows])
         A = _row_matrix(rows, net.n_pairs).astype(float).tocsc()
@@ -383,12 +425,14 @@ class _RestrictedLP:
         self.fixed_value = value != "any"
         # Elastic slack costs more than any pair or soft row can save: used only when nothing else is feasible.
         self.M = 2.0 * float(max(1, int(np.abs(level_cost).max(initial=1)))) + float(
-            max((r.weight for r in rows), default=0))
+            max((r.weight for r in rows), default=0)
+        )
         self.A_le = A[self.le].tocsc()
         self.A_eq = A[self.eq].tocsc()
 
-    def solve(self, cols: np.ndarray, deadline: float
-              ) -> tuple[tuple[np.ndarray, float, np.ndarray], bool, _Duals] | None:
+    def solve(
+        self, cols: np.ndarray, deadline: float
+    ) -> tuple[tuple[np.ndarray, float, np.ndarray], bool, _Duals] | None:
         """The LP over ``cols``: ((row prices, LP value or inf with slack in use, placement), slack used,
         duals), or None if HiGHS fails."""
         from scipy.optimize import linprog
@@ -399,14 +443,28 @@ class _RestrictedLP:
         # Columns: x | soft shortfalls | soft quota shortfalls | hard-row slack | eq slack +/- | placed slack
         n_all = n + ns + nm + self.hard.size + 2 * ne + int(self.fixed_value)
         A_ub, b_ub, A_eq, b_eq = self._matrices(cols, n_all)
-        c = np.concatenate([self.level_cost[cols].astype(float), [self.rows[i].weight for i in self.soft],
-                            np.full(nm, float(self.slot_reward)), np.full(n_all - n - ns - nm, self.M)])
+        c = np.concatenate(
+            [
+                self.level_cost[cols].astype(float),
+                [self.rows[i].weight for i in self.soft],
+                np.full(nm, float(self.slot_reward)),
+                np.full(n_all - n - ns - nm, self.M),
+            ]
+        )
         bounds = np.zeros((n_all, 2))
         bounds[:, 1] = np.inf
         bounds[:n, 1] = 1.0
         try:
-            res = linprog(c, A_ub=A_ub, b_ub=b_ub, A_eq=A_eq, b_eq=b_eq, bounds=bounds, method=LP_METHOD,
-                          options={"time_limit": max(0.1, min(1e6, deadline - time.perf_counter()))})
+            res = linprog(
+                c,
+                A_ub=A_ub,
+                b_ub=b_ub,
+                A_eq=A_eq,
+                b_eq=b_eq,
+                bounds=bounds,
+                method=LP_METHOD,
+                options={"time_limit": max(0.1, min(1e6, deadline - time.perf_counter()))},
+            )
         except ValueError:
             return None
         if res.status != 0:
@@ -414,13 +472,19 @@ class _RestrictedLP:
         mu = res.ineqlin.marginals
         o = p.n_candidates + p.n_hosts
         le = self.le.size
-        duals = _Duals(mu[:p.n_candidates], mu[p.n_candidates:o], mu[o:o + le], mu[o + le:o + le + nm],
-                       mu[o + le + nm:], res.eqlin.marginals if A_eq is not None else np.zeros(0))
+        duals = _Duals(
+            mu[: p.n_candidates],
+            mu[p.n_candidates : o],
+            mu[o : o + le],
+            mu[o + le : o + le + nm],
+            mu[o + le + nm :],
+            res.eqlin.marginals if A_eq is not None else np.zeros(0),
+        )
         lam = np.zeros(len(self.rows))
         lam[self.le] = -duals.le
         if ne:
             lam[self.eq] = -duals.eq[:ne]
-        slack = bool(np.any(res.x[n + ns + nm:] > 1e-9))
+        slack = bool(np.any(res.x[n + ns + nm :] > 1e-9))
         x_lp = np.zeros(net.n_pairs)
         x_lp[cols] = res.x[:n]
         x_lp[net.forced] = 1.0
@@ -437,7 +501,9 @@ class _RestrictedLP:
         le = self.le.size
 
         def block(mat, start: int, width: int) -> sp.csr_matrix:
-            return sp.hstack([sp.csr_matrix((mat.shape[0], start)), mat, sp.csr_matrix((mat.shape[0], n_all - start - width))])
+            return sp.hstack(
+                [sp.csr_matrix((mat.shape[0], start)), mat, sp.csr_matrix((mat.shape[0], n_all - start - width))]
+            )
 
         ones = np.ones(n)
         cand = sp.csr_matrix((ones, (p.pair_cand[cols], np.arange(n))), shape=(p.n_candidates, n))
@@ -446,10 +512,13 @@ class _RestrictedLP:
         b_ub = [np.ones(p.n_candidates), net.cap_rem.astype(float)]
         side = block(self.A_le[:, cols].tocsr(), 0, n)
         if ns:
-            side = side + block(sp.csr_matrix((-np.ones(ns), (self.pos[self.soft], np.arange(ns))), shape=(le, ns)), n, ns)
+            side = side + block(
+                sp.csr_matrix((-np.ones(ns), (self.pos[self.soft], np.arange(ns))), shape=(le, ns)), n, ns
+            )
         if nh:
-            side = side + block(sp.csr_matrix((-np.ones(nh), (self.pos[self.hard], np.arange(nh))), shape=(le, nh)),
-                                n + ns + nm, nh)
+            side = side + block(
+                sp.csr_matrix((-np.ones(nh), (self.pos[self.hard], np.arange(nh))), shape=(le, nh)), n + ns + nm, nh
+            )
         ub.append(side)
         b_ub.append(-self.const[self.le])
         if nm:
@@ -465,8 +534,11 @@ class _RestrictedLP:
             eqs.append(block(self.A_eq[:, cols].tocsr(), 0, n) + block(-ident, e0, ne) + block(ident, e0 + ne, ne))
             b_eq.append(-self.const[self.eq])
         if self.fixed_value:
-            eqs.append(sp.csr_matrix((np.ones(n + 1), (np.zeros(n + 1, np.int64), np.r_[np.arange(n), n_all - 1])),
-                                     shape=(1, n_all)))
+            eqs.append(
+                sp.csr_matrix(
+                    (np.ones(n + 1), (np.zeros(n + 1, np.int64), np.r_[np.arange(n), n_all - 1])), shape=(1, n_all)
+                )
+            )
             b_eq.append(np.array([float(int(self.value) - net.forced_count)]))
         A_eq = sp.vstack(eqs).tocsr() if eqs else None
         return sp.vstack(ub).tocsr(), np.concatenate(b_ub), A_eq, np.concatenate(b_eq) if eqs else None
@@ -475,8 +547,12 @@ class _RestrictedLP:
         """The LP reduced cost of each pair in ``out`` (not among the columns) under ``duals``."""
         p = self.net.problem
         ne = self.eq.size
-        d = self.level_cost[out].astype(float) - duals.cand[p.pair_cand[out]] - duals.host[p.pair_host[out]] \
+        d = (
+            self.level_cost[out].astype(float)
+            - duals.cand[p.pair_cand[out]]
+            - duals.host[p.pair_host[out]]
             - self.A_le[:, out].T @ duals.le
+        )
         if self.soft_min.size:
             per_host = np.zeros(p.n_hosts)
             per_host[self.soft_min] = duals.soft_min
@@ -497,9 +573,7 @@ def _broken(g: np.ndarray, kinds: np.ndarray) -> np.ndarray:
     return np.where(kinds == "eq", g != 0, g > 0)
 
 
-def fixings(
-    net: Network, lag: Lagrange, allowed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def fixings(net: Network, lag: Lagrange, allowed: int) -> tuple[np.ndarray, np.ndarray]:
     """Pairs that may still change in a placement of objective <= ``allowed`` (1/K units).
 
     Returns (free pairs, pairs fixed at 1). Every placement meeting the rows

@@ -87,7 +87,11 @@ def build(spec: ModelSpec) -> tuple[Model, int]:
     # Each candidate at most once; each host at most its places left.
     cand_rows = sp.csr_matrix((ones, (p.pair_cand[free], cols)), shape=(p.n_candidates, n_cols))
     add(cand_rows, -np.inf, 1.0)
-    add(sp.csr_matrix((ones, (p.pair_host[free], cols)), shape=(p.n_hosts, n_cols)), -np.inf, spec.host_room().astype(float))
+    add(
+        sp.csr_matrix((ones, (p.pair_host[free], cols)), shape=(p.n_hosts, n_cols)),
+        -np.inf,
+        spec.host_room().astype(float),
+    )
 
     # Side rows; soft ones get a shortfall column s >= row.
     soft_j = 0
@@ -117,20 +121,31 @@ def build(spec: ModelSpec) -> tuple[Model, int]:
             r_lo.append(-np.inf)
             r_hi.append(-const)
     if r_lo:
-        add(sp.csr_matrix((np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))), shape=(len(r_lo), n_cols)),
-            np.array(r_lo), np.array(r_hi))
+        add(
+            sp.csr_matrix(
+                (np.concatenate(vals), (np.concatenate(r_idx), np.concatenate(c_idx))), shape=(len(r_lo), n_cols)
+            ),
+            np.array(r_lo),
+            np.array(r_hi),
+        )
 
     # Levels above, held at their optimum.
     if spec.placed is not None:
-        add(sp.csr_matrix((ones, (np.zeros(nf, np.int64), cols)), shape=(1, n_cols)),
-            spec.placed - spec.fixed_one.size, spec.placed - spec.fixed_one.size)
+        add(
+            sp.csr_matrix((ones, (np.zeros(nf, np.int64), cols)), shape=(1, n_cols)),
+            spec.placed - spec.fixed_one.size,
+            spec.placed - spec.fixed_one.size,
+        )
     for cost, value in spec.equalities:
         rhs = value - int(cost[spec.fixed_one].sum())
         add(sp.csr_matrix((cost[free].astype(float), (np.zeros(nf, np.int64), cols)), shape=(1, n_cols)), rhs, rhs)
     weights = np.array([r.weight for r in soft], float)
     if spec.penalty_cap is not None and n_soft:
-        add(sp.csr_matrix((weights, (np.zeros(n_soft, np.int64), nf + np.arange(n_soft))), shape=(1, n_cols)),
-            -np.inf, spec.penalty_cap)
+        add(
+            sp.csr_matrix((weights, (np.zeros(n_soft, np.int64), nf + np.arange(n_soft))), shape=(1, n_cols)),
+            -np.inf,
+            spec.penalty_cap,
+        )
 
     c = np.concatenate([spec.pair_cost[free].astype(float), weights if spec.soft_in_objective else np.zeros(n_soft)])
     offset = int(spec.pair_cost[spec.fixed_one].sum()) + spec.constant
@@ -150,9 +165,13 @@ _MilpOut = tuple[int, np.ndarray | None, float, float | None]  # (status, x, obj
 def _run_milp(model: Model, time_limit: float, disp: bool) -> _MilpOut:
     """HiGHS on ``model``: (status, x, objective, dual bound). The worker is sent whatever this name holds
     in the caller at the call (tests put a sleeper here)."""
-    res = milp(model.c, integrality=model.integrality, bounds=Bounds(model.lower, model.upper),
-               constraints=[LinearConstraint(model.a, model.row_lo, model.row_hi)],
-               options={"time_limit": max(0.05, float(time_limit)), "mip_rel_gap": 0.0, "disp": disp})
+    res = milp(
+        model.c,
+        integrality=model.integrality,
+        bounds=Bounds(model.lower, model.upper),
+        constraints=[LinearConstraint(model.a, model.row_lo, model.row_hi)],
+        options={"time_limit": max(0.05, float(time_limit)), "mip_rel_gap": 0.0, "disp": disp},
+    )
     return res.status, res.x, res.fun, getattr(res, "mip_dual_bound", None)
 
 
@@ -176,7 +195,7 @@ def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None =
     if x is not None:
         xs = np.zeros(p.n_pairs, np.int64)
         xs[spec.fixed_one] = 1
-        xs[free] = np.round(x[:free.size]).astype(np.int64)
+        xs[free] = np.round(x[: free.size]).astype(np.int64)
         value = int(round(fun)) + offset
         if status == 0:
             return EngineResult("OPTIMAL", xs, value, value, seconds, "highs")
@@ -207,8 +226,12 @@ def _in_child(model: Model, time_limit: float, disp: bool) -> Any:
         _worker.call(int, (), timeout=budget, start_timeout=budget)
         spent = time.monotonic() - t0
         time_limit = max(0.05, float(time_limit) - spent)
-        out = _worker.call(_run_milp, (model, time_limit, disp), timeout=max(0.05, budget - spent),
-                           start_timeout=max(0.05, budget - spent))
+        out = _worker.call(
+            _run_milp,
+            (model, time_limit, disp),
+            timeout=max(0.05, budget - spent),
+            start_timeout=max(0.05, budget - spent),
+        )
     except WorkerStartError:
         return _NO_CHILD
     except WorkerError:

@@ -54,7 +54,9 @@ class Network:
         self.problem = problem
         self.options = options
         nc, nh, n_pairs = problem.n_candidates, problem.n_hosts, problem.n_pairs
-        forced = np.unique(np.concatenate([np.asarray(problem.required, np.int64), np.asarray(problem.fixed, np.int64)]))
+        forced = np.unique(
+            np.concatenate([np.asarray(problem.required, np.int64), np.asarray(problem.fixed, np.int64)])
+        )
         self.forced = forced
         self.conflicts: list[str] = []
         fc = problem.pair_cand[forced]
@@ -89,16 +91,33 @@ class Network:
         self.slot_b0 = self.slot_a0 + slot_a.size
         # Arcs: source->candidate, candidate->host (pairs), host->sink (quota part, then the rest),
         # and last a source->sink bypass, open only when any number placed will do.
-        self.tails = np.concatenate([
-            np.full(cands.size, self.S), problem.pair_cand[self.free_pairs], nc + slot_a, nc + hosts_b, [self.S],
-        ]).astype(np.int32)
-        self.heads = np.concatenate([
-            cands, nc + problem.pair_host[self.free_pairs], np.full(slot_a.size, self.T), np.full(hosts_b.size, self.T),
-            [self.T],
-        ]).astype(np.int32)
-        self.caps = np.concatenate([
-            np.ones(cands.size, np.int64), np.ones(self.free_pairs.size, np.int64), min_rem[slot_a], cap_b[hosts_b], [0],
-        ]).astype(np.int64)
+        self.tails = np.concatenate(
+            [
+                np.full(cands.size, self.S),
+                problem.pair_cand[self.free_pairs],
+                nc + slot_a,
+                nc + hosts_b,
+                [self.S],
+            ]
+        ).astype(np.int32)
+        self.heads = np.concatenate(
+            [
+                cands,
+                nc + problem.pair_host[self.free_pairs],
+                np.full(slot_a.size, self.T),
+                np.full(hosts_b.size, self.T),
+                [self.T],
+            ]
+        ).astype(np.int32)
+        self.caps = np.concatenate(
+            [
+                np.ones(cands.size, np.int64),
+                np.ones(self.free_pairs.size, np.int64),
+                min_rem[slot_a],
+                cap_b[hosts_b],
+                [0],
+            ]
+        ).astype(np.int64)
         self.n_arcs = self.tails.size
         self.bypass = self.n_arcs - 1
         # Arc bounds after locking earlier levels (see lock): flow in [lo, hi].
@@ -111,8 +130,8 @@ class Network:
 
     def arc_costs(self, pair_cost: np.ndarray, slot_reward: int) -> np.ndarray:
         costs = np.zeros(self.n_arcs, np.int64)
-        costs[self.pair_arc0:self.slot_a0] = pair_cost[self.free_pairs]
-        costs[self.slot_a0:self.slot_b0] = -slot_reward
+        costs[self.pair_arc0 : self.slot_a0] = pair_cost[self.free_pairs]
+        costs[self.slot_a0 : self.slot_b0] = -slot_reward
         return costs
 
     def solve(self, pair_cost: np.ndarray, slot_reward: int = 0, value: int | str | None = None) -> Flow:
@@ -139,7 +158,11 @@ class Network:
                 # matroid: slots some placement fills are filled by some largest placement too).
                 hb = np.flatnonzero(self.min_rem > 0)
                 smcf.add_arcs_with_capacity_and_unit_cost(
-                    (nc + hb).astype(np.int32), np.full(hb.size, self.T, np.int32), self.min_rem[hb], np.zeros(hb.size, np.int64))
+                    (nc + hb).astype(np.int32),
+                    np.full(hb.size, self.T, np.int32),
+                    self.min_rem[hb],
+                    np.zeros(hb.size, np.int64),
+                )
             smcf.set_nodes_supplies(np.array([self.S, self.T], np.int32), np.array([nc, -nc], np.int64))
             if smcf.solve_max_flow_with_min_cost() != FLOW_OPTIMAL:
                 raise RuntimeError("min-cost flow failed on the placement network")
@@ -175,7 +198,7 @@ class Network:
         arc_flow = smcf.flows(np.arange(self.n_arcs, dtype=np.int32)).astype(np.int64) + lo
         x = np.zeros(self.n_pairs, np.int64)
         x[self.forced] = 1
-        x[self.free_pairs] = arc_flow[self.pair_arc0:self.slot_a0]
+        x[self.free_pairs] = arc_flow[self.pair_arc0 : self.slot_a0]
         cost = int(np.dot(arc_flow, costs))
         return Flow(True, x, int(x.sum()), cost, arc_flow, costs, lo.copy(), hi.copy())
 
@@ -207,8 +230,8 @@ class Network:
         a1, a2 = self.arc_reduced_costs(flow)
         rc1 = np.zeros(self.n_pairs, np.int64)
         rc2 = np.zeros(self.n_pairs, np.int64)
-        rc1[self.free_pairs] = a1[self.pair_arc0:self.slot_a0]
-        rc2[self.free_pairs] = a2[self.pair_arc0:self.slot_a0]
+        rc1[self.free_pairs] = a1[self.pair_arc0 : self.slot_a0]
+        rc2[self.free_pairs] = a2[self.pair_arc0 : self.slot_a0]
         return rc1, rc2
 
     def lock(self, flow: Flow) -> None:
@@ -223,6 +246,7 @@ class Network:
         for rc in self.arc_reduced_costs(flow):
             self.hi = np.where(rc > 0, self.lo, self.hi)
             self.lo = np.where(rc < 0, self.hi, self.lo)
+
 
 def _bellman_ford(tails: np.ndarray, heads: np.ndarray, w: np.ndarray, n: int) -> np.ndarray:
     """Shortest distances from a virtual root (0 to every node), vectorised rounds."""

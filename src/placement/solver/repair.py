@@ -51,8 +51,9 @@ MOVES_PER_STEP = 200
 CANDIDATES_PER_BATCH_MOVE = 1000
 
 
-def repair(net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, deadline: float,
-           max_steps: int | None = None) -> np.ndarray | None:
+def repair(
+    net: Network, rows: list[Row], x0: np.ndarray, cost: np.ndarray, *, deadline: float, max_steps: int | None = None
+) -> np.ndarray | None:
     """A placement meeting every hard row in ``rows`` ("le" and "eq"), near ``x0``; None if the search sticks.
 
     ``x0`` must be a placement of the network (a flow). ``cost`` (per pair) only orders equally good moves.
@@ -194,7 +195,7 @@ class _Search:
         # ... or bump them to another of their hosts with a place free (the one c leaves included).
         d = int(p.pair_cand[worst])
         freed = int(p.pair_host[old]) if old >= 0 else -1
-        for q2 in self.cand_pairs[self.cand_start[d]:self.cand_start[d + 1]].tolist():
+        for q2 in self.cand_pairs[self.cand_start[d] : self.cand_start[d + 1]].tolist():
             h2 = int(p.pair_host[q2])
             if q2 != worst and movable[q2] and h2 != h and (room[h2] > 0 or h2 == freed):
                 out.append(base + [(worst, -1), (q2, 1)])
@@ -276,8 +277,16 @@ class _Search:
             self.apply([(q, 1)])
 
 
-def repair_best(net: Network, rows: list[Row], starts: list, cost: np.ndarray, *, placed: int | None,
-                deadline: float, ok: Callable[[np.ndarray], bool]) -> np.ndarray | None:
+def repair_best(
+    net: Network,
+    rows: list[Row],
+    starts: list,
+    cost: np.ndarray,
+    *,
+    placed: int | None,
+    deadline: float,
+    ok: Callable[[np.ndarray], bool],
+) -> np.ndarray | None:
     """:func:`repair` from each start in turn (flows: 0/1 arrays, or callables giving one or None) until one
     keeps ``placed`` (None: any number) or the deadline passes; of the placements ``ok`` accepts, the one
     with the most placed (the first of those), or None."""

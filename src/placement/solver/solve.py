@@ -85,8 +85,14 @@ class Outcome:
 class _Run:
     """One solve: the problem's integer rows, its network, the clock and what was said."""
 
-    def __init__(self, problem: Problem, options: Options, progress: Callable[[str], None] | None, engine: str,
-                 force_exact: bool = False):
+    def __init__(
+        self,
+        problem: Problem,
+        options: Options,
+        progress: Callable[[str], None] | None,
+        engine: str,
+        force_exact: bool = False,
+    ):
         self.force_exact = force_exact
         self.problem = problem
         self.options = options
@@ -156,13 +162,30 @@ class _Run:
     def most_placed(self, level: Level) -> int:
         """An upper bound on the number placed under the hard rows, from a short pricing of level 1."""
         rows = self.side_rows
-        lag = lagrangian(self.net, level.cost, 0, 0, rows, "any", score=lambda _x: None,
-                         cost_cap=self.problem.n_candidates + 1,
-                         deadline=time.perf_counter() + max(0.5, 0.1 * self.remaining()), G=G, max_iter=20)
+        lag = lagrangian(
+            self.net,
+            level.cost,
+            0,
+            0,
+            rows,
+            "any",
+            score=lambda _x: None,
+            cost_cap=self.problem.n_candidates + 1,
+            deadline=time.perf_counter() + max(0.5, 0.1 * self.remaining()),
+            G=G,
+            max_iter=20,
+        )
         return 0 if lag.infeasible else -lag.ceil()
 
-    def solve_level(self, level: Level, placed: int | None, eqs: list[tuple[np.ndarray, int]], cap: int | None,
-                    incumbent: tuple[int, np.ndarray] | None = None, probe: Level | None = None) -> Outcome:
+    def solve_level(
+        self,
+        level: Level,
+        placed: int | None,
+        eqs: list[tuple[np.ndarray, int]],
+        cap: int | None,
+        incumbent: tuple[int, np.ndarray] | None = None,
+        probe: Level | None = None,
+    ) -> Outcome:
         """Minimise one level over placements with ``placed`` placed (None: any number), earlier levels ``eqs``
         held, soft penalty at most ``cap``. Infeasible means: none with that many placed.
 
@@ -171,8 +194,9 @@ class _Run:
         A binding hard side row can make the network's count unreachable, and the search would otherwise
         widen its reduced model until it holds every pair."""
         net = self.net
-        eq_rows = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level")
-                   for c, v in eqs]
+        eq_rows = [
+            Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "eq", 0, "level") for c, v in eqs
+        ]
         lag_rows = self.side_rows + self.cuts(placed) + eq_rows
         if level.soft:
             lag_rows += self.side_soft_rows
@@ -192,14 +216,28 @@ class _Run:
 
         value: int | str = "any" if placed is None else placed
         self.say(f"{level.name}: pricing {len(lag_rows)} side rows over the network")
-        lag = lagrangian(net, level.cost, slot_reward, constant, lag_rows, value, score=score, cost_cap=cost_cap,
-                         deadline=time.perf_counter() + max(0.5, 0.4 * self.remaining()), G=G,
-                         max_iter=1 if self.force_exact else 60)
+        lag = lagrangian(
+            net,
+            level.cost,
+            slot_reward,
+            constant,
+            lag_rows,
+            value,
+            score=score,
+            cost_cap=cost_cap,
+            deadline=time.perf_counter() + max(0.5, 0.4 * self.remaining()),
+            G=G,
+            max_iter=1 if self.force_exact else 60,
+        )
         if lag.infeasible:
             return Outcome("INFEASIBLE", None, None, None, "lagrangian", lag=lag)
         best = incumbent
-        if lag.best_value is not None and lag.best_x is not None and (best is None or lag.best_value < best[0]) \
-                and not self.force_exact:
+        if (
+            lag.best_value is not None
+            and lag.best_x is not None
+            and (best is None or lag.best_value < best[0])
+            and not self.force_exact
+        ):
             best = (lag.best_value, lag.best_x)
         if self.tie is not None and self.tie.name == "kept" and not self.force_exact:
             # The earlier answer (``keep``) is an incumbent too: when the change does not bind it (scenario
@@ -210,7 +248,9 @@ class _Run:
                 if best is None or value_kept < best[0]:
                     best = (value_kept, kept)
         lb = lag.ceil()
-        self.say(f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows")
+        self.say(
+            f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows"
+        )
         if best is not None and best[0] <= lb:
             return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian", lag=lag)
         repaired = best is None and not self.force_exact
@@ -220,13 +260,34 @@ class _Run:
                 # The repair had to give up placements: keep half the time for the best placement of its size.
                 self.level_deadline = time.perf_counter() + 0.5 * self.remaining()
         try:
-            return self._search(level, placed, eqs, cap, probe, lag, lb, best, cost_cap,
-                                "lagrangian+repair" if repaired and best is not None else "lagrangian")
+            return self._search(
+                level,
+                placed,
+                eqs,
+                cap,
+                probe,
+                lag,
+                lb,
+                best,
+                cost_cap,
+                "lagrangian+repair" if repaired and best is not None else "lagrangian",
+            )
         finally:
             self.level_deadline = float("inf")
 
-    def _search(self, level: Level, placed: int | None, eqs, cap, probe: Level | None, lag: Lagrange, lb: int,
-                best: tuple[int, np.ndarray] | None, cost_cap: int, method: str) -> Outcome:
+    def _search(
+        self,
+        level: Level,
+        placed: int | None,
+        eqs,
+        cap,
+        probe: Level | None,
+        lag: Lagrange,
+        lb: int,
+        best: tuple[int, np.ndarray] | None,
+        cost_cap: int,
+        method: str,
+    ) -> Outcome:
         """Reduced exact models, cut-off by cut-off, until the level is proven or the clock runs out."""
         first = method
         net = self.net
@@ -248,8 +309,18 @@ class _Run:
                 break
             free, one = fixings(net, lag, allowed)
             hint = best[1] if best is not None else lag.flow.x
-            spec = ModelSpec(problem=self.problem, free=free, fixed_one=one, rows=rows, pair_cost=level.cost,
-                             soft_in_objective=level.soft, placed=placed, penalty_cap=cap, equalities=eqs, hint=hint)
+            spec = ModelSpec(
+                problem=self.problem,
+                free=free,
+                fixed_one=one,
+                rows=rows,
+                pair_cost=level.cost,
+                soft_in_objective=level.soft,
+                placed=placed,
+                penalty_cap=cap,
+                equalities=eqs,
+                hint=hint,
+            )
             self.say(f"{level.name}: exact model on {free.size} of {self.problem.n_pairs} pairs (cut-off {allowed})")
             res = self.exact(spec, level.name)
             if res.x is not None and not self.valid(res.x, eqs, cap) and res.engine == "highs":
@@ -302,8 +373,9 @@ class _Run:
             return Outcome("OPTIMAL", best[1], best[0], best[0], method, lag=lag)
         return Outcome("FEASIBLE", best[1], best[0], lb, method, lag=lag)
 
-    def _repaired(self, level: Level, lag: Lagrange, placed: int | None, eqs, cap,
-                  eq_rows: list[Row]) -> tuple[int, np.ndarray] | None:
+    def _repaired(
+        self, level: Level, lag: Lagrange, placed: int | None, eqs, cap, eq_rows: list[Row]
+    ) -> tuple[int, np.ndarray] | None:
         """The priced flow repaired to meet every hard row (``repair``): an incumbent for this level if it
         keeps the number placed, else kept as the solve's answer of last resort (``fallback``)."""
         t0 = time.perf_counter()
@@ -320,8 +392,15 @@ class _Run:
         # or 4,214 placed, depending on where the pricing stopped): then from the other priced flows and the
         # network's least-rank flow too, keeping the one with the most placed.
         starts = [lag.flow.x, *lag.others, *([least_rank] if not eq_rows else [])]
-        x = repair_best(self.net, self.hard_rows + eq_rows, starts, cost, placed=placed, deadline=deadline,
-                        ok=lambda y: self.valid(y, [], None))
+        x = repair_best(
+            self.net,
+            self.hard_rows + eq_rows,
+            starts,
+            cost,
+            placed=placed,
+            deadline=deadline,
+            ok=lambda y: self.valid(y, [], None),
+        )
         if x is None:
             self.say(f"{level.name}: the repair found no placement meeting the hard rows")
             return None
@@ -342,9 +421,18 @@ class _Run:
         rows = list(self.hard_rows)
         if level.soft or cap is not None:
             rows += self.soft_rows
-        spec = ModelSpec(problem=self.problem, free=free, fixed_one=self.net.forced, rows=rows, pair_cost=level.cost,
-                         soft_in_objective=level.soft, placed=placed, penalty_cap=cap, equalities=eqs,
-                         hint=incumbent[1])
+        spec = ModelSpec(
+            problem=self.problem,
+            free=free,
+            fixed_one=self.net.forced,
+            rows=rows,
+            pair_cost=level.cost,
+            soft_in_objective=level.soft,
+            placed=placed,
+            penalty_cap=cap,
+            equalities=eqs,
+            hint=incumbent[1],
+        )
         self.say(f"{level.name}: exact model on all {free.size} pairs from the last level's answer")
         res = self.exact(spec, level.name)
         best = incumbent
@@ -381,10 +469,13 @@ class _Run:
             # Nothing left to choose: the fixed pairs either are a placement of the spec or none is.
             x = np.zeros(self.problem.n_pairs, np.int64)
             x[spec.fixed_one] = 1
-            ok = (spec.placed is None or int(x.sum()) == spec.placed) and all(
-                r.value(x) <= 0 for r in spec.rows if r.kind == "le") and all(
-                r.value(x) == 0 for r in spec.rows if r.kind == "eq") and self.meets(x, spec.equalities, spec.penalty_cap) \
+            ok = (
+                (spec.placed is None or int(x.sum()) == spec.placed)
+                and all(r.value(x) <= 0 for r in spec.rows if r.kind == "le")
+                and all(r.value(x) == 0 for r in spec.rows if r.kind == "eq")
+                and self.meets(x, spec.equalities, spec.penalty_cap)
                 and not check_validity(self.problem, np.flatnonzero(x), self.options)
+            )
             if not ok:
                 return EngineResult("INFEASIBLE", None, None, None, 0.0, "fixed")
             v = int(np.dot(spec.pair_cost, x)) + (self.penalty(x) if spec.soft_in_objective else 0)
@@ -403,8 +494,15 @@ class _Run:
 # --------------------------------------------------------------------------- entry point
 
 
-def solve(problem: Problem, options: Options | None = None, progress: Callable[[str], None] | None = None, *,
-          engine: str = "auto", force_exact: bool = False, keep: np.ndarray | None = None) -> Solution:
+def solve(
+    problem: Problem,
+    options: Options | None = None,
+    progress: Callable[[str], None] | None = None,
+    *,
+    engine: str = "auto",
+    force_exact: bool = False,
+    keep: np.ndarray | None = None,
+) -> Solution:
     """Solve ``problem`` under ``options``; ``progress`` receives one-line notes as the solve goes.
 
     ``engine`` picks the branch-and-bound for reduced models (``auto`` =
@@ -527,8 +625,9 @@ def _from_fallback(run: _Run, level: Level, bound: dict[str, float]) -> tuple[st
     fb = run.fallback
     assert fb is not None
     n_fb = int(fb.sum())
-    run.messages.append(f"no placement of {int(bound['placed'])} meeting the hard rows was found in time; "
-                        f"the answer places {n_fb}")
+    run.messages.append(
+        f"no placement of {int(bound['placed'])} meeting the hard rows was found in time; the answer places {n_fb}"
+    )
     run.say(f"{level.name}: best placement of {n_fb} from the repaired one")
     out = run.solve_level(level, n_fb, [], None, incumbent=(run.value(level, fb), fb))
     x = out.x if out.x is not None else fb
@@ -563,8 +662,16 @@ def _network_levels(run: _Run, levels: list[Level], flow: Flow) -> tuple[str, np
 def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float], method: str) -> Solution:
     p, options = run.problem, run.options
     chosen = np.sort(np.asarray(chosen, dtype=np.int64)).astype(np.int32)
-    sol = Solution(status=cast(Status, status), chosen=chosen, placed=0, rank_sum=0, objective={}, bound={}, solve_seconds=0.0,
-                   method=method)
+    sol = Solution(
+        status=cast(Status, status),
+        chosen=chosen,
+        placed=0,
+        rank_sum=0,
+        objective={},
+        bound={},
+        solve_seconds=0.0,
+        method=method,
+    )
     if status in ("OPTIMAL", "FEASIBLE"):
         bad = check_validity(p, chosen, options)
         if bad:
@@ -575,11 +682,20 @@ def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float],
             sol.bound = dict(ev.objective)
         else:
             # Levels below the first unproven one were not optimised: only their trivial bounds hold.
-            trivial = {name: (float(p.n_candidates) if (name == "placed" or (name[5:].isdigit()
-                              and options.objective == "rank-maximal")) else 0.0) for name in ev.objective}
+            trivial = {
+                name: (
+                    float(p.n_candidates)
+                    if (name == "placed" or (name[5:].isdigit() and options.objective == "rank-maximal"))
+                    else 0.0
+                )
+                for name in ev.objective
+            }
             sol.bound = {k: bound.get(k, trivial[k]) for k in ev.objective}
-            gaps = [f"{k}: {ev.objective[k]:g} (bound {sol.bound[k]:g})" for k in ev.objective
-                    if abs(sol.bound[k] - ev.objective[k]) > 1e-9]
+            gaps = [
+                f"{k}: {ev.objective[k]:g} (bound {sol.bound[k]:g})"
+                for k in ev.objective
+                if abs(sol.bound[k] - ev.objective[k]) > 1e-9
+            ]
             if gaps:
                 run.messages.append("not proven optimal within the time limit; " + "; ".join(gaps))
     else:
@@ -591,8 +707,10 @@ def _finish(run: _Run, status: str, chosen: np.ndarray, bound: dict[str, float],
         if options.stability == "prefer":
             n_blocking = float(len(sol.blocking_pairs))
             sol.objective = {"blocking": n_blocking, **sol.objective}
-            sol.bound = {"blocking": n_blocking if status == "OPTIMAL" else sol.bound.pop("blocking", 0.0),
-                         **{k: v for k, v in sol.bound.items() if k != "blocking"}}
+            sol.bound = {
+                "blocking": n_blocking if status == "OPTIMAL" else sol.bound.pop("blocking", 0.0),
+                **{k: v for k, v in sol.bound.items() if k != "blocking"},
+            }
     if status == "INFEASIBLE":
         from .diagnose import diagnose
 

@@ -58,8 +58,9 @@ def solve_stable(run: SolveContext) -> tuple[str, np.ndarray, dict[str, float], 
     return _search_levels(run, da, only_stability, free, one, x, repaired)
 
 
-def _first_hint(run: SolveContext, da: np.ndarray, only_stability: bool
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+def _first_hint(
+    run: SolveContext, da: np.ndarray, only_stability: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(free pairs, pairs placed for sure, the first hint, the repaired prefer answer or None).
 
     All pairs are variables; those the network forces are placed, their candidates' other pairs are not.
@@ -77,15 +78,25 @@ def _first_hint(run: SolveContext, da: np.ndarray, only_stability: bool
         # pairs: the first incumbent (CP-SAT starts from a complete, feasible hint) and the answer of last resort.
         repaired = _prefer_fallback(run, x)
         if repaired is not None:
-            repaired = fewer_blocking(run.net, run.hard_rows, repaired,
-                                      deadline=time.perf_counter() + BLOCKING_SEARCH_SHARE * run.remaining())
+            repaired = fewer_blocking(
+                run.net, run.hard_rows, repaired, deadline=time.perf_counter() + BLOCKING_SEARCH_SHARE * run.remaining()
+            )
             x = repaired
-            run.say(f"blocking: repaired deferred acceptance, {len(blocking_pairs(p, np.flatnonzero(x)))} blocking pairs")
+            run.say(
+                f"blocking: repaired deferred acceptance, {len(blocking_pairs(p, np.flatnonzero(x)))} blocking pairs"
+            )
     return free, one, x, repaired
 
 
-def _search_levels(run: SolveContext, da: np.ndarray, only_stability: bool, free: np.ndarray, one: np.ndarray,
-                   x: np.ndarray, repaired: np.ndarray | None) -> tuple[str, np.ndarray, dict[str, float], str]:
+def _search_levels(
+    run: SolveContext,
+    da: np.ndarray,
+    only_stability: bool,
+    free: np.ndarray,
+    one: np.ndarray,
+    x: np.ndarray,
+    repaired: np.ndarray | None,
+) -> tuple[str, np.ndarray, dict[str, float], str]:
     """CP-SAT on each level in turn (fewest blocking pairs first under prefer), each held at its optimum."""
     p = run.problem
     mode: Literal["strict", "prefer"] = "prefer" if run.options.stability == "prefer" else "strict"
@@ -102,8 +113,17 @@ def _search_levels(run: SolveContext, da: np.ndarray, only_stability: bool, free
         is_blocking = lvl is None
         cost = np.zeros(p.n_pairs, np.int64) if lvl is None else lvl.cost
         soft = False if lvl is None else lvl.soft
-        spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=cost, soft_in_objective=soft,
-                         penalty_cap=cap, equalities=eqs, hint=x)
+        spec = ModelSpec(
+            problem=p,
+            free=free,
+            fixed_one=one,
+            rows=rows,
+            pair_cost=cost,
+            soft_in_objective=soft,
+            penalty_cap=cap,
+            equalities=eqs,
+            hint=x,
+        )
 
         def extra(model, xs, is_blocking=is_blocking, blocking_cap=blocking_cap, x=x):
             indicators = add_stability(model, xs, p, mode)
@@ -124,8 +144,14 @@ def _search_levels(run: SolveContext, da: np.ndarray, only_stability: bool, free
             status = "FEASIBLE"
             break
         run.say(f"{name}: CP-SAT with {mode} stability")
-        res = solve_cpsat(spec, max(0.05, run.remaining()), workers=STABLE_WORKERS, presolve=True,
-                          linearization=STABLE_LINEARIZATION, extra=extra)
+        res = solve_cpsat(
+            spec,
+            max(0.05, run.remaining()),
+            workers=STABLE_WORKERS,
+            presolve=True,
+            linearization=STABLE_LINEARIZATION,
+            extra=extra,
+        )
         run.used(name, res.engine)
         build_seconds = res.build_seconds
         if res.status == "INFEASIBLE":
@@ -156,21 +182,28 @@ def _search_levels(run: SolveContext, da: np.ndarray, only_stability: bool, free
     return status, chosen, bound, "cp-sat"
 
 
-def _last_resort(run: SolveContext, da: np.ndarray, only_stability: bool, repaired: np.ndarray | None,
-                 bound: dict[str, float]) -> tuple[str, np.ndarray, dict[str, float], str]:
+def _last_resort(
+    run: SolveContext, da: np.ndarray, only_stability: bool, repaired: np.ndarray | None, bound: dict[str, float]
+) -> tuple[str, np.ndarray, dict[str, float], str]:
     """The first level found nothing in time: an answer that meets every hard rule if there is one."""
     p = run.problem
     if only_stability:
         # Deferred acceptance is weakly stable and meets every rule here: the answer of last resort.
         run.messages.append("the search found no placement in time; the answer is deferred acceptance's")
-        return "FEASIBLE", da, {"placed": float(run.net.solve(np.zeros(p.n_pairs, np.int64), 0, None).value)}, \
-            "deferred-acceptance"
+        return (
+            "FEASIBLE",
+            da,
+            {"placed": float(run.net.solve(np.zeros(p.n_pairs, np.int64), 0, None).value)},
+            "deferred-acceptance",
+        )
     if repaired is not None:
         # Blocking pairs are only counted under "prefer": any placement meeting the hard rows is
         # an answer, and the repaired one is better than none.
-        run.messages.append("CP-SAT found no placement in time; the answer is deferred acceptance "
-                            "repaired to meet the hard rules, its blocking pairs reduced by local "
-                            "search (not proven fewest)")
+        run.messages.append(
+            "CP-SAT found no placement in time; the answer is deferred acceptance "
+            "repaired to meet the hard rules, its blocking pairs reduced by local "
+            "search (not proven fewest)"
+        )
         return "FEASIBLE", np.flatnonzero(repaired), bound, "cp-sat+repair"
     return "UNKNOWN", np.zeros(0, np.int32), bound, "cp-sat"
 
@@ -203,8 +236,13 @@ def _prefer_fallback(run: SolveContext, x: np.ndarray) -> np.ndarray | None:
     fixed = run.net.forced
     if fixed.size and not np.all(start[fixed] == 1):
         return None
-    out = repair(run.net, run.hard_rows, start, p.pair_rank.astype(np.int64),
-                 deadline=time.perf_counter() + max(1.0, 0.2 * float(run.options.time_limit)))
+    out = repair(
+        run.net,
+        run.hard_rows,
+        start,
+        p.pair_rank.astype(np.int64),
+        deadline=time.perf_counter() + max(1.0, 0.2 * float(run.options.time_limit)),
+    )
     if out is None or not run.valid(out, [], None):
         return None
     return out

@@ -74,9 +74,17 @@ def after_flow(run: SolveContext, flow: Flow, last: Level, tie: Level) -> tuple[
     return on_side_constraints(run, last, flow.x, [], None, flow.value, None, tie, (free, one))
 
 
-def on_side_constraints(run: SolveContext, last: Level, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None,
-                        n_placed: int, lag: Lagrange | None, tie: Level,
-                        free_one: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, TieOutcome]:
+def on_side_constraints(
+    run: SolveContext,
+    last: Level,
+    x: np.ndarray,
+    eqs: list[tuple[np.ndarray, int]],
+    cap: int | None,
+    n_placed: int,
+    lag: Lagrange | None,
+    tie: Level,
+    free_one: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, TieOutcome]:
     """With side rows: the exact engine on the pairs an optimal placement can still change.
 
     ``last`` is the last real level, solved to optimality with answer ``x``;
@@ -92,8 +100,9 @@ def on_side_constraints(run: SolveContext, last: Level, x: np.ndarray, eqs: list
     # grouped rank-count level each count at most its value with the number placed fixed forces equality
     # too. HiGHS handles the inequality rows better than equalities of the same costs.
     last_held = [] if last.name == "penalty" else held(last, x)
-    hold = [Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "le", 0, "level")
-            for c, v in last_held]
+    hold = [
+        Row(np.flatnonzero(c).astype(np.int64), c[c != 0].astype(np.int64), -v, "le", 0, "level") for c, v in last_held
+    ]
     if last.name == "penalty" or last.soft:
         cap = run.penalty(x)
     if free_one is not None:
@@ -110,8 +119,18 @@ def on_side_constraints(run: SolveContext, last: Level, x: np.ndarray, eqs: list
         if int(kept.sum()) == n_placed and run.value(last, kept) == value and run.valid(kept, eqs + last_held, cap):
             return kept, TieOutcome.OPTIMAL
     rows: list[Row] = run.hard_rows + run.cuts(n_placed) + run.soft_rows + hold
-    spec = ModelSpec(problem=p, free=free, fixed_one=one, rows=rows, pair_cost=tie.cost, soft_in_objective=False,
-                     placed=n_placed, penalty_cap=cap, equalities=eqs, hint=x)
+    spec = ModelSpec(
+        problem=p,
+        free=free,
+        fixed_one=one,
+        rows=rows,
+        pair_cost=tie.cost,
+        soft_in_objective=False,
+        placed=n_placed,
+        penalty_cap=cap,
+        equalities=eqs,
+        hint=x,
+    )
     if run.remaining() <= 0.05:
         return x, TieOutcome.NO_TIME
     run.say(f"tie-break ({tie.name}): exact model on {free.size} of {p.n_pairs} pairs")

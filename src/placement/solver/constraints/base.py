@@ -172,13 +172,22 @@ class Family:
             if r.kind in ("le", "eq"):
                 by_index.setdefault(r.index, []).append(r)
         # A rule over no pair that holds anyway (a target whose scope nobody can reach) is no group.
-        return [Group(self.name, i, rows) for i, rows in sorted(by_index.items())
-                if any(r.pairs.size or not r.holds(np.zeros(0, np.int64)) for r in rows)]
+        return [
+            Group(self.name, i, rows)
+            for i, rows in sorted(by_index.items())
+            if any(r.pairs.size or not r.holds(np.zeros(0, np.int64)) for r in rows)
+        ]
 
     def soft_shortfall(self, problem: Problem, row: Row, value: int, K: int, x: np.ndarray) -> SoftShortfall:
         """What a soft row of this family, at the positive ``value`` under placement ``x``, costs, in words."""
-        return SoftShortfall(self.name, row.index, "", float(value), row.weight * value / K,
-                             f"{self.name} {row.index}: short by {value}, penalty {row.weight * value / K:.2f}")
+        return SoftShortfall(
+            self.name,
+            row.index,
+            "",
+            float(value),
+            row.weight * value / K,
+            f"{self.name} {row.index}: short by {value}, penalty {row.weight * value / K:.2f}",
+        )
 
     def missed(self, problem: Problem, index: int, host: int | None = None) -> str:
         """How ``explain`` names item ``index`` when forcing a placement at ``host`` would miss it."""

@@ -49,8 +49,12 @@ class Links(Family):
     def violations(self, problem: Problem, x: np.ndarray, chosen: np.ndarray, options: Options) -> list[Violation]:
         region = self._regions(problem, chosen)
         return [
-            Violation("link", f"linked candidates {problem.candidate_label(a)} and {problem.candidate_label(b)} "
-                      "are not both placed in one region, nor both unplaced", candidate=a)
+            Violation(
+                "link",
+                f"linked candidates {problem.candidate_label(a)} and {problem.candidate_label(b)} "
+                "are not both placed in one region, nor both unplaced",
+                candidate=a,
+            )
             for a, b in _pairs_of(problem).tolist()
             if region[a] != region[b]
         ]
@@ -74,7 +78,8 @@ class Links(Family):
         a, b = _pairs_of(problem)[group.index].tolist()
         region_of_pair = problem.host_region[problem.pair_host]
         common = set(region_of_pair[problem.pair_cand == a].tolist()) & set(
-            region_of_pair[problem.pair_cand == b].tolist())
+            region_of_pair[problem.pair_cand == b].tolist()
+        )
         names = ", ".join(sorted(problem.region_label(r) for r in common)) or "none"
         return (
             f"{problem.candidate_label(a)} and {problem.candidate_label(b)} are linked: both placed in the same "

@@ -58,16 +58,29 @@ class ForcedPairs(Family):
                 if not x[p]:
                     c, h = int(problem.pair_cand[p]), int(problem.pair_host[p])
                     state = problem.fixed_state(i)
-                    what = ("must be placed at" if kind == "required"
-                            else f"holds an offer {state} in an earlier round at" if state in ("offered", "accepted")
-                            else "holds a placement from an earlier round at")
-                    out.append(Violation(kind, f"{problem.candidate_label(c)} {what} {problem.host_label(h)} but is "
-                                         "not there", candidate=c, host=h))
+                    what = (
+                        "must be placed at"
+                        if kind == "required"
+                        else f"holds an offer {state} in an earlier round at"
+                        if state in ("offered", "accepted")
+                        else "holds a placement from an earlier round at"
+                    )
+                    out.append(
+                        Violation(
+                            kind,
+                            f"{problem.candidate_label(c)} {what} {problem.host_label(h)} but is not there",
+                            candidate=c,
+                            host=h,
+                        )
+                    )
         return out
 
     def groups(self, problem: Problem, options: Options) -> list[Group]:
-        return [Group(kind, i, [_row(p, kind, i)], forces=(p,), family=self.name)
-                for kind, _ in KINDS for i, p in enumerate(forced(problem, kind))]
+        return [
+            Group(kind, i, [_row(p, kind, i)], forces=(p,), family=self.name)
+            for kind, _ in KINDS
+            for i, p in enumerate(forced(problem, kind))
+        ]
 
     def _pair(self, problem: Problem, group: Group) -> tuple[str, str]:
         p = forced(problem, group.kind)[group.index]
@@ -83,8 +96,10 @@ class ForcedPairs(Family):
         c, h = self._pair(problem, group)
         if group.kind == "required":
             return f"drop the required placement of {c} at {h} from pairs.csv"
-        return (f"release the {problem.fixed_state(group.index)} offer of {c} at {h} "
-                f"(`placement offer release {c} --reason ...`)")
+        return (
+            f"release the {problem.fixed_state(group.index)} offer of {c} at {h} "
+            f"(`placement offer release {c} --reason ...`)"
+        )
 
     def generic(self, problem: Problem, group: Group) -> str:
         p = forced(problem, group.kind)[group.index]

@@ -34,8 +34,9 @@ class LowerQuotas(Family):
 
     def check_problem(self, problem: Problem) -> None:
         if problem.min_placements.shape != (problem.n_hosts,):
-            raise ValueError(f"Problem.min_placements has shape {problem.min_placements.shape}, "
-                             f"expected ({problem.n_hosts},)")
+            raise ValueError(
+                f"Problem.min_placements has shape {problem.min_placements.shape}, expected ({problem.n_hosts},)"
+            )
 
     def constrains(self, problem: Problem, options: Options) -> bool:
         # Soft quotas are a cost deferred acceptance ignores; hard ones constrain who is placed.
@@ -55,8 +56,16 @@ class LowerQuotas(Family):
         for h in np.flatnonzero(problem.min_placements > 0).tolist():
             # The quota minus those placed at the host must not be positive.
             pairs = np.flatnonzero(problem.pair_host == h).astype(np.int64)
-            out.append(Row(pairs, -np.ones(pairs.size, np.int64), int(problem.min_placements[h]),
-                           "le" if hard else "soft", weight, f"{self.name}:{h}"))
+            out.append(
+                Row(
+                    pairs,
+                    -np.ones(pairs.size, np.int64),
+                    int(problem.min_placements[h]),
+                    "le" if hard else "soft",
+                    weight,
+                    f"{self.name}:{h}",
+                )
+            )
         return out
 
     def violations(self, problem: Problem, x: np.ndarray, chosen: np.ndarray, options: Options) -> list[Violation]:
@@ -64,8 +73,12 @@ class LowerQuotas(Family):
             return []
         load = np.bincount(problem.pair_host[chosen], minlength=problem.n_hosts)
         return [
-            Violation("min-placements", f"{problem.host_label(h)} has {load[h]} placed, needs at least "
-                      f"{problem.min_placements[h]}", host=h, amount=float(problem.min_placements[h] - load[h]))
+            Violation(
+                "min-placements",
+                f"{problem.host_label(h)} has {load[h]} placed, needs at least {problem.min_placements[h]}",
+                host=h,
+                amount=float(problem.min_placements[h] - load[h]),
+            )
             for h in np.flatnonzero(load < problem.min_placements).tolist()
         ]
 
@@ -73,8 +86,10 @@ class LowerQuotas(Family):
         h = row.index
         need = int(problem.min_placements[h])
         penalty = row.weight * value / K
-        text = (f"lower quota of {problem.host_label(h)}: {need - value} of {need} filled, short by {value}, "
-                f"penalty {penalty:.2f}")
+        text = (
+            f"lower quota of {problem.host_label(h)}: {need - value} of {need} filled, short by {value}, "
+            f"penalty {penalty:.2f}"
+        )
         return SoftShortfall(self.name, h, "", float(value), penalty, text)
 
     def missed(self, problem: Problem, index: int, host: int | None = None) -> str:

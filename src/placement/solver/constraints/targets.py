@@ -47,11 +47,18 @@ def results(problem: Problem, chosen: np.ndarray) -> list[TargetResult]:
             short += max(Fraction(0), lo * S - M)
         if hi is not None:
             short += max(Fraction(0), M - hi * S)
-        out.append(TargetResult(
-            name=t.name, scope=t.scope, hard=t.hard, placed_in_scope=S, members_placed=M,
-            required_min=None if lo is None else float(lo * S), required_max=None if hi is None else float(hi * S),
-            shortfall=float(short),
-        ))
+        out.append(
+            TargetResult(
+                name=t.name,
+                scope=t.scope,
+                hard=t.hard,
+                placed_in_scope=S,
+                members_placed=M,
+                required_min=None if lo is None else float(lo * S),
+                required_max=None if hi is None else float(hi * S),
+                shortfall=float(short),
+            )
+        )
     return out
 
 
@@ -111,9 +118,15 @@ class Targets(Family):
         out = []
         for i, res in enumerate(results(problem, chosen)):
             if problem.targets[i].hard and not res.met:
-                out.append(Violation("target", f"hard target {res.name} ({res.scope}) is not met: {res.members_placed} "
-                                     f"of {res.placed_in_scope} placed, short by {res.shortfall:.2f}", target=i,
-                                     amount=res.shortfall))
+                out.append(
+                    Violation(
+                        "target",
+                        f"hard target {res.name} ({res.scope}) is not met: {res.members_placed} "
+                        f"of {res.placed_in_scope} placed, short by {res.shortfall:.2f}",
+                        target=i,
+                        amount=res.shortfall,
+                    )
+                )
         return out
 
     def soft_shortfall(self, problem: Problem, row: Row, value: int, K: int, x: np.ndarray) -> SoftShortfall:
@@ -129,8 +142,10 @@ class Targets(Family):
         short = value / D
         penalty = row.weight * value / K
         words = "at least" if side == "min" else "at most"
-        text = (f"soft target {t.name} ({t.scope}): {members} of {placed} placed, "
-                f"{words} {float(share or 0):.0%} asked, short by {short:.2f}, penalty {penalty:.2f}")
+        text = (
+            f"soft target {t.name} ({t.scope}): {members} of {placed} placed, "
+            f"{words} {float(share or 0):.0%} asked, short by {short:.2f}, penalty {penalty:.2f}"
+        )
         return SoftShortfall(self.name, i, side, short, penalty, text)
 
     def missed(self, problem: Problem, index: int, host: int | None = None) -> str:
