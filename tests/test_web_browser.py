@@ -114,7 +114,8 @@ def test_a_season_in_the_browser(server, chromium, shots) -> None:
     # Sign-in errors: the summary is focused and links to the field.
     b.go("/login")
     b.page.get_by_role("button", name="Sign in").click()
-    assert b.page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # autofocus takes effect when the new page is rendered, which may come after the click returns.
+    b.page.wait_for_function("() => document.activeElement?.classList.contains('error-summary')", timeout=10_000)
     assert b.page.locator('.error-summary a[href="#username"]').count() == 1
     b.shot("login-errors")
     # Keyboard only: Tab from the top reaches the skip link first, then the form.
