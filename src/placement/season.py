@@ -143,7 +143,9 @@ def show_candidate(
     with transaction(engine) as s:
         scope = resolve(s, cohort)
         cand = find_candidate(s, candidate_id, scope)
-        hosts = {h.id: h for h in s.scalars(select(Host))}
+        # Id and name by key, as plain rows: whole ORM objects for every host (8,000 at 20,000 candidates) were
+        # ~95% of this view's time, which the web console's candidate page pays per request.
+        hosts = {r.id: r for r in s.execute(select(Host.id, Host.host_id, Host.name))}
         dropped: dict[str, str] = {}
         in_pool = False
         if not cand.withdrawn and cand.purged_at is None:
