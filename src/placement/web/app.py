@@ -24,8 +24,10 @@ from .auth import Forbidden, Signed, login_form, login_submit, logout
 HERE = Path(__file__).parent
 
 # No inline script or style anywhere: the pages use /static only, so the policy can forbid everything else.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-frame-options", b"DENY"),
@@ -89,13 +91,21 @@ async def library_error(request: Request, exc: Exception) -> Response:
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     titles = {404: "Page not found", 405: "Not allowed"}
-    return _error_page(request, exc.status_code, titles.get(exc.status_code, "There is a problem"),
-                       str(exc.detail) if exc.status_code != 404 else "Check the address, or use the menu.")
+    return _error_page(
+        request,
+        exc.status_code,
+        titles.get(exc.status_code, "There is a problem"),
+        str(exc.detail) if exc.status_code != 404 else "Check the address, or use the menu.",
+    )
 
 
 def templates() -> Jinja2Templates:
-    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     from .pages import query_with
 
     env.globals["query_with"] = query_with
@@ -119,8 +129,15 @@ def routes() -> list[Route | Mount]:
         Route("/login", login_submit, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
     ]
-    for module in (routes_season, routes_rounds, routes_offers, routes_candidates, routes_audit, routes_import,
-                   routes_solve):
+    for module in (
+        routes_season,
+        routes_rounds,
+        routes_offers,
+        routes_candidates,
+        routes_audit,
+        routes_import,
+        routes_solve,
+    ):
         out += module.ROUTES
     out.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
     return out

@@ -47,8 +47,11 @@ class Signed:
 
     @classmethod
     def with_key(cls, key: str) -> Signed:
-        return cls(TimestampSigner(key, salt="placement-session"), TimestampSigner(key, salt="placement-login-csrf"),
-                   TimestampSigner(key, salt="placement-flash"))
+        return cls(
+            TimestampSigner(key, salt="placement-session"),
+            TimestampSigner(key, salt="placement-login-csrf"),
+            TimestampSigner(key, salt="placement-flash"),
+        )
 
 
 def _state(request: Request) -> Any:
@@ -83,8 +86,14 @@ def session(request: Request) -> SessionInfo:
 def _safe_next(target: str | None) -> str:
     """Only a path on this site (never //evil.example or https://...): an open redirect would help phishing."""
     # Browsers read a backslash as a slash, so "/\\evil.example" is "//evil.example" to them.
-    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
-            or urlsplit(target).netloc or any(ord(c) < 32 for c in target)):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or urlsplit(target).netloc
+        or any(ord(c) < 32 for c in target)
+    ):
         return "/"
     return target
 
@@ -113,8 +122,10 @@ def page(right: Right) -> Callable[[Handler], Handler]:
                 form = await request.form()
                 sent = form.get("csrf_token")
                 if not isinstance(sent, str) or not secrets.compare_digest(sent, info.csrf_token):
-                    raise Forbidden("The form's security token is missing or out of date. Go back, reload the page "
-                                    "and send the form again.")
+                    raise Forbidden(
+                        "The form's security token is missing or out of date. Go back, reload the page "
+                        "and send the form again."
+                    )
             return await handler(request)
 
         guarded.right = right  # type: ignore[attr-defined]  # read by the route x role test
@@ -135,14 +146,21 @@ async def call(request: Request, fn: Callable[..., Any], *args: Any, **kwargs: A
 
 
 def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    response.set_cookie(SESSION_COOKIE, _state(request).signed.session.sign(token).decode(),
-                        max_age=int(SESSION_LIFETIME.total_seconds()), httponly=True, samesite="strict",
-                        secure=_state(request).secure_cookies, path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        _state(request).signed.session.sign(token).decode(),
+        max_age=int(SESSION_LIFETIME.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=_state(request).secure_cookies,
+        path="/",
+    )
 
 
 def clear_session_cookie(request: Request, response: Response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict",
-                           secure=_state(request).secure_cookies)
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=_state(request).secure_cookies
+    )
 
 
 def client_address(request: Request) -> str:
@@ -152,16 +170,36 @@ def client_address(request: Request) -> str:
 # ----------------------------------------------------------------------------- /login, /logout
 
 
-def _login_page(request: Request, *, errors: list[tuple[str, str]] | None = None, username: str = "",
-                status: int = 200, fresh_token: str | None = None) -> Response:
+def _login_page(
+    request: Request,
+    *,
+    errors: list[tuple[str, str]] | None = None,
+    username: str = "",
+    status: int = 200,
+    fresh_token: str | None = None,
+) -> Response:
     token = fresh_token or secrets.token_urlsafe(24)
     response = _state(request).templates.TemplateResponse(
-        request, "login.html",
-        {"csrf_token": token, "errors": errors or [], "username": username,
-         "next": _safe_next(request.query_params.get("next")), "title": "Sign in"},
-        status_code=status)
-    response.set_cookie(LOGIN_CSRF_COOKIE, _state(request).signed.form.sign(token).decode(), max_age=LOGIN_CSRF_AGE,
-                        httponly=True, samesite="strict", secure=_state(request).secure_cookies, path="/login")
+        request,
+        "login.html",
+        {
+            "csrf_token": token,
+            "errors": errors or [],
+            "username": username,
+            "next": _safe_next(request.query_params.get("next")),
+            "title": "Sign in",
+        },
+        status_code=status,
+    )
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        _state(request).signed.form.sign(token).decode(),
+        max_age=LOGIN_CSRF_AGE,
+        httponly=True,
+        samesite="strict",
+        secure=_state(request).secure_cookies,
+        path="/login",
+    )
     return response
 
 
@@ -177,13 +215,18 @@ async def login_submit(request: Request) -> Response:
     password = str(form.get("password") or "")
     sent = str(form.get("csrf_token") or "")
     try:
-        expected = _state(request).signed.form.unsign(request.cookies.get(LOGIN_CSRF_COOKIE, ""),
-                                                      max_age=LOGIN_CSRF_AGE).decode()
+        expected = (
+            _state(request)
+            .signed.form.unsign(request.cookies.get(LOGIN_CSRF_COOKIE, ""), max_age=LOGIN_CSRF_AGE)
+            .decode()
+        )
     except BadSignature:
         expected = ""
     if not expected or not secrets.compare_digest(sent, expected):
-        raise Forbidden("The sign-in form's security token is missing or out of date. Reload the sign-in page and "
-                        "try again (cookies must be allowed for this site).")
+        raise Forbidden(
+            "The sign-in form's security token is missing or out of date. Reload the sign-in page and "
+            "try again (cookies must be allowed for this site)."
+        )
     errors = []
     if not username.strip():
         errors.append(("username", "Enter your account name"))
@@ -192,12 +235,14 @@ async def login_submit(request: Request) -> Response:
     if errors:
         return _login_page(request, errors=errors, username=username, status=400)
     try:
-        info = await run_in_threadpool(sign_in, _state(request).engine, username, password,
-                                       client=client_address(request))
+        info = await run_in_threadpool(
+            sign_in, _state(request).engine, username, password, client=client_address(request)
+        )
     except SignInRefused as exc:
         message = f"{exc.message} {exc.hint or ''}".strip()
-        return _login_page(request, errors=[("username", message)], username=username,
-                           status=429 if exc.throttled else 400)
+        return _login_page(
+            request, errors=[("username", message)], username=username, status=429 if exc.throttled else 400
+        )
     target = _safe_next(str(form.get("next") or "/"))
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(request, response, info.token)
@@ -211,7 +256,9 @@ async def logout(request: Request) -> Response:
         form = await request.form()
         sent = form.get("csrf_token")
         if not isinstance(sent, str) or not secrets.compare_digest(sent, info.csrf_token):
-            raise Forbidden("The sign-out form's security token is missing or out of date. Reload the page and try again.")
+            raise Forbidden(
+                "The sign-out form's security token is missing or out of date. Reload the page and try again."
+            )
         await run_in_threadpool(sign_out, _state(request).engine, info.token)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(request, response)

@@ -49,8 +49,10 @@ SHOWN_JOBS = 10
 # is dead, whatever its process id says (a process id can be reused by an unrelated process).
 HEARTBEAT_SECONDS = 15.0
 STALE_SECONDS = 300.0
-DIED = ("The solve stopped unexpectedly: its process is no longer running (the server may have restarted, "
-        "or the machine ran out of memory). Nothing was stored.")
+DIED = (
+    "The solve stopped unexpectedly: its process is no longer running (the server may have restarted, "
+    "or the machine ran out of memory). Nothing was stored."
+)
 DIED_HINT = "Start the solve again. If it stops again, ask whoever runs the server to look at its log."
 
 
@@ -62,19 +64,40 @@ def start_solve(engine: Engine, options: RoundOptions, *, cohort: str | None, ac
     job_id = secrets.token_hex(8)
     at = now()
     with write_session(engine) as s:
-        s.add(WebJob(id=job_id, kind="solve", state=RUNNING, cohort=scope.name, created_by=actor, created_at=at,
-                     updated_at=at, progress="Starting the solve\n", cancel_requested=False,
-                     result={"options": asdict(options)}))
+        s.add(
+            WebJob(
+                id=job_id,
+                kind="solve",
+                state=RUNNING,
+                cohort=scope.name,
+                created_by=actor,
+                created_at=at,
+                updated_at=at,
+                progress="Starting the solve\n",
+                cancel_requested=False,
+                result={"options": asdict(options)},
+            )
+        )
     env = {**os.environ, DATABASE_URL_ENV: engine.url.render_as_string(hide_password=False)}
-    process = subprocess.Popen([sys.executable, "-m", "placement.web.jobs", job_id], env=env,
-                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "placement.web.jobs", job_id],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
     def reap() -> None:  # wait for it (no zombie), and say so if it died without a word
         _, err = process.communicate()
         if process.returncode not in (0, None):
-            _finish(engine, job_id, FAILED, {"error": "The solve stopped unexpectedly.",
-                                             "hint": (err or b"").decode(errors="replace")[-500:]}, only_running=True)
+            _finish(
+                engine,
+                job_id,
+                FAILED,
+                {"error": "The solve stopped unexpectedly.", "hint": (err or b"").decode(errors="replace")[-500:]},
+                only_running=True,
+            )
 
     threading.Thread(target=reap, name=f"placement-job-{job_id}", daemon=True).start()
     return job_id
@@ -99,8 +122,11 @@ def job(engine: Engine, job_id: str) -> WebJob | None:
 
 def _read_recent(engine: Engine, cohort: str) -> list[WebJob]:
     with transaction(engine) as s:
-        rows = list(s.scalars(select(WebJob).where(WebJob.cohort == cohort).order_by(WebJob.created_at.desc())
-                              .limit(SHOWN_JOBS)))
+        rows = list(
+            s.scalars(
+                select(WebJob).where(WebJob.cohort == cohort).order_by(WebJob.created_at.desc()).limit(SHOWN_JOBS)
+            )
+        )
         for r in rows:
             s.expunge(r)
         return rows
@@ -145,8 +171,11 @@ def _bury(engine: Engine, found: WebJob) -> None:
     """Mark a dead job failed; only if it is still running (its process may have finished it meanwhile)."""
     result = {**(found.result or {}), "error": DIED, "hint": DIED_HINT}
     with write_session(engine) as s:
-        s.execute(update(WebJob).where(WebJob.id == found.id, WebJob.state == RUNNING)
-                  .values(state=FAILED, updated_at=now(), result=result))
+        s.execute(
+            update(WebJob)
+            .where(WebJob.id == found.id, WebJob.state == RUNNING)
+            .values(state=FAILED, updated_at=now(), result=result)
+        )
 
 
 def _heartbeat(engine: Engine, job_id: str, *, first: bool = False) -> None:
@@ -204,8 +233,11 @@ def _watch_for_cancel(engine: Engine, job_id: str, actor: str, cohort: str) -> N
             wanted = s.scalar(select(WebJob.cancel_requested).where(WebJob.id == job_id))
         if wanted:
             with write_session(engine) as s:
-                s.execute(update(WebJob).where(WebJob.id == job_id, WebJob.state == RUNNING)
-                          .values(state=CANCELLED, updated_at=now(), progress=WebJob.progress + "Cancelled.\n"))
+                s.execute(
+                    update(WebJob)
+                    .where(WebJob.id == job_id, WebJob.state == RUNNING)
+                    .values(state=CANCELLED, updated_at=now(), progress=WebJob.progress + "Cancelled.\n")
+                )
                 scope = resolve(s, cohort)
                 with acting_as(actor):
                     log_action(s, "solve", "a solve started in the web console was cancelled; no round stored", scope)
@@ -222,8 +254,9 @@ def run_job(engine: Engine, job_id: str) -> None:
         return
     options = RoundOptions(**(found.result or {})["options"])
     _heartbeat(engine, job_id, first=True)
-    threading.Thread(target=_watch_for_cancel, args=(engine, job_id, found.created_by, found.cohort),
-                     daemon=True).start()
+    threading.Thread(
+        target=_watch_for_cancel, args=(engine, job_id, found.created_by, found.cohort), daemon=True
+    ).start()
     try:
         with acting_as(found.created_by):
             result = solve_round(engine, options, progress=lambda line: _say(engine, job_id, line), cohort=found.cohort)

@@ -29,8 +29,14 @@ def cohort_of(request: Request) -> str | None:
     return request.app.state.cohort
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
-           headers: dict[str, str] | None = None) -> Response:
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
     info = current_session(request)
     ctx: dict[str, Any] = {
         "account": info.account if info else None,
@@ -94,7 +100,7 @@ def paginate(request: Request, rows: Sequence[Any], size: int = PAGE_SIZE) -> Pa
         page = 1
     pages = max((len(rows) + size - 1) // size, 1)
     page = min(page, pages)
-    return Paged(rows[(page - 1) * size: page * size], page, pages, len(rows), size)
+    return Paged(rows[(page - 1) * size : page * size], page, pages, len(rows), size)
 
 
 def query_with(request: Request, **changes: Any) -> str:
@@ -128,10 +134,13 @@ def data_version(engine: Any) -> tuple[int, int, int]:
     from ..db.session import transaction
 
     with transaction(engine) as s:
-        row = s.execute(select(select(func.max(AuditLog.id)).where(AuditLog.action.not_in(READ_ONLY_ACTIONS))
-                               .scalar_subquery(),
-                               select(func.max(SeasonEvent.id)).scalar_subquery(),
-                               select(func.max(Round.id)).scalar_subquery())).one()
+        row = s.execute(
+            select(
+                select(func.max(AuditLog.id)).where(AuditLog.action.not_in(READ_ONLY_ACTIONS)).scalar_subquery(),
+                select(func.max(SeasonEvent.id)).scalar_subquery(),
+                select(func.max(Round.id)).scalar_subquery(),
+            )
+        ).one()
     return (row[0] or 0, row[1] or 0, row[2] or 0)
 
 

@@ -15,11 +15,17 @@ from .auth import Forbidden, call, page, session
 from .pages import cached, cohort_of, paginate
 from .pages import render as render_page
 
-MEDIA = {"html": "text/html; charset=utf-8", "json": "application/json", "csv": "text/csv; charset=utf-8",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+MEDIA = {
+    "html": "text/html; charset=utf-8",
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 # The report is the library's own self-contained page: its styles are inline and it has no script at all.
-REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
-              "base-uri 'none'; form-action 'none'")
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; "
+    "base-uri 'none'; form-action 'none'"
+)
 LOG_LIMIT = 1000
 
 
@@ -37,11 +43,24 @@ async def report(request: Request) -> Response:
         raise Forbidden("Your role reads the publication edition of the audit only.")
     cohort = cohort_of(request)
     engine = request.app.state.engine
-    audit = await call(request, cached, request, ("audit", cohort, number, edition.value),
-                       lambda: audit_round(engine, number, edition=edition, cohort=cohort))
+    audit = await call(
+        request,
+        cached,
+        request,
+        ("audit", cohort, number, edition.value),
+        lambda: audit_round(engine, number, edition=edition, cohort=cohort),
+    )
     body = render(audit, fmt)
-    await call(request, log_delivery, engine, number, fmt, edition=edition, cohort=cohort,
-               to="shown in the web console" if fmt == "html" else "downloaded from the web console")
+    await call(
+        request,
+        log_delivery,
+        engine,
+        number,
+        fmt,
+        edition=edition,
+        cohort=cohort,
+        to="shown in the web console" if fmt == "html" else "downloaded from the web console",
+    )
     headers = {"content-security-policy": REPORT_CSP}
     if fmt != "html":
         headers["content-disposition"] = f'attachment; filename="round-{number}-audit-{edition.value}.{fmt}"'
@@ -54,8 +73,17 @@ async def audit_log(request: Request) -> Response:
     action = request.query_params.get("action", "")
     found = await call(request, entries, engine, actions=[action] if action else [], limit=LOG_LIMIT)
     known = await call(request, actions, engine)
-    return render_page(request, "log.html", {"title": "Audit log", "paged": paginate(request, found),
-                                             "action": action, "actions": known, "limit": LOG_LIMIT})
+    return render_page(
+        request,
+        "log.html",
+        {
+            "title": "Audit log",
+            "paged": paginate(request, found),
+            "action": action,
+            "actions": known,
+            "limit": LOG_LIMIT,
+        },
+    )
 
 
 ROUTES = [

@@ -44,8 +44,9 @@ def _for_candidate(indexed: _Indexed, cid: str) -> Any:
     """The encoding as one candidate's page reads it: their own dropped preferences, and whether they are in the
     pool. ``show_candidate`` looks only at those two, and scanning every dropped preference of 20,000
     candidates per page view cost more than the rest of the page."""
-    return replace(indexed.encoded, candidate_ids=[cid] if cid in indexed.pool else [],
-                   dropped=indexed.dropped.get(cid, []))
+    return replace(
+        indexed.encoded, candidate_ids=[cid] if cid in indexed.pool else [], dropped=indexed.dropped.get(cid, [])
+    )
 
 
 @page(Right.READ)
@@ -56,22 +57,28 @@ async def find(request: Request) -> Response:
     try:
         await call(request, show_candidate, request.app.state.engine, wanted, cohort=cohort_of(request))
     except PlacementError as exc:
-        return render(request, "candidates.html", {"title": "Candidates", "q": wanted, "errors": problem(exc, "q")},
-                      status=404)
+        return render(
+            request, "candidates.html", {"title": "Candidates", "q": wanted, "errors": problem(exc, "q")}, status=404
+        )
     from urllib.parse import quote
 
     return RedirectResponse(f"/candidates/{quote(wanted, safe='')}", status_code=303)
 
 
-async def _candidate_page(request: Request, *, errors: list | None = None, reason: str = "", status: int = 200,
-                          explanation: str | None = None) -> Response:
+async def _candidate_page(
+    request: Request, *, errors: list | None = None, reason: str = "", status: int = 200, explanation: str | None = None
+) -> Response:
     cid = request.path_params["candidate_id"]
     engine, cohort = request.app.state.engine, cohort_of(request)
     # The cohort's eligibility is encoded once per change of the data, not once per candidate shown.
     indexed = await call(request, cached, request, ("encoding", cohort), lambda: _index(engine, cohort))
     view = await call(request, show_candidate, engine, cid, cohort=cohort, encoded=_for_candidate(indexed, cid))
-    return render(request, "candidate.html", {"title": f"Candidate {cid}", "c": view, "errors": errors or [],
-                                              "reason": reason, "explanation": explanation}, status=status)
+    return render(
+        request,
+        "candidate.html",
+        {"title": f"Candidate {cid}", "c": view, "errors": errors or [], "reason": reason, "explanation": explanation},
+        status=status,
+    )
 
 
 @page(Right.READ)
@@ -85,8 +92,15 @@ async def explain_page(request: Request) -> Response:
     raw = request.query_params.get("round", "")
     number = int(raw) if raw.isdigit() else None
     try:
-        said = await call(request, explain, request.app.state.engine, cid, number, time_limit=EXPLAIN_SECONDS,
-                          cohort=cohort_of(request))
+        said = await call(
+            request,
+            explain,
+            request.app.state.engine,
+            cid,
+            number,
+            time_limit=EXPLAIN_SECONDS,
+            cohort=cohort_of(request),
+        )
     except PlacementError as exc:
         return await _candidate_page(request, errors=problem(exc, "explain"), status=400)
     return await _candidate_page(request, explanation=said.render())
@@ -98,8 +112,9 @@ async def withdraw(request: Request) -> Response:
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     if not reason:
-        return await _candidate_page(request, errors=[("reason", "Enter why the candidate leaves the scheme")],
-                                     status=400)
+        return await _candidate_page(
+            request, errors=[("reason", "Enter why the candidate leaves the scheme")], status=400
+        )
     try:
         said = await call(request, withdraw_candidate, request.app.state.engine, cid, reason, cohort=cohort_of(request))
     except PlacementError as exc:

@@ -16,16 +16,29 @@ from .auth import call, page
 from .pages import cohort_of, done, problem, render
 from .uploads import stage, staged, unstage, upload_of
 
-KINDS = {"candidates": "Candidates", "hosts": "Hosts and their places", "preferences": "Candidates' preferences",
-         "host_rankings": "Hosts' rankings of candidates", "targets": "Diversity targets",
-         "pairs": "Required and forbidden pairs"}
+KINDS = {
+    "candidates": "Candidates",
+    "hosts": "Hosts and their places",
+    "preferences": "Candidates' preferences",
+    "host_rankings": "Hosts' rankings of candidates",
+    "targets": "Diversity targets",
+    "pairs": "Required and forbidden pairs",
+}
 MAX_ERRORS = 1000  # every row error on the page, up to this many
 
 
 def _form(request: Request, **context) -> Response:
     status = context.pop("status", 200)
-    base: dict = {"title": "Import", "kinds": KINDS, "kind": "", "sheet": "", "report": None, "token": "",
-            "file_name": "", "row_errors": []}
+    base: dict = {
+        "title": "Import",
+        "kinds": KINDS,
+        "kind": "",
+        "sheet": "",
+        "report": None,
+        "token": "",
+        "file_name": "",
+        "row_errors": [],
+    }
     base.update(context)
     return render(request, "import.html", base, status=status)
 
@@ -37,8 +50,18 @@ async def import_form(request: Request) -> Response:
 
 def _run(request: Request, kind: str, paths: dict[str, Path], sheet: str, *, dry_run: bool):
     mapping = load_mapping(paths["mapping"]) if "mapping" in paths else None
-    return call(request, import_file, request.app.state.engine, kind, paths["data"], mapping=mapping,
-                dry_run=dry_run, max_errors=MAX_ERRORS, sheet=sheet or None, cohort=cohort_of(request))
+    return call(
+        request,
+        import_file,
+        request.app.state.engine,
+        kind,
+        paths["data"],
+        mapping=mapping,
+        dry_run=dry_run,
+        max_errors=MAX_ERRORS,
+        sheet=sheet or None,
+        cohort=cohort_of(request),
+    )
 
 
 @page(Right.CHANGE)
@@ -54,20 +77,35 @@ async def import_submit(request: Request) -> Response:
         # The second step: import the file checked a moment ago (the same bytes: it was kept, not re-sent).
         paths = staged(token)
         if paths is None or "data" not in paths:
-            return _form(request, errors=[("data_file", "The checked file is no longer kept: upload it again")],
-                         status=400, **keep)
+            return _form(
+                request,
+                errors=[("data_file", "The checked file is no longer kept: upload it again")],
+                status=400,
+                **keep,
+            )
         try:
             report = await _run(request, kind, paths, sheet, dry_run=False)
         except InputError as exc:
-            return _form(request, errors=[("data_file", exc.message.splitlines()[0])], row_errors=exc.problems,
-                         status=400, **keep)
+            return _form(
+                request,
+                errors=[("data_file", exc.message.splitlines()[0])],
+                row_errors=exc.problems,
+                status=400,
+                **keep,
+            )
         except PlacementError as exc:
             return _form(request, errors=problem(exc, "data_file"), status=400, **keep)
         unstage(token)
-        said = ("nothing changed: the same file was imported before" if report.skipped_same_file else
-                f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.removed} removed")
-        return done(request, "/import", f"Imported {report.file} ({report.kind}, {report.rows} rows) into cohort "
-                                        f"{report.cohort}: {said}.")
+        said = (
+            "nothing changed: the same file was imported before"
+            if report.skipped_same_file
+            else f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, {report.removed} removed"
+        )
+        return done(
+            request,
+            "/import",
+            f"Imported {report.file} ({report.kind}, {report.rows} rows) into cohort {report.cohort}: {said}.",
+        )
     data, mapping = upload_of(form, "data_file"), upload_of(form, "mapping_file")
     if data is None:
         return _form(request, errors=[("data_file", "Choose a CSV file or workbook")], status=400, **keep)
@@ -76,8 +114,9 @@ async def import_submit(request: Request) -> Response:
         report = await _run(request, kind, paths, sheet, dry_run=True)
     except InputError as exc:
         unstage(token)
-        return _form(request, errors=[("data_file", exc.message.splitlines()[0])], row_errors=exc.problems,
-                     status=400, **keep)
+        return _form(
+            request, errors=[("data_file", exc.message.splitlines()[0])], row_errors=exc.problems, status=400, **keep
+        )
     except PlacementError as exc:
         unstage(token)
         return _form(request, errors=problem(exc, "data_file"), status=400, **keep)

@@ -19,12 +19,21 @@ from .auth import call, page
 from .pages import cached, cohort_of, done, paginate, problem, render
 from .uploads import saved, upload_of
 
-CORRECTIONS = {"accept": "change the answer to accepted", "decline": "change the answer to declined",
-               "release": "release the offer (the scheme withdraws it)"}
+CORRECTIONS = {
+    "accept": "change the answer to accepted",
+    "decline": "change the answer to declined",
+    "release": "release the offer (the scheme withdraws it)",
+}
 
 
-async def _offers_page(request: Request, *, errors: list | None = None, row_errors: list | None = None,
-                       values: dict | None = None, status: int = 200) -> Response:
+async def _offers_page(
+    request: Request,
+    *,
+    errors: list | None = None,
+    row_errors: list | None = None,
+    values: dict | None = None,
+    status: int = 200,
+) -> Response:
     engine, cohort = request.app.state.engine, cohort_of(request)
     season = await call(request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort))
     number = season.latest_approved
@@ -33,15 +42,33 @@ async def _offers_page(request: Request, *, errors: list | None = None, row_erro
     state = request.query_params.get("offer", "offered")
     q = request.query_params.get("q", "").strip().casefold()
     if number is not None:
-        view = await call(request, cached, request, ("round", cohort, number),
-                          lambda: show_round(engine, number, cohort=cohort))
-        rows = [p for p in view.placements if (not state or p.offer == state)
-                and (not q or q in p.candidate_id.casefold() or q in (p.candidate_name or "").casefold())]
-    return render(request, "offers.html", {
-        "title": "Offers", "number": number, "view": view, "paged": paginate(request, rows), "state": state,
-        "q": request.query_params.get("q", ""), "counts": dict(sorted(view.offers().items())) if view else {},
-        "errors": errors or [], "row_errors": row_errors or [], "values": values or {}, "corrections": CORRECTIONS,
-    }, status=status)
+        view = await call(
+            request, cached, request, ("round", cohort, number), lambda: show_round(engine, number, cohort=cohort)
+        )
+        rows = [
+            p
+            for p in view.placements
+            if (not state or p.offer == state)
+            and (not q or q in p.candidate_id.casefold() or q in (p.candidate_name or "").casefold())
+        ]
+    return render(
+        request,
+        "offers.html",
+        {
+            "title": "Offers",
+            "number": number,
+            "view": view,
+            "paged": paginate(request, rows),
+            "state": state,
+            "q": request.query_params.get("q", ""),
+            "counts": dict(sorted(view.offers().items())) if view else {},
+            "errors": errors or [],
+            "row_errors": row_errors or [],
+            "values": values or {},
+            "corrections": CORRECTIONS,
+        },
+        status=status,
+    )
 
 
 @page(Right.READ)
@@ -55,11 +82,13 @@ async def answer(request: Request) -> Response:
     cid = str(form.get("candidate_id") or "").strip()
     response = str(form.get("answer") or "")
     if not cid or response not in ("accept", "decline"):
-        return await _offers_page(request, errors=[("candidate_id", "Choose a candidate and accept or decline")],
-                                  status=400)
+        return await _offers_page(
+            request, errors=[("candidate_id", "Choose a candidate and accept or decline")], status=400
+        )
     try:
-        number, host = await call(request, record_response, request.app.state.engine, cid, response,
-                                  cohort=cohort_of(request))
+        number, host = await call(
+            request, record_response, request.app.state.engine, cid, response, cohort=cohort_of(request)
+        )
     except PlacementError as exc:
         return await _offers_page(request, errors=problem(exc, "candidate_id"), status=400)
     back = str(form.get("back") or "/offers")
@@ -78,23 +107,31 @@ async def import_page(request: Request) -> Response:
     try:
         with saved(uploads) as paths:
             loaded = load_mapping(paths["mapping"]) if "mapping" in paths else None
-            changes = await call(request, import_answers, request.app.state.engine, paths["answers"], loaded,
-                                 cohort=cohort_of(request))
+            changes = await call(
+                request, import_answers, request.app.state.engine, paths["answers"], loaded, cohort=cohort_of(request)
+            )
     except InputError as exc:
-        return await _offers_page(request, errors=[("answers_file", exc.message.splitlines()[0])],
-                                  row_errors=exc.problems, status=400)
+        return await _offers_page(
+            request, errors=[("answers_file", exc.message.splitlines()[0])], row_errors=exc.problems, status=400
+        )
     except PlacementError as exc:
         return await _offers_page(request, errors=problem(exc, "answers_file"), status=400)
     accepted = sum(1 for c in changes if c.after == "accepted")
-    return done(request, "/offers", f"Recorded {len(changes)} answers (round {changes[0].round}): {accepted} accepted, "
-                                    f"{len(changes) - accepted} declined.")
+    return done(
+        request,
+        "/offers",
+        f"Recorded {len(changes)} answers (round {changes[0].round}): {accepted} accepted, "
+        f"{len(changes) - accepted} declined.",
+    )
 
 
 @page(Right.CHANGE)
 async def correct(request: Request) -> Response:
     form = await request.form()
-    values = {k: str(form.get(f) or "").strip()
-              for k, f in (("candidate_id", "correct_candidate_id"), ("action", "action"), ("reason", "correct_reason"))}
+    values = {
+        k: str(form.get(f) or "").strip()
+        for k, f in (("candidate_id", "correct_candidate_id"), ("action", "action"), ("reason", "correct_reason"))
+    }
     errors = []
     if not values["candidate_id"]:
         errors.append(("correct_candidate_id", "Enter the candidate's id"))
@@ -109,14 +146,23 @@ async def correct(request: Request) -> Response:
         if values["action"] == "release":
             said = await call(request, release_offer, engine, values["candidate_id"], values["reason"], cohort=cohort)
         else:
-            said = await call(request, change_answer, engine, values["candidate_id"], values["action"],
-                              values["reason"], cohort=cohort)
+            said = await call(
+                request,
+                change_answer,
+                engine,
+                values["candidate_id"],
+                values["action"],
+                values["reason"],
+                cohort=cohort,
+            )
     except PlacementError as exc:
         return await _offers_page(request, errors=problem(exc, "correct_candidate_id"), values=values, status=400)
     message = said.summary
     if said.superseded:
-        message += (f" Proposal {', '.join(map(str, said.superseded))} no longer starts from the offers as they "
-                    "stand and is superseded: solve again.")
+        message += (
+            f" Proposal {', '.join(map(str, said.superseded))} no longer starts from the offers as they "
+            "stand and is superseded: solve again."
+        )
     return done(request, "/offers", message)
 
 

@@ -54,8 +54,13 @@ def _number(request: Request) -> int:
 def load(request: Request, number: int) -> Any:
     """Round ``number`` as the library shows it (cached until the data changes)."""
     cohort = cohort_of(request)
-    return call(request, cached, request, ("round", cohort, number),
-                lambda: show_round(request.app.state.engine, number, cohort=cohort))
+    return call(
+        request,
+        cached,
+        request,
+        ("round", cohort, number),
+        lambda: show_round(request.app.state.engine, number, cohort=cohort),
+    )
 
 
 def _matches(query: str, *values: str | None) -> bool:
@@ -64,10 +69,13 @@ def _matches(query: str, *values: str | None) -> bool:
 
 def _filters(request: Request) -> dict[str, Any]:
     """The table's filter and sort as the query string asks (an unknown sort or direction is the default)."""
-    return {"q": request.query_params.get("q", ""), "offer": request.query_params.get("offer", ""),
-            "flagged": request.query_params.get("flagged") == "1",
-            "sort": request.query_params.get("sort", ""),
-            "dir": "desc" if request.query_params.get("dir") == "desc" else "asc"}
+    return {
+        "q": request.query_params.get("q", ""),
+        "offer": request.query_params.get("offer", ""),
+        "flagged": request.query_params.get("flagged") == "1",
+        "sort": request.query_params.get("sort", ""),
+        "dir": "desc" if request.query_params.get("dir") == "desc" else "asc",
+    }
 
 
 def _rows(view: RoundView, tab: str, filters: dict[str, Any]) -> tuple:
@@ -75,11 +83,18 @@ def _rows(view: RoundView, tab: str, filters: dict[str, Any]) -> tuple:
     q, offer, flagged = filters["q"].strip().casefold(), filters["offer"], filters["flagged"]
     rows: list
     if tab == "candidate":
-        rows = [p for p in view.placements if (not q or _matches(q, p.candidate_id, p.candidate_name, p.host_id, p.host_name))
-                and (not offer or p.offer == offer)]
+        rows = [
+            p
+            for p in view.placements
+            if (not q or _matches(q, p.candidate_id, p.candidate_name, p.host_id, p.host_name))
+            and (not offer or p.offer == offer)
+        ]
     elif tab == "host":
-        rows = [h for h in view.hosts if (not q or _matches(q, h.host_id, h.host_name, h.region))
-                and (not flagged or h.flagged)]
+        rows = [
+            h
+            for h in view.hosts
+            if (not q or _matches(q, h.host_id, h.host_name, h.region)) and (not flagged or h.flagged)
+        ]
     else:
         rows = [u for u in view.unplaced if not q or _matches(q, u.candidate_id, u.candidate_name, u.reason)]
     rows.sort(key=SORTS[tab][filters["sort"]], reverse=filters["dir"] == "desc")
@@ -93,8 +108,17 @@ def _table(request: Request, view: RoundView, number: int, tab: str) -> tuple[tu
     filters = _filters(request)
     if filters["sort"] not in SORTS[tab]:
         filters["sort"] = next(iter(SORTS[tab]))
-    key = ("rows", cohort_of(request), number, tab, filters["q"].strip().casefold(), filters["offer"],
-           filters["flagged"] and tab == "host", filters["sort"], filters["dir"])
+    key = (
+        "rows",
+        cohort_of(request),
+        number,
+        tab,
+        filters["q"].strip().casefold(),
+        filters["offer"],
+        filters["flagged"] and tab == "host",
+        filters["sort"],
+        filters["dir"],
+    )
     return cached(request, key, lambda: _rows(view, tab, filters)), filters
 
 
@@ -114,12 +138,26 @@ async def _round_page(request: Request, *, errors: list | None = None, reason: s
     # figure on a special category at all (the publication edition is theirs).
     internal = can(session(request).account.role, Right.READ_INTERNAL)
     targets = [target_json(raw) for raw in view.targets if internal or not is_special(raw.get("attribute"))]
-    return render(request, "round.html", {
-        "title": f"Round {number}", "view": view, "tab": tab, "paged": paginate(request, rows), "filters": filters,
-        "offers": offers, "offer_counts": dict(sorted(view.offers().items())), "targets": targets,
-        "withheld": WITHHELD, "flagged_hosts": sum(1 for h in view.hosts if h.flagged),
-        "approver": session(request).account.approver, "errors": errors or [], "reason": reason,
-    }, status=status)
+    return render(
+        request,
+        "round.html",
+        {
+            "title": f"Round {number}",
+            "view": view,
+            "tab": tab,
+            "paged": paginate(request, rows),
+            "filters": filters,
+            "offers": offers,
+            "offer_counts": dict(sorted(view.offers().items())),
+            "targets": targets,
+            "withheld": WITHHELD,
+            "flagged_hosts": sum(1 for h in view.hosts if h.flagged),
+            "approver": session(request).account.approver,
+            "errors": errors or [],
+            "reason": reason,
+        },
+        status=status,
+    )
 
 
 @page(Right.READ)
@@ -128,15 +166,19 @@ async def download(request: Request) -> Response:
     number = _number(request)
     suffix = request.path_params["fmt"]
     if suffix not in ("csv", "xlsx"):
-        return render(request, "error.html", {"title": "Page not found", "message": "Download as .csv or .xlsx."},
-                      status=404)
+        return render(
+            request, "error.html", {"title": "Page not found", "message": "Download as .csv or .xlsx."}, status=404
+        )
     name = f"placements-round-{number}.{suffix}"
     with tempfile.TemporaryDirectory(prefix="placement-export-") as folder:
         out = Path(folder) / name
         await call(request, export_round, request.app.state.engine, number, out, cohort=cohort_of(request))
         body = out.read_bytes()
-    media = ("text/csv; charset=utf-8" if suffix == "csv"
-             else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    media = (
+        "text/csv; charset=utf-8"
+        if suffix == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     return Response(body, media_type=media, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
@@ -145,8 +187,9 @@ async def approve(request: Request) -> Response:
     number = _number(request)
     approver = session(request).account.approver  # the signed-in person, never a typed name (UK GDPR Art. 22)
     try:
-        offers = await call(request, approve_round, request.app.state.engine, number, approver,
-                            cohort=cohort_of(request))
+        offers = await call(
+            request, approve_round, request.app.state.engine, number, approver, cohort=cohort_of(request)
+        )
     except PlacementError as exc:
         return await _round_page(request, errors=problem(exc, "approve"), status=400)
     return done(request, f"/rounds/{number}", f"Round {number} approved by {approver}: {offers} offers made.")

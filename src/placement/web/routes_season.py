@@ -24,8 +24,11 @@ async def season(request: Request) -> Response:
         status = await call(request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort))
     except PlacementError as exc:
         # Several open cohorts and none chosen, or a chosen cohort renamed since: say so and offer the choice.
-        return render(request, "season.html", {"title": "Season", "status": None, "cohorts": cohorts,
-                                               "errors": problem(exc, "cohort")})
+        return render(
+            request,
+            "season.html",
+            {"title": "Season", "status": None, "cohorts": cohorts, "errors": problem(exc, "cohort")},
+        )
     return render(request, "season.html", {"title": "Season", "status": status, "cohorts": cohorts})
 
 
@@ -38,8 +41,12 @@ async def pick_cohort(request: Request) -> Response:
             await call(request, resolve_in, request.app.state.engine, name)
         except PlacementError as exc:
             cohorts = await call(request, list_cohorts, request.app.state.engine)
-            return render(request, "season.html", {"title": "Season", "status": None, "cohorts": cohorts,
-                                                   "errors": problem(exc, "cohort")}, status=400)
+            return render(
+                request,
+                "season.html",
+                {"title": "Season", "status": None, "cohorts": cohorts, "errors": problem(exc, "cohort")},
+                status=400,
+            )
     await call(request, choose_cohort, request.app.state.engine, session(request).token, name)
     return done(request, "/", f"Working on cohort {name}." if name else "Working on the server's default cohort.")
 

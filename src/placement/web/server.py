@@ -34,12 +34,21 @@ def factory() -> Starlette:
     engine = make_engine(database_url())
     require_schema(engine)
     forget_old(engine)
-    return create_app(engine, cohort=os.environ.get(COHORT_ENV) or None,
-                      secure_cookies=os.environ.get(SECURE_ENV, "") == "1")
+    return create_app(
+        engine, cohort=os.environ.get(COHORT_ENV) or None, secure_cookies=os.environ.get(SECURE_ENV, "") == "1"
+    )
 
 
-def run(db_url: str, *, host: str, port: int, workers: int = 1, cohort: str | None = None,
-        secure_cookies: bool | None = None, proxy_headers: bool = False) -> None:
+def run(
+    db_url: str,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    cohort: str | None = None,
+    secure_cookies: bool | None = None,
+    proxy_headers: bool = False,
+) -> None:
     import uvicorn
 
     os.environ[DATABASE_URL_ENV] = db_url
@@ -47,6 +56,14 @@ def run(db_url: str, *, host: str, port: int, workers: int = 1, cohort: str | No
         os.environ[COHORT_ENV] = cohort
     secure = (not _loopback(host)) if secure_cookies is None else secure_cookies
     os.environ[SECURE_ENV] = "1" if secure else "0"
-    uvicorn.run("placement.web.server:factory", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=proxy_headers, forwarded_allow_ips="127.0.0.1" if proxy_headers else None,
-                server_header=False, log_level="info")
+    uvicorn.run(
+        "placement.web.server:factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips="127.0.0.1" if proxy_headers else None,
+        server_header=False,
+        log_level="info",
+    )

@@ -39,8 +39,10 @@ def saved(uploads: dict[str, UploadFile]) -> Iterator[dict[str, Path]]:
                 while chunk := upload.file.read(1 << 20):
                     size += len(chunk)
                     if size > limit:
-                        raise ConfigError(f"{safe_name(upload.filename, field)} is larger than {limit:,} bytes.",
-                                          "Split the file, or raise PLACEMENT_MAX_IMPORT_BYTES on the server.")
+                        raise ConfigError(
+                            f"{safe_name(upload.filename, field)} is larger than {limit:,} bytes.",
+                            "Split the file, or raise PLACEMENT_MAX_IMPORT_BYTES on the server.",
+                        )
                     out.write(chunk)
             paths[field] = path
         yield paths
