@@ -174,7 +174,7 @@ def read_round(session: Session, number: int, cohort: CohortRef | str | None = N
         # No placements: the targets the round was asked to meet are listed, not assessed.
         assessed = False
         if not targets and encoded is not None:
-            targets = [_unassessed_target(t) for t in encoded.problem.targets]
+            targets = [unassessed_target(t) for t in encoded.problem.targets]
 
     blocking = [(str(c), str(h)) for c, h in summary.get("blocking_pairs", [])]
     if (
@@ -223,7 +223,8 @@ def _stored_inputs(session: Session, rnd: Round):
     return loads(blob)
 
 
-def _unassessed_target(t) -> dict:
+def unassessed_target(t) -> dict:
+    """A target of a round that placed nobody: its definition, nothing counted, neither met nor missed."""
     return {
         "name": t.name,
         "scope": t.scope,

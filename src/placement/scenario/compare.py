@@ -35,7 +35,7 @@ from ..cohorts import CohortRef
 from ..errors import RoundError
 from ..rounds import RoundOptions
 from ..solver.problem import Problem, Solution
-from ..totals import SOLVED, RoundRecord, chosen_pairs, read_round, target_status, totals_of
+from ..totals import SOLVED, RoundRecord, chosen_pairs, read_round, target_status, totals_of, unassessed_target
 from .solving import Answer, Job, Solvers, processes
 from .variants import Applied, Variant, apply_variant, parse_variant
 
@@ -203,21 +203,7 @@ def _variant_records(
     targets = (
         _target_summaries(solution, a.problem)
         if solution.status in SOLVED
-        else [
-            {
-                "name": t.name,
-                "scope": t.scope,
-                "attribute": t.attribute,
-                "value": t.value,
-                "hard": t.hard,
-                "min_share": t.min_share,
-                "max_share": t.max_share,
-                "placed_in_scope": 0,
-                "members_placed": 0,
-                "met": None,
-            }
-            for t in a.problem.targets
-        ]
+        else [unassessed_target(t) for t in a.problem.targets]
     )
     if a.options.get("stability", "none") != "none" or solution.status not in SOLVED:
         blocking = [(encoded.candidate_ids[c], encoded.host_ids[h]) for c, h in solution.blocking_pairs]
