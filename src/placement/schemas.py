@@ -42,6 +42,7 @@ from .domain import (
     SPECIALISMS,
     TARGET_ATTRIBUTES,
 )
+from .shares import ShareError, exact_share
 from .text import is_hidden, refused_in_id, refused_in_text
 
 # Longest text a cell may hold: anything longer is a broken export (a whole
@@ -377,9 +378,6 @@ class HostRankingRow(_Row):
     rank: Rank
 
 
-_FRACTION = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
-
-
 def _share(bound: Literal["min", "max"]) -> Callable[[Any], float | None]:
     """A share from 0 to 1, enforced exactly as the decimal written (``placement.shares.exact_share``).
 
@@ -391,24 +389,27 @@ def _share(bound: Literal["min", "max"]) -> Callable[[Any], float | None]:
     number = _number(0, 1, required=False)
 
     def check(value: Any) -> float | None:
-        match = _FRACTION.fullmatch(_text(value))
-        if match and int(match[2]) > 0 and int(match[1]) <= int(match[2]):
-            share = Fraction(int(match[1]), int(match[2]))
-            scaled = share * 10**6
-            decimal = Fraction(math.floor(scaled) if bound == "min" else math.ceil(scaled), 10**6)
-            written = f"{float(decimal):.6f}".rstrip("0").rstrip(".")
-            if decimal == share:
-                return float(share)  # 1/4 is 0.25 exactly: the same share either way
-            else:
-                # Whole people needed in a scope of n placed differ only once |share - decimal| x n
-                # reaches 1/denominator (the distance from share x n to the next whole number).
-                limit = math.ceil(1 / (share.denominator * abs(share - decimal)))
-                fix = (
-                    f"write {written} ({'at least' if bound == 'min' else 'at most'} the same whole number "
-                    f"of people as {match[1]}/{match[2]} in any scope of fewer than {limit:,} placed)"
-                )
-            raise CellError("is a fraction; shares are written as decimals", fix)
-        return number(value)
+        text = _text(value)
+        if "/" not in text:
+            return number(value)
+        try:
+            share = exact_share(text)  # the project's one reading of "a/b"
+        except ShareError:
+            return number(value)  # not a fraction of whole numbers from 0 to 1: "is not a number"
+        scaled = share * 10**6
+        decimal = Fraction(math.floor(scaled) if bound == "min" else math.ceil(scaled), 10**6)
+        if decimal == share:
+            return float(share)  # 1/4 is 0.25 exactly: the same share either way
+        written = f"{float(decimal):.6f}".rstrip("0").rstrip(".")
+        # Whole people needed in a scope of n placed differ only once |share - decimal| x n
+        # reaches 1/denominator (the distance from share x n to the next whole number).
+        limit = math.ceil(1 / (share.denominator * abs(share - decimal)))
+        as_written = "/".join(part.strip() for part in text.split("/", 1))
+        fix = (
+            f"write {written} ({'at least' if bound == 'min' else 'at most'} the same whole number "
+            f"of people as {as_written} in any scope of fewer than {limit:,} placed)"
+        )
+        raise CellError("is a fraction; shares are written as decimals", fix)
 
     return check
 
