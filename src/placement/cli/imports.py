@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.table import Table
@@ -97,10 +99,7 @@ def _show(reports: list[ImportReport], dry_run: bool) -> None:
             str(r.removed),
             cell(note),
         )
-    console = tables.console()
-    if not console.is_terminal:  # piped or captured: do not squeeze the table into 80 columns
-        console = tables.console()
-    console.print(table)
+    tables.console().print(table)
 
 
 def _engine(app: AppContext, dry_run: bool):
@@ -137,6 +136,43 @@ def import_group() -> None:
     """
 
 
+_sheet_option = click.option(
+    "--sheet",
+    default=None,
+    metavar="NAME",
+    help="The workbook's sheet to read (default: its first; a macro workbook needs it named).",
+)
+
+
+@dataclass(frozen=True)
+class _Flags:
+    """The options every import command shares (``_common_options``), as the library's keyword arguments."""
+
+    mapping_path: Path | None
+    dry_run: bool
+    max_errors: int
+    delimiter: str | None
+    max_bytes: int | None
+    max_rows: int | None
+
+    def library_kwargs(self, app: AppContext) -> dict[str, Any]:
+        return {
+            "mapping": load_mapping(self.mapping_path) if self.mapping_path else None,
+            "dry_run": self.dry_run,
+            "max_errors": self.max_errors,
+            "delimiter": self.delimiter,
+            "limits": _limits(self.max_bytes, self.max_rows),
+            "cohort": app.cohort,
+        }
+
+
+def _import_one(app: AppContext, kind: str, file: Path, sheet: str | None, options: dict[str, Any]) -> None:
+    """Import one FILE of ``kind`` (``import_file``) and show what changed."""
+    flags = _Flags(**options)
+    report = import_file(_engine(app, flags.dry_run), kind, file, sheet=sheet, **flags.library_kwargs(app))
+    _show([report], flags.dry_run)
+
+
 def _make_kind_command(kind: str) -> None:
     name = kind.replace("_", "-")
 
@@ -144,40 +180,12 @@ def _make_kind_command(kind: str) -> None:
         name, help=f"Import {name} from FILE (CSV, .xlsx, .xlsm or .ods); rows are matched to stored ones by id."
     )
     @click.argument("file", type=_path)
-    @click.option(
-        "--sheet",
-        default=None,
-        metavar="NAME",
-        help="The workbook's sheet to read (default: its first; a macro workbook needs it named).",
-    )
+    @_sheet_option
     @_common_options
     @pass_app
     @handle_errors
-    def command(
-        app: AppContext,
-        file: Path,
-        sheet: str | None,
-        mapping_path: Path | None,
-        dry_run: bool,
-        max_errors: int,
-        delimiter: str | None,
-        max_bytes: int | None,
-        max_rows: int | None,
-    ) -> None:
-        mapping = load_mapping(mapping_path) if mapping_path else None
-        report = import_file(
-            _engine(app, dry_run),
-            kind,
-            file,
-            mapping=mapping,
-            dry_run=dry_run,
-            max_errors=max_errors,
-            sheet=sheet,
-            delimiter=delimiter,
-            limits=_limits(max_bytes, max_rows),
-            cohort=app.cohort,
-        )
-        _show([report], dry_run)
+    def command(app: AppContext, file: Path, sheet: str | None, **options: Any) -> None:
+        _import_one(app, kind, file, sheet, options)
 
 
 for _kind in KINDS:
@@ -189,16 +197,7 @@ for _kind in KINDS:
 @_common_options
 @pass_app
 @handle_errors
-def import_directory(
-    app: AppContext,
-    directory: Path,
-    mapping_path: Path | None,
-    dry_run: bool,
-    max_errors: int,
-    delimiter: str | None,
-    max_bytes: int | None,
-    max_rows: int | None,
-) -> None:
+def import_directory(app: AppContext, directory: Path, **options: Any) -> None:
     """Import every file found in DIRECTORY together, in one transaction.
 
     \b
@@ -207,42 +206,18 @@ def import_directory(
     mapping file gives) and imports them in that order, checking ids
     across the files.
     """
-    mapping = load_mapping(mapping_path) if mapping_path else None
-    reports = import_dir(
-        _engine(app, dry_run),
-        directory,
-        mapping=mapping,
-        dry_run=dry_run,
-        max_errors=max_errors,
-        delimiter=delimiter,
-        limits=_limits(max_bytes, max_rows),
-        cohort=app.cohort,
-    )
-    _show(reports, dry_run)
+    flags = _Flags(**options)
+    reports = import_dir(_engine(app, flags.dry_run), directory, **flags.library_kwargs(app))
+    _show(reports, flags.dry_run)
 
 
 @import_group.command("outcomes")
 @click.argument("file", type=_path)
-@click.option(
-    "--sheet",
-    default=None,
-    metavar="NAME",
-    help="The workbook's sheet to read (default: its first; a macro workbook needs it named).",
-)
+@_sheet_option
 @_common_options
 @pass_app
 @handle_errors
-def import_outcomes_cmd(
-    app: AppContext,
-    file: Path,
-    sheet: str | None,
-    mapping_path: Path | None,
-    dry_run: bool,
-    max_errors: int,
-    delimiter: str | None,
-    max_bytes: int | None,
-    max_rows: int | None,
-) -> None:
+def import_outcomes_cmd(app: AppContext, file: Path, sheet: str | None, **options: Any) -> None:
     """Import what became of the graduates (outcomes.csv or a workbook): started, completed, left, promoted, employed.
 
     \b
@@ -252,17 +227,4 @@ def import_outcomes_cmd(
     The file is each named graduate's whole story: their stored events not
     in it are removed. Then: `placement outcomes audit --cohort NAME`.
     """
-    mapping = load_mapping(mapping_path) if mapping_path else None
-    report = import_file(
-        _engine(app, dry_run),
-        "outcomes",
-        file,
-        mapping=mapping,
-        dry_run=dry_run,
-        max_errors=max_errors,
-        sheet=sheet,
-        delimiter=delimiter,
-        limits=_limits(max_bytes, max_rows),
-        cohort=app.cohort,
-    )
-    _show([report], dry_run)
+    _import_one(app, "outcomes", file, sheet, options)
