@@ -39,6 +39,24 @@ def engine(sqlite_url: str):
 
 
 @pytest.fixture(scope="session")
+def scheme_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file holding tests/helpers/ingest's small valid scheme (C1-C4, H1-H3), built once."""
+    from tests.helpers.ingest import make_template
+
+    return make_template(tmp_path_factory.mktemp("scheme-template"), with_scheme=True)
+
+
+@pytest.fixture
+def loaded(scheme_template: Path, tmp_path: Path):
+    """The small valid scheme in a fresh database of this test's own (a copy of ``scheme_template``)."""
+    from tests.helpers.ingest import sqlite_copy
+
+    eng = sqlite_copy(scheme_template, tmp_path)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
 def pg_server_url() -> str:
     url = os.environ.get(PG_ENV)
     if not url:

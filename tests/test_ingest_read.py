@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+from placement.errors import InputError
+from placement.ingest import import_file
 from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     HOST_HEADER,
@@ -13,25 +16,14 @@ from tests.helpers.ingest import (
     candidates_rows,
     dump,
     host,
-    make_template,
-    sqlite_copy,
     write_csv,
 )
 
-from placement.errors import InputError
-from placement.ingest import import_file
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return make_template(tmp_path_factory.mktemp("template"), with_scheme=True)
-
 
 @pytest.fixture
-def engine(template: Path, tmp_path: Path):
-    eng = sqlite_copy(template, tmp_path)
-    yield eng
-    eng.dispose()
+def engine(loaded):
+    """Here every test starts from the small valid scheme (conftest's ``loaded``), not an empty database."""
+    return loaded
 
 
 def _refused(engine, path: Path, kind: str = "candidates") -> InputError:

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+from placement.errors import InputError
+from placement.ingest import import_dir, import_file
 from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     HOST_HEADER,
@@ -21,22 +24,6 @@ from tests.helpers.ingest import (
     write_csv,
     write_scheme,
 )
-
-from placement.errors import InputError
-from placement.ingest import import_dir, import_file
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return make_template(tmp_path_factory.mktemp("template"), with_scheme=True)
-
-
-@pytest.fixture
-def loaded(template: Path, tmp_path: Path):
-    """A database holding the small valid scheme (so 'unchanged' means something)."""
-    engine = sqlite_copy(template, tmp_path)
-    yield engine
-    engine.dispose()
 
 
 def _fail(engine, kind: str, path: Path, **kwargs) -> InputError:

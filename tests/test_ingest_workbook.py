@@ -7,33 +7,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+from placement.errors import InputError
+from placement.ingest import import_dir, import_file, load_mapping
 from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     candidate,
     candidates_rows,
     dump,
     hosts_rows,
-    make_template,
-    sqlite_copy,
     write_csv,
 )
 from tests.helpers.xlsx import Date, Err, Formula, Num, Sheet, ods, workbook
-
-from placement.errors import InputError
-from placement.ingest import import_dir, import_file, load_mapping
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    return make_template(tmp_path_factory.mktemp("template"), with_scheme=True)
-
-
-@pytest.fixture
-def loaded(template: Path, tmp_path: Path):
-    """The small valid scheme of test_ingest_support (C1-C4, H1-H3) in a fresh database."""
-    engine = sqlite_copy(template, tmp_path)
-    yield engine
-    engine.dispose()
 
 
 def _rows(dicts: list[dict[str, str]], header: list[str]) -> list[list[object]]:
