@@ -23,6 +23,7 @@ from .errors import RoundError
 from .rounds import RoundOptions, load_round
 from .solver import encode as enc_mod
 from .solver.problem import TieBreak
+from .totals import round_inputs
 
 
 @dataclass
@@ -38,12 +39,12 @@ def stored_inputs(
     session: Session, number: int, cohort: CohortRef | str | None = None
 ) -> tuple[Round, enc_mod.Encoded]:
     rnd = load_round(session, number, cohort)
-    blob = session.scalar(select(Round.inputs).where(Round.id == rnd.id))
-    if blob is None:
+    encoded = round_inputs(session, rnd)
+    if encoded is None:
         raise RoundError(
             f"Round {number}'s inputs were purged.", "It can no longer be re-solved; its aggregate figures remain."
         )
-    return rnd, enc_mod.loads(blob)
+    return rnd, encoded
 
 
 def rederive(engine: Engine, number: int, *, cohort: CohortRef | str | None = None) -> dict[str, tuple[str, int]]:

@@ -32,13 +32,16 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .cohorts import CohortRef
 from .db.models import Candidate, Host, Placement, Preference, Round
+
+if TYPE_CHECKING:
+    from .solver.encode import Encoded
 
 SOLVED = ("OPTIMAL", "FEASIBLE")
 
@@ -160,7 +163,7 @@ def read_round(session: Session, number: int, cohort: CohortRef | str | None = N
     # Rounds stored before "eligible" was recorded: everyone in the pool counts as eligible.
     eligible = set(summary.get("eligible", pool)) | set(placed)
 
-    encoded = _stored_inputs(session, rnd)
+    encoded = round_inputs(session, rnd)
     if encoded is not None:
         positions = _positions_from_inputs(encoded)
         positions_from = "inputs"
@@ -214,7 +217,8 @@ def read_round(session: Session, number: int, cohort: CohortRef | str | None = N
     )
 
 
-def _stored_inputs(session: Session, rnd: Round):
+def round_inputs(session: Session, rnd: Round) -> Encoded | None:
+    """The encoded inputs round ``rnd`` was solved from, or None once purged (read only when asked: they are large)."""
     blob = session.scalar(select(Round.inputs).where(Round.id == rnd.id))
     if blob is None:
         return None
