@@ -123,6 +123,12 @@ def rank_profile_chart(ch: dict[str, Any], prefix: str) -> str | None:
     handles = [Patch(color=c, label=("unplaced" if s == "unplaced" else L.ordinal(s))) for s, c in zip(steps, colours)]
     if any(g["eligible"]["suppressed"] or any(s["share"]["suppressed"] for s in g["rank_profile"]) for g in rows):
         handles.append(Patch(facecolor=WITHHELD, hatch="///", edgecolor="#AEB7BD", label="withheld"))
+    legend_above(ax, handles)
+    return _svg(fig, prefix, f"{ch['label']}: choice obtained by group")
+
+
+def legend_above(ax, handles: list) -> None:
+    """A stacked bar chart's key: one row of swatches above the plot, left-aligned (up to 8 a row)."""
     ax.legend(
         handles=handles,
         ncols=min(len(handles), 8),
@@ -133,7 +139,6 @@ def rank_profile_chart(ch: dict[str, Any], prefix: str) -> str | None:
         handlelength=1.2,
         columnspacing=1.0,
     )
-    return _svg(fig, prefix, f"{ch['label']}: choice obtained by group")
 
 
 def _pct_formatter():

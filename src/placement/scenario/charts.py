@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..audit import labels as L
-from ..audit.charts import BLUES, TEXT, THRESHOLD, UNPLACED, _pct_formatter, _short, _svg
+from ..audit.charts import BLUES, TEXT, THRESHOLD, UNPLACED, _pct_formatter, _short, _svg, legend_above
 
 MARKERS = "osD^vP*Xh"
 
@@ -140,14 +140,5 @@ def profile_chart(
         Patch(color=c, label=("unplaced" if i == len(bins) else f"{L.ordinal(b)}"))
         for i, (b, c) in enumerate(zip([*bins, "unplaced"], colours))
     ]
-    ax.legend(
-        handles=handles,
-        ncols=min(len(handles), 8),
-        fontsize=8,
-        frameon=False,
-        loc="lower left",
-        bbox_to_anchor=(0, 1.0),
-        handlelength=1.2,
-        columnspacing=1.0,
-    )
+    legend_above(ax, handles)
     return _svg(fig, prefix, "Choice obtained by variant")
