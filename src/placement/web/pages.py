@@ -4,7 +4,7 @@ signed one-line message, pagination, and library errors shown as an error summar
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -72,6 +72,43 @@ def done(request: Request, path: str, message: str) -> Response:
 def problem(exc: PlacementError, field: str = "") -> list[tuple[str, str]]:
     """A library error as one error-summary entry (linked to ``field``): what went wrong, then how to fix it."""
     return [(field, f"{exc.message} {exc.hint or ''}".strip())]
+
+
+Again = Callable[[list[tuple[str, str]], str], Awaitable[Response]]
+
+
+async def with_reason(
+    request: Request,
+    *,
+    field: str,
+    missing: str,
+    act: Callable[[str], Awaitable[Any]],
+    again: Again,
+    back: str,
+    errors: Sequence[tuple[str, str]] = (),
+    error_field: str | None = None,
+    message: Callable[[Any], str] | None = None,
+) -> Response:
+    """A change that needs a reason (withdraw, revoke, correct an offer): the one shape of those forms.
+
+    The reason is form field ``field``; empty, the form comes back (``again(errors, reason)``, status 400
+    its business) with ``missing`` at that field, beside any ``errors`` the caller found in its other fields.
+    Then ``act(reason)`` runs the library operation; the library's refusal comes back at ``error_field``
+    (default ``field``) with the reason kept, and success redirects to ``back`` saying what was done
+    (``message(result)``, default the result's ``summary``: the library's own words).
+    """
+    form = await request.form()
+    reason = str(form.get(field) or "").strip()
+    found = list(errors)
+    if not reason:
+        found.append((field, missing))
+    if found:
+        return await again(found, reason)
+    try:
+        result = await act(reason)
+    except PlacementError as exc:
+        return await again(problem(exc, error_field or field), reason)
+    return done(request, back, message(result) if message else result.summary)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from ..errors import PlacementError
 from ..explain import explain
 from ..season import encoding_now, show_candidate
 from .auth import call, page
-from .pages import cached, cohort_of, done, problem, render
+from .pages import cached, cohort_of, problem, render, with_reason
 
 EXPLAIN_SECONDS = 10.0  # per what-if re-solve; the page waits for them (the server keeps answering others)
 
@@ -108,20 +108,22 @@ async def explain_page(request: Request) -> Response:
 
 @page(Right.CHANGE)
 async def withdraw(request: Request) -> Response:
-    cid = request.path_params["candidate_id"]
-    form = await request.form()
-    reason = str(form.get("reason") or "").strip()
-    if not reason:
-        return await _candidate_page(
-            request, errors=[("reason", "Enter why the candidate leaves the scheme")], status=400
-        )
-    try:
-        said = await call(request, withdraw_candidate, request.app.state.engine, cid, reason, cohort=cohort_of(request))
-    except PlacementError as exc:
-        return await _candidate_page(request, errors=problem(exc, "reason"), reason=reason, status=400)
     from urllib.parse import quote
 
-    return done(request, f"/candidates/{quote(cid, safe='')}", said.summary)
+    cid = request.path_params["candidate_id"]
+    engine, cohort = request.app.state.engine, cohort_of(request)
+
+    async def again(errors: list, reason: str) -> Response:
+        return await _candidate_page(request, errors=errors, reason=reason, status=400)
+
+    return await with_reason(
+        request,
+        field="reason",
+        missing="Enter why the candidate leaves the scheme",
+        act=lambda reason: call(request, withdraw_candidate, engine, cid, reason, cohort=cohort),
+        again=again,
+        back=f"/candidates/{quote(cid, safe='')}",
+    )
 
 
 ROUTES = [

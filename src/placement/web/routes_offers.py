@@ -3,6 +3,8 @@ upload (``placement offer import``), and correct them with a reason (``offer cha
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -16,7 +18,7 @@ from ..rounds import record_response
 from ..season import season_status
 from ..views import show_round
 from .auth import call, page
-from .pages import cached, cohort_of, done, paginate, problem, render
+from .pages import cached, cohort_of, done, paginate, problem, render, with_reason
 from .uploads import saved, upload_of
 
 CORRECTIONS = {
@@ -128,42 +130,42 @@ async def import_page(request: Request) -> Response:
 @page(Right.CHANGE)
 async def correct(request: Request) -> Response:
     form = await request.form()
-    values = {
-        k: str(form.get(f) or "").strip()
-        for k, f in (("candidate_id", "correct_candidate_id"), ("action", "action"), ("reason", "correct_reason"))
-    }
+    cid, action = (str(form.get(f) or "").strip() for f in ("correct_candidate_id", "action"))
     errors = []
-    if not values["candidate_id"]:
+    if not cid:
         errors.append(("correct_candidate_id", "Enter the candidate's id"))
-    if values["action"] not in CORRECTIONS:
+    if action not in CORRECTIONS:
         errors.append(("correct_action", "Choose what to do"))
-    if not values["reason"]:
-        errors.append(("correct_reason", "Enter the reason (it is kept in the audit log)"))
-    if errors:
-        return await _offers_page(request, errors=errors, values=values, status=400)
     engine, cohort = request.app.state.engine, cohort_of(request)
-    try:
-        if values["action"] == "release":
-            said = await call(request, release_offer, engine, values["candidate_id"], values["reason"], cohort=cohort)
-        else:
-            said = await call(
-                request,
-                change_answer,
-                engine,
-                values["candidate_id"],
-                values["action"],
-                values["reason"],
-                cohort=cohort,
-            )
-    except PlacementError as exc:
-        return await _offers_page(request, errors=problem(exc, "correct_candidate_id"), values=values, status=400)
-    message = said.summary
-    if said.superseded:
-        message += (
-            f" Proposal {', '.join(map(str, said.superseded))} no longer starts from the offers as they "
-            "stand and is superseded: solve again."
+
+    async def again(errors: list, reason: str) -> Response:
+        values = {"candidate_id": cid, "action": action, "reason": reason}
+        return await _offers_page(request, errors=errors, values=values, status=400)
+
+    async def act(reason: str) -> Any:
+        if action == "release":
+            return await call(request, release_offer, engine, cid, reason, cohort=cohort)
+        return await call(request, change_answer, engine, cid, action, reason, cohort=cohort)
+
+    def message(said: Any) -> str:
+        if not said.superseded:
+            return str(said.summary)
+        return (
+            f"{said.summary} Proposal {', '.join(map(str, said.superseded))} no longer starts from the offers "
+            "as they stand and is superseded: solve again."
         )
-    return done(request, "/offers", message)
+
+    return await with_reason(
+        request,
+        field="correct_reason",
+        missing="Enter the reason (it is kept in the audit log)",
+        act=act,
+        again=again,
+        back="/offers",
+        errors=errors,
+        error_field="correct_candidate_id",
+        message=message,
+    )
 
 
 ROUTES = [

@@ -21,7 +21,7 @@ from ..rounds import approve_round
 from ..views import RoundView, show_round
 from ..views import _target_json as target_json  # the masking of to_json, without the 20,000 rows
 from .auth import call, page, session
-from .pages import cached, cohort_of, done, paginate, problem, render
+from .pages import cached, cohort_of, done, paginate, problem, render, with_reason
 
 TABS = ("candidate", "host", "unplaced")
 CANDIDATE_SORTS = {
@@ -198,15 +198,19 @@ async def approve(request: Request) -> Response:
 @page(Right.CHANGE)
 async def revoke(request: Request) -> Response:
     number = _number(request)
-    form = await request.form()
-    reason = str(form.get("reason") or "").strip()
-    if not reason:
-        return await _round_page(request, errors=[("reason", "Enter why the approval is withdrawn")], status=400)
-    try:
-        said = await call(request, revoke_approval, request.app.state.engine, number, reason, cohort=cohort_of(request))
-    except PlacementError as exc:
-        return await _round_page(request, errors=problem(exc, "reason"), reason=reason, status=400)
-    return done(request, f"/rounds/{number}", said.summary)
+    engine, cohort = request.app.state.engine, cohort_of(request)
+
+    async def again(errors: list, reason: str) -> Response:
+        return await _round_page(request, errors=errors, reason=reason, status=400)
+
+    return await with_reason(
+        request,
+        field="reason",
+        missing="Enter why the approval is withdrawn",
+        act=lambda reason: call(request, revoke_approval, engine, number, reason, cohort=cohort),
+        again=again,
+        back=f"/rounds/{number}",
+    )
 
 
 ROUTES = [
