@@ -27,6 +27,8 @@ EXAMPLES = {
     "/rounds/{number:int}/approve": "/rounds/1/approve",
     "/rounds/{number:int}/revoke": "/rounds/1/revoke",
     "/rounds/{number:int}/audit": "/rounds/1/audit?edition=publication",
+    "/rounds/diff": "/rounds/diff?a=1&b=1",
+    "/hosts/{host_id}": "/hosts/RX4?round=1",
     "/log": "/log",
     "/offers": "/offers",
     "/offers/answer": "/offers/answer",

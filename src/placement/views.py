@@ -367,6 +367,10 @@ def _unplaced(
 # ----------------------------------------------------------------------------- round diff
 
 
+MOVED, NEWLY_PLACED, NO_LONGER_PLACED = "moved", "newly placed", "no longer placed"
+MOVE_KINDS = (MOVED, NEWLY_PLACED, NO_LONGER_PLACED)
+
+
 @dataclass
 class Move:
     candidate_id: str
@@ -376,6 +380,13 @@ class Move:
     before_choice: int | None
     after_choice: int | None
     why: str
+
+    @property
+    def kind(self) -> str:
+        """``newly placed`` (unplaced in A), ``no longer placed`` (unplaced in B), else ``moved`` (another host)."""
+        if self.before is None:
+            return NEWLY_PLACED
+        return NO_LONGER_PLACED if self.after is None else MOVED
 
 
 @dataclass

@@ -84,6 +84,11 @@ def ineligibility_reason(cand: CandidateRec, host: HostRec, host_list: dict[str,
     return None
 
 
+def scopes_of(host_id: str, region: str, org_type: str) -> tuple[str, ...]:
+    """The expanded target scopes (as ``_expand_scope`` names them) that hold this host, the cohort aside."""
+    return (f"region={region}", f"org_type={org_type}", f"host={host_id}")
+
+
 def _expand_scope(scope: str, hosts: list[HostRec]) -> list[tuple[str, np.ndarray]]:
     """``region=*`` -> one scope per region that has hosts; ``cohort`` -> all hosts; etc."""
     all_idx = np.arange(len(hosts), dtype=np.int32)

@@ -116,6 +116,8 @@ def routes() -> list[Route | Mount]:
     from . import (
         routes_audit,
         routes_candidates,
+        routes_diff,
+        routes_hosts,
         routes_import,
         routes_offers,
         routes_rounds,
@@ -132,6 +134,8 @@ def routes() -> list[Route | Mount]:
     for module in (
         routes_season,
         routes_rounds,
+        routes_diff,
+        routes_hosts,
         routes_offers,
         routes_candidates,
         routes_audit,
