@@ -42,12 +42,22 @@ EXAMPLES = {
     "/solve": "/solve",
     "/solve/jobs/{job_id}": "/solve/jobs/none",
     "/solve/jobs/{job_id}/cancel": "/solve/jobs/none/cancel",
+    "/scenarios": "/scenarios",
+    "/scenarios/jobs/{job_id}": "/scenarios/jobs/none",
+    "/scenarios/jobs/{job_id}/cancel": "/scenarios/jobs/none/cancel",
+    "/scenarios/jobs/{job_id}/comparison.{fmt}": "/scenarios/jobs/none/comparison.html",
 }
 
 # What the issue says each role may do: coordinator everything; equality lead reads everything and the
 # internal audit edition, changes nothing; viewer reads rounds and the publication edition only.
 CHANGES = {"/cohort": False, "/logout": False}  # choosing a cohort and signing out are anyone's
-INTERNAL_ONLY = {"/log", "/candidates/{candidate_id}/explain"}  # explain re-solves: not for a viewer
+# A scenario comparison stores nothing: an equality lead may run (and cancel) one.
+CHANGES |= {"/scenarios": False, "/scenarios/jobs/{job_id}/cancel": False}
+# explain and a scenario comparison re-solve, and a comparison's relative likelihoods are figures on special
+# categories: not for a viewer.
+SCENARIOS = {"/scenarios", "/scenarios/jobs/{job_id}", "/scenarios/jobs/{job_id}/cancel",
+             "/scenarios/jobs/{job_id}/comparison.{fmt}"}
+INTERNAL_ONLY = {"/log", "/candidates/{candidate_id}/explain"} | SCENARIOS
 COORDINATOR_ONLY = {"/import", "/solve", "/solve/jobs/{job_id}"}  # importing and solving are the coordinator's
 
 

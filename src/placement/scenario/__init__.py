@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ..cohorts import CohortRef
     from .compare import SCHEMA, compare_scenarios
 
-__all__ = ["FORMATS", "SCHEMA", "compare_scenarios", "render", "write_scenarios"]
+__all__ = ["FORMATS", "SCHEMA", "compare_scenarios", "log_scenarios", "render", "write_scenarios"]
 
 FORMATS: tuple[str, ...] = ("html", "json")
 
@@ -68,7 +68,7 @@ def write_scenarios(
     audit's is; the writing is recorded in the audit log (variants in words,
     no figures).
     """
-    from ..audit.editions import Edition, edition_words, write_edition
+    from ..audit.editions import Edition, write_edition
     from .compare import compare_scenarios
 
     if fmt not in FORMATS:
@@ -96,15 +96,26 @@ def write_scenarios(
         path = Path(out)
     write_edition(path, data, edition)
 
+    log_scenarios(engine, comparison, fmt, f"written to {path}", cohort=scope)
+    return path
+
+
+def log_scenarios(
+    engine: Engine, comparison: dict[str, Any], fmt: str, to: str, *, cohort: CohortRef | str | None = None
+) -> None:
+    """Record in the audit log that ``comparison`` was delivered (``to``: where it went): the round, the
+    variants in words and the edition, never a figure. The account is whoever acts (``config.acting_as``)."""
+    from ..audit.editions import Edition, edition_words
+    from ..cohorts import resolve
     from ..db.session import transaction
     from ..rounds import log_action
 
     labels = "; ".join(f"“{c['label']}”" for c in comparison["variants"][1:])
+    edition = Edition.parse(comparison["edition"])
     with transaction(engine) as session:
         log_action(
             session,
             "scenario",
-            f"round {base} scenario comparison ({labels}), {fmt}, {edition_words(edition)}, written to {path}",
-            scope,
+            f"round {comparison['base_round']} scenario comparison ({labels}), {fmt}, {edition_words(edition)}, {to}",
+            resolve(session, cohort),
         )
-    return path

@@ -121,6 +121,7 @@ def routes() -> list[Route | Mount]:
         routes_import,
         routes_offers,
         routes_rounds,
+        routes_scenario,
         routes_season,
         routes_solve,
     )
@@ -139,6 +140,7 @@ def routes() -> list[Route | Mount]:
         routes_offers,
         routes_candidates,
         routes_audit,
+        routes_scenario,
         routes_import,
         routes_solve,
     ):

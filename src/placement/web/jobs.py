@@ -1,4 +1,5 @@
-"""Solves in the background: each in its own process, its progress and result in the database (``web_jobs``).
+"""Solves and scenario comparisons in the background: each in its own process, its progress and result in the
+database (``web_jobs``; ``kind`` is ``solve`` or ``scenario``).
 
 A solve at 20,000 candidates keeps a core busy for a minute; in a process of
 its own it never holds up the server's pages, and any worker process of the
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -42,6 +44,8 @@ from ..db.session import transaction, write_session
 from ..rounds import RoundOptions, log_action
 
 RUNNING, DONE, FAILED, CANCELLED = "running", "done", "failed", "cancelled"
+SOLVE, SCENARIO = "solve", "scenario"
+WHAT = {SOLVE: "solve", SCENARIO: "comparison"}
 POLL_SECONDS = 0.5
 SHOWN_JOBS = 10
 # The job process beats every HEARTBEAT_SECONDS; a beat can wait behind a long write (the round's store holds
@@ -57,25 +61,56 @@ DIED_HINT = "Start the solve again. If it stops again, ask whoever runs the serv
 
 
 def start_solve(engine: Engine, options: RoundOptions, *, cohort: str | None, actor: str) -> str:
-    """Record the job and start its process; returns the job's id."""
+    """Record a solve and start its process; returns the job's id."""
+    return _start(engine, SOLVE, {"options": asdict(options)}, "Starting the solve", cohort=cohort, actor=actor)
+
+
+def start_scenario(
+    engine: Engine,
+    base: int,
+    variants: list[str],
+    *,
+    edition: str,
+    allow_quota: bool,
+    cohort: str | None,
+    actor: str,
+) -> str:
+    """Record a scenario comparison of round ``base`` (``placement scenario compare``) and start its process.
+
+    The variants are read here first (the library's own reading), so that a variant that cannot be read is
+    refused before any process starts; whether it names a target of the round is checked by the comparison.
+    """
+    from ..audit.editions import Edition
+    from ..scenario.variants import parse_variant
+
+    for text in variants:
+        parse_variant(text)
+    spec = {"base": base, "variants": variants, "edition": Edition.parse(edition).value, "allow_quota": allow_quota}
+    return _start(engine, SCENARIO, {"scenario": spec}, "Starting the comparison", cohort=cohort, actor=actor)
+
+
+def _start(
+    engine: Engine, kind: str, result: dict[str, Any], first_line: str, *, cohort: str | None, actor: str
+) -> str:
     from ..cohorts import resolve_in
 
-    scope = resolve_in(engine, cohort, "write")  # a closed or unknown cohort is refused here, not in the job
+    # A solve writes: a closed or unknown cohort is refused here, not in the job. A comparison only reads.
+    scope = resolve_in(engine, cohort, "write" if kind == SOLVE else "read")
     job_id = secrets.token_hex(8)
     at = now()
     with write_session(engine) as s:
         s.add(
             WebJob(
                 id=job_id,
-                kind="solve",
+                kind=kind,
                 state=RUNNING,
                 cohort=scope.name,
                 created_by=actor,
                 created_at=at,
                 updated_at=at,
-                progress="Starting the solve\n",
+                progress=first_line + "\n",
                 cancel_requested=False,
-                result={"options": asdict(options)},
+                result=result,
             )
         )
     env = {**os.environ, DATABASE_URL_ENV: engine.url.render_as_string(hide_password=False)}
@@ -87,6 +122,7 @@ def start_solve(engine: Engine, options: RoundOptions, *, cohort: str | None, ac
         stderr=subprocess.PIPE,
         start_new_session=True,
     )
+    what = WHAT[kind]
 
     def reap() -> None:  # wait for it (no zombie), and say so if it died without a word
         _, err = process.communicate()
@@ -95,7 +131,7 @@ def start_solve(engine: Engine, options: RoundOptions, *, cohort: str | None, ac
                 engine,
                 job_id,
                 FAILED,
-                {"error": "The solve stopped unexpectedly.", "hint": (err or b"").decode(errors="replace")[-500:]},
+                {"error": f"The {what} stopped unexpectedly.", "hint": (err or b"").decode(errors="replace")[-500:]},
                 only_running=True,
             )
 
@@ -111,20 +147,25 @@ def _read_job(engine: Engine, job_id: str) -> WebJob | None:
         return found
 
 
-def job(engine: Engine, job_id: str) -> WebJob | None:
-    """The job, a running one whose process has died marked failed first."""
+def job(engine: Engine, job_id: str, kind: str = SOLVE) -> WebJob | None:
+    """The job of that kind, a running one whose process has died marked failed first."""
     found = _read_job(engine, job_id)
-    if found is not None and _dead(found):
+    if found is None or found.kind != kind:
+        return None
+    if _dead(found):
         _bury(engine, found)
         found = _read_job(engine, job_id)
     return found
 
 
-def _read_recent(engine: Engine, cohort: str) -> list[WebJob]:
+def _read_recent(engine: Engine, cohort: str, kind: str) -> list[WebJob]:
     with transaction(engine) as s:
         rows = list(
             s.scalars(
-                select(WebJob).where(WebJob.cohort == cohort).order_by(WebJob.created_at.desc()).limit(SHOWN_JOBS)
+                select(WebJob)
+                .where(WebJob.cohort == cohort, WebJob.kind == kind)
+                .order_by(WebJob.created_at.desc())
+                .limit(SHOWN_JOBS)
             )
         )
         for r in rows:
@@ -132,13 +173,13 @@ def _read_recent(engine: Engine, cohort: str) -> list[WebJob]:
         return rows
 
 
-def recent(engine: Engine, cohort: str) -> list[WebJob]:
-    """The cohort's latest jobs, running ones whose process has died marked failed first."""
-    rows = _read_recent(engine, cohort)
+def recent(engine: Engine, cohort: str, kind: str = SOLVE) -> list[WebJob]:
+    """The cohort's latest jobs of that kind, running ones whose process has died marked failed first."""
+    rows = _read_recent(engine, cohort, kind)
     dead = [r for r in rows if _dead(r)]
     for r in dead:
         _bury(engine, r)
-    return _read_recent(engine, cohort) if dead else rows
+    return _read_recent(engine, cohort, kind) if dead else rows
 
 
 def _process_alive(pid: int) -> bool:
@@ -169,7 +210,8 @@ def _dead(found: WebJob) -> bool:
 
 def _bury(engine: Engine, found: WebJob) -> None:
     """Mark a dead job failed; only if it is still running (its process may have finished it meanwhile)."""
-    result = {**(found.result or {}), "error": DIED, "hint": DIED_HINT}
+    what = WHAT.get(found.kind, "solve")
+    result = {**(found.result or {}), "error": DIED.replace("solve", what), "hint": DIED_HINT.replace("solve", what)}
     with write_session(engine) as s:
         s.execute(
             update(WebJob)
@@ -221,7 +263,13 @@ def _finish(engine: Engine, job_id: str, state: str, result: dict[str, Any], *, 
         found.result = {**(found.result or {}), **result}
 
 
-def _watch_for_cancel(engine: Engine, job_id: str, actor: str, cohort: str) -> None:
+CANCELLED_LOG = {
+    SOLVE: "a solve started in the web console was cancelled; no round stored",
+    SCENARIO: "a scenario comparison started in the web console was cancelled",
+}
+
+
+def _watch_for_cancel(engine: Engine, job_id: str, actor: str, cohort: str, kind: str) -> None:
     from ..cohorts import resolve
 
     beaten = time.monotonic()
@@ -240,30 +288,55 @@ def _watch_for_cancel(engine: Engine, job_id: str, actor: str, cohort: str) -> N
                 )
                 scope = resolve(s, cohort)
                 with acting_as(actor):
-                    log_action(s, "solve", "a solve started in the web console was cancelled; no round stored", scope)
-            os._exit(0)  # the solve's own transaction, if one was open, is rolled back with the process
+                    log_action(s, kind, CANCELLED_LOG[kind], scope)
+            # The solve's own transaction, if one was open, is rolled back with the process; a comparison's
+            # worker processes exit with it (``placement.worker``).
+            os._exit(0)
         time.sleep(POLL_SECONDS)
 
 
 def run_job(engine: Engine, job_id: str) -> None:
     from ..errors import PlacementError
-    from ..rounds import solve_round
 
     found = _read_job(engine, job_id)
     if found is None or found.state != RUNNING:
         return
-    options = RoundOptions(**(found.result or {})["options"])
     _heartbeat(engine, job_id, first=True)
     threading.Thread(
-        target=_watch_for_cancel, args=(engine, job_id, found.created_by, found.cohort), daemon=True
+        target=_watch_for_cancel, args=(engine, job_id, found.created_by, found.cohort, found.kind), daemon=True
     ).start()
+    run = _run_scenario if found.kind == SCENARIO else _run_solve
     try:
         with acting_as(found.created_by):
-            result = solve_round(engine, options, progress=lambda line: _say(engine, job_id, line), cohort=found.cohort)
+            result = run(engine, found, lambda line: _say(engine, job_id, line))
     except PlacementError as exc:
         _finish(engine, job_id, FAILED, {"error": exc.message, "hint": exc.hint or ""}, only_running=True)
         return
-    _finish(engine, job_id, DONE, {"round": result.to_json()}, only_running=True)
+    _finish(engine, job_id, DONE, result, only_running=True)
+
+
+def _run_solve(engine: Engine, found: WebJob, say: Callable[[str], None]) -> dict[str, Any]:
+    from ..rounds import solve_round
+
+    options = RoundOptions(**(found.result or {})["options"])
+    return {"round": solve_round(engine, options, progress=say, cohort=found.cohort).to_json()}
+
+
+def _run_scenario(engine: Engine, found: WebJob, say: Callable[[str], None]) -> dict[str, Any]:
+    from ..scenario import compare_scenarios, log_scenarios
+
+    spec = (found.result or {})["scenario"]
+    comparison = compare_scenarios(
+        engine,
+        spec["base"],
+        spec["variants"],
+        edition=spec["edition"],
+        allow_quota=spec["allow_quota"],
+        progress=say,
+        cohort=found.cohort,
+    )
+    log_scenarios(engine, comparison, "html", "shown in the web console", cohort=found.cohort)
+    return {"comparison": comparison}
 
 
 def main(argv: list[str]) -> int:
