@@ -9,6 +9,7 @@ to the test's tmp dir, and are copied to $PLACEMENT_SCREENSHOTS when that is set
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -210,12 +211,52 @@ def test_a_season_in_the_browser(server, chromium, shots) -> None:
     b.page.get_by_role("button", name="Start the solve").click()
     assert wait_for_solve(b) == "Solve: done"
     b.shot("solve-round-2")
+    # The sample's hard career-changer target and the offers still open conflict: the diagnosis names the
+    # offers to release; release the first it names (a correction with a reason) and solve again.
+    named = re.search(r"placement offer release (\S+) --reason", b.page.locator("main").inner_text())
+    if named:
+        b.go("/offers")
+        b.page.get_by_label("Candidate id", exact=True).fill(named.group(1))
+        b.page.get_by_label("Release the offer").check()
+        b.page.get_by_label("Reason", exact=True).fill("the solve's diagnosis: frees the conflicting target")
+        b.page.get_by_role("button", name="Make the correction").click()
+        assert "released" in b.flash()
+        b.go("/solve")
+        b.page.get_by_label("Time limit (seconds)").fill("30")
+        b.page.get_by_role("button", name="Start the solve").click()
+        assert wait_for_solve(b) == "Solve: done"
+    assert b.page.get_by_role("link", name="Review round 2").count() == 1, b.page.locator("main").inner_text()
+
+    # Two rounds side by side (from the rounds list), then a host's page from the round's by-host tab.
+    b.go("/rounds")
+    b.page.get_by_role("link", name="Compare two rounds").click()
+    assert b.h1() == "Compare two rounds" and "Round 1 → round 2" in b.page.locator("#moves").inner_text()
+    b.shot("round-diff")
+    b.go("/rounds/diff?a=2&b=2")
+    assert b.page.locator('.error-summary a[href="#b"]').count() == 1
+    b.go("/rounds/2?by=host")
+    b.page.get_by_role("table", name="Places by host").locator("tbody a").first.click()
+    assert "In round 2" in b.page.locator("#in-round").inner_text()
+    b.shot("host")
+
+    # A scenario comparison: in the background like a solve, then side by side.
+    b.go("/scenarios")
+    b.page.get_by_label("Round", exact=True).select_option("1")
+    b.page.get_by_label("Variants, one a line").fill("no targets\nobjective=generous")
+    b.page.get_by_label("Publication", exact=False).check()
+    b.shot("scenario-form")
+    b.page.get_by_role("button", name="Compare").click()
+    assert wait_for_solve(b) == "Scenario comparison: done"
+    assert b.page.locator("#comparison-table thead th").count() == 4  # measure, the round, two variants
+    b.shot("scenario-done")
+    b.page.get_by_role("link", name="The full comparison, with charts").click()
+    b.shot("scenario-full-page")
     b.go("/")
     b.shot("season-after")
     b.page.get_by_role("button", name="Sign out").click()
     assert b.h1() == "Sign in"
     assert b.problems == [], b.problems
-    assert len(b.taken) >= 18 and all(p.stat().st_size > 5000 for p in b.taken)
+    assert len(b.taken) >= 23 and all(p.stat().st_size > 5000 for p in b.taken)
 
 
 def test_a_viewer_cannot_reach_what_it_must_not(server, chromium, shots) -> None:
@@ -235,7 +276,8 @@ def test_a_viewer_cannot_reach_what_it_must_not(server, chromium, shots) -> None
     b.sign_in("viewer")
     nav = b.page.get_by_role("navigation", name="Main").inner_text()
     assert "Import" not in nav and "Solve" not in nav and "Audit log" not in nav
-    for path in ("/import", "/solve", "/log", "/rounds/1/audit?edition=internal"):
+    assert "Scenarios" not in nav
+    for path in ("/import", "/solve", "/log", "/rounds/1/audit?edition=internal", "/scenarios"):
         response = b.go(path)
         assert response.status == 403, path
         assert b.h1() == "You cannot do this"
@@ -245,4 +287,8 @@ def test_a_viewer_cannot_reach_what_it_must_not(server, chromium, shots) -> None
     b.shot("viewer-round")
     b.go("/rounds/1/audit")
     b.shot("viewer-audit-publication")
+    b.go("/rounds/1?by=host")
+    b.page.get_by_role("table", name="Places by host").locator("tbody a").first.click()
+    assert "In round 1" in b.page.locator("#in-round").inner_text()
+    b.shot("viewer-host")
     assert b.problems == [], b.problems
