@@ -48,7 +48,7 @@ def candidate_ids(engine) -> list[str]:
 
 def test_one_candidates_slice_of_the_encoding_shows_what_the_whole_encoding_shows(season) -> None:
     whole = encoding_now(season)
-    indexed = routes_candidates._index(season, None)
+    indexed = routes_candidates.encoding_index(season, None)
     assert any(indexed.dropped.values())  # the sample has dropped preferences: the check below means something
     for cid in candidate_ids(season):
         assert (show_candidate(season, cid, encoded=routes_candidates._for_candidate(indexed, cid))

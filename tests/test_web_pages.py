@@ -114,3 +114,12 @@ def test_every_reason_form_has_one_shape(season) -> None:
     assert all(f'href="#{f}"' in both.text for f in ("correct_candidate_id", "correct_action", "correct_reason"))
     assert show_round(season, 1).state == "approved"  # the revoke without a reason changed nothing
     assert "withdrawn" not in client.get(f"/candidates/{cid}").text.split("</h1>")[0]
+
+
+def test_show_host_with_the_cohorts_encoding_is_show_host(season) -> None:
+    """The host page passes the cached encoding (``encoded=``): the view is the one show_host makes alone."""
+    from placement.season import encoding_now, show_host
+
+    encoded = encoding_now(season)
+    for host in show_round(season, 1).hosts:
+        assert show_host(season, host.host_id, encoded=encoded) == show_host(season, host.host_id)

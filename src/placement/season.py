@@ -248,7 +248,11 @@ class HostDetail:
         return asdict(self)
 
 
-def show_host(engine: Engine, host_id: str, *, cohort: CohortRef | str | None = None) -> HostDetail:
+def show_host(
+    engine: Engine, host_id: str, *, cohort: CohortRef | str | None = None, encoded: enc_mod.Encoded | None = None
+) -> HostDetail:
+    """The host's view; ``encoded`` is the cohort's current encoding if the caller has it (``encoding_now`` at
+    the same data, as for ``show_candidate``), else it is made here."""
     with transaction(engine) as s:
         scope = resolve(s, cohort)
         host = find_host(s, host_id)
@@ -283,7 +287,7 @@ def show_host(engine: Engine, host_id: str, *, cohort: CohortRef | str | None = 
 
         offered = people(latest)
         held = sum(1 for o in offered if o["offer"] in (OfferState.OFFERED, OfferState.ACCEPTED))
-        encoded = current_encoding(s, scope)
+        encoded = encoded if encoded is not None else current_encoding(s, scope)
         reasons = Counter(reason_kind(d.reason) for d in encoded.dropped if d.host_id == host_id)
         ranked_by = (
             s.scalar(

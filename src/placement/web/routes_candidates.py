@@ -32,7 +32,8 @@ class _Indexed:
     dropped: dict[str, list]
 
 
-def _index(engine: Any, cohort: str | None) -> _Indexed:
+def encoding_index(engine: Any, cohort: str | None) -> _Indexed:
+    """The cohort's encoding, indexed: cached per data version and shared by the candidate and host pages."""
     encoded = encoding_now(engine, cohort=cohort)
     by_candidate: dict[str, list] = defaultdict(list)
     for d in encoded.dropped:
@@ -71,7 +72,7 @@ async def _candidate_page(
     cid = request.path_params["candidate_id"]
     engine, cohort = request.app.state.engine, cohort_of(request)
     # The cohort's eligibility is encoded once per change of the data, not once per candidate shown.
-    indexed = await call(request, cached, request, ("encoding", cohort), lambda: _index(engine, cohort))
+    indexed = await call(request, cached, request, ("encoding", cohort), lambda: encoding_index(engine, cohort))
     view = await call(request, show_candidate, engine, cid, cohort=cohort, encoded=_for_candidate(indexed, cid))
     return render(
         request,

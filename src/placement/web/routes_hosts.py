@@ -17,6 +17,7 @@ from ..views import RoundView, list_rounds
 from ..views import _target_json as target_json
 from .auth import call, page, session
 from .pages import cached, cohort_of, paginate, render
+from .routes_candidates import encoding_index
 from .routes_rounds import load
 
 
@@ -24,8 +25,15 @@ from .routes_rounds import load
 async def host_page(request: Request) -> Response:
     host_id = request.path_params["host_id"]
     engine, cohort = request.app.state.engine, cohort_of(request)
+    # The cohort's eligibility is encoded once per change of the data (shared with the candidate pages), not
+    # once per host shown.
+    indexed = await call(request, cached, request, ("encoding", cohort), lambda: encoding_index(engine, cohort))
     detail: HostDetail = await call(
-        request, cached, request, ("host", cohort, host_id), lambda: show_host(engine, host_id, cohort=cohort)
+        request,
+        cached,
+        request,
+        ("host", cohort, host_id),
+        lambda: show_host(engine, host_id, cohort=cohort, encoded=indexed.encoded),
     )
     rounds = await call(request, list_rounds, engine, cohort=cohort)
     raw = request.query_params.get("round", "")

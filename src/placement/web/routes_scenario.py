@@ -51,8 +51,11 @@ async def _form(
         values["base"] = str(rounds[-1].round)
     names: list[str] = []
     if rounds:  # the newest round's targets, named in the hint (what a variant may change)
-        view = await load(request, rounds[-1].round)
-        names = sorted({t["name"] for t in view.targets})
+        try:
+            view = await load(request, rounds[-1].round)
+            names = sorted({t["name"] for t in view.targets})
+        except PlacementError:
+            names = []  # a hint only: the comparison itself says what is wrong with the round
     return render(
         request,
         "scenarios.html",
