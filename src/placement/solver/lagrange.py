@@ -223,7 +223,21 @@ def _warm_start(
     """First prices from the LP relaxation near the network optimum (:func:`lp_prices`): the duals of the
     LP over the pairs near the network optimum are (nearly) the best prices, the cutting planes then only
     polish them. Returns (a ceiling on what any prices prove, if the LP gave one; active rows; trust region)."""
-    lp = lp_prices(pr.net, level_cost, pr.slot_reward, rows, pr.b, pr.value, f, threshold, deadline=deadline)
+    priced: dict[bytes, tuple[np.ndarray, tuple[int, np.ndarray, Flow] | None]] = {}
+
+    def proves(lam: np.ndarray, value: float) -> bool:
+        # The duals are good when the priced network at them reaches the LP value, within two units (the
+        # 1/G price grid loses a little: 1.2 units of 205,605 at 5,000 binding candidates).
+        lam_g = pr.clip(lam * pr.G)
+        key = lam_g.tobytes()
+        if key not in priced:
+            priced[key] = (lam_g, pr.evaluate(lam_g))
+        out = priced[key][1]
+        return out is not None and out[0] >= pr.G * (value - 2.0)
+
+    lp = lp_prices(
+        pr.net, level_cost, pr.slot_reward, rows, pr.b, pr.value, f, threshold, deadline=deadline, proves=proves
+    )
     if lp is None:
         return None, active, delta
     lp_lam, lp_value, x_lp = lp
@@ -240,7 +254,11 @@ def _warm_start(
     # No prices prove more than the LP relaxation (restricted LPs only overestimate it).
     lp_ceiling = int(np.ceil(lp_value - 1e-6)) if np.isfinite(lp_value) else None
     lam0 = pr.clip(lp_lam * pr.G)
-    step0 = pr.evaluate(lam0)
+    # The prices of earlier rounds are cuts too.
+    for lam_g, out in priced.values():
+        if out is not None and not np.array_equal(lam_g, lam0):
+            cuts.add(out[0], out[1], lam_g, out[2], 2)
+    step0 = priced[lam0.tobytes()][1] if lam0.tobytes() in priced else pr.evaluate(lam0)
     if step0 is not None:
         val, g, f0 = step0
         cuts.add(val, g, lam0, f0, 2)
@@ -346,8 +364,9 @@ def lp_prices(
     value: int | str,
     flow: Flow,
     threshold: float,
-    rounds: int = 4,
+    rounds: int = 10,
     deadline: float = float("inf"),
+    proves: Callable[[np.ndarray, float], bool] | None = None,
 ) -> tuple[np.ndarray, float, np.ndarray] | None:
     """Row prices from the LP relaxation over the pairs near the network optimum (column generation).
 
@@ -355,8 +374,10 @@ def lp_prices(
     (either potential, 1/G units) is at most ``threshold``; pairs the LP
     duals price below zero join, for a few rounds. Hard and equality rows and
     the placed count get elastic slack at a high price so every restricted LP
-    is feasible. Any prices are valid for the Lagrangian bound, so this only
-    has to be good, not exact: the bound itself is computed by flows.
+    is feasible. ``proves(prices, LP value)`` (optional) says whether prices
+    already prove (nearly) the LP value: then no more columns are priced.
+    Any prices are valid for the Lagrangian bound, so this only has to be
+    good, not exact: the bound itself is computed by flows.
     Returns (prices in level units per row unit, the LP value - an upper
     bound on what any prices can prove, inf while slack is in use - and the
     LP's placement, fractional or not), or None.
@@ -367,7 +388,6 @@ def lp_prices(
     in_cols[fp[(np.maximum(rc1, rc2)[fp] <= threshold) | (flow.x[fp] == 1)]] = True
     lp = _RestrictedLP(net, level_cost, slot_reward, rows, b, value)
     result: tuple[np.ndarray, float, np.ndarray] | None = None
-    prev_value = np.inf
     for _ in range(rounds):
         if time.perf_counter() > deadline:
             break
@@ -378,15 +398,19 @@ def lp_prices(
         result, slack, duals = solved
         if _TRACE:
             print("   lp round", cols.size, "cols", round(result[1], 3), "slack", slack)
+        if proves is not None and not slack and proves(result[0], result[1]):
+            break
         # Price the pairs left out: reduced cost c - A^T mu over every row the pair appears in.
         out = fp[~in_cols[fp]]
         if out.size == 0:
             break
         d = lp.reduced_costs(out, duals)
         neg = np.flatnonzero(d < -1e-7)
-        if neg.size == 0 or (not slack and prev_value - result[1] < 0.5):
+        if neg.size == 0:
             break
-        prev_value = result[1]
+        # The LP value may stall while its duals still price columns below zero (a degenerate optimum), and
+        # such duals can prove far less: 5,000 binding candidates, 204,769 against the LP's 205,605 (42 rank
+        # units) after four rounds. So no stop on a stalled value: more columns until the duals prove it.
         # Partial pricing: the most attractive pairs first, so degenerate ties do not flood the LP.
         take = neg[np.argsort(d[neg], kind="stable")[: max(1000, cols.size // 10)]]
         in_cols[out[take]] = True
