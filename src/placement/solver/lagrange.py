@@ -54,6 +54,7 @@ class Lagrange:
     reduced: tuple[np.ndarray, np.ndarray] | None = None  # the flow's reduced costs, once computed
     # Other priced flows met on the way (best bound first, a few): more starting points for the repair.
     others: list[np.ndarray] = field(default_factory=list)
+    lp_x: np.ndarray | None = None  # the LP relaxation's placement (fractional) of the warm start, if any
 
     def ceil(self) -> int:
         return -(-self.bound // self.G)
@@ -125,6 +126,7 @@ class _Cuts:
         self.g: list[np.ndarray] = []
         self.best: Lagrange | None = None
         self.flows: list[tuple[int, np.ndarray]] = []  # (bound, flow) of the best few priced points
+        self.lp_x: np.ndarray | None = None
 
     def add(self, val: int, g: np.ndarray, lam: np.ndarray, f: Flow, it: int) -> None:
         """Record a priced point as a cut, and as the best bound or placement if it is one."""
@@ -204,6 +206,7 @@ def lagrangian(
     best = cuts.best
     assert best is not None
     best.others = [x for _, x in cuts.flows[1:]]
+    best.lp_x = cuts.lp_x
     if best.bound > G * cost_cap:
         best.infeasible = True
     return best
@@ -233,6 +236,8 @@ def _warm_start(
         if key not in priced:
             priced[key] = (lam_g, pr.evaluate(lam_g))
         out = priced[key][1]
+        if _TRACE:
+            print("   proves?", None if out is None else out[0] / pr.G, value)
         return out is not None and out[0] >= pr.G * (value - 2.0)
 
     lp = lp_prices(
@@ -241,6 +246,7 @@ def _warm_start(
     if lp is None:
         return None, active, delta
     lp_lam, lp_value, x_lp = lp
+    cuts.lp_x = x_lp
     x_int = np.round(x_lp)
     value = pr.value
     if (
