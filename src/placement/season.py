@@ -143,18 +143,35 @@ def show_candidate(
     with transaction(engine) as s:
         scope = resolve(s, cohort)
         cand = find_candidate(s, candidate_id, scope)
-        # Id and name by key, as plain rows: whole ORM objects for every host (8,000 at 20,000 candidates) were
-        # ~95% of this view's time, which the web console's candidate page pays per request.
-        hosts = {r.id: r for r in s.execute(select(Host.id, Host.host_id, Host.name))}
         dropped: dict[str, str] = {}
         in_pool = False
         if not cand.withdrawn and cand.purged_at is None:
             encoded = encoded if encoded is not None else current_encoding(s, scope)
             in_pool = candidate_id in encoded.candidate_ids
             dropped = {d.host_id: d.reason for d in encoded.dropped if d.candidate_id == candidate_id}
+        ranked = s.execute(
+            select(Preference.host_pk, Preference.rank)
+            .where(Preference.candidate_pk == cand.id)
+            .order_by(Preference.rank)
+        ).all()
+        placed = s.execute(
+            select(Round.number, Round.state, Placement.host_pk, Placement.rank, Placement.offer_status)
+            .join(Placement, Placement.round_id == Round.id)
+            .where(Placement.candidate_pk == cand.id)
+            .order_by(Round.number)
+        ).all()
+        changes = list(
+            s.scalars(select(SeasonEvent).where(SeasonEvent.candidate_pk == cand.id).order_by(SeasonEvent.id))
+        )
+        rules = list(s.scalars(select(PairRule).where(PairRule.candidate_pk == cand.id)))
+        # Id and name of the hosts this candidate's rows name, as plain rows by key: reading every host (8,000 at
+        # 20,000 candidates) was most of this view's time, which the web console's candidate page pays per request.
+        wanted = {r.host_pk for r in ranked} | {r.host_pk for r in placed} | {r.host_pk for r in rules}
+        wanted |= {e.host_pk for e in changes if e.host_pk is not None}
+        hosts = {r.id: r for r in s.execute(select(Host.id, Host.host_id, Host.name).where(Host.id.in_(wanted)))}
         prefs = []
-        for pref in s.scalars(select(Preference).where(Preference.candidate_pk == cand.id).order_by(Preference.rank)):
-            h = hosts[pref.host_pk]
+        for host_pk, rank in ranked:
+            h = hosts[host_pk]
             if cand.withdrawn:
                 eligible, reason = False, "the candidate is withdrawn"
             elif not in_pool:
@@ -162,15 +179,9 @@ def show_candidate(
             else:
                 reason = dropped.get(h.host_id, "")
                 eligible = not reason
-            prefs.append(PreferenceView(h.host_id, h.name, pref.rank, eligible, reason))
+            prefs.append(PreferenceView(h.host_id, h.name, rank, eligible, reason))
         offers = [
-            OfferView(n, st, hosts[hpk].host_id, hosts[hpk].name, rank, offer)
-            for n, st, hpk, rank, offer in s.execute(
-                select(Round.number, Round.state, Placement.host_pk, Placement.rank, Placement.offer_status)
-                .join(Placement, Placement.round_id == Round.id)
-                .where(Placement.candidate_pk == cand.id)
-                .order_by(Round.number)
-            ).all()
+            OfferView(n, st, hosts[hpk].host_id, hosts[hpk].name, rank, offer) for n, st, hpk, rank, offer in placed
         ]
         rounds = dict(s.execute(select(Round.id, Round.number).where(Round.cohort_id == scope.id)).all())
         events = [
@@ -184,12 +195,9 @@ def show_candidate(
                 e.after,
                 e.reason,
             )
-            for e in s.scalars(select(SeasonEvent).where(SeasonEvent.candidate_pk == cand.id).order_by(SeasonEvent.id))
+            for e in changes
         ]
-        pairs = [
-            {"host_id": hosts[r.host_pk].host_id, "rule": r.rule, "reason": r.reason}
-            for r in s.scalars(select(PairRule).where(PairRule.candidate_pk == cand.id))
-        ]
+        pairs = [{"host_id": hosts[r.host_pk].host_id, "rule": r.rule, "reason": r.reason} for r in rules]
         sensitive = None
         if include_sensitive:
             prot = s.get(ProtectedCharacteristics, cand.id)

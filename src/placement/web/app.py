@@ -105,6 +105,7 @@ def templates() -> Jinja2Templates:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # the templates are part of the installed package: no stat() of each file per page
     )
     from .pages import query_with
 

@@ -189,7 +189,7 @@ def cached(request: Request, key: tuple, compute: Any) -> Any:
     data does. Call from a worker thread (it queries the database).
     """
     store: dict = request.app.state.cache
-    version = data_version(request.app.state.engine)
+    version = _version_of(request)
     kept = store.get(key)
     if kept is not None and kept[0] == version:
         _touch(store, key, kept)
@@ -207,6 +207,17 @@ def cached(request: Request, key: tuple, compute: Any) -> Any:
                 store.pop(next(iter(store)), None)
             store[key] = (version, value)
     return value
+
+
+def _version_of(request: Request) -> tuple[int, int, int]:
+    """The data version, read once per GET (a page reads several cached values; each asking the database again
+    cost a query apiece). A POST reads it afresh each time: what it changed must show on the page it renders."""
+    if request.method != "GET":
+        return data_version(request.app.state.engine)
+    version = request.scope.get("placement_data_version")
+    if version is None:
+        version = request.scope["placement_data_version"] = data_version(request.app.state.engine)
+    return version
 
 
 def _touch(store: dict, key: tuple, kept: Any) -> None:

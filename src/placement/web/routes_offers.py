@@ -19,6 +19,7 @@ from ..season import season_status
 from ..views import show_round
 from .auth import call, page
 from .pages import cached, cohort_of, done, paginate, problem, render, with_reason
+from .routes_rounds import facts
 from .uploads import saved, upload_of
 
 CORRECTIONS = {
@@ -43,16 +44,15 @@ async def _offers_page(
     rows: list = []
     state = request.query_params.get("offer", "offered")
     q = request.query_params.get("q", "").strip().casefold()
+    counts: dict[str, int] = {}
     if number is not None:
         view = await call(
             request, cached, request, ("round", cohort, number), lambda: show_round(engine, number, cohort=cohort)
         )
-        rows = [
-            p
-            for p in view.placements
-            if (not state or p.offer == state)
-            and (not q or q in p.candidate_id.casefold() or q in (p.candidate_name or "").casefold())
-        ]
+        counts = (await facts(request, view)).offer_counts
+        rows = await call(
+            request, cached, request, ("offer rows", cohort, number, state, q), lambda: _rows(view, state, q)
+        )
     return render(
         request,
         "offers.html",
@@ -63,13 +63,24 @@ async def _offers_page(
             "paged": paginate(request, rows),
             "state": state,
             "q": request.query_params.get("q", ""),
-            "counts": dict(sorted(view.offers().items())) if view else {},
+            "counts": counts,
             "errors": errors or [],
             "row_errors": row_errors or [],
             "values": values or {},
             "corrections": CORRECTIONS,
         },
         status=status,
+    )
+
+
+def _rows(view: Any, state: str, q: str) -> tuple:
+    """The placements in offer state ``state`` (any when empty) whose id or name holds ``q``; kept per data version,
+    so paging through 20,000 placements costs a slice."""
+    return tuple(
+        p
+        for p in view.placements
+        if (not state or p.offer == state)
+        and (not q or q in p.candidate_id.casefold() or q in (p.candidate_name or "").casefold())
     )
 
 

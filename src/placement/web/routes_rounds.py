@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,26 @@ def load(request: Request, number: int) -> Any:
         ("round", cohort, number),
         lambda: show_round(request.app.state.engine, number, cohort=cohort),
     )
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a round's page shows about the whole round beside the table (the offer states and their counts, the
+    hosts flagged): counted once per data version, not over 20,000 placements per request."""
+
+    offer_states: list[str]
+    offer_counts: dict[str, int]
+    flagged_hosts: int
+
+
+def facts(request: Request, view: RoundView) -> Any:
+    """``Facts`` of ``view`` (round ``view.round`` of the request's cohort), cached with it."""
+
+    def count() -> Facts:
+        counts = dict(sorted(view.offers().items()))
+        return Facts(sorted(counts), counts, sum(1 for h in view.hosts if h.flagged))
+
+    return call(request, cached, request, ("facts", cohort_of(request), view.round), count)
 
 
 def _matches(query: str, *values: str | None) -> bool:
@@ -133,7 +154,7 @@ async def _round_page(request: Request, *, errors: list | None = None, reason: s
     tab = request.query_params.get("by", "candidate")
     tab = tab if tab in TABS else "candidate"
     rows, filters = await call(request, _table, request, view, number, tab)
-    offers = sorted({p.offer for p in view.placements})
+    summary: Facts = await facts(request, view)
     # Ethnicity and disability scopes of 1-7 people are withheld for everyone (masking); a viewer sees no
     # figure on a special category at all (the publication edition is theirs).
     internal = can(session(request).account.role, Right.READ_INTERNAL)
@@ -147,11 +168,11 @@ async def _round_page(request: Request, *, errors: list | None = None, reason: s
             "tab": tab,
             "paged": paginate(request, rows),
             "filters": filters,
-            "offers": offers,
-            "offer_counts": dict(sorted(view.offers().items())),
+            "offers": summary.offer_states,
+            "offer_counts": summary.offer_counts,
             "targets": targets,
             "withheld": WITHHELD,
-            "flagged_hosts": sum(1 for h in view.hosts if h.flagged),
+            "flagged_hosts": summary.flagged_hosts,
             "approver": session(request).account.approver,
             "errors": errors or [],
             "reason": reason,

@@ -18,7 +18,8 @@ from .pages import cached, cohort_of, done, problem, render
 
 @page(Right.READ)
 async def season(request: Request) -> Response:
-    cohorts = await call(request, list_cohorts, request.app.state.engine)
+    engine = request.app.state.engine
+    cohorts = await call(request, cached, request, ("cohorts",), lambda: list_cohorts(engine))
     try:
         engine, cohort = request.app.state.engine, cohort_of(request)
         status = await call(request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort))
@@ -53,7 +54,8 @@ async def pick_cohort(request: Request) -> Response:
 
 @page(Right.READ)
 async def rounds(request: Request) -> Response:
-    rows = await call(request, list_rounds, request.app.state.engine, cohort=cohort_of(request))
+    engine, cohort = request.app.state.engine, cohort_of(request)
+    rows = await call(request, cached, request, ("rounds", cohort), lambda: list_rounds(engine, cohort=cohort))
     return render(request, "rounds.html", {"title": "Rounds", "rounds": list(reversed(rows))})
 
 
