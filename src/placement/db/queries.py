@@ -27,54 +27,82 @@ def load_scheme(session: Session, cohort: CohortRef | str | None = None) -> Sche
     from ..cohorts import scoped
 
     cohort = scoped(session, cohort)
+    # Plain columns, not ORM objects: 20,000 candidates and 8,000 hosts as objects were most of the time of
+    # loading a scheme (a solve's, and the web console's candidate page after each change of the data).
+    P = ProtectedCharacteristics
     cand_rows = session.execute(
-        select(Candidate, ProtectedCharacteristics)
-        .outerjoin(ProtectedCharacteristics, ProtectedCharacteristics.candidate_pk == Candidate.id)
+        select(
+            Candidate.id,
+            Candidate.candidate_id,
+            Candidate.assessment_score,
+            Candidate.specialisms,
+            Candidate.home_region,
+            Candidate.willing_to_relocate,
+            Candidate.linked_with,
+            Candidate.career_changer,
+            P.candidate_pk,
+            P.sex,
+            P.ethnic_group,
+            P.minority_ethnic,
+            P.disability,
+        )
+        .outerjoin(P, P.candidate_pk == Candidate.id)
         .where(Candidate.cohort_id == cohort.id, Candidate.withdrawn.is_(False), Candidate.purged_at.is_(None))
         .order_by(Candidate.candidate_id)
     ).all()
     cand_id_of_pk: dict[int, str] = {}
     candidates: list[CandidateRec] = []
-    for cand, prot in cand_rows:
-        cand_id_of_pk[cand.id] = cand.candidate_id
+    for row in cand_rows:
+        cand_id_of_pk[row.id] = row.candidate_id
+        known = row.candidate_pk is not None  # a row of protected characteristics exists
         attrs = {
-            "sex": prot.sex if prot else "not_known",
-            "ethnic_group": prot.ethnic_group if prot else "not_known",
-            "minority_ethnic": prot.minority_ethnic if prot else "not_known",
-            "disability": prot.disability if prot else "not_known",
-            "career_changer": cand.career_changer,
-            "home_region": cand.home_region,
+            "sex": row.sex if known else "not_known",
+            "ethnic_group": row.ethnic_group if known else "not_known",
+            "minority_ethnic": row.minority_ethnic if known else "not_known",
+            "disability": row.disability if known else "not_known",
+            "career_changer": row.career_changer,
+            "home_region": row.home_region,
         }
         candidates.append(
             CandidateRec(
-                candidate_id=cand.candidate_id,
-                assessment_score=cand.assessment_score,
-                specialisms=_split(cand.specialisms),
-                home_region=cand.home_region,
-                willing_to_relocate=cand.willing_to_relocate,
-                linked_with=cand.linked_with,
+                candidate_id=row.candidate_id,
+                assessment_score=row.assessment_score,
+                specialisms=_split(row.specialisms),
+                home_region=row.home_region,
+                willing_to_relocate=row.willing_to_relocate,
+                linked_with=row.linked_with,
                 attributes=attrs,
             )
         )
     host_rows = session.execute(
-        select(Host, HostPlace)
+        select(
+            Host.id,
+            Host.host_id,
+            Host.name,
+            Host.org_type,
+            Host.region,
+            HostPlace.capacity,
+            HostPlace.specialisms,
+            HostPlace.min_score,
+            HostPlace.min_placements,
+        )
         .join(HostPlace, HostPlace.host_pk == Host.id)
         .where(HostPlace.cohort_id == cohort.id)
         .order_by(Host.host_id)
     ).all()
-    host_id_of_pk = {h.id: h.host_id for h, _ in host_rows}
+    host_id_of_pk = {h.id: h.host_id for h in host_rows}
     hosts = [
         HostRec(
             host_id=h.host_id,
             name=h.name,
             org_type=h.org_type,
             region=h.region,
-            capacity=p.capacity,
-            specialisms=_split(p.specialisms),
-            min_score=p.min_score or 0.0,
-            min_placements=p.min_placements or 0,
+            capacity=h.capacity,
+            specialisms=_split(h.specialisms),
+            min_score=h.min_score or 0.0,
+            min_placements=h.min_placements or 0,
         )
-        for h, p in host_rows
+        for h in host_rows
     ]
     in_cohort = Candidate.cohort_id == cohort.id
     prefs = [
