@@ -13,7 +13,7 @@ session signs in and walks the pages in turn for ``--seconds`` (bounded: it
 stops by itself, and at ``--max-requests`` per session): the season, the
 rounds, a random page of round 1 by candidate, by host and the unplaced
 (sorted and filtered too), a random page of the offers, a random candidate,
-the audit log. At the start one session starts a solve through the solve page
+a random host's page in round 1, the audit log. At the start one session starts a solve through the solve page
 (strict stability, a time limit of ``--solve-seconds``): it runs in its own
 process during the measurement (when it ends, and stores a round, the data
 has changed and the caches refill: the report says when). Before the clock
@@ -41,17 +41,19 @@ from pathlib import Path
 from typing import Any
 
 GOAL_MS = 300.0
+WALK = 10  # kinds of page in a session's walk
 RESULTS = Path(__file__).resolve().parent / "results"
 PASSWORD = "load test passphrase"
 
 
-def prepare(workdir: Path, candidates: int, seed: int) -> tuple[str, list[str], int]:
-    """The database: scheme imported, round 1 solved and approved, one coordinator. Returns (url, ids, pages)."""
+def prepare(workdir: Path, candidates: int, seed: int) -> tuple[str, list[str], list[str], int]:
+    """The database: scheme imported, round 1 solved and approved, one coordinator. Returns (url, candidate ids,
+    host ids, pages)."""
     from sqlalchemy import select
 
     from placement.accounts import add_user
     from placement.db.migrate import upgrade
-    from placement.db.models import Candidate
+    from placement.db.models import Candidate, Host
     from placement.db.session import make_engine, transaction
     from placement.generate import generate_scheme
     from placement.ingest import import_dir
@@ -67,8 +69,9 @@ def prepare(workdir: Path, candidates: int, seed: int) -> tuple[str, list[str], 
     add_user(engine, "load", "coordinator", PASSWORD, full_name="Load Test")
     with transaction(engine) as s:
         ids = list(s.scalars(select(Candidate.candidate_id)))
+        hosts = list(s.scalars(select(Host.host_id)))
     engine.dispose()
-    return url, ids, max(result.placed // 50, 1)
+    return url, ids, hosts, max(result.placed // 50, 1)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -83,11 +86,11 @@ def percentile(values: list[float], q: float) -> float:
 class Session:
     """One signed-in person walking the pages."""
 
-    def __init__(self, base: str, ids: list[str], pages: int, seed: int):
+    def __init__(self, base: str, ids: list[str], hosts: list[str], pages: int, seed: int):
         import httpx
 
         self.client = httpx.Client(base_url=base, timeout=60, follow_redirects=False)
-        self.ids, self.pages, self.rng = ids, pages, random.Random(seed)
+        self.ids, self.hosts, self.pages, self.rng = ids, hosts, pages, random.Random(seed)
         form = self.client.get("/login").text
         token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
         answer = self.client.post("/login", data={"username": "load", "password": PASSWORD, "csrf_token": token})
@@ -105,17 +108,19 @@ class Session:
             ("round sorted+filtered", f"/rounds/1?sort=name&dir=desc&q={r.choice('aeiou')}"),
             ("offers", f"/offers?page={r.randint(1, self.pages)}"),
             ("candidate", f"/candidates/{r.choice(self.ids)}"),
+            ("host", f"/hosts/{r.choice(self.hosts)}?round=1"),
             ("audit log", "/log"),
         ]
+        assert len(walk) == WALK
         return walk[i % len(walk)]
 
     def csrf(self) -> str:
         return re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/").text).group(1)  # type: ignore[union-attr]
 
 
-def run(base: str, ids: list[str], pages: int, sessions: int, seconds: float, max_requests: int,
+def run(base: str, ids: list[str], hosts: list[str], pages: int, sessions: int, seconds: float, max_requests: int,
         solve_seconds: float | None) -> dict[str, Any]:
-    people = [Session(base, ids, pages, seed=i) for i in range(sessions)]
+    people = [Session(base, ids, hosts, pages, seed=i) for i in range(sessions)]
     job = ""
     if solve_seconds:  # a solve in the background during the measurement
         started = people[0].client.post("/solve", data={
@@ -128,7 +133,7 @@ def run(base: str, ids: list[str], pages: int, sessions: int, seconds: float, ma
     lock = threading.Lock()
     # Warm-up, untimed in the figures: one session opens each kind of page once (the per-process cache is
     # filled on first use; what the first visitor after a change waits is reported as "first").
-    for i in range(9):
+    for i in range(WALK):
         kind, path = people[0].next_page(i)
         t0 = time.perf_counter()
         status = people[0].client.get(path).status_code
@@ -237,11 +242,11 @@ def main(argv: list[str] | None = None) -> int:
         workdir = args.workdir or Path(tmp)
         workdir.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
-        url, ids, pages = prepare(workdir, args.candidates, args.seed)
+        url, ids, hosts, pages = prepare(workdir, args.candidates, args.seed)
         prepared = time.monotonic() - t0
         load_before = round(os.getloadavg()[0], 1)
         with Served(url, workers=args.workers, timeout=120) as served:
-            result = run(served.url, ids, pages, args.sessions, args.seconds, args.max_requests,
+            result = run(served.url, ids, hosts, pages, args.sessions, args.seconds, args.max_requests,
                          None if args.no_solve else args.solve_seconds)
         load_after = round(os.getloadavg()[0], 1)
     result.update(solve=not args.no_solve, candidates=args.candidates, target_seconds=args.seconds, workers=args.workers,

@@ -16,4 +16,4 @@ def test_short_load_run_answers_every_request(tmp_path, capsys) -> None:
                  "--solve-seconds", "20", "--workdir", str(tmp_path), "--no-write"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "0 errors" in out and "| candidate |" in out and "| round by host |" in out
+    assert "0 errors" in out and "| candidate |" in out and "| round by host |" in out and "| host |" in out
