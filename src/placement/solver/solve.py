@@ -44,6 +44,7 @@ seed. A solve stopped by the time limit depends on how far it got.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections.abc import Callable
@@ -58,7 +59,7 @@ from .constraints import pure_network
 from .cpsat import EngineResult, ModelSpec, solve_cpsat
 from .cuts import share_cuts
 from .lagrange import Lagrange, fixings, lagrangian
-from .levels import Level, grouped, held, make_levels, tie_level
+from .levels import Level, grouped, held, make_levels, penalty_then_rank, tie_level
 from .network import Flow, Network
 from .problem import Options, Problem, Solution, Status, TieBreak, TieOutcome
 from .repair import repair_best
@@ -84,6 +85,13 @@ class Outcome:
     bound: int | None  # proven lower bound of the minimised value
     method: str
     lag: Lagrange | None = None  # the pricing behind it: its reduced costs fix pairs for the tie-break
+
+
+def proven(level: Level, value: int, lb: int) -> bool:
+    """Whether a placement of ``value`` is optimal for ``level`` given its lower bound ``lb``. For fewest
+    penalties then least rank cost (``penalty_then_rank``) the penalty alone is the level: the rank cost
+    beneath it only guides the search (and starts the rank counts that come next)."""
+    return value <= lb or (level.soft_weight > 1 and level.penalty_of(value) <= level.penalty_of(lb))
 
 
 class _Run:
@@ -151,7 +159,13 @@ class _Run:
 
     def value(self, level: Level, x: np.ndarray) -> int:
         v = int(np.dot(level.cost, x))
-        return v + self.penalty(x) if level.soft else v
+        return v + level.soft_weight * self.penalty(x) if level.soft else v
+
+    def soft_of(self, level: Level, rows: list[Row]) -> list[Row]:
+        """Soft ``rows`` weighted as in ``level`` (``Level.soft_weight``)."""
+        if level.soft_weight == 1:
+            return rows
+        return [dataclasses.replace(r, weight=r.weight * level.soft_weight) for r in rows]
 
     def meets(self, x: np.ndarray, eqs: list[tuple[np.ndarray, int]], cap: int | None) -> bool:
         """Hard rows, earlier levels and the penalty cap (a flow already meets the rest)."""
@@ -203,13 +217,13 @@ class _Run:
         ]
         lag_rows = self.side_rows + self.cuts(placed) + eq_rows
         if level.soft:
-            lag_rows += self.side_soft_rows
-        slot_reward = self.min_weight if level.soft else 0
-        constant = self.min_weight * int(net.min_rem.sum()) if level.soft else 0
+            lag_rows += self.soft_of(level, self.side_soft_rows)
+        slot_reward = level.soft_weight * self.min_weight if level.soft else 0
+        constant = slot_reward * int(net.min_rem.sum())
         # No placement's level value reaches this: each candidate at their dearest pair, every soft row at its worst.
         dearest = np.zeros(self.problem.n_candidates, np.int64)
         np.maximum.at(dearest, self.problem.pair_cand, np.abs(level.cost))
-        cost_cap = int(dearest.sum()) + (self.soft_top if level.soft else 0) + 1
+        cost_cap = int(dearest.sum()) + (level.soft_weight * self.soft_top if level.soft else 0) + 1
         if incumbent is not None and not level.soft and level.name != "placed":
             # Rank counts (grouped or not) below other levels: the priced bound is weak and the level above
             # left an answer a few counts off, so search straight below it in the full model.
@@ -255,11 +269,13 @@ class _Run:
         self.say(
             f"{level.name}: bound {lb}, best {None if best is None else best[0]} after {lag.iterations} priced flows"
         )
-        if best is not None and best[0] <= lb:
+        if best is not None and proven(level, best[0], lb):
             return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian", lag=lag)
         repaired = best is None and not self.force_exact
         if repaired:
             best = self._repaired(level, lag, placed, eqs, cap, eq_rows)
+            if best is not None and proven(level, best[0], lb):
+                return Outcome("OPTIMAL", best[1], best[0], best[0], "lagrangian+repair", lag=lag)
             if best is None and self.fallback is not None and probe is not None:
                 # The repair had to give up placements: keep half the time for the best placement of its size.
                 self.level_deadline = time.perf_counter() + 0.5 * self.remaining()
@@ -297,7 +313,7 @@ class _Run:
         net = self.net
         rows = self.hard_rows + self.cuts(placed)
         if level.soft or cap is not None:
-            rows += self.soft_rows
+            rows += self.soft_of(level, self.soft_rows)
         # First cut-off: half a rank unit above the bound (most gaps close there); then
         # just below the best placement found, to prove it.
         step = int(self.scale.K * FIRST_CUTOFF) if level.soft else 1
@@ -344,7 +360,7 @@ class _Run:
                 # The reduced model holds every placement of value <= allowed, so its optimum,
                 # if within the cut-off, is the optimum; otherwise nothing reaches the cut-off.
                 lb = max(lb, allowed + 1) if res.status == "INFEASIBLE" or v is None or v > allowed else max(lb, v)
-                if best is not None and best[0] <= lb:
+                if best is not None and proven(level, best[0], lb):
                     return Outcome("OPTIMAL", best[1], best[0], best[0], method, lag=lag)
                 step = max(1, int(self.scale.K * 0.5), 4 * step)
                 if best is not None:
@@ -444,10 +460,14 @@ class _Run:
             penalty_cap=cap,
             equalities=eqs,
             hint=incumbent[1],
+            # Only placements better than the incumbent: HiGHS prunes by it, and "none" proves the incumbent.
+            cutoff=incumbent[0] - 1,
         )
         self.say(f"{level.name}: exact model on all {free.size} pairs from the last level's answer")
         res = self.exact(spec, level.name)
         best = incumbent
+        if res.status == "INFEASIBLE" and spec.cutoff is not None:
+            return Outcome("OPTIMAL", best[1], best[0], best[0], res.engine)
         if res.x is not None and not self.valid(res.x, eqs, cap) and res.engine == "highs":
             self.messages.append("HiGHS returned a placement that breaks a constraint; re-solved with CP-SAT")
             res = solve_cpsat(spec, max(0.05, self.remaining()), workers=1, presolve=False)
@@ -546,6 +566,8 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     """Returns (status, chosen, bound per level, method)."""
     p, net = run.problem, run.net
     levels = make_levels(run.problem, run.options, run.scale.K)
+    if levels[1].name == "penalty":
+        levels[1] = penalty_then_rank(run.problem, run.scale.K)
     if net.conflicts:
         run.messages.extend(net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
@@ -553,7 +575,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
 
     # Level 1 and the first cost level on the network: most placed, then least cost.
     first = levels[1]
-    slot = run.min_weight if first.soft else 0
+    slot = first.soft_weight * run.min_weight if first.soft else 0
     flow = net.solve(first.cost, slot, None)
     if not flow.ok:
         run.messages.append(net.NO_FLOW)
@@ -605,7 +627,9 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     x = placed_out.x
     status = placed_out.status
     method = placed_out.method
-    bound[levels[1].name] = levels[1].sign * placed_out.bound / (run.scale.K if levels[1].soft else 1)
+    bound[levels[1].name] = (
+        levels[1].sign * levels[1].penalty_of(placed_out.bound) / (run.scale.K if levels[1].soft else 1)
+    )
     if status != "OPTIMAL":
         return "FEASIBLE", np.flatnonzero(x), bound, method
     eqs = []
@@ -614,7 +638,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     last, last_eqs, last_cap, lag = solve_order[1], eqs, cap, placed_out.lag
     for prev, lvl in itertools.pairwise(solve_order[1:]):
         if prev.name == "penalty":
-            cap = run.value(prev, x)
+            cap = run.penalty(x)
         else:
             eqs = eqs + held(prev, x)
         out = run.solve_level(lvl, n_placed, eqs, cap, incumbent=(run.value(lvl, x), x))
