@@ -233,6 +233,28 @@ def test_rank_profile_with_targets_is_proven(objective: str) -> None:
     assert sol.placed == solve(p, Options()).placed
 
 
+@pytest.mark.parametrize("objective", ["rank-maximal", "generous"])
+def test_penalty_level_puts_fewest_penalties_before_any_rank_cost(objective: str) -> None:
+    # rank-maximal's and generous' penalty level is solved as "fewest penalties, then a rank cost" in one
+    # weighted level: one unit of penalty must outweigh the rank cost of any placement, so the level's
+    # optimum has the fewest penalties and its value // soft_weight is that penalty.
+    from placement.solver.levels import penalty_then_rank
+
+    p = realistic_problem(150, seed=11)
+    K = 4
+    level = penalty_then_rank(p, K, objective)
+    dearest = np.zeros(p.n_candidates, np.int64)
+    np.maximum.at(dearest, p.pair_cand, level.cost)
+    assert level.soft and (level.cost > 0).all()
+    assert level.soft_weight > int(dearest.sum())
+    assert level.penalty_of(3 * level.soft_weight + int(dearest.sum())) == 3
+    # Its shape follows the objective: generous weighs worse ranks ever more, rank-maximal better ranks.
+    by_rank = {int(r): int(c) for r, c in zip(p.pair_rank, level.cost)}
+    steps = np.diff([by_rank[r] for r in sorted(by_rank)])
+    assert (steps > 0).all()
+    assert (np.diff(steps) > 0).all() if objective == "generous" else (np.diff(steps) < 0).all()
+
+
 def test_progress_notes_and_bad_options() -> None:
     notes: list[str] = []
     solve(realistic_problem(200, seed=12), Options(), progress=notes.append)

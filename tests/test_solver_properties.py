@@ -141,7 +141,7 @@ def test_all_side_constraints_match_brute_force(p: Problem, hard_min: bool, engi
 
 @FAST
 @given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, min_placements=True),
-       st.booleans(), st.sampled_from(["auto", "cp-sat"]), st.sampled_from(["rank-sum", "generous"]))
+       st.booleans(), st.sampled_from(["auto", "cp-sat"]), st.sampled_from(["rank-sum", "rank-maximal", "generous"]))
 def test_reduced_exact_models_match_brute_force(p: Problem, hard_min: bool, engine: str, objective: str) -> None:
     """Without the Lagrangian shortcuts: reduced-cost fixing at the weak unpriced bound, then branch-and-bound."""
     _assert_matches_brute_force(p, Options(objective=objective, hard_min_placements=hard_min), engine, force_exact=True)

@@ -567,7 +567,7 @@ def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     p, net = run.problem, run.net
     levels = make_levels(run.problem, run.options, run.scale.K)
     if levels[1].name == "penalty":
-        levels[1] = penalty_then_rank(run.problem, run.scale.K)
+        levels[1] = penalty_then_rank(run.problem, run.scale.K, run.options.objective)
     if net.conflicts:
         run.messages.extend(net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
