@@ -53,3 +53,29 @@ def test_one_candidates_slice_of_the_encoding_shows_what_the_whole_encoding_show
     for cid in candidate_ids(season):
         assert (show_candidate(season, cid, encoded=routes_candidates._for_candidate(indexed, cid))
                 == show_candidate(season, cid, encoded=whole)), cid
+
+
+def test_a_change_of_the_data_recomputes_the_open_round_in_the_background(season, monkeypatch) -> None:
+    """keep_warm's step (pages.refresh): after answers change the data, the round a coordinator had open is
+    computed again before anyone asks, so the next visitor is served it without computing it themselves."""
+    from placement.web import pages
+
+    shown: list[int] = []
+    real = routes_rounds.show_round
+
+    def counting(engine, number, *, cohort=None):
+        shown.append(number)
+        return real(engine, number, cohort=cohort)
+
+    monkeypatch.setattr(routes_rounds, "show_round", counting)
+    client = signed_in(season, "coord")
+    state = client.app.state
+    assert "offered" in client.get("/rounds/1").text and shown == [1]
+    assert pages.refresh(state) == 0  # nothing changed: nothing to do
+    cid = next(c for c in sorted(candidate_ids(season)) if f">{c}<" in client.get("/rounds/1?offer=offered").text)
+    assert client.post("/offers/answer", data={"csrf_token": token_on(client, "/offers"), "candidate_id": cid,
+                                               "answer": "accept"}, follow_redirects=False).status_code == 303
+    computed = len(shown)
+    assert pages.refresh(state) >= 1 and shown[computed:] == [1]  # the stale round view, computed again
+    page = client.get("/rounds/1?offer=accepted").text
+    assert f">{cid}<" in page and len(shown) == computed + 1  # served warm: the visitor computed nothing

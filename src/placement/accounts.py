@@ -321,22 +321,34 @@ def session_for(engine: Engine, token: str) -> SessionInfo | None:
     """The live session the token opens, or None (unknown, expired, idle too long, revoked, account disabled)."""
     at = now()
     with transaction(engine) as s:
-        found = s.execute(
-            select(WebSession, WebUser)
+        # Columns, not ORM objects: every page of the web console asks this once.
+        row = s.execute(
+            select(
+                WebSession.revoked_at,
+                WebSession.expires_at,
+                WebSession.last_seen_at,
+                WebSession.csrf_token,
+                WebSession.cohort,
+                WebUser.id,
+                WebUser.username,
+                WebUser.full_name,
+                WebUser.role,
+                WebUser.disabled,
+            )
             .join(WebUser, WebUser.id == WebSession.user_id)
             .where(WebSession.id == _digest(token))
         ).first()
-        if found is None:
+        if row is None:
             return None
-        row, user = found
         if (
             row.revoked_at is not None
-            or user.disabled
+            or row.disabled
             or _aware(row.expires_at) <= at
             or _aware(row.last_seen_at) + SESSION_IDLE <= at
         ):
             return None
-        info = SessionInfo("", _account(user), row.csrf_token, _aware(row.expires_at), row.cohort)
+        account = Account(row.id, row.username, row.full_name, row.role, row.disabled)
+        info = SessionInfo("", account, row.csrf_token, _aware(row.expires_at), row.cohort)
         stale = _aware(row.last_seen_at) + LAST_SEEN_EVERY <= at
     if stale:
         with write_session(engine) as s:

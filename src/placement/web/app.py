@@ -164,4 +164,5 @@ def create_app(engine: Engine, *, cohort: str | None = None, secure_cookies: boo
     app.state.templates = templates()
     app.state.cache = {}
     app.state.cache_locks = {}
+    app.state.warm = {}  # key -> compute, for the kept values keep_warm may recompute in the background
     return app

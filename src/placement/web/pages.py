@@ -4,6 +4,7 @@ signed one-line message, pagination, and library errors shown as an error summar
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -173,7 +174,13 @@ def data_version(engine: Any) -> tuple[int, int, int]:
     with transaction(engine) as s:
         row = s.execute(
             select(
-                select(func.max(AuditLog.id)).where(AuditLog.action.not_in(READ_ONLY_ACTIONS)).scalar_subquery(),
+                # The newest line that changes something, found from the newest down (the primary key's index):
+                # max() under a WHERE would read the whole log, which every page asks and every sign-in grows.
+                select(AuditLog.id)
+                .where(AuditLog.action.not_in(READ_ONLY_ACTIONS))
+                .order_by(AuditLog.id.desc())
+                .limit(1)
+                .scalar_subquery(),
                 select(func.max(SeasonEvent.id)).scalar_subquery(),
                 select(func.max(Round.id)).scalar_subquery(),
             )
@@ -181,22 +188,33 @@ def data_version(engine: Any) -> tuple[int, int, int]:
     return (row[0] or 0, row[1] or 0, row[2] or 0)
 
 
-def cached(request: Request, key: tuple, compute: Any) -> Any:
+def cached(request: Request, key: tuple, compute: Any, *, warm: bool = False) -> Any:
     """``compute()``'s result for ``key`` at the current data version, kept per worker process.
 
     A page at 20,000 candidates reads the same round again and again while the
     coordinator pages and sorts; the library's answer only changes when the
     data does. Call from a worker thread (it queries the database).
+
+    ``warm``: ``compute`` reads only the database (not another cached value),
+    so the server may run it again in the background as soon as the data
+    changes (``keep_warm``), before anyone opens the page.
     """
-    store: dict = request.app.state.cache
+    state = request.app.state
     version = _version_of(request)
-    kept = store.get(key)
+    kept = state.cache.get(key)
     if kept is not None and kept[0] == version:
-        _touch(store, key, kept)
+        _touch(state.cache, key, kept)
         return kept[1]
+    if warm:
+        state.warm[key] = compute
+    return _compute(state, key, version, compute)
+
+
+def _compute(state: Any, key: tuple, version: tuple, compute: Any) -> Any:
+    store: dict = state.cache
     # One computation per key at a time: twenty people opening a large round just after a change wait for
     # one show_round, rather than running twenty side by side on two cores.
-    with _lock_for(request, key):
+    with _lock_for(state, key):
         kept = store.get(key)
         if kept is not None and kept[0] == version:
             return kept[1]
@@ -204,9 +222,51 @@ def cached(request: Request, key: tuple, compute: Any) -> Any:
         with _LOCKS_GUARD:
             store.pop(key, None)
             while len(store) >= CACHE_SIZE:
+                state.warm.pop(next(iter(store)), None)
                 store.pop(next(iter(store)), None)
             store[key] = (version, value)
     return value
+
+
+def refresh(state: Any) -> int:
+    """Recompute, at the current data version, the kept values marked ``warm`` that a change made stale; returns
+    how many. A value that cannot be computed any more (its round purged) is forgotten, not raised."""
+    version = data_version(state.engine)
+    done = 0
+    for key, compute in list(state.warm.items()):
+        kept = state.cache.get(key)
+        if kept is None:  # evicted meanwhile
+            state.warm.pop(key, None)
+            continue
+        if kept[0] == version:
+            continue
+        try:
+            _compute(state, key, version, compute)
+            done += 1
+        except Exception:  # noqa: BLE001 - a page that asks again shows the error
+            state.warm.pop(key, None)
+    return done
+
+
+WARM_EVERY = 1.0  # seconds between two looks at the data version
+
+
+def keep_warm(state: Any, *, every: float = WARM_EVERY) -> threading.Thread:
+    """A daemon thread of this worker process that looks at the data version every ``every`` seconds and, when it
+    changed (a solve stored a round, someone recorded answers), recomputes the large views people had open (a
+    round at 20,000 candidates takes seconds): the first person to open them after the change does not wait."""
+
+    def run() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                refresh(state)
+            except Exception:  # noqa: BLE001 - the database busy or gone for a moment: look again later
+                continue
+
+    thread = threading.Thread(target=run, name="placement-keep-warm", daemon=True)
+    thread.start()
+    return thread
 
 
 def _version_of(request: Request) -> tuple[int, int, int]:
@@ -232,7 +292,7 @@ def _touch(store: dict, key: tuple, kept: Any) -> None:
 _LOCKS_GUARD = threading.Lock()
 
 
-def _lock_for(request: Request, key: tuple) -> threading.Lock:
-    locks: dict = request.app.state.cache_locks
+def _lock_for(state: Any, key: tuple) -> threading.Lock:
+    locks: dict = state.cache_locks
     with _LOCKS_GUARD:
         return locks.setdefault(key, threading.Lock())

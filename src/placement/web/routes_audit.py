@@ -49,6 +49,7 @@ async def report(request: Request) -> Response:
         request,
         ("audit", cohort, number, edition.value),
         lambda: audit_round(engine, number, edition=edition, cohort=cohort),
+        warm=True,
     )
     body = render(audit, fmt)
     await call(

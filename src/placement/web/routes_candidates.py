@@ -72,7 +72,9 @@ async def _candidate_page(
     cid = request.path_params["candidate_id"]
     engine, cohort = request.app.state.engine, cohort_of(request)
     # The cohort's eligibility is encoded once per change of the data, not once per candidate shown.
-    indexed = await call(request, cached, request, ("encoding", cohort), lambda: encoding_index(engine, cohort))
+    indexed = await call(
+        request, cached, request, ("encoding", cohort), lambda: encoding_index(engine, cohort), warm=True
+    )
     view = await call(request, show_candidate, engine, cid, cohort=cohort, encoded=_for_candidate(indexed, cid))
     return render(
         request,

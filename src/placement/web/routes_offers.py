@@ -38,7 +38,9 @@ async def _offers_page(
     status: int = 200,
 ) -> Response:
     engine, cohort = request.app.state.engine, cohort_of(request)
-    season = await call(request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort))
+    season = await call(
+        request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort), warm=True
+    )
     number = season.latest_approved
     view = None
     rows: list = []
@@ -47,7 +49,12 @@ async def _offers_page(
     counts: dict[str, int] = {}
     if number is not None:
         view = await call(
-            request, cached, request, ("round", cohort, number), lambda: show_round(engine, number, cohort=cohort)
+            request,
+            cached,
+            request,
+            ("round", cohort, number),
+            lambda: show_round(engine, number, cohort=cohort),
+            warm=True,
         )
         counts = (await facts(request, view)).offer_counts
         rows = await call(

@@ -54,13 +54,14 @@ def _number(request: Request) -> int:
 
 def load(request: Request, number: int) -> Any:
     """Round ``number`` as the library shows it (cached until the data changes)."""
-    cohort = cohort_of(request)
+    engine, cohort = request.app.state.engine, cohort_of(request)
     return call(
         request,
         cached,
         request,
         ("round", cohort, number),
-        lambda: show_round(request.app.state.engine, number, cohort=cohort),
+        lambda: show_round(engine, number, cohort=cohort),
+        warm=True,
     )
 
 

@@ -19,10 +19,12 @@ from .pages import cached, cohort_of, done, problem, render
 @page(Right.READ)
 async def season(request: Request) -> Response:
     engine = request.app.state.engine
-    cohorts = await call(request, cached, request, ("cohorts",), lambda: list_cohorts(engine))
+    cohorts = await call(request, cached, request, ("cohorts",), lambda: list_cohorts(engine), warm=True)
     try:
         engine, cohort = request.app.state.engine, cohort_of(request)
-        status = await call(request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort))
+        status = await call(
+            request, cached, request, ("status", cohort), lambda: season_status(engine, cohort=cohort), warm=True
+        )
     except PlacementError as exc:
         # Several open cohorts and none chosen, or a chosen cohort renamed since: say so and offer the choice.
         return render(
@@ -55,7 +57,9 @@ async def pick_cohort(request: Request) -> Response:
 @page(Right.READ)
 async def rounds(request: Request) -> Response:
     engine, cohort = request.app.state.engine, cohort_of(request)
-    rows = await call(request, cached, request, ("rounds", cohort), lambda: list_rounds(engine, cohort=cohort))
+    rows = await call(
+        request, cached, request, ("rounds", cohort), lambda: list_rounds(engine, cohort=cohort), warm=True
+    )
     return render(request, "rounds.html", {"title": "Rounds", "rounds": list(reversed(rows))})
 
 

@@ -30,13 +30,16 @@ def factory() -> Starlette:
     from ..accounts import forget_old
     from ..db.session import make_engine, require_schema
     from .app import create_app
+    from .pages import keep_warm
 
     engine = make_engine(database_url())
     require_schema(engine)
     forget_old(engine)
-    return create_app(
+    app = create_app(
         engine, cohort=os.environ.get(COHORT_ENV) or None, secure_cookies=os.environ.get(SECURE_ENV, "") == "1"
     )
+    keep_warm(app.state)  # each worker process keeps its own views warm
+    return app
 
 
 def run(
