@@ -79,3 +79,28 @@ def test_a_change_of_the_data_recomputes_the_open_round_in_the_background(season
     assert pages.refresh(state) >= 1 and shown[computed:] == [1]  # the stale round view, computed again
     page = client.get("/rounds/1?offer=accepted").text
     assert f">{cid}<" in page and len(shown) == computed + 1  # served warm: the visitor computed nothing
+
+
+def test_the_audit_log_pages_read_by_the_database_are_the_newest_entries_in_order(season) -> None:
+    """The log page reads one page with LIMIT/OFFSET: the pages, one after another, are the newest entries newest
+    first, as a single read of them all gives, with the same filter."""
+    import re
+
+    from placement.auditlog import entries
+    from placement.db.session import write_session
+    from placement.rounds import log_action
+
+    with write_session(season) as s:
+        for i in range(120):
+            log_action(s, "note" if i % 3 else "export", f"line {i}")
+    client = signed_in(season, "coord")
+    for action, wanted in (("", entries(season, limit=1000)), ("note", entries(season, actions=["note"], limit=1000))):
+        pages = (len(wanted) + 49) // 50
+        shown = []
+        for page in range(1, pages + 2):  # one beyond the last: shows the last
+            text = client.get(f"/log?action={action}&page={page}").text
+            rows = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td></tr>", text)
+            assert f"Page {min(page, pages)} of {pages}" in text
+            if page <= pages:
+                shown += rows
+        assert shown == [(e.action, e.detail) for e in wanted], action

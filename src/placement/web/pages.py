@@ -132,13 +132,19 @@ class Paged:
 
 
 def paginate(request: Request, rows: Sequence[Any], size: int = PAGE_SIZE) -> Paged:
+    page, pages = page_of(request, len(rows), size)
+    return Paged(rows[(page - 1) * size : page * size], page, pages, len(rows), size)
+
+
+def page_of(request: Request, total: int, size: int = PAGE_SIZE) -> tuple[int, int]:
+    """The page the query string asks for (1 if none or not a number, the last if beyond it) and how many pages
+    ``total`` rows make: for a table whose page the database reads (LIMIT/OFFSET)."""
     try:
         page = max(int(request.query_params.get("page", "1")), 1)
     except ValueError:
         page = 1
-    pages = max((len(rows) + size - 1) // size, 1)
-    page = min(page, pages)
-    return Paged(rows[(page - 1) * size : page * size], page, pages, len(rows), size)
+    pages = max((total + size - 1) // size, 1)
+    return min(page, pages), pages
 
 
 def query_with(request: Request, **changes: Any) -> str:

@@ -10,9 +10,9 @@ from starlette.routing import Route
 from ..accounts import Right, can
 from ..audit import audit_round, log_delivery, render
 from ..audit.editions import Edition
-from ..auditlog import actions, entries
+from ..auditlog import actions, count_entries, entries
 from .auth import Forbidden, call, page, session
-from .pages import cached, cohort_of, paginate
+from .pages import PAGE_SIZE, Paged, cached, cohort_of, page_of
 from .pages import render as render_page
 
 MEDIA = {
@@ -72,14 +72,19 @@ async def report(request: Request) -> Response:
 async def audit_log(request: Request) -> Response:
     engine = request.app.state.engine
     action = request.query_params.get("action", "")
-    found = await call(request, entries, engine, actions=[action] if action else [], limit=LOG_LIMIT)
+    chosen = [action] if action else []
+    # The page is read by the database (LIMIT/OFFSET within the newest LOG_LIMIT), not the whole 1,000 each time.
+    total = min(await call(request, count_entries, engine, actions=chosen), LOG_LIMIT)
+    number, pages = page_of(request, total)
+    skip = (number - 1) * PAGE_SIZE
+    found = await call(request, entries, engine, actions=chosen, limit=min(PAGE_SIZE, total - skip), offset=skip)
     known = await call(request, actions, engine)
     return render_page(
         request,
         "log.html",
         {
             "title": "Audit log",
-            "paged": paginate(request, found),
+            "paged": Paged(found, number, pages, total, PAGE_SIZE),
             "action": action,
             "actions": known,
             "limit": LOG_LIMIT,
