@@ -175,8 +175,12 @@ def _run_milp(model: Model, time_limit: float, disp: bool) -> _MilpOut:
     return res.status, res.x, res.fun, getattr(res, "mip_dual_bound", None)
 
 
-def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None = None) -> EngineResult:
-    """``subprocess_nnz``: models with at least this many nonzeros run in a child (default SUBPROCESS_NNZ)."""
+def solve_highs(
+    spec: ModelSpec, time_limit: float, subprocess_nnz: int | None = None, kill_after: float | None = None
+) -> EngineResult:
+    """``subprocess_nnz``: models with at least this many nonzeros run in a child (default SUBPROCESS_NNZ).
+    ``kill_after``: seconds from this call after which a model in the child is killed (default: GRACE past
+    ``time_limit``)."""
     t0 = time.perf_counter()
     model, offset = build(spec)
     disp = bool(os.environ.get("PLACEMENT_HIGHS_LOG"))
@@ -184,7 +188,8 @@ def solve_highs(spec: ModelSpec, time_limit: float, subprocess_nnz: int | None =
     out: object = _NO_CHILD
     t_run = time.perf_counter()
     if model.a.nnz >= threshold:
-        out = _in_child(model, time_limit, disp)
+        budget = None if kill_after is None else kill_after - (time.perf_counter() - t0)
+        out = _in_child(model, time_limit, disp, budget)
     if out is _NO_CHILD:
         out = _run_milp(model, time_limit - (time.perf_counter() - t_run), disp)
     seconds = time.perf_counter() - t0
@@ -214,11 +219,16 @@ _NO_CHILD: Any = object()  # _in_child could not run the model in the worker: ru
 _worker = Worker("placement-highs", preload=["placement.solver.mip"])
 
 
-def _in_child(model: Model, time_limit: float, disp: bool) -> Any:
-    """``_run_milp`` in the worker, killed at ``time_limit + GRACE``: its answer, None if killed or it died,
-    or _NO_CHILD if no worker could be started."""
+def _in_child(model: Model, time_limit: float, disp: bool, budget: float | None = None) -> Any:
+    """``_run_milp`` in the worker, killed at ``budget`` seconds (default ``time_limit + GRACE``): its answer,
+    None if killed or it died, or _NO_CHILD if no worker could be started."""
     try:
-        budget = max(0.05, float(time_limit)) + GRACE
+        if budget is None:
+            budget = max(0.05, float(time_limit)) + GRACE
+        else:
+            # Killed at ``budget``: HiGHS's own clock must stop it before that, GRACE early or halfway.
+            budget = max(0.05, float(budget))
+            time_limit = min(float(time_limit), budget - GRACE if budget > 2 * GRACE else 0.5 * budget)
         # Starting the worker (about a second: it imports OR-Tools and scipy; 3-4 s on a loaded machine, and
         # again after a kill) may take the run's own budget; past that the model runs here instead, as where
         # no process can be started. The start comes out of the model's time, not on top of it.
