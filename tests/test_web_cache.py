@@ -104,3 +104,17 @@ def test_the_audit_log_pages_read_by_the_database_are_the_newest_entries_in_orde
             if page <= pages:
                 shown += rows
         assert shown == [(e.action, e.detail) for e in wanted], action
+
+
+def test_one_hosts_slice_of_the_encoding_shows_what_the_whole_encoding_shows(season) -> None:
+    from placement.db.models import Host
+    from placement.season import show_host
+
+    whole = encoding_now(season)
+    indexed = routes_candidates.encoding_index(season, None)
+    assert any(indexed.dropped_at.values())
+    with transaction(season) as s:
+        hosts = list(s.scalars(select(Host.host_id)))
+    for hid in hosts:
+        assert show_host(season, hid, encoded=routes_candidates.for_host(indexed, hid)) == show_host(
+            season, hid, encoded=whole), hid

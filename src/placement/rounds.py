@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -237,11 +237,27 @@ def load_round(session: Session, number: int, cohort: CohortRef | str | None = N
 
 def latest_approved(session: Session, cohort: CohortRef | str | None = None) -> Round | None:
     cohort = scoped(session, cohort)
-    return session.scalar(
-        select(Round)
-        .where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None))
-        .order_by(Round.number.desc())
-        .limit(1)
+    return session.scalar(_latest_approved(select(Round), cohort))
+
+
+def latest_approved_ref(session: Session, cohort: CohortRef | str | None = None) -> RoundRef | None:
+    """``latest_approved``'s id and number only: the row's summary is megabytes of JSON at 20,000 candidates,
+    decoded whenever the row is loaded."""
+    cohort = scoped(session, cohort)
+    found = session.execute(_latest_approved(select(Round.id, Round.number), cohort)).first()
+    return RoundRef(found.id, found.number) if found else None
+
+
+@dataclass(frozen=True)
+class RoundRef:
+    id: int
+    number: int
+
+
+def _latest_approved(query: Select, cohort: CohortRef) -> Select:
+    """The newest round of the cohort that was approved (its offers are the ones standing)."""
+    return (
+        query.where(Round.cohort_id == cohort.id, Round.approved_at.is_not(None)).order_by(Round.number.desc()).limit(1)
     )
 
 

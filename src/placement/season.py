@@ -31,7 +31,7 @@ from .db.queries import load_scheme
 from .db.session import transaction
 from .lookup import candidate as find_candidate
 from .lookup import host as find_host
-from .rounds import history, latest_approved
+from .rounds import RoundRef, history, latest_approved, latest_approved_ref
 from .solver import encode as enc_mod
 from .states import CandidateState, OfferState, RoundState
 from .views import full_name
@@ -266,15 +266,17 @@ def show_host(
         host = find_host(s, host_id)
         place = s.scalar(select(HostPlace).where(HostPlace.cohort_id == scope.id, HostPlace.host_pk == host.id))
         capacity = place.capacity if place else 0
-        latest = latest_approved(s, scope)
-        proposal = s.scalar(
-            select(Round)
+        # Rounds by id and number only: loading a round's row decodes its summary (megabytes at 20,000).
+        latest = latest_approved_ref(s, scope)
+        standing = s.execute(
+            select(Round.id, Round.number)
             .where(Round.cohort_id == scope.id, Round.state == RoundState.PROPOSAL)
             .order_by(Round.number.desc())
             .limit(1)
-        )
+        ).first()
+        proposal = RoundRef(standing.id, standing.number) if standing else None
 
-        def people(rnd: Round | None) -> list[dict]:
+        def people(rnd: RoundRef | None) -> list[dict]:
             if rnd is None:
                 return []
             return [

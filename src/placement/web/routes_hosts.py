@@ -17,7 +17,7 @@ from ..views import RoundView, list_rounds
 from ..views import _target_json as target_json
 from .auth import call, page, session
 from .pages import cached, cohort_of, paginate, render
-from .routes_candidates import encoding_index
+from .routes_candidates import encoding_index, for_host
 from .routes_rounds import load
 
 
@@ -27,15 +27,19 @@ async def host_page(request: Request) -> Response:
     engine, cohort = request.app.state.engine, cohort_of(request)
     # The cohort's eligibility is encoded once per change of the data (shared with the candidate pages), not
     # once per host shown.
-    indexed = await call(request, cached, request, ("encoding", cohort), lambda: encoding_index(engine, cohort))
+    indexed = await call(
+        request, cached, request, ("encoding", cohort), lambda: encoding_index(engine, cohort), warm=True
+    )
     detail: HostDetail = await call(
         request,
         cached,
         request,
         ("host", cohort, host_id),
-        lambda: show_host(engine, host_id, cohort=cohort, encoded=indexed.encoded),
+        lambda: show_host(engine, host_id, cohort=cohort, encoded=for_host(indexed, host_id)),
     )
-    rounds = await call(request, list_rounds, engine, cohort=cohort)
+    rounds = await call(
+        request, cached, request, ("rounds", cohort), lambda: list_rounds(engine, cohort=cohort), warm=True
+    )
     raw = request.query_params.get("round", "")
     number = int(raw) if raw.isdigit() else (detail.round or detail.proposal)
     errors = []
