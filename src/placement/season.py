@@ -34,7 +34,7 @@ from .lookup import host as find_host
 from .rounds import RoundRef, history, latest_approved, latest_approved_ref
 from .solver import encode as enc_mod
 from .states import CandidateState, OfferState, RoundState
-from .views import full_name
+from .views import full_name, person_name
 
 
 def current_encoding(session: Session, cohort: CohortRef) -> enc_mod.Encoded:
@@ -276,35 +276,40 @@ def show_host(
         ).first()
         proposal = RoundRef(standing.id, standing.number) if standing else None
 
+        # Everyone placed at this host in any round, read by the host's index (a filter on the round as well
+        # made SQLite walk the round's 17,000 placements), then split by round here.
+        placed_here = s.execute(
+            select(Candidate.candidate_id, Candidate.given_name, Candidate.family_name, Placement)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .where(Placement.host_pk == host.id)
+            .order_by(Candidate.candidate_id)
+        ).all()
+
         def people(rnd: RoundRef | None) -> list[dict]:
             if rnd is None:
                 return []
             return [
                 {
-                    "candidate_id": c.candidate_id,
-                    "candidate_name": full_name(c),
+                    "candidate_id": cid,
+                    "candidate_name": person_name(given, family),
                     "offer": pl.offer_status,
                     "choice": pl.rank,
                     "round": rnd.number,
                 }
-                for c, pl in s.execute(
-                    select(Candidate, Placement)
-                    .join(Placement, Placement.candidate_pk == Candidate.id)
-                    .where(Placement.round_id == rnd.id, Placement.host_pk == host.id)
-                    .order_by(Candidate.candidate_id)
-                ).all()
+                for cid, given, family, pl in placed_here
+                if pl.round_id == rnd.id
             ]
 
         offered = people(latest)
         held = sum(1 for o in offered if o["offer"] in (OfferState.OFFERED, OfferState.ACCEPTED))
         encoded = encoded if encoded is not None else current_encoding(s, scope)
         reasons = Counter(reason_kind(d.reason) for d in encoded.dropped if d.host_id == host_id)
+        # Counted from the host's preferences, each one's candidate checked by key: as a join, SQLite walked all
+        # 20,000 candidates of the cohort and looked for their preference for this host (18 ms against 0.4 ms).
+        in_cohort = select(Candidate.id).where(Candidate.id == Preference.candidate_pk, Candidate.cohort_id == scope.id)
         ranked_by = (
             s.scalar(
-                select(func.count())
-                .select_from(Preference)
-                .join(Candidate, Candidate.id == Preference.candidate_pk)
-                .where(Preference.host_pk == host.id, Candidate.cohort_id == scope.id)
+                select(func.count()).select_from(Preference).where(Preference.host_pk == host.id, in_cohort.exists())
             )
             or 0
         )
