@@ -18,7 +18,7 @@ from ..views import _target_json as target_json
 from .auth import call, page, session
 from .pages import cached, cohort_of, paginate, render
 from .routes_candidates import encoding_index, for_host
-from .routes_rounds import load
+from .routes_rounds import Facts, facts, load
 
 
 @page(Right.READ)
@@ -49,8 +49,9 @@ async def host_page(request: Request) -> Response:
             view = await load(request, number)
         except PlacementError as exc:
             errors = [("round", f"{exc.message} {exc.hint or ''}".strip())]
-    here = next((h for h in view.hosts if h.host_id == host_id), None) if view else None
-    placed = [p for p in view.placements if p.host_id == host_id] if view else []
+    summary: Facts | None = await facts(request, view) if view else None
+    here = summary.hosts.get(host_id) if summary else None
+    placed = summary.placed_at.get(host_id, []) if summary else []
     # The targets whose scope holds this host (cohort-wide ones are on the round's page); a viewer sees no
     # figure on a special category, and small ethnicity/disability scopes are withheld for everyone.
     internal = can(session(request).account.role, Right.READ_INTERNAL)

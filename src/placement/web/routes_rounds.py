@@ -19,7 +19,7 @@ from ..errors import PlacementError
 from ..export import export_round
 from ..masking import WITHHELD, is_special
 from ..rounds import approve_round
-from ..views import RoundView, show_round
+from ..views import HostView, PlacementView, RoundView, show_round
 from ..views import _target_json as target_json  # the masking of to_json, without the 20,000 rows
 from .auth import call, page, session
 from .pages import cached, cohort_of, done, paginate, problem, render, with_reason
@@ -68,19 +68,30 @@ def load(request: Request, number: int) -> Any:
 @dataclass(frozen=True)
 class Facts:
     """What a round's page shows about the whole round beside the table (the offer states and their counts, the
-    hosts flagged): counted once per data version, not over 20,000 placements per request."""
+    hosts flagged), and a host's page looks up in it (the host's row, who is placed there): counted and indexed
+    once per data version, not over 20,000 placements per request."""
 
     offer_states: list[str]
     offer_counts: dict[str, int]
     flagged_hosts: int
+    hosts: dict[str, HostView]  # by host id
+    placed_at: dict[str, list[PlacementView]]  # by host id, in the round's order
+
+    @classmethod
+    def of(cls, view: RoundView) -> Facts:
+        counts = dict(sorted(view.offers().items()))
+        placed_at: dict[str, list[PlacementView]] = {}
+        for p in view.placements:
+            placed_at.setdefault(p.host_id, []).append(p)
+        hosts = {h.host_id: h for h in reversed(view.hosts)}  # the first of an id, as a scan would find
+        return cls(sorted(counts), counts, sum(1 for h in view.hosts if h.flagged), hosts, placed_at)
 
 
 def facts(request: Request, view: RoundView) -> Any:
     """``Facts`` of ``view`` (round ``view.round`` of the request's cohort), cached with it."""
 
     def count() -> Facts:
-        counts = dict(sorted(view.offers().items()))
-        return Facts(sorted(counts), counts, sum(1 for h in view.hosts if h.flagged))
+        return Facts.of(view)
 
     return call(request, cached, request, ("facts", cohort_of(request), view.round), count)
 
