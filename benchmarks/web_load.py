@@ -57,7 +57,8 @@ def prepare(workdir: Path, candidates: int, seed: int) -> tuple[str, list[str], 
     from placement.db.session import make_engine, transaction
     from placement.generate import generate_scheme
     from placement.ingest import import_dir
-    from placement.rounds import RoundOptions, approve_round, solve_round
+    from placement.rounds import RoundOptions, solve_round
+    from placement.approval import approve_round
 
     url = f"sqlite:///{workdir / 'load.db'}"
     engine = make_engine(url)

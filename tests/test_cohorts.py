@@ -26,7 +26,8 @@ from placement.db.models import Candidate, HostPlace, Round
 from placement.db.session import make_engine, transaction
 from placement.errors import NotFound
 from placement.ingest import import_dir, import_file
-from placement.rounds import RoundOptions, approve_round, record_response, solve_round
+from placement.rounds import RoundOptions, record_response, solve_round
+from placement.approval import approve_round
 
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
 

@@ -121,7 +121,7 @@ def test_export_writes_formula_cells_as_text(round_with_formulas, tmp_path, sens
 @pytest.fixture
 def approved_by_formula(round_with_formulas):
     """Round 1 approved by someone whose --by text is a formula (free text, stored as given)."""
-    from placement.rounds import approve_round
+    from placement.approval import approve_round
 
     approve_round(round_with_formulas, 1, HYPERLINK)
     return round_with_formulas

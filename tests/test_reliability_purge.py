@@ -292,7 +292,8 @@ def test_purge_on_postgresql(pg_url, tmp_path):
 @pytest.fixture
 def solved_and_purged(engine, tmp_path):
     """The base scheme solved and approved "last year", then purged; this year's candidates imported."""
-    from placement.rounds import RoundOptions, approve_round, solve_round
+    from placement.rounds import RoundOptions, solve_round
+    from placement.approval import approve_round
 
     import_dir(engine, BASE)
     first = solve_round(engine, RoundOptions(time_limit=10))

@@ -32,7 +32,8 @@ from placement.db.migrate import upgrade
 from placement.db.models import AuditLog, Placement, Round
 from placement.db.session import ADVISORY_LOCKS, make_engine, sqlite_path, transaction
 from placement.errors import ConcurrencyError, RoundError
-from placement.rounds import approve_round, record_response, solve_round
+from placement.rounds import record_response, solve_round
+from placement.approval import approve_round
 
 BUSY_MESSAGE = "Another placement command is writing to this database"
 

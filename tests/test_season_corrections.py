@@ -16,7 +16,8 @@ from placement.corrections import (
 from placement.db.models import AuditLog, PairRule, Round, SeasonEvent, Target
 from placement.db.session import transaction
 from placement.errors import NotFound, RoundError
-from placement.rounds import approve_round, record_response, solve_round
+from placement.rounds import record_response, solve_round
+from placement.approval import approve_round
 from placement.season import season_status, show_candidate, show_host
 from tests.helpers.dbseed import seed
 

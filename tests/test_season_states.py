@@ -18,7 +18,8 @@ from sqlalchemy import select
 from placement.cli import cli
 from placement.db.models import AuditLog, Host, HostPlace, Round
 from placement.db.session import transaction
-from placement.rounds import approve_round, record_response, solve_round
+from placement.rounds import record_response, solve_round
+from placement.approval import approve_round
 from tests.helpers.dbseed import seed
 
 

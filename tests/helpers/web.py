@@ -17,10 +17,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from placement.accounts import add_user
+from placement.approval import approve_round
 from placement.db.migrate import upgrade
 from placement.db.session import make_engine
 from placement.ingest import import_dir
-from placement.rounds import RoundOptions, approve_round, solve_round
+from placement.rounds import RoundOptions, solve_round
 from placement.web.app import create_app
 
 REPO = Path(__file__).resolve().parents[2]

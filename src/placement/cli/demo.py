@@ -132,9 +132,10 @@ def demo_cmd(workdir: Path, time_limit: float) -> None:
 
 def _earlier_intakes(engine, folder: Path, years: list[str], time_limit: float, console) -> None:
     """Each earlier intake: imported, solved, approved, every offer accepted, then closed."""
+    from ..approval import approve_round
     from ..cohorts import close_cohort, create_cohort, rename_cohort
     from ..ingest import import_dir
-    from ..rounds import RoundOptions, approve_round, record_responses, solve_round
+    from ..rounds import RoundOptions, record_responses, solve_round
 
     rename_cohort(engine, "default", SAMPLE_COHORT)
     console.print(

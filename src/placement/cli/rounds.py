@@ -108,7 +108,7 @@ def round_show(app: AppContext, number: int, by: str, placements: bool, as_json:
 @handle_errors
 def round_approve(app: AppContext, number: int, by: str) -> None:
     """Approve a proposal: its placements become offers."""
-    from ..rounds import approve_round
+    from ..approval import approve_round
 
     offers = approve_round(app.engine(), number, by, cohort=app.cohort)
     click.echo(

@@ -14,11 +14,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..accounts import Right, can
+from ..approval import approve_round
 from ..corrections import revoke_approval
 from ..errors import PlacementError
 from ..export import export_round
 from ..masking import WITHHELD, is_special
-from ..rounds import approve_round
 from ..views import HostView, PlacementView, RoundView, show_round
 from ..views import _target_json as target_json  # the masking of to_json, without the 20,000 rows
 from .auth import call, page, session
