@@ -15,9 +15,9 @@ from placement.db.models import AuditLog, Round
 from placement.db.session import transaction
 from placement.errors import QuotaRefused, RoundError
 from placement.resolves import rederive, resolve_without_targets
+from placement.approval import approve_round
 from placement.rounds import (
     RoundOptions,
-    approve_round,
     record_response,
     solve_round,
 )
