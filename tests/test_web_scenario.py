@@ -80,7 +80,16 @@ def test_an_equality_lead_compares_the_publication_edition(season) -> None:
     url = started.headers["location"].split("?")[0]
     page = wait(lead, url)
     assert "<h1>Scenario comparison: done" in page and "OFFICIAL-SENSITIVE" not in page
-    assert lead.get(f"{url}/comparison.json").json()["edition"] == "publication"
+    comparison = lead.get(f"{url}/comparison.json").json()
+    assert comparison["edition"] == "publication"
+    # Each relative likelihood carries the library's verdict, or "not flagged" as the library's own page says
+    # where the publication edition names no flag (not a blank that reads as "not assessed").
+    for i, rl in enumerate(comparison["variants"][0]["relative_likelihoods"]):
+        measure = re.escape(f"Relative likelihood: {rl['label']}, {rl['outcome'].replace('_', ' ')}")
+        shown = cells(page, measure)
+        for col, cell in zip(comparison["variants"], shown):
+            if col["solved"]:
+                assert cell.endswith(col["relative_likelihoods"][i]["verdict"] or "not flagged"), (measure, cell)
     assert logs(season, "scenario")[-1].os_user == "web:lead"
 
 
