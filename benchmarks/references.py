@@ -191,7 +191,7 @@ def deferred_acceptance_matching(problem: Problem) -> tuple[np.ndarray, float]:
                 matching = game.solve(optimal="resident")
             out["seconds"] = time.perf_counter() - t0
             out["pairs"] = [(int(r.name), int(h.name)) for h, rs in matching.items() for r in rs]
-        except BaseException as exc:  # re-raised in the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
             out["error"] = exc
 
     old_limit = sys.getrecursionlimit()

@@ -181,9 +181,12 @@ def _objective_row(problem: Problem, options: Options, m: dict, name: str, error
     reported = m.get("objective")
     m["objective"] = {"placed": ev["placed"], "rank_cost": ev["rank_cost"]}
     m["rank_sum"] = ev["rank_sum"]
-    if reported and ("placed" in reported and "rank_cost" in reported):
-        if reported["placed"] != ev["placed"] or abs(reported["rank_cost"] - ev["rank_cost"]) > TOL * max(1, ev["rank_cost"]):
-            errors.append(f"{name}: reported objective {reported} but its placements score {m['objective']}")
+    if (
+        reported
+        and ("placed" in reported and "rank_cost" in reported)
+        and (reported["placed"] != ev["placed"] or abs(reported["rank_cost"] - ev["rank_cost"]) > TOL * max(1, ev["rank_cost"]))
+    ):
+        errors.append(f"{name}: reported objective {reported} but its placements score {m['objective']}")
 
 
 def _better(a: dict, b: dict) -> bool:
@@ -311,13 +314,12 @@ def bench_instance(n: int, variant: str, cfg: dict[str, Any], workdir: Path, log
             if ps["chosen"].size < da["chosen"].size:
                 errors.append(f"[{tag}] strict stability: placement placed {ps['chosen'].size}, fewer than "
                               f"Gale–Shapley's weakly stable {da['chosen'].size}")
-        elif "chosen" in ps and "chosen" in da:
-            if not np.array_equal(np.sort(ps["chosen"]), np.sort(da["chosen"])):
-                errors.append(
-                    f"[{tag}] strict stability: placement {ps['objective']} and matching {da['objective']} "
-                    "give different placements (both are the candidate-optimal stable matching with "
-                    "hosts' ties broken by candidate index, so they must be equal)"
-                )
+        elif "chosen" in ps and "chosen" in da and not np.array_equal(np.sort(ps["chosen"]), np.sort(da["chosen"])):
+            errors.append(
+                f"[{tag}] strict stability: placement {ps['objective']} and matching {da['objective']} "
+                "give different placements (both are the candidate-optimal stable matching with "
+                "hosts' ties broken by candidate index, so they must be equal)"
+            )
 
     # Ratios to the reference of the same run.
     refs = {

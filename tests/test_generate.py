@@ -73,7 +73,7 @@ def test_same_seed_writes_identical_bytes_and_another_seed_does_not(tmp_path: Pa
     b = generate_scheme(tmp_path / "b", candidates=400, seed=11)
     c = generate_scheme(tmp_path / "c", candidates=400, seed=12)
     assert a == b
-    assert set(a) == set(FILE_COLUMNS)
+    assert set(a) == set(c) == set(FILE_COLUMNS)
     for name in a:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     differing = [n for n in a if (tmp_path / "a" / n).read_bytes() != (tmp_path / "c" / n).read_bytes()]

@@ -38,6 +38,7 @@ def test_flow_matches_brute_force_and_highs_without_side_constraints(seed: int) 
     assert _same(objective, best), (objective, best)
     h_status, h_chosen, h_objective, _ = highs_mip(problem, Options(), time_limit=30)
     assert h_status == "OPTIMAL"
+    assert violations(problem, Options(), h_chosen) == []
     assert _same(h_objective, best), (h_objective, best)
 
 

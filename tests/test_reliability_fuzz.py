@@ -187,7 +187,7 @@ def test_structured_generator_reaches_the_writes(db):
     """The structured fuzz is only worth its time if some of its files pass validation and get written."""
     from hypothesis import find
 
-    engine, path, folder = db
+    engine, _, folder = db
 
     def imports(case) -> bool:
         kind, data = case

@@ -17,6 +17,7 @@ Each race runs a bounded number of iterations (a few seconds per backend).
 from __future__ import annotations
 
 import threading
+from functools import partial
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -65,8 +66,8 @@ def test_a_purge_racing_an_import_never_erases_what_the_import_reported(db, tmp_
             s.execute(update(ImportBatch).values(imported_at=datetime(2020, 1, 1, tzinfo=UTC)))
         new = _candidates(tmp_path / f"new{it}.csv", ids, "New")
 
-        imported, purged = run_together(lambda: import_file(importer, "candidates", new),
-                                        lambda: purge(purger, yesterday))
+        imported, purged = run_together(partial(import_file, importer, "candidates", new),
+                                        partial(purge, purger, yesterday))
         assert not isinstance(purged, BaseException), repr(purged)
         with transaction(engine) as s:
             rows = s.execute(select(Candidate.given_name, Candidate.email, Candidate.purged_at)
@@ -101,7 +102,7 @@ def test_two_imports_at_once_never_leave_twins_or_repeated_ranks(db, tmp_path):
         # Twins differing only in case, with emails differing only in case.
         twin_a = _candidates(tmp_path / f"a{it}.csv", [f"Z-{it}"], "Anna", [f"Same.{it}@Example.org"])
         twin_b = _candidates(tmp_path / f"b{it}.csv", [f"z-{it}"], "Bala", [f"same.{it}@example.org"])
-        outcomes = run_together(lambda: import_file(a, "candidates", twin_a), lambda: import_file(b, "candidates", twin_b))
+        outcomes = run_together(partial(import_file, a, "candidates", twin_a), partial(import_file, b, "candidates", twin_b))
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 assert isinstance(outcome, PlacementError), repr(outcome)
@@ -120,8 +121,8 @@ def test_two_imports_at_once_never_leave_twins_or_repeated_ranks(db, tmp_path):
         cid = f"Z-{it}" if not isinstance(outcomes[0], BaseException) else f"z-{it}"
         for path in prefs:
             path.write_text(path.read_text().replace(f"Z-{it},", f"{cid},"))
-        outcomes = run_together(lambda: import_file(a, "preferences", prefs[0]),
-                                lambda: import_file(b, "preferences", prefs[1]))
+        outcomes = run_together(partial(import_file, a, "preferences", prefs[0]),
+                                partial(import_file, b, "preferences", prefs[1]))
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 assert isinstance(outcome, PlacementError), repr(outcome)

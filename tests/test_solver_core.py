@@ -63,6 +63,7 @@ def test_three_target_families_proven_optimal_and_equal_to_highs() -> None:
     sol = solve(p, Options())
     status, chosen, ref, _ = references.highs_mip(p, Options(time_limit=120))
     assert sol.status == status == "OPTIMAL"
+    assert check_validity(p, chosen) == []  # the reference's own answer is a valid placement
     assert sol.objective["placed"] == ref["placed"]
     assert sol.objective["rank_cost"] == pytest.approx(ref["rank_cost"], abs=1e-9)
     assert sol.method.startswith("lagrangian")  # the targets bind: the flow answer alone is not optimal

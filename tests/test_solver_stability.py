@@ -302,7 +302,7 @@ def test_strict_min_rank_is_deferred_acceptance(host_side, problem):
     model, x = cpsat_model(problem)
     add_stability(model, x, problem, "strict")
     model.maximize(sum(x))
-    solver, chosen = solve(model, x)
+    _, chosen = solve(model, x)
     da = deferred_acceptance(problem)
     assert blocking_pairs(problem, chosen) == []
     assert len(chosen) == len(da)
