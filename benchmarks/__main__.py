@@ -11,13 +11,14 @@ import shlex
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.binding import bench_binding
 from benchmarks.references import DA_NOTE
-from benchmarks.report import machine_info, markdown, write
 from benchmarks.report import goals as evaluate_goals
+from benchmarks.report import machine_info, markdown, write
+from benchmarks.runner import PURE as PURE_VARIANT
 from benchmarks.runner import (
     TARGETS,
     BenchmarkError,
@@ -27,7 +28,6 @@ from benchmarks.runner import (
     missing_dependencies,
     run_child,
 )
-from benchmarks.runner import PURE as PURE_VARIANT
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CORE = ("instance generator", "importer", "rounds", "solver")
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "sizes": args.sizes,
     }
     result = {
-        "started": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "python -m benchmarks " + " ".join(shlex.quote(a) for a in argv),
         "machine": machine_info(),
         "config": cfg,
@@ -168,7 +168,7 @@ def audit_round(args, cfg, result, workdir: Path, log) -> dict:
     for inst in result["instances"]:
         if inst["candidates"] == n and inst["variant"] == TARGETS:
             return bench_audit(Path(inst["db"]), inst["rows"]["placement end to end"]["round"], n, workdir, log)
-    from benchmarks.runner import generate  # noqa: PLC0415
+    from benchmarks.runner import generate
 
     log(f"[audit] preparing a {n:,}-candidate round (import + solve_round, not timed here)")
     csv_dir = generate(n, TARGETS, args.seed, workdir)

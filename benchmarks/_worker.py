@@ -25,6 +25,6 @@ def to_plain(problem: Any, options: Any) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def run_highs(plain: dict[str, Any], options: dict[str, Any], time_limit: float) -> dict[str, Any]:
-    from benchmarks._highs import solve_plain  # noqa: PLC0415 - loads highspy: worker processes only
+    from benchmarks._highs import solve_plain  # loads highspy: worker processes only
 
     return solve_plain(plain, options, time_limit)

@@ -77,8 +77,8 @@ def _save_chosen(spec: dict, chosen: np.ndarray) -> str:
 
 
 def _kind_solve(spec: dict) -> dict:
-    from placement.solver import solve  # noqa: PLC0415
-    from placement.solver.problem import Options  # noqa: PLC0415
+    from placement.solver import solve
+    from placement.solver.problem import Options
 
     problem = _load(spec["problem"])
     options = Options(**spec["options"])
@@ -104,10 +104,10 @@ def _kind_solve(spec: dict) -> dict:
 
 
 def _kind_flow(spec: dict) -> dict:
-    from benchmarks.references import flow_reference  # noqa: PLC0415
+    from benchmarks.references import flow_reference
 
     problem = _load(spec["problem"])
-    from ortools.graph.python import min_cost_flow  # noqa: F401, PLC0415 - library load outside the timing
+    from ortools.graph.python import min_cost_flow  # noqa: F401 - library load outside the timing
 
     base = mark()
     t0 = time.perf_counter()
@@ -125,7 +125,7 @@ def _kind_flow(spec: dict) -> dict:
 
 
 def _kind_highs(spec: dict) -> dict:
-    from benchmarks._highs import solve_plain  # noqa: PLC0415 - highspy, no OR-Tools in this process
+    from benchmarks._highs import solve_plain  # highspy, no OR-Tools in this process
 
     plain, options = _load(spec["plain"])
     base = mark()
@@ -146,10 +146,10 @@ def _kind_highs(spec: dict) -> dict:
 
 
 def _kind_da(spec: dict) -> dict:
-    from benchmarks.references import DA_NOTE, deferred_acceptance_matching  # noqa: PLC0415
+    from benchmarks.references import DA_NOTE, deferred_acceptance_matching
 
     problem = _load(spec["problem"])
-    import matching.games  # noqa: F401, PLC0415
+    import matching.games  # noqa: F401
 
     base = mark()
     t0 = time.perf_counter()
@@ -168,14 +168,15 @@ def _kind_da(spec: dict) -> dict:
 
 def _kind_e2e(spec: dict) -> dict:
     """Fresh SQLite database, import the scheme's CSVs, ``solve_round``; then store the Problem."""
-    from placement.db.migrate import upgrade  # noqa: PLC0415
-    from placement.db.session import make_engine  # noqa: PLC0415
-    from placement.ingest import import_dir  # noqa: PLC0415
-    from placement.resolves import stored_inputs  # noqa: PLC0415
-    from placement.rounds import RoundOptions, solve_round  # noqa: PLC0415
-    from placement.db.models import Candidate, Host, Placement, Round  # noqa: PLC0415
-    from sqlalchemy import select  # noqa: PLC0415
-    from sqlalchemy.orm import Session  # noqa: PLC0415
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from placement.db.migrate import upgrade
+    from placement.db.models import Candidate, Host, Placement, Round
+    from placement.db.session import make_engine
+    from placement.ingest import import_dir
+    from placement.resolves import stored_inputs
+    from placement.rounds import RoundOptions, solve_round
 
     db = Path(spec["db"])
     db.unlink(missing_ok=True)
@@ -221,7 +222,7 @@ def _kind_e2e(spec: dict) -> dict:
 
 
 def _kind_import_rows(spec: dict) -> dict:
-    from benchmarks.import_bench import time_import  # noqa: PLC0415 - the ingest helper's
+    from benchmarks.import_bench import time_import  # the ingest helper's
 
     base = mark()
     t0 = time.perf_counter()
@@ -231,8 +232,8 @@ def _kind_import_rows(spec: dict) -> dict:
 
 
 def _kind_audit(spec: dict) -> dict:
-    from placement.audit import write_report  # noqa: PLC0415
-    from placement.db.session import make_engine  # noqa: PLC0415
+    from placement.audit import write_report
+    from placement.db.session import make_engine
 
     engine = make_engine(f"sqlite:///{spec['db']}")
     base = mark()

@@ -72,7 +72,7 @@ def flow_reference(problem: Problem) -> tuple[np.ndarray, dict[str, float]]:
     two-level objective. Side constraints (required/fixed pairs, links, lower
     quotas, targets) are ignored; the objective is the pure rank sum.
     """
-    from ortools.graph.python import min_cost_flow  # noqa: PLC0415 - see module docstring (HiGHS clash)
+    from ortools.graph.python import min_cost_flow  # see module docstring (HiGHS clash)
 
     C, H, P = problem.n_candidates, problem.n_hosts, problem.n_pairs
     source, sink = C + H, C + H + 1
@@ -177,7 +177,7 @@ def deferred_acceptance_matching(problem: Problem) -> tuple[np.ndarray, float]:
     Returns (chosen pair indices, seconds for building the package's game and
     solving it). See :data:`DA_NOTE` for the recursion limit and stack it needs.
     """
-    from matching.games import HospitalResident  # noqa: PLC0415 - optional (bench extra)
+    from matching.games import HospitalResident  # optional (bench extra)
 
     resident_prefs, hospital_prefs, capacities, pair_of = _da_inputs(problem)
     out: dict[str, Any] = {}

@@ -59,7 +59,7 @@ DEPENDENCIES = {
 
 def missing_dependencies() -> list[str]:
     """Parts of placement the benchmark needs that are not there (yet)."""
-    import importlib  # noqa: PLC0415
+    import importlib
 
     missing = []
     for label, (module, name) in DEPENDENCIES.items():
@@ -139,7 +139,7 @@ def make_pure(csv_dir: Path) -> None:
 
 
 def generate(n: int, variant: str, seed: int, workdir: Path) -> Path:
-    from placement.generate import generate_scheme  # noqa: PLC0415
+    from placement.generate import generate_scheme
 
     out = workdir / f"scheme-{n}-{'pure' if variant == PURE else 'targets'}"
     generate_scheme(out, candidates=n, seed=seed, preferences=10, targets=variant == TARGETS)

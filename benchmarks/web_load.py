@@ -52,13 +52,13 @@ def prepare(workdir: Path, candidates: int, seed: int) -> tuple[str, list[str], 
     from sqlalchemy import select
 
     from placement.accounts import add_user
+    from placement.approval import approve_round
     from placement.db.migrate import upgrade
     from placement.db.models import Candidate, Host
     from placement.db.session import make_engine, transaction
     from placement.generate import generate_scheme
     from placement.ingest import import_dir
     from placement.rounds import RoundOptions, solve_round
-    from placement.approval import approve_round
 
     url = f"sqlite:///{workdir / 'load.db'}"
     engine = make_engine(url)

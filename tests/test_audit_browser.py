@@ -13,9 +13,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from tests.helpers.audit import build_sample_round, resolver
 
 from placement.audit import audit_round, render
+from tests.helpers.audit import build_sample_round, resolver
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [

@@ -7,11 +7,11 @@ import stat
 
 import pytest
 from click.testing import CliRunner
-from tests.helpers.audit import add_candidates, add_hosts, add_preferences, resolver, store_round
 
 import placement.resolves
 from placement.audit import STAMP
 from placement.cli import cli
+from tests.helpers.audit import add_candidates, add_hosts, add_preferences, resolver, store_round
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.helpers.audit import FakeFree, add_candidates, add_hosts, add_preferences, no_resolve, store_round
 
 from placement.audit import audit_round, render
 from placement.audit.editions import Edition, verdict
@@ -27,6 +26,7 @@ from placement.audit.metrics import Comparison
 from placement.db.models import Candidate, Host, Placement, Preference, Round
 from placement.db.session import transaction
 from placement.totals import round_totals
+from tests.helpers.audit import FakeFree, add_candidates, add_hosts, add_preferences, no_resolve, store_round
 
 EDITIONS = ("internal", "publication")
 

@@ -63,7 +63,6 @@ def test_price_of_fairness_lists_only_moves_the_targets_forced(solved) -> None:
     # targets provably force (0 when the round is already optimal without them).
     from dataclasses import replace
 
-
     from placement.db.session import transaction
     from placement.resolves import resolve_without_targets, stored_inputs
     from placement.rounds import RoundOptions

@@ -16,13 +16,12 @@ import io
 import json
 import math
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
-from tests.helpers.audit import add_candidates, add_hosts, add_preferences, no_resolve, resolver, store_round
 
 from placement.audit import STAMP, audit_round, default_report_path, render, write_report
 from placement.audit.render_xlsx import WITHHELD
@@ -30,6 +29,7 @@ from placement.cli import cli
 from placement.db.models import AuditLog
 from placement.db.session import transaction
 from placement.errors import NotFound
+from tests.helpers.audit import add_candidates, add_hosts, add_preferences, no_resolve, resolver, store_round
 
 WHITE = [f"W{i:02d}" for i in range(1, 11)]
 MINORITY = [f"M{i:02d}" for i in range(1, 9)]
@@ -57,8 +57,8 @@ def _scheme(engine, *, protected: bool = True) -> None:
 
 
 PLACED = {
-    **{c: "H1" for c in WHITE[:6]}, **{c: "H2" for c in WHITE[6:8]},
-    **{c: "H1" for c in MINORITY[:2]}, **{c: "H3" for c in MINORITY[2:4]},
+    **dict.fromkeys(WHITE[:6], "H1"), **dict.fromkeys(WHITE[6:8], "H2"),
+    **dict.fromkeys(MINORITY[:2], "H1"), **dict.fromkeys(MINORITY[2:4], "H3"),
     "N01": "H1",
 }
 TARGET = {
@@ -405,7 +405,7 @@ def test_a_purged_round_reports_what_remains(engine) -> None:
 
     _scheme(engine)
     store_round(engine, PLACED)  # solved 2 March 2026
-    purge(engine, date(2026, 6, 1), now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    purge(engine, date(2026, 6, 1), now=datetime(2026, 12, 1, tzinfo=UTC))
     a = audit_round(engine, 1, edition="internal", resolve=no_resolve)
     # Equality data and preferences are gone: nothing is rated, choices are the ranks as given.
     assert a["provenance"]["choice_positions_from"] == "given_ranks"

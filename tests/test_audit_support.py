@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from tests.helpers.audit import add_candidates, add_hosts, add_preferences, store_round
 
 from placement.db.models import Round
 from placement.db.session import transaction
+from tests.helpers.audit import add_candidates, add_hosts, add_preferences, store_round
 
 
 def test_store_round_follows_the_contract(engine) -> None:

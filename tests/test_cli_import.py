@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
+from placement.cli import cli
+from placement.db.session import make_engine
 from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     candidates_rows,
@@ -14,9 +17,6 @@ from tests.helpers.ingest import (
     write_csv,
     write_scheme,
 )
-
-from placement.cli import cli
-from placement.db.session import make_engine
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
+from placement.approval import approve_round
 from placement.cli import cli
 from placement.cohorts import CohortError, close_cohort, copy_hosts, create_cohort, list_cohorts, resolve_in
 from placement.db.migrate import upgrade
@@ -27,7 +28,6 @@ from placement.db.session import make_engine, transaction
 from placement.errors import NotFound
 from placement.ingest import import_dir, import_file
 from placement.rounds import RoundOptions, record_response, solve_round
-from placement.approval import approve_round
 
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
 

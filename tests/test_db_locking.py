@@ -30,8 +30,7 @@ from placement.db import session as db_session
 from placement.db.models import AuditLog, Candidate, Host, ImportBatch, Preference, ProtectedCharacteristics
 from placement.db.session import make_engine, sqlite_path, transaction, write_transaction
 from placement.errors import ConcurrencyError
-from placement.ingest import ImportReport, import_dir, import_file
-from placement.ingest import importer
+from placement.ingest import ImportReport, import_dir, import_file, importer
 
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
 BUSY_MESSAGE = "Another placement command is writing to this database"
@@ -188,11 +187,10 @@ def test_a_dry_run_takes_no_write_lock(sqlite_url, engine, held_write_lock):
 
 def test_write_transaction_rolls_back_on_error_and_releases_the_lock(sqlite_url, engine):
     quick = make_engine(sqlite_url, busy_timeout=0.2)
-    with pytest.raises(RuntimeError):
-        with write_transaction(quick) as conn:
-            conn.execute(Host.__table__.insert().values(
-                host_id="RZ1", name="Gone", org_type="acute", region="London"))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), write_transaction(quick) as conn:
+        conn.execute(Host.__table__.insert().values(
+            host_id="RZ1", name="Gone", org_type="acute", region="London"))
+        raise RuntimeError("boom")
     with write_transaction(quick) as conn:  # the lock was released: this does not time out
         assert conn.scalar(select(func.count()).select_from(Host)) == 0
     quick.dispose()

@@ -10,12 +10,11 @@ import csv
 import shutil
 from pathlib import Path
 
-from tests.helpers.ingest import dump
-from tests.helpers.xlsx import Sheet, workbook
-
 from placement.db.migrate import upgrade
 from placement.db.session import make_engine
 from placement.ingest import import_dir, load_mapping
+from tests.helpers.ingest import dump
+from tests.helpers.xlsx import Sheet, workbook
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "fixtures" / "sample"

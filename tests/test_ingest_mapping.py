@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from tests.helpers.ingest import dump, make_template, sqlite_copy
 
 from placement.errors import ConfigError, InputError
 from placement.ingest import import_dir, import_file, load_mapping
+from tests.helpers.ingest import dump, make_template, sqlite_copy
 
 MESSY = Path(__file__).resolve().parents[1] / "fixtures" / "messy"
 

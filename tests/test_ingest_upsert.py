@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+
+from placement.config import os_user
+from placement.errors import InputError
+from placement.ingest import import_dir, import_file
 from tests.helpers.ingest import (
     CANDIDATE_HEADER,
     candidate,
@@ -19,10 +23,6 @@ from tests.helpers.ingest import (
     write_csv,
     write_scheme,
 )
-
-from placement.config import os_user
-from placement.errors import InputError
-from placement.ingest import import_dir, import_file
 
 
 @pytest.fixture(scope="module")
@@ -123,14 +123,14 @@ def test_changed_file_is_upserted_by_id(engine, tmp_path: Path) -> None:
 
 
 def test_batch_and_audit_rows(engine, tmp_path: Path) -> None:
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     report = import_dir(engine, write_scheme(tmp_path / "scheme"))[0]
     batch = _query(engine, f"select kind, file_name, sha256, rows, added, updated, unchanged, removed, "
                            f"imported_at, os_user from import_batches where id = {report.batch_id}")[0]
     assert batch[:8] == ("candidates", "candidates.csv", report.sha256, 4, 4, 0, 0, 0)
     assert batch[9] == os_user()
-    at = datetime.fromisoformat(batch[8]).replace(tzinfo=timezone.utc)  # SQLite keeps UTC without the offset
-    assert start - timedelta(seconds=1) <= at <= datetime.now(timezone.utc)
+    at = datetime.fromisoformat(batch[8]).replace(tzinfo=UTC)  # SQLite keeps UTC without the offset
+    assert start - timedelta(seconds=1) <= at <= datetime.now(UTC)
     audits = _query(engine, "select action, os_user, detail from audit_log order by id")
     assert len(audits) == 6 and {a[0] for a in audits} == {"import"}
     assert "candidates.csv" in audits[0][2] and "4 added" in audits[0][2]

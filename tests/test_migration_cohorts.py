@@ -11,7 +11,7 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -23,8 +23,8 @@ from placement.db.migrate import current_revision, downgrade, head_revision, upg
 from placement.db.session import make_engine
 
 PRE_COHORT = "0003"  # the newest revision before cohorts
-T0 = datetime(2025, 9, 1, 9, 0, tzinfo=timezone.utc)
-T1 = datetime(2025, 9, 8, 14, 30, tzinfo=timezone.utc)
+T0 = datetime(2025, 9, 1, 9, 0, tzinfo=UTC)
+T1 = datetime(2025, 9, 8, 14, 30, tzinfo=UTC)
 
 
 def _fill_pre_cohort(engine) -> None:

@@ -296,9 +296,9 @@ def test_reason_text_never_reaches_a_report(three_cohorts, tmp_path) -> None:
 
 @pytest.mark.slow
 def test_placement_trends_pool_the_cohorts_counts_and_recompute_their_relative_likelihood(three_cohorts, tmp_path):
+    from placement.approval import approve_round
     from placement.audit.trends import audit_trends
     from placement.rounds import RoundOptions, solve_round
-    from placement.approval import approve_round
 
     engine, _ = three_cohorts
     for name in COHORTS:

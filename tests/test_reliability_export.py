@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import csv
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 import openpyxl
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -83,7 +83,7 @@ def round_with_formulas(engine, tmp_path):
     import_file(engine, "candidates", cands)
     with transaction(engine) as s:
         assert s.scalar(select(Candidate.given_name).where(Candidate.candidate_id == "C777")) == HYPERLINK
-        rnd = Round(cohort_id=1, number=1, state="proposal", created_at=datetime.now(timezone.utc), created_by="t", options={},
+        rnd = Round(cohort_id=1, number=1, state="proposal", created_at=datetime.now(UTC), created_by="t", options={},
                     input_hash="0" * 64, solver_version="t", status="OPTIMAL", objective={}, bound={}, solve_seconds=0,
                     summary={"pool": ["C777", "C001"]})
         s.add(rnd)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, update
 
 from placement.cli import cli
+from placement.db.migrate import upgrade
 from placement.db.models import (
     AuditLog,
     Candidate,
@@ -33,15 +34,14 @@ from placement.db.models import (
     Round,
     Target,
 )
-from placement.db.migrate import upgrade
 from placement.db.session import make_engine, transaction
 from placement.errors import InputError
 from placement.ingest import import_dir, import_file
 from placement.purge import PurgeRefused, purge
 
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
-LAST_YEAR = datetime(2023, 6, 1, 9, 0, tzinfo=timezone.utc)
-CUTOFF = datetime(2024, 1, 1, tzinfo=timezone.utc)
+LAST_YEAR = datetime(2023, 6, 1, 9, 0, tzinfo=UTC)
+CUTOFF = datetime(2024, 1, 1, tzinfo=UTC)
 PURGED = ["C001", "C002", "C003", "C004", "C006"]
 PERSONAL = ["Lovelace", "Turing", "Hopper", "Dijkstra", "Berners-Lee", "ada.lovelace@example.org", "tim.bernerslee@"]
 NEW_CANDIDATE = (
@@ -83,7 +83,7 @@ def build_scheme(engine, folder: Path) -> None:
     new.write_text(NEW_CANDIDATE)
     import_file(engine, "candidates", new)
     with transaction(engine) as s:
-        _round(s, 2, datetime.now(timezone.utc) - timedelta(hours=1), ["C005", "C101"], {"C101": "RX1"}, approved=False)
+        _round(s, 2, datetime.now(UTC) - timedelta(hours=1), ["C005", "C101"], {"C101": "RX1"}, approved=False)
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def test_dry_run_and_a_second_purge_change_nothing(scheme):
 def test_a_cutoff_in_the_future_is_refused(scheme):
     before = dump(scheme)
     with pytest.raises(PurgeRefused) as excinfo:
-        purge(scheme, datetime.now(timezone.utc) + timedelta(days=2))
+        purge(scheme, datetime.now(UTC) + timedelta(days=2))
     assert "future" in excinfo.value.message
     assert dump(scheme) == before
 
@@ -253,7 +253,7 @@ def test_cli_purge_with_yes_purges_and_the_log_shows_it(scheme):
 
 
 def test_cli_purge_refuses_a_future_date_and_a_malformed_one(scheme):
-    future = (datetime.now(timezone.utc) + timedelta(days=3)).date().isoformat()
+    future = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     result = CliRunner().invoke(cli, ["--db", scheme.url.render_as_string(), "purge", "--before", future, "--yes"])
     assert result.exit_code == 1 and "in the future" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(cli, ["--db", scheme.url.render_as_string(), "purge", "--before", "01/01/2024"])
@@ -262,7 +262,7 @@ def test_cli_purge_refuses_a_future_date_and_a_malformed_one(scheme):
 
 def test_cli_log_filters(scheme):
     with transaction(scheme) as s:
-        s.add(AuditLog(at=datetime(2022, 1, 5, tzinfo=timezone.utc), os_user="old.user", action="export", detail="old export"))
+        s.add(AuditLog(at=datetime(2022, 1, 5, tzinfo=UTC), os_user="old.user", action="export", detail="old export"))
     everything = invoke(scheme, "log", "--limit", "100")
     assert "old export" in everything.output and "old.user" in everything.output
     recent = invoke(scheme, "log", "--since", "2023-01-01")
@@ -292,8 +292,8 @@ def test_purge_on_postgresql(pg_url, tmp_path):
 @pytest.fixture
 def solved_and_purged(engine, tmp_path):
     """The base scheme solved and approved "last year", then purged; this year's candidates imported."""
-    from placement.rounds import RoundOptions, solve_round
     from placement.approval import approve_round
+    from placement.rounds import RoundOptions, solve_round
 
     import_dir(engine, BASE)
     first = solve_round(engine, RoundOptions(time_limit=10))
@@ -388,7 +388,7 @@ def test_a_purge_leaves_no_personal_data_in_the_sqlite_file_even_without_secure_
     import_file(engine, "candidates", path)
     with transaction(engine) as s:
         assert s.execute(text("PRAGMA secure_delete")).scalar() == 0  # the simulated default holds
-        s.execute(update(ImportBatch).values(imported_at=datetime(2020, 1, 1, tzinfo=timezone.utc)))
+        s.execute(update(ImportBatch).values(imported_at=datetime(2020, 1, 1, tzinfo=UTC)))
     report = purge(engine, date(2021, 1, 1))
     assert report.candidates == 60
     engine.dispose()

@@ -17,8 +17,8 @@ Each race runs a bounded number of iterations (a few seconds per backend).
 from __future__ import annotations
 
 import threading
-from functools import partial
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -205,8 +205,8 @@ def test_an_import_waiting_for_the_postgresql_lock_gives_up_clearly(pg_url, tmp_
 @pytest.fixture
 def two_rounds(db):
     """Round 1 approved (offers out), round 2 solved from it as a proposal; C-ids of round 1's offers."""
-    from placement.rounds import solve_round
     from placement.approval import approve_round
+    from placement.rounds import solve_round
     from tests.helpers.rounds import placements, small_scheme
 
     url, engine = db
@@ -218,9 +218,9 @@ def two_rounds(db):
 
 
 def test_approving_a_proposal_solved_before_a_later_answer_is_refused(two_rounds):
+    from placement.approval import approve_round
     from placement.errors import RoundError
     from placement.rounds import record_response, solve_round
-    from placement.approval import approve_round
     from tests.helpers.rounds import placements
 
     _url, engine, offered = two_rounds

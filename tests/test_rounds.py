@@ -7,20 +7,20 @@ import json
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
-from tests.helpers.dbseed import seed
-from tests.helpers.rounds import placements, small_scheme
 
+from placement.approval import approve_round
 from placement.cli import cli
 from placement.db.models import AuditLog, Round
 from placement.db.session import transaction
 from placement.errors import QuotaRefused, RoundError
 from placement.resolves import rederive, resolve_without_targets
-from placement.approval import approve_round
 from placement.rounds import (
     RoundOptions,
     record_response,
     solve_round,
 )
+from tests.helpers.dbseed import seed
+from tests.helpers.rounds import placements, small_scheme
 
 
 def test_solve_approve_answer_and_next_round(engine):

@@ -25,15 +25,15 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, event, func, select, text
-from tests.helpers.rounds import placements, small_scheme
 
 from placement import rounds
+from placement.approval import approve_round
 from placement.db.migrate import upgrade
 from placement.db.models import AuditLog, Placement, Round
 from placement.db.session import ADVISORY_LOCKS, make_engine, sqlite_path, transaction
 from placement.errors import ConcurrencyError, RoundError
 from placement.rounds import record_response, solve_round
-from placement.approval import approve_round
+from tests.helpers.rounds import placements, small_scheme
 
 BUSY_MESSAGE = "Another placement command is writing to this database"
 
@@ -198,9 +198,8 @@ def test_an_approval_that_cannot_get_the_lock_in_time_fails_clearly_and_writes_n
     solve_round(engine)
     quick = make_engine(sqlite_url, busy_timeout=0.3)
     try:
-        with rounds_lock_held(sqlite_url):
-            with pytest.raises(ConcurrencyError) as excinfo:
-                approve_round(quick, 1, "Alex Coordinator")
+        with rounds_lock_held(sqlite_url), pytest.raises(ConcurrencyError) as excinfo:
+            approve_round(quick, 1, "Alex Coordinator")
     finally:
         quick.dispose()
     assert excinfo.value.message.startswith(BUSY_MESSAGE)

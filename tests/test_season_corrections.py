@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from placement.approval import approve_round
 from placement.corrections import (
     change_answer,
     release_offer,
@@ -17,7 +18,6 @@ from placement.db.models import AuditLog, PairRule, Round, SeasonEvent, Target
 from placement.db.session import transaction
 from placement.errors import NotFound, RoundError
 from placement.rounds import record_response, solve_round
-from placement.approval import approve_round
 from placement.season import season_status, show_candidate, show_host
 from tests.helpers.dbseed import seed
 

@@ -15,11 +15,11 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
+from placement.approval import approve_round
 from placement.cli import cli
 from placement.db.models import AuditLog, Host, HostPlace, Round
 from placement.db.session import transaction
 from placement.rounds import record_response, solve_round
-from placement.approval import approve_round
 from tests.helpers.dbseed import seed
 
 

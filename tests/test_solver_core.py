@@ -12,11 +12,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from tests.helpers.strategies import realistic_problem
 
 from placement.errors import ConfigError
 from placement.solver import Options, Problem, Target, check_validity, evaluate, solve
 from placement.solver.stability import deferred_acceptance
+from tests.helpers.strategies import realistic_problem
 
 references = pytest.importorskip("benchmarks.references")
 

@@ -7,12 +7,12 @@ import itertools
 import numpy as np
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from tests.helpers.oracles import brute_blocking
-from tests.helpers.strategies import problems, realistic_problem
 
 from placement.solver import diagnose as diagnose_module
 from placement.solver.diagnose import Conflict, diagnose, find_conflict
 from placement.solver.problem import Options, Problem, Target
+from tests.helpers.oracles import brute_blocking
+from tests.helpers.strategies import problems, realistic_problem
 
 REGIONS = ("London", "North West", "South East")
 

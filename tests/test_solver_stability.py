@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ortools.sat.python import cp_model
-from tests.helpers.oracles import brute_blocking
-from tests.helpers.strategies import problems, realistic_problem
 
 from placement.solver import stability
 from placement.solver.problem import Problem
 from placement.solver.stability import add_stability, blocking_pairs, deferred_acceptance
+from tests.helpers.oracles import brute_blocking
+from tests.helpers.strategies import problems, realistic_problem
 
 # The host_side fixture only sets a module constant, so sharing it across generated inputs is safe.
 FAST = settings(

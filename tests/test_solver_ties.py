@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from tests.helpers.strategies import problems, realistic_problem
 
 from placement.errors import ConfigError
 from placement.solver import Options, Problem, check_validity, evaluate, solve
 from placement.solver.levels import host_order_cost
+from tests.helpers.strategies import problems, realistic_problem
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

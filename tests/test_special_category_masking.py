@@ -15,10 +15,10 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from tests.helpers.dbseed import seed
 
 from placement.cli import cli
 from placement.masking import diagnosis_line, for_candidate, withhold_scope
+from tests.helpers.dbseed import seed
 
 TARGET = "no-disabled-at-H1"
 

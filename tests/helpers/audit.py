@@ -11,7 +11,7 @@ worked out by hand. ``tests/test_audit_support.py`` checks the builder itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 from sqlalchemy import select
@@ -111,7 +111,7 @@ def store_round(
         objective = dict(solution.objective) if status in ("OPTIMAL", "FEASIBLE") else {}
         rnd = Round(
             cohort_id=scope.id, number=number, state=state, parent_number=None,
-            created_at=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc), created_by="coordinator",
+            created_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC), created_by="coordinator",
             # Blocking pairs are listed by the solver only under a stability option (else they are counted
             # from the inputs by totals.read_round), so a round given its blocking pairs was solved with one.
             options=options or {"objective": "rank-sum", "stability": "prefer" if blocking_pairs else "none",

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from tests.helpers.dbseed import seed
 
 from placement.db.models import Placement, Round
 from placement.db.session import transaction
+from tests.helpers.dbseed import seed
 
 
 def small_scheme(engine, targets=()):

@@ -26,9 +26,9 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from benchmarks.instances import N_REGIONS, pairs_from_lists
 from hypothesis import strategies as st
 
+from benchmarks.instances import N_REGIONS, pairs_from_lists
 from placement.domain import ORG_TYPES, REGIONS
 from placement.solver.problem import Problem, Target
 
