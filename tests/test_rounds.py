@@ -71,8 +71,8 @@ def test_new_proposal_supersedes_unapproved_one_and_stale_proposal_cannot_be_app
 
 
 def test_hard_quota_on_protected_characteristic_is_refused_without_acknowledgement(engine):
-    small_scheme(engine, targets=[dict(name="women", scope="cohort", attribute="sex", value="female",
-                                       min_share=0.5, max_share=None, strength="hard", weight=0.0)])
+    small_scheme(engine, targets=[{"name": "women", "scope": "cohort", "attribute": "sex", "value": "female",
+                                       "min_share": 0.5, "max_share": None, "strength": "hard", "weight": 0.0}])
     with pytest.raises(QuotaRefused) as exc:
         solve_round(engine)
     assert "Equality Act 2010" in exc.value.hint and "--allow-quota" in exc.value.hint
@@ -86,8 +86,8 @@ def test_hard_quota_on_protected_characteristic_is_refused_without_acknowledgeme
 
 @pytest.mark.parametrize("attribute,value", [("sex", "male"), ("disability", "yes"), ("minority_ethnic", "yes")])
 def test_a_hard_upper_share_on_a_protected_characteristic_is_a_quota_too(engine, attribute, value):
-    small_scheme(engine, targets=[dict(name="cap", scope="host=H1", attribute=attribute, value=value,
-                                       min_share=None, max_share=0.5, strength="hard", weight=0.0)])
+    small_scheme(engine, targets=[{"name": "cap", "scope": "host=H1", "attribute": attribute, "value": value,
+                                       "min_share": None, "max_share": 0.5, "strength": "hard", "weight": 0.0}])
     with pytest.raises(QuotaRefused) as exc:
         solve_round(engine)
     assert "cap" in exc.value.message and "--allow-quota" in exc.value.hint
@@ -100,12 +100,12 @@ def test_a_hard_upper_share_on_a_protected_characteristic_is_a_quota_too(engine,
 
 def test_bounds_that_constrain_nothing_and_soft_limits_are_not_quotas(engine):
     small_scheme(engine, targets=[
-        dict(name="vacuous", scope="cohort", attribute="sex", value="female", min_share=0.0, max_share=1.0,
-             strength="hard", weight=0.0),
-        dict(name="soft-cap", scope="cohort", attribute="sex", value="male", min_share=None, max_share=0.5,
-             strength="soft", weight=2.0),
-        dict(name="not-protected", scope="cohort", attribute="career_changer", value="yes", min_share=None,
-             max_share=0.9, strength="hard", weight=0.0),
+        {"name": "vacuous", "scope": "cohort", "attribute": "sex", "value": "female", "min_share": 0.0, "max_share": 1.0,
+             "strength": "hard", "weight": 0.0},
+        {"name": "soft-cap", "scope": "cohort", "attribute": "sex", "value": "male", "min_share": None, "max_share": 0.5,
+             "strength": "soft", "weight": 2.0},
+        {"name": "not-protected", "scope": "cohort", "attribute": "career_changer", "value": "yes", "min_share": None,
+             "max_share": 0.9, "strength": "hard", "weight": 0.0},
     ])
     r = solve_round(engine)
     with transaction(engine) as s:
@@ -114,8 +114,8 @@ def test_bounds_that_constrain_nothing_and_soft_limits_are_not_quotas(engine):
 
 
 def test_rederive_and_resolve_without_targets(engine):
-    small_scheme(engine, targets=[dict(name="women", scope="region=*", attribute="sex", value="female",
-                                       min_share=0.5, max_share=None, strength="soft", weight=3.0)])
+    small_scheme(engine, targets=[{"name": "women", "scope": "region=*", "attribute": "sex", "value": "female",
+                                       "min_share": 0.5, "max_share": None, "strength": "soft", "weight": 3.0}])
     r = solve_round(engine)
     stored = {c: h for c, (h, _) in placements(engine, r.round).items()}
     assert {c: h for c, (h, _) in rederive(engine, r.round).items()} == stored
@@ -173,9 +173,9 @@ def test_explain_names_the_rule_or_the_objective_level_that_decided(engine):
     # X ranks H1 then H2; Y can only go to H1 (one place); Z's score is below H3's minimum.
     seed(
         engine,
-        [dict(candidate_id="X"), dict(candidate_id="Y"), dict(candidate_id="Z", score=40)],
-        [dict(host_id="H1", capacity=1), dict(host_id="H2", capacity=1), dict(host_id="H3", capacity=1, min_score=60),
-         dict(host_id="H4", capacity=1)],
+        [{"candidate_id": "X"}, {"candidate_id": "Y"}, {"candidate_id": "Z", "score": 40}],
+        [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}, {"host_id": "H3", "capacity": 1, "min_score": 60},
+         {"host_id": "H4", "capacity": 1}],
         [("X", "H1", 1), ("X", "H2", 2), ("Y", "H1", 1), ("Z", "H3", 1), ("Z", "H4", 2)],
     )
     solve_round(engine)
@@ -223,11 +223,11 @@ def test_explain_says_when_the_host_order_tie_break_decided(engine):
 def test_explain_does_not_name_targets_on_special_category_data(engine):
     # C1 (the top scorer, white) would take H1's only place from C2 (minority ethnic); the soft minority
     # target then misses. The explanation may say a diversity target, never which one.
-    cands = [dict(candidate_id="C1", score=90, ethnic_category="A"), dict(candidate_id="C2", score=80, ethnic_category="H")]
-    hosts = [dict(host_id="H1", capacity=1), dict(host_id="H2", capacity=1)]
+    cands = [{"candidate_id": "C1", "score": 90, "ethnic_category": "A"}, {"candidate_id": "C2", "score": 80, "ethnic_category": "H"}]
+    hosts = [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}]
     prefs = [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H2", 2)]
-    seed(engine, cands, hosts, prefs, targets=[dict(name="minority-at-h1", scope="host=H1", attribute="minority_ethnic",
-                                                     value="yes", min_share=1.0, max_share=None, strength="soft", weight=5.0)])
+    seed(engine, cands, hosts, prefs, targets=[{"name": "minority-at-h1", "scope": "host=H1", "attribute": "minority_ethnic",
+                                                     "value": "yes", "min_share": 1.0, "max_share": None, "strength": "soft", "weight": 5.0}])
     solve_round(engine)
     from placement.explain import explain
 

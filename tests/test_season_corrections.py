@@ -24,8 +24,8 @@ from tests.helpers.dbseed import seed
 
 def three_for_two(engine, **kw):
     # H1 has two places, H2 one; four candidates rank H1 then H2.
-    seed(engine, [dict(candidate_id=f"C{i}", score=90 - i) for i in range(1, 5)],
-         [dict(host_id="H1", capacity=2), dict(host_id="H2", capacity=1)],
+    seed(engine, [{"candidate_id": f"C{i}", "score": 90 - i} for i in range(1, 5)],
+         [{"host_id": "H1", "capacity": 2}, {"host_id": "H2", "capacity": 1}],
          [(f"C{i}", h, r) for i in range(1, 5) for r, h in enumerate(("H1", "H2"), start=1)], **kw)
 
 
@@ -106,8 +106,8 @@ def test_revoke_only_the_latest_approval_and_only_before_an_answer(engine):
 
 
 def test_change_withdraw_and_removals(engine):
-    three_for_two(engine, targets=[dict(name="women", scope="cohort", attribute="sex", value="female", min_share=0.5,
-                                        max_share=None, strength="soft", weight=1.0)],
+    three_for_two(engine, targets=[{"name": "women", "scope": "cohort", "attribute": "sex", "value": "female", "min_share": 0.5,
+                                        "max_share": None, "strength": "soft", "weight": 1.0}],
                   pairs=[("C4", "H2", "forbid", "conflict of interest")])
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")

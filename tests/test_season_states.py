@@ -38,7 +38,7 @@ def log(engine, action="solve") -> list[str]:
 
 
 def two_required_at_one_place(engine):
-    seed(engine, [dict(candidate_id="C1"), dict(candidate_id="C2")], [dict(host_id="H1", capacity=1)],
+    seed(engine, [{"candidate_id": "C1"}, {"candidate_id": "C2"}], [{"host_id": "H1", "capacity": 1}],
          [("C1", "H1", 1), ("C2", "H1", 1)], pairs=[("C1", "H1", "require", ""), ("C2", "H1", "require", "")])
 
 
@@ -67,7 +67,7 @@ def _unknown(problem, options, **_kw):
 
 
 def test_no_answer_within_the_time_limit_exits_4_and_leaves_the_proposal_standing(engine, sqlite_url, monkeypatch):
-    seed(engine, [dict(candidate_id="C1")], [dict(host_id="H1", capacity=1)], [("C1", "H1", 1)])
+    seed(engine, [{"candidate_id": "C1"}], [{"host_id": "H1", "capacity": 1}], [("C1", "H1", 1)])
     assert run(sqlite_url, "solve").exit_code == 0
     monkeypatch.setattr("placement.solver.solve", _unknown)
     for args in (["solve", "--time-limit", "5"], ["solve", "--json"]):
@@ -80,7 +80,7 @@ def test_no_answer_within_the_time_limit_exits_4_and_leaves_the_proposal_standin
 
 
 def test_an_interrupted_solve_exits_130_and_a_usage_error_exits_1(engine, sqlite_url, monkeypatch):
-    seed(engine, [dict(candidate_id="C1")], [dict(host_id="H1", capacity=1)], [("C1", "H1", 1)])
+    seed(engine, [{"candidate_id": "C1"}], [{"host_id": "H1", "capacity": 1}], [("C1", "H1", 1)])
 
     def interrupted(*_a, **_kw):
         raise KeyboardInterrupt
@@ -93,7 +93,7 @@ def test_an_interrupted_solve_exits_130_and_a_usage_error_exits_1(engine, sqlite
 
 
 def test_an_approved_round_stays_approved_and_only_proposals_are_superseded(engine):
-    seed(engine, [dict(candidate_id=c) for c in ("C1", "C2", "C3")], [dict(host_id="H1", capacity=1), dict(host_id="H2", capacity=1)],
+    seed(engine, [{"candidate_id": c} for c in ("C1", "C2", "C3")], [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}],
          [(c, h, r) for c in ("C1", "C2", "C3") for r, h in enumerate(("H1", "H2"), start=1)])
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
@@ -106,8 +106,8 @@ def test_an_approved_round_stays_approved_and_only_proposals_are_superseded(engi
 
 def test_offered_and_accepted_placements_are_named_by_their_state_in_diagnosis_and_explain(engine, sqlite_url):
     # Round 1: C1 and C2 at H1 (2 places), C3 at H2. C1 accepts, C2 has not answered, C3 declines.
-    seed(engine, [dict(candidate_id=c, score=90 - i) for i, c in enumerate(("C1", "C2", "C3"))],
-         [dict(host_id="H1", capacity=2), dict(host_id="H2", capacity=1)],
+    seed(engine, [{"candidate_id": c, "score": 90 - i} for i, c in enumerate(("C1", "C2", "C3"))],
+         [{"host_id": "H1", "capacity": 2}, {"host_id": "H2", "capacity": 1}],
          [("C1", "H1", 1), ("C2", "H1", 1), ("C3", "H1", 1), ("C3", "H2", 2)])
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
@@ -151,7 +151,7 @@ def test_solve_summary_labels_the_objective_and_lists_every_blocking_pair_count(
 
 
 def test_did_you_mean_for_ids_in_offer_and_explain(engine, sqlite_url):
-    seed(engine, [dict(candidate_id="APP-1001")], [dict(host_id="H1", capacity=1)], [("APP-1001", "H1", 1)])
+    seed(engine, [{"candidate_id": "APP-1001"}], [{"host_id": "H1", "capacity": 1}], [("APP-1001", "H1", 1)])
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
     res = run(sqlite_url, "offer", "accept", "app-1001")
@@ -179,7 +179,7 @@ def test_a_dry_run_import_creates_no_database_file(tmp_path):
       "row 4, column 'candidate_id': C3 has no offer in round 1"]),
 ])
 def test_offer_import_lists_every_bad_row_and_records_nothing(engine, sqlite_url, tmp_path, answers, problems):
-    seed(engine, [dict(candidate_id=c) for c in ("C1", "C2", "C3")], [dict(host_id="H1", capacity=2)],
+    seed(engine, [{"candidate_id": c} for c in ("C1", "C2", "C3")], [{"host_id": "H1", "capacity": 2}],
          [("C1", "H1", 1), ("C2", "H1", 1)])
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
@@ -194,7 +194,7 @@ def test_offer_import_lists_every_bad_row_and_records_nothing(engine, sqlite_url
 
 
 def test_offer_import_with_a_mapping(engine, sqlite_url, tmp_path):
-    seed(engine, [dict(candidate_id=c) for c in ("C1", "C2")], [dict(host_id="H1", capacity=2)],
+    seed(engine, [{"candidate_id": c} for c in ("C1", "C2")], [{"host_id": "H1", "capacity": 2}],
          [("C1", "H1", 1), ("C2", "H1", 1)])
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")

@@ -25,12 +25,12 @@ TARGET = "no-disabled-at-H1"
 
 @pytest.fixture
 def db(sqlite_url, engine):
-    cands = [dict(candidate_id="C1", score=95, disability="yes"), dict(candidate_id="C2", score=90, disability="no"),
-             dict(candidate_id="C3", score=85, disability="no")]
-    hosts = [dict(host_id="H1", capacity=1), dict(host_id="H2", capacity=1), dict(host_id="H3", capacity=1)]
+    cands = [{"candidate_id": "C1", "score": 95, "disability": "yes"}, {"candidate_id": "C2", "score": 90, "disability": "no"},
+             {"candidate_id": "C3", "score": 85, "disability": "no"}]
+    hosts = [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}, {"host_id": "H3", "capacity": 1}]
     prefs = [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H3", 2), ("C3", "H3", 1), ("C3", "H2", 2)]
-    targets = [dict(name=TARGET, scope="host=H1", attribute="disability", value="yes", min_share=None,
-                    max_share=0.0, strength="hard", weight=0.0)]
+    targets = [{"name": TARGET, "scope": "host=H1", "attribute": "disability", "value": "yes", "min_share": None,
+                    "max_share": 0.0, "strength": "hard", "weight": 0.0}]
     seed(engine, cands, hosts, prefs, targets=targets)
     return sqlite_url
 
