@@ -66,11 +66,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--workdir", type=Path, default=None, help="keep schemes and databases here (default: a temp dir)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="where latest.md / latest.json go")
     ap.add_argument("--no-extras", action="store_true", help="skip the import and audit timings")
-    ap.add_argument("--cases", default="standard,binding,objectives,prefer",
-                    help="which cases, comma-separated: standard (no side constraints / generated targets), binding "
-                         "(hard and soft share targets set just above the optimum, every engine), objectives "
-                         "(rank-maximal and generous on the binding scheme, 5,000 candidates and up), prefer "
-                         "(--stability prefer on the binding scheme, up to 5,000)")
+    ap.add_argument(
+        "--cases",
+        default="standard,binding,objectives,prefer",
+        help="which cases, comma-separated: standard (no side constraints / generated targets), binding "
+        "(hard and soft share targets set just above the optimum, every engine), objectives "
+        "(rank-maximal and generous on the binding scheme, 5,000 candidates and up), prefer "
+        "(--stability prefer on the binding scheme, up to 5,000)",
+    )
     args = ap.parse_args(argv)
     args.cases = {c.strip() for c in args.cases.split(",") if c.strip()}
     unknown = args.cases - {"standard", "binding", "objectives", "prefer"}
@@ -134,7 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_extras:
             rows = 10_000 if args.quick else 100_000
             if any(m.startswith("import benchmark") for m in missing):
-                result["import"] = {"status": "MISSING", "error": "benchmarks/import_bench.py time_import not there yet"}
+                result["import"] = {
+                    "status": "MISSING",
+                    "error": "benchmarks/import_bench.py time_import not there yet",
+                }
             else:
                 result["import"] = {**bench_import(rows, workdir, log), "rows": rows}
             if any(m.startswith("audit") for m in missing):

@@ -167,30 +167,41 @@ def bench_binding(n: int, cfg: dict, workdir: Path, log, *, objectives: bool, pr
     for name, engine, tie in ENGINE_ROWS:
         log(f"[{tag}] {name}")
         opts = dataclasses.asdict(dataclasses.replace(base, tie_break=tie))
-        rows[name] = run_child("solve", {"problem": str(problem_path), "options": opts, "engine": engine},
-                               workdir, f"{tag}-{engine}-{tie}", timeout)
+        rows[name] = run_child(
+            "solve",
+            {"problem": str(problem_path), "options": opts, "engine": engine},
+            workdir,
+            f"{tag}-{engine}-{tie}",
+            timeout,
+        )
     extra: list[str] = []
     if objectives:
         for objective in ("rank-maximal", "generous"):
             name = f"placement solve, {objective}"
             log(f"[{tag}] {name} (default options otherwise)")
             opts = dataclasses.asdict(dataclasses.replace(base, tie_break="host-order", objective=objective))
-            rows[name] = run_child("solve", {"problem": str(problem_path), "options": opts}, workdir,
-                                   f"{tag}-{objective}", timeout)
+            rows[name] = run_child(
+                "solve", {"problem": str(problem_path), "options": opts}, workdir, f"{tag}-{objective}", timeout
+            )
             extra.append(name)
     if prefer:
         name = "placement solve, stability prefer"
         log(f"[{tag}] {name}")
         opts = dataclasses.asdict(dataclasses.replace(base, tie_break="host-order", stability="prefer"))
-        rows[name] = run_child("solve", {"problem": str(problem_path), "options": opts}, workdir, f"{tag}-prefer", timeout)
+        rows[name] = run_child(
+            "solve", {"problem": str(problem_path), "options": opts}, workdir, f"{tag}-prefer", timeout
+        )
         extra.append(name)
     if cfg["skip_highs_above"] is None or n <= cfg["skip_highs_above"]:
         log(f"[{tag}] HiGHS MIP of the full model (time limit {limit:.0f} s)")
         plain_path = _dump(to_plain(problem, base), workdir / f"{tag}.plain.pkl")
-        rows["HiGHS MIP"] = run_child("highs", {"plain": str(plain_path), "time_limit": limit}, workdir,
-                                      f"{tag}-highs", limit + HIGHS_GRACE)
+        rows["HiGHS MIP"] = run_child(
+            "highs", {"plain": str(plain_path), "time_limit": limit}, workdir, f"{tag}-highs", limit + HIGHS_GRACE
+        )
         if rows["HiGHS MIP"]["status"] == "TIMEOUT":
-            rows["HiGHS MIP"]["error"] = f"no answer: still running {HIGHS_GRACE:.0f} s past its {limit:.0f} s limit, killed"
+            rows["HiGHS MIP"]["error"] = (
+                f"no answer: still running {HIGHS_GRACE:.0f} s past its {limit:.0f} s limit, killed"
+            )
     else:
         rows["HiGHS MIP"] = {"status": "SKIPPED", "error": f"--skip-highs-above {cfg['skip_highs_above']}"}
 
@@ -252,8 +263,13 @@ def binding_goals(instances: list[dict]) -> list[dict]:
                 met &= ok
                 if not ok:
                     figs.append(f"{inst['candidates']:,} {name}: {m.get('status')}")
-    out.append({"goal": "Binding targets: every placement row returns a placement",
-                "met": met, "figure": "; ".join(figs) or "all did"})
+    out.append(
+        {
+            "goal": "Binding targets: every placement row returns a placement",
+            "met": met,
+            "figure": "; ".join(figs) or "all did",
+        }
+    )
     figs, met = [], True
     for inst in binding:
         n, m = inst["candidates"], inst["rows"].get("placement solve + tie-break", {})
@@ -266,8 +282,14 @@ def binding_goals(instances: list[dict]) -> list[dict]:
             ok = _within(m, 0.1)
         met &= ok
         figs.append(f"{n:,}: {m.get('status')} in {s or float('nan'):.1f} s ({gap(m)})")
-    out.append({"goal": "Binding targets, default options: 1,000 optimal < 3 s with the tie-break, 5,000 optimal "
-                        "within the time limit, 20,000 within 0.1% of its bound", "met": met, "figure": "; ".join(figs)})
+    out.append(
+        {
+            "goal": "Binding targets, default options: 1,000 optimal < 3 s with the tie-break, 5,000 optimal "
+            "within the time limit, 20,000 within 0.1% of its bound",
+            "met": met,
+            "figure": "; ".join(figs),
+        }
+    )
     figs, met = [], True
     for inst in binding:
         h = inst["rows"].get("HiGHS MIP", {})
@@ -277,10 +299,17 @@ def binding_goals(instances: list[dict]) -> list[dict]:
                 continue
             ahead = _ahead(m, h)
             met &= ahead
-            figs.append(f"{inst['candidates']:,} {name}: {m.get('status')} {m['seconds']:.1f} s ({gap(m)}) vs HiGHS "
-                        f"{h.get('status')} {h.get('seconds') or float('nan'):.1f} s: {'ahead' if ahead else 'behind'}")
-    out.append({"goal": "Binding targets: placement ahead of the full HiGHS MIP at every size, engine by engine",
-                "met": met, "figure": "; ".join(figs)})
+            figs.append(
+                f"{inst['candidates']:,} {name}: {m.get('status')} {m['seconds']:.1f} s ({gap(m)}) vs HiGHS "
+                f"{h.get('status')} {h.get('seconds') or float('nan'):.1f} s: {'ahead' if ahead else 'behind'}"
+            )
+    out.append(
+        {
+            "goal": "Binding targets: placement ahead of the full HiGHS MIP at every size, engine by engine",
+            "met": met,
+            "figure": "; ".join(figs),
+        }
+    )
     return out
 
 

@@ -100,8 +100,7 @@ def violations(problem: Problem, options: Options, chosen: np.ndarray) -> list[s
     if options.hard_min_placements:
         for h in np.flatnonzero(counts < problem.min_placements):
             out.append(
-                f"{problem.host_label(int(h))} below its hard lower quota: "
-                f"{counts[h]} < {problem.min_placements[h]}"
+                f"{problem.host_label(int(h))} below its hard lower quota: {counts[h]} < {problem.min_placements[h]}"
             )
     chosen_set = set(idx.tolist())
     for kind, pairs in (("required", problem.required), ("fixed", problem.fixed)):

@@ -61,8 +61,14 @@ PREFERENCES_PER_CANDIDATE = 10
 def generate(workdir: Path, n_preference_rows: int, seed: int = 1) -> dict[str, Path]:
     """Write candidates.csv, hosts.csv, preferences.csv and preferences_changed.csv (each order reversed)."""
     n_candidates = max(1, n_preference_rows // PREFERENCES_PER_CANDIDATE)
-    generate_scheme(workdir, candidates=n_candidates, seed=seed, preferences=PREFERENCES_PER_CANDIDATE,
-                    targets=False, host_rankings_share=0.0)
+    generate_scheme(
+        workdir,
+        candidates=n_candidates,
+        seed=seed,
+        preferences=PREFERENCES_PER_CANDIDATE,
+        targets=False,
+        host_rankings_share=0.0,
+    )
     paths = {name: workdir / f"{name}.csv" for name in ("candidates", "hosts", "preferences", "preferences_changed")}
     with paths["preferences"].open(newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
@@ -88,17 +94,20 @@ def time_import(n_preference_rows: int, workdir, db_url: str | None = None) -> d
     upgrade(engine)
     try:
         total = 0.0
-        for step, kind, path in (("candidates", "candidates", paths["candidates"]),
-                                 ("hosts", "hosts", paths["hosts"]),
-                                 ("preferences", "preferences", paths["preferences"]),
-                                 ("preferences_again", "preferences", paths["preferences"]),
-                                 ("preferences_changed", "preferences", paths["preferences_changed"])):
+        for step, kind, path in (
+            ("candidates", "candidates", paths["candidates"]),
+            ("hosts", "hosts", paths["hosts"]),
+            ("preferences", "preferences", paths["preferences"]),
+            ("preferences_again", "preferences", paths["preferences"]),
+            ("preferences_changed", "preferences", paths["preferences_changed"]),
+        ):
             start = time.perf_counter()
             report = import_file(engine, kind, path)
             elapsed = time.perf_counter() - start
             timings[f"{step}_s"] = round(elapsed, 3)
-            timings[f"{step}_report"] = {k: getattr(report, k) for k in
-                                         ("rows", "added", "updated", "unchanged", "removed", "skipped_same_file")}
+            timings[f"{step}_report"] = {
+                k: getattr(report, k) for k in ("rows", "added", "updated", "unchanged", "removed", "skipped_same_file")
+            }
             if step in ("candidates", "hosts", "preferences"):
                 total += elapsed
         timings["first_import_total_s"] = round(total, 3)
@@ -196,8 +205,13 @@ def _import_in_child(folder: str, db_url: str, mapping: str | None, queue) -> No
     elapsed = time.perf_counter() - start
     engine.dispose()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put({"seconds": round(elapsed, 3), "peak_rss_mib": round(peak_kib / 1024, 1),
-               "rows": {r.kind: r.rows for r in reports}})
+    queue.put(
+        {
+            "seconds": round(elapsed, 3),
+            "peak_rss_mib": round(peak_kib / 1024, 1),
+            "rows": {r.kind: r.rows for r in reports},
+        }
+    )
 
 
 def _measure(folder: Path, db_url: str, mapping: Path | None) -> dict:
@@ -217,8 +231,14 @@ def time_workbook_import(n_candidates: int, workdir, seed: int = 1) -> dict:
     workdir = Path(workdir)
     csv_dir, wb_dir = workdir / "csv", workdir / "workbook"
     wb_dir.mkdir(parents=True, exist_ok=True)
-    generate_scheme(csv_dir, candidates=n_candidates, seed=seed, preferences=PREFERENCES_PER_CANDIDATE,
-                    targets=False, host_rankings_share=0.0)
+    generate_scheme(
+        csv_dir,
+        candidates=n_candidates,
+        seed=seed,
+        preferences=PREFERENCES_PER_CANDIDATE,
+        targets=False,
+        host_rankings_share=0.0,
+    )
     for extra in csv_dir.iterdir():  # the comparison is candidates, hosts and preferences
         if extra.stem not in ("candidates", "hosts", "preferences"):
             extra.unlink()
@@ -284,21 +304,32 @@ def _child(what: str, args: list[str]) -> None:
 def _run_measured(what: str, args: list[str]) -> dict:
     """``_child(what, args)`` in a fresh interpreter: its wall time (start-up included) and peak memory."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "benchmarks.import_bench", "--child", what, *args],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.import_bench", "--child", what, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"{what} {' '.join(args)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
     return {"seconds": round(elapsed, 2), **json.loads(done.stdout.strip().splitlines()[-1])}
 
 
-def time_large_import(workdir, db_url: str | None = None, *, candidates: int = LARGE_CANDIDATES,
-                      preferences: int = LARGE_PREFERENCES, seed: int = 1) -> dict:
+def time_large_import(
+    workdir,
+    db_url: str | None = None,
+    *,
+    candidates: int = LARGE_CANDIDATES,
+    preferences: int = LARGE_PREFERENCES,
+    seed: int = 1,
+) -> dict:
     """The large case of the module doc: 2,000,000 preference rows by default."""
     workdir = Path(workdir)
     folder = workdir / "scheme"
-    generate_scheme(folder, candidates=candidates, seed=seed, preferences=preferences, targets=False,
-                    host_rankings_share=0.0)
+    generate_scheme(
+        folder, candidates=candidates, seed=seed, preferences=preferences, targets=False, host_rankings_share=0.0
+    )
     prefs = folder / "preferences.csv"
     with prefs.open("rb") as fh:
         n_rows = sum(1 for _ in fh) - 1
@@ -322,8 +353,10 @@ def time_large_import(workdir, db_url: str | None = None, *, candidates: int = L
             "import_dir_time_to_csv_pass": round(first["seconds"] / floor["seconds"], 2),
             "import_dir_peak_to_pandas": round(first["peak_rss_mib"] / pandas_step["peak_rss_mib"], 2),
         },
-        "target": {"peak_rss_mib_below": 1024,
-                   "met": max(first["peak_rss_mib"], steps["preferences_again"]["peak_rss_mib"]) < 1024},
+        "target": {
+            "peak_rss_mib_below": 1024,
+            "met": max(first["peak_rss_mib"], steps["preferences_again"]["peak_rss_mib"]) < 1024,
+        },
     }
 
 
@@ -342,10 +375,14 @@ def large_markdown(result: dict, command: str) -> str:
     for step in ("import_dir", "preferences_again", "csv_module_pass", "pandas_read_csv"):
         lines.append(f"| {step} | {result[step]['seconds']:.2f} | {result[step]['peak_rss_mib']:,.0f} |")
     r = result["ratios"]
-    lines += ["", f"Ratios: import dir / pandas.read_csv time {r['import_dir_time_to_pandas']}x, "
-              f"/ csv pass time {r['import_dir_time_to_csv_pass']}x; peak / pandas peak "
-              f"{r['import_dir_peak_to_pandas']}x. Target peak < 1,024 MiB: "
-              f"{'met' if result['target']['met'] else 'MISSED'}.", ""]
+    lines += [
+        "",
+        f"Ratios: import dir / pandas.read_csv time {r['import_dir_time_to_pandas']}x, "
+        f"/ csv pass time {r['import_dir_time_to_csv_pass']}x; peak / pandas peak "
+        f"{r['import_dir_peak_to_pandas']}x. Target peak < 1,024 MiB: "
+        f"{'met' if result['target']['met'] else 'MISSED'}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -356,13 +393,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="preference rows (default 100000)")
     parser.add_argument("--db", default=None, help="database URL (default: a fresh SQLite file); must be empty")
-    parser.add_argument("--candidates", type=int, default=20_000,
-                        help="candidates of the CSV-against-workbook comparison (default 20000: 200,000 choices)")
+    parser.add_argument(
+        "--candidates",
+        type=int,
+        default=20_000,
+        help="candidates of the CSV-against-workbook comparison (default 20000: 200,000 choices)",
+    )
     parser.add_argument("--workbook-only", action="store_true", help="run only the CSV-against-workbook comparison")
-    parser.add_argument("--large", action="store_true",
-                        help="run only the large case: 2,000,000 preference rows, peak memory (see the module doc)")
-    parser.add_argument("--large-candidates", type=int, default=LARGE_CANDIDATES,
-                        help=f"with --large: candidates, each ranking {LARGE_PREFERENCES} hosts (default {LARGE_CANDIDATES})")
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help="run only the large case: 2,000,000 preference rows, peak memory (see the module doc)",
+    )
+    parser.add_argument(
+        "--large-candidates",
+        type=int,
+        default=LARGE_CANDIDATES,
+        help=f"with --large: candidates, each ranking {LARGE_PREFERENCES} hosts (default {LARGE_CANDIDATES})",
+    )
     parser.add_argument("--markdown", default=None, metavar="PATH", help="with --large: also write a Markdown table")
     args = parser.parse_args()
     results = {}

@@ -72,7 +72,11 @@ def tiny_problem(
     score = rng.integers(0, 3 if host_ties else 10_000, n_candidates)
     host_rank = (score.max() - score)[pc].astype(np.int32)
     capacity = rng.integers(0, 3, n_hosts).astype(np.int32)
-    mins = (rng.integers(0, 2, n_hosts) * (capacity > 0)).astype(np.int32) if min_placements else np.zeros(n_hosts, np.int32)
+    mins = (
+        (rng.integers(0, 2, n_hosts) * (capacity > 0)).astype(np.int32)
+        if min_placements
+        else np.zeros(n_hosts, np.int32)
+    )
     region = rng.integers(0, 2, n_hosts).astype(np.int32)
     req = np.zeros(0, np.int32)
     placeable = np.flatnonzero(capacity[ph] > 0)

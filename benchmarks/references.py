@@ -157,9 +157,7 @@ def _da_inputs(problem: Problem) -> tuple[dict, dict, dict, dict]:
     usable = problem.capacity[problem.pair_host] > 0
     pairs = np.flatnonzero(usable)
     by_cand = pairs[np.lexsort((problem.pair_rank[pairs], problem.pair_cand[pairs]))]
-    by_host = pairs[
-        np.lexsort((problem.pair_cand[pairs], problem.pair_host_rank[pairs], problem.pair_host[pairs]))
-    ]
+    by_host = pairs[np.lexsort((problem.pair_cand[pairs], problem.pair_host_rank[pairs], problem.pair_host[pairs]))]
     resident_prefs: dict[int, list[int]] = {}
     for p in by_cand.tolist():
         resident_prefs.setdefault(int(problem.pair_cand[p]), []).append(int(problem.pair_host[p]))

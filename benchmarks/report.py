@@ -44,7 +44,11 @@ def machine_info() -> dict[str, Any]:
         pass
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=Path(__file__).parent, check=False
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            check=False,
         ).stdout.strip()
     except OSError:
         commit = ""
@@ -127,12 +131,24 @@ def goals(instances: list[dict], requested_sizes: list[int]) -> list[dict[str, A
         p = big[0]["rows"].get("placement solve", {})
         e2e = big[0]["rows"].get("placement end to end", {})
         s, mem = _secs(p), p.get("rss_peak_mb")
-        ok = p.get("status") == "OPTIMAL" and s is not None and s < GOAL_SECONDS_20K and mem is not None and mem < GOAL_MEMORY_MB_20K
+        ok = (
+            p.get("status") == "OPTIMAL"
+            and s is not None
+            and s < GOAL_SECONDS_20K
+            and mem is not None
+            and mem < GOAL_MEMORY_MB_20K
+        )
         figure = (
             f"solve {p.get('status')} in {s if s is not None else float('nan'):.1f} s, peak RSS {mem or float('nan'):.0f} MiB"
             f" (end to end {e2e.get('seconds', float('nan')):.1f} s, peak {e2e.get('rss_peak_mb', float('nan')):.0f} MiB)"
         )
-        out.append({"goal": "20,000 candidates with targets: proven optimal < 60 s on 2 cores, peak memory < 2 GB", "met": ok, "figure": figure})
+        out.append(
+            {
+                "goal": "20,000 candidates with targets: proven optimal < 60 s on 2 cores, peak memory < 2 GB",
+                "met": ok,
+                "figure": figure,
+            }
+        )
     else:
         out.append(
             {

@@ -184,7 +184,10 @@ def _objective_row(problem: Problem, options: Options, m: dict, name: str, error
     if (
         reported
         and ("placed" in reported and "rank_cost" in reported)
-        and (reported["placed"] != ev["placed"] or abs(reported["rank_cost"] - ev["rank_cost"]) > TOL * max(1, ev["rank_cost"]))
+        and (
+            reported["placed"] != ev["placed"]
+            or abs(reported["rank_cost"] - ev["rank_cost"]) > TOL * max(1, ev["rank_cost"])
+        )
     ):
         errors.append(f"{name}: reported objective {reported} but its placements score {m['objective']}")
 
@@ -253,7 +256,10 @@ def bench_instance(n: int, variant: str, cfg: dict[str, Any], workdir: Path, log
     solve_spec = {"problem": str(problem_path), "options": dataclasses.asdict(options)}
     rows["placement solve"] = run_child("solve", solve_spec, workdir, f"{tag}-solve", timeout)
     log(f"[{tag}] placement solve with the host-order tie-break")
-    tied_spec = {"problem": str(problem_path), "options": dataclasses.asdict(dataclasses.replace(options, tie_break="host-order"))}
+    tied_spec = {
+        "problem": str(problem_path),
+        "options": dataclasses.asdict(dataclasses.replace(options, tie_break="host-order")),
+    }
     rows["placement solve + tie-break"] = run_child("solve", tied_spec, workdir, f"{tag}-tied", timeout)
     log(f"[{tag}] OR-Tools min-cost flow")
     rows["min-cost flow"] = run_child("flow", {"problem": str(network_path)}, workdir, f"{tag}-flow", timeout)
@@ -312,8 +318,10 @@ def bench_instance(n: int, variant: str, cfg: dict[str, Any], workdir: Path, log
             if weak_blocking(problem, ps["chosen"]):
                 errors.append(f"[{tag}] strict stability: placement's answer has blocking pairs")
             if ps["chosen"].size < da["chosen"].size:
-                errors.append(f"[{tag}] strict stability: placement placed {ps['chosen'].size}, fewer than "
-                              f"Gale–Shapley's weakly stable {da['chosen'].size}")
+                errors.append(
+                    f"[{tag}] strict stability: placement placed {ps['chosen'].size}, fewer than "
+                    f"Gale–Shapley's weakly stable {da['chosen'].size}"
+                )
         elif "chosen" in ps and "chosen" in da and not np.array_equal(np.sort(ps["chosen"]), np.sort(da["chosen"])):
             errors.append(
                 f"[{tag}] strict stability: placement {ps['objective']} and matching {da['objective']} "

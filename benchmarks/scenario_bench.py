@@ -117,12 +117,20 @@ def run(candidates: int, seed: int, workdir: Path, repeats: int, time_limit: flo
     return {
         "candidates": candidates,
         "seed": seed,
-        "round": {"status": result.status, "placed": result.placed, "solve_seconds": result.solve_seconds,
-                  "method": result.method},
+        "round": {
+            "status": result.status,
+            "placed": result.placed,
+            "solve_seconds": result.solve_seconds,
+            "method": result.method,
+        },
         "one_solve": {"status": solution.status, "seconds": one, "load_1min": one_load},
         "variants": [
-            {"label": v["label"], "status": v["status"], "placed": v["summary"]["placed"],
-             "solve_seconds": v["solve_seconds"]}
+            {
+                "label": v["label"],
+                "status": v["status"],
+                "placed": v["summary"]["placed"],
+                "solve_seconds": v["solve_seconds"],
+            }
             for v in comparison["variants"][1:]
         ],
         "scenario_compare_seconds": compare,
@@ -163,8 +171,10 @@ def phases(engine: Any, number: int) -> dict[str, Any]:
         return value
 
     # A worker's start-up: a fresh interpreter importing what the worker imports (the solver alone).
-    timed("worker_start_up", lambda: subprocess.run([sys.executable, "-c", "import placement.worker, "
-                                                     + ", ".join(PRELOAD)], check=True))
+    timed(
+        "worker_start_up",
+        lambda: subprocess.run([sys.executable, "-c", "import placement.worker, " + ", ".join(PRELOAD)], check=True),
+    )
     parsed = [parse_variant(v) for v in VARIANTS]
     record, facts, applied = timed("read_round_and_apply_variants", lambda: _read(engine, number, None, parsed, False))
     timed("round_audit", lambda: build_audit(facts, not_applicable(facts, "—")))
@@ -175,11 +185,21 @@ def phases(engine: Any, number: int) -> dict[str, Any]:
         assert a is not None
         job = Job(i, a.problem.targets, RoundOptions.stored(a.options).solver_options(), kept)
         answer = timed("_solve", lambda job=job: solve_job(record.inputs.problem, job))
-        col = timed("_measure", lambda v=v, a=a, answer=answer: _variant_column(
-            v.label, [], record, facts, a, answer.solution, Edition.INTERNAL))
+        col = timed(
+            "_measure",
+            lambda v=v, a=a, answer=answer: _variant_column(
+                v.label, [], record, facts, a, answer.solution, Edition.INTERNAL
+            ),
+        )
         columns.append(col)
-        out["variants"].append({"label": v.label, "solve": out.pop("_solve"), "measure": out.pop("_measure"),
-                                "tie_break": str(answer.solution.tie_break)})
+        out["variants"].append(
+            {
+                "label": v.label,
+                "solve": out.pop("_solve"),
+                "measure": out.pop("_measure"),
+                "tie_break": str(answer.solution.tie_break),
+            }
+        )
     comparison = compare_scenarios(engine, number, VARIANTS, workers=1)
     timed("page_html", lambda: render(comparison, "html"))
     out["load_1min_end"] = os.getloadavg()[0]
@@ -188,8 +208,12 @@ def phases(engine: Any, number: int) -> dict[str, Any]:
 
 def markdown(r: dict[str, Any], machine: dict[str, Any]) -> str:
     one_s, comp_s = statistics.median(r["one_solve"]["seconds"]), statistics.median(r["scenario_compare_seconds"])
-    runs = ", ".join(f"{s:.2f} (load {lo:.1f})" for s, lo in zip(r["one_solve"]["seconds"], r["one_solve"]["load_1min"]))
-    comps = ", ".join(f"{s:.2f} (load {lo:.1f})" for s, lo in zip(r["scenario_compare_seconds"], r["scenario_compare_load_1min"]))
+    runs = ", ".join(
+        f"{s:.2f} (load {lo:.1f})" for s, lo in zip(r["one_solve"]["seconds"], r["one_solve"]["load_1min"])
+    )
+    comps = ", ".join(
+        f"{s:.2f} (load {lo:.1f})" for s, lo in zip(r["scenario_compare_seconds"], r["scenario_compare_load_1min"])
+    )
     lines = [
         f"# Scenario comparison: {r['candidates']:,} candidates, {len(r['variants'])} variants",
         "",
@@ -230,11 +254,16 @@ def markdown(r: dict[str, Any], machine: dict[str, Any]) -> str:
         f"| the round's own audit (the base column) | {ph['round_audit']:.2f} |",
     ]
     for v in ph["variants"]:
-        lines.append(f"| “{v['label']}”: solve ({v['tie_break']}) / measure with the audit's code | "
-                     f"{v['solve']:.2f} / {v['measure']:.2f} |")
+        lines.append(
+            f"| “{v['label']}”: solve ({v['tie_break']}) / measure with the audit's code | "
+            f"{v['solve']:.2f} / {v['measure']:.2f} |"
+        )
     lines += [f"| the page (HTML and its two charts) | {ph['page_html']:.2f} |", ""]
-    lines += ["Base column equals the round's own audit: "
-              + ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in r["base_equals_audit"].items()), ""]
+    lines += [
+        "Base column equals the round's own audit: "
+        + ", ".join(f"{k} {'yes' if ok else 'NO'}" for k, ok in r["base_equals_audit"].items()),
+        "",
+    ]
     return "\n".join(lines)
 
 

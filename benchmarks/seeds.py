@@ -95,12 +95,16 @@ def summarise(runs: list[dict]) -> dict[str, Any]:
 
 
 def render(result: dict) -> str:
-    lines = [f"# Solves over several seeds ({result['variant']} schemes)", "",
-             f"Command: `{result['command']}`  ",
-             f"Time limit {result['time_limit']:g} s; load (1 min) {result['load_min']:.1f}-{result['load_max']:.1f} "
-             f"on {os.cpu_count()} cores.", "",
-             "| candidates | case | seeds answered | optimal | median s | worst s | most blocking | worst seed: status, placed, gap |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Solves over several seeds ({result['variant']} schemes)",
+        "",
+        f"Command: `{result['command']}`  ",
+        f"Time limit {result['time_limit']:g} s; load (1 min) {result['load_min']:.1f}-{result['load_max']:.1f} "
+        f"on {os.cpu_count()} cores.",
+        "",
+        "| candidates | case | seeds answered | optimal | median s | worst s | most blocking | worst seed: status, placed, gap |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for key, s in result["summary"].items():
         n, case = key.split("/")
         w = s["worst"]
@@ -111,15 +115,24 @@ def render(result: dict) -> str:
             gap = "; " + ", ".join(f"{k} {obj[k]:g} (bound {bnd[k]:g})" for k in obj if k in bnd and obj[k] != bnd[k])
         med = "-" if s["median_seconds"] is None else f"{s['median_seconds']:.1f}"
         worst = "-" if s["worst_seconds"] is None else f"{s['worst_seconds']:.1f}"
-        lines.append(f"| {int(n):,} | {case} | {s['answered']}/{s['seeds']} | {s['optimal']}/{s['seeds']} | {med} | "
-                     f"{worst} | {s['most_blocking']} | seed {w['seed']}: {w['status']}, {placed} placed{gap} |")
-    lines += ["", "Every run:", "", "| candidates | case | seed | status | seconds | load | placed | blocking (bound) |",
-              "|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {int(n):,} | {case} | {s['answered']}/{s['seeds']} | {s['optimal']}/{s['seeds']} | {med} | "
+            f"{worst} | {s['most_blocking']} | seed {w['seed']}: {w['status']}, {placed} placed{gap} |"
+        )
+    lines += [
+        "",
+        "Every run:",
+        "",
+        "| candidates | case | seed | status | seconds | load | placed | blocking (bound) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["runs"]:
         obj = r.get("objective") or {}
-        lines.append(f"| {r['n']:,} | {r['case']} | {r['seed']} | {r.get('status')} | {r.get('seconds') or 0:.1f} | "
-                     f"{r['load']:.1f} | {obj.get('placed', float('nan')):.0f} | {r.get('blocking_pairs', '')} "
-                     f"({(r.get('bound') or {}).get('blocking', '')}) |")
+        lines.append(
+            f"| {r['n']:,} | {r['case']} | {r['seed']} | {r.get('status')} | {r.get('seconds') or 0:.1f} | "
+            f"{r['load']:.1f} | {obj.get('placed', float('nan')):.0f} | {r.get('blocking_pairs', '')} "
+            f"({(r.get('bound') or {}).get('blocking', '')}) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -127,10 +140,13 @@ def _record(runs: list[dict], m: dict, **about) -> None:
     m.pop("chosen", None)
     runs.append({**about, **{k: v for k, v in m.items() if k != "rss_base_mb"}})
     obj = m.get("objective") or {}
-    print(f"{about['n']:>6} seed {about['seed']:>5} {about['case']:<13} {m.get('status'):<10} "
-          f"{m.get('seconds') or 0:6.1f} s load {about['load']:.1f} placed {obj.get('placed')} "
-          f"blocking {m.get('blocking_pairs')} (bound {(m.get('bound') or {}).get('blocking')}) "
-          f"{m.get('method', '')} {m.get('error', '')}", flush=True)
+    print(
+        f"{about['n']:>6} seed {about['seed']:>5} {about['case']:<13} {m.get('status'):<10} "
+        f"{m.get('seconds') or 0:6.1f} s load {about['load']:.1f} placed {obj.get('placed')} "
+        f"blocking {m.get('blocking_pairs')} (bound {(m.get('bound') or {}).get('blocking')}) "
+        f"{m.get('method', '')} {m.get('error', '')}",
+        flush=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,8 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--variant", default="standard", choices=("standard", "binding"))
     ap.add_argument("--time-limit", type=float, default=60.0)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/placement-seeds"))
-    ap.add_argument("--reference", action="store_true",
-                    help="strict/prefer cases: also the plain CP-SAT model of the same rules with twice the time")
+    ap.add_argument(
+        "--reference",
+        action="store_true",
+        help="strict/prefer cases: also the plain CP-SAT model of the same rules with twice the time",
+    )
     ap.add_argument("--out", type=Path, default=None, help="results file stem (default results/seeds-<variant>)")
     args = ap.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -166,25 +185,52 @@ def main(argv: list[str] | None = None) -> int:
                 before = load()
                 loads.append(before)
                 t0 = time.perf_counter()
-                m = run_child("solve", {"problem": str(path), "options": opts}, args.workdir,
-                              f"{args.variant}-{n}-{seed}-{case}", 3 * args.time_limit + 120)
+                m = run_child(
+                    "solve",
+                    {"problem": str(path), "options": opts},
+                    args.workdir,
+                    f"{args.variant}-{n}-{seed}-{case}",
+                    3 * args.time_limit + 120,
+                )
                 _record(runs, m, n=n, seed=seed, case=case, load=before, wall=time.perf_counter() - t0)
                 if args.reference and CASES[case].get("stability") in ("strict", "prefer"):
                     # The plain CP-SAT model of the same rules, given twice the time (2 workers).
                     before = load()
                     loads.append(before)
                     t0 = time.perf_counter()
-                    m = run_child("stable_reference", {"problem": str(path), "options": opts, "workers": 2,
-                                                       "time_limit": 2 * args.time_limit}, args.workdir,
-                                  f"{args.variant}-{n}-{seed}-{case}-ref", 4 * args.time_limit + 300)
-                    _record(runs, m, n=n, seed=seed, case=f"{case} reference (2x time)", load=before,
-                            wall=time.perf_counter() - t0)
+                    m = run_child(
+                        "stable_reference",
+                        {"problem": str(path), "options": opts, "workers": 2, "time_limit": 2 * args.time_limit},
+                        args.workdir,
+                        f"{args.variant}-{n}-{seed}-{case}-ref",
+                        4 * args.time_limit + 300,
+                    )
+                    _record(
+                        runs,
+                        m,
+                        n=n,
+                        seed=seed,
+                        case=f"{case} reference (2x time)",
+                        load=before,
+                        wall=time.perf_counter() - t0,
+                    )
     names = list(dict.fromkeys(r["case"] for r in runs))
-    summary = {f"{n}/{case}": summarise([r for r in runs if r["n"] == n and r["case"] == case])
-               for n in sizes for case in names}
-    result = {"variant": args.variant, "time_limit": args.time_limit, "sizes": sizes, "seeds": seeds,
-              "command": "python -m benchmarks.seeds " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "load_min": min(loads), "load_max": max(loads), "summary": summary, "runs": runs}
+    summary = {
+        f"{n}/{case}": summarise([r for r in runs if r["n"] == n and r["case"] == case])
+        for n in sizes
+        for case in names
+    }
+    result = {
+        "variant": args.variant,
+        "time_limit": args.time_limit,
+        "sizes": sizes,
+        "seeds": seeds,
+        "command": "python -m benchmarks.seeds " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "load_min": min(loads),
+        "load_max": max(loads),
+        "summary": summary,
+        "runs": runs,
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(result, indent=1, default=str))
     out.with_suffix(".md").write_text(render(result))

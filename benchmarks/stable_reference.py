@@ -57,7 +57,9 @@ def weak_blocking(problem: Problem, chosen) -> list[tuple[int, int]]:
         if c in got and problem.pair_rank[got[c]] <= problem.pair_rank[p]:
             continue
         given = at.get(h, [])
-        if len(given) < problem.capacity[h] or any(problem.pair_host_rank[q] > problem.pair_host_rank[p] for q in given):
+        if len(given) < problem.capacity[h] or any(
+            problem.pair_host_rank[q] > problem.pair_host_rank[p] for q in given
+        ):
             out.append((c, h))
     return sorted(out)
 
@@ -97,8 +99,10 @@ def model(problem: Problem, options: Options) -> tuple[cp_model.CpModel, list, d
         m.add(x[int(p)] == 1)
     for a, b in np.asarray(problem.links).reshape(-1, 2).tolist():
         for r in range(int(problem.host_region.max(initial=0)) + 1):
-            m.add(sum(x[p] for p in of_cand[a] if problem.host_region[host[p]] == r)
-                  == sum(x[p] for p in of_cand[b] if problem.host_region[host[p]] == r))
+            m.add(
+                sum(x[p] for p in of_cand[a] if problem.host_region[host[p]] == r)
+                == sum(x[p] for p in of_cand[b] if problem.host_region[host[p]] == r)
+            )
     K = _scale(problem, options)
     penalty: list = []
     for h in range(H):
@@ -139,7 +143,9 @@ def model(problem: Problem, options: Options) -> tuple[cp_model.CpModel, list, d
             if cap <= 0:
                 continue
             better = [x[q] for q in of_cand[c] if problem.pair_rank[q] <= problem.pair_rank[p]]
-            liked = [x[q] for q in at_host[h] if cand[q] != c and problem.pair_host_rank[q] <= problem.pair_host_rank[p]]
+            liked = [
+                x[q] for q in at_host[h] if cand[q] != c and problem.pair_host_rank[q] <= problem.pair_host_rank[p]
+            ]
             full = m.new_bool_var(f"full{p}")
             m.add(sum(liked) >= cap).only_enforce_if(full)
             lits = [*better, full]
@@ -154,8 +160,9 @@ def model(problem: Problem, options: Options) -> tuple[cp_model.CpModel, list, d
     return m, x, levels
 
 
-def solve_reference(problem: Problem, options: Options, time_limit: float, *, workers: int = 2,
-                    hint: np.ndarray | None = None) -> dict:
+def solve_reference(
+    problem: Problem, options: Options, time_limit: float, *, workers: int = 2, hint: np.ndarray | None = None
+) -> dict:
     """Lexicographic levels in order, each held at its optimum for the next, within ``time_limit`` in all.
 
     Returns {"status", "chosen", "levels": {name: (value, bound)}, "seconds"}; status is OPTIMAL only if
@@ -179,8 +186,11 @@ def solve_reference(problem: Problem, options: Options, time_limit: float, *, wo
         solver.parameters.random_seed = 0
         st = solver.solve(m)
         if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            out["status"] = "INFEASIBLE" if st == cp_model.INFEASIBLE and out["chosen"] is None else (
-                "FEASIBLE" if out["chosen"] is not None else "UNKNOWN")
+            out["status"] = (
+                "INFEASIBLE"
+                if st == cp_model.INFEASIBLE and out["chosen"] is None
+                else ("FEASIBLE" if out["chosen"] is not None else "UNKNOWN")
+            )
             break
         chosen = np.array([p for p in range(problem.n_pairs) if solver.boolean_value(x[p])], np.int64)
         value = int(round(solver.objective_value))

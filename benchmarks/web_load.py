@@ -119,14 +119,30 @@ class Session:
         return re.search(r'name="csrf_token" value="([^"]+)"', self.client.get("/").text).group(1)  # type: ignore[union-attr]
 
 
-def run(base: str, ids: list[str], hosts: list[str], pages: int, sessions: int, seconds: float, max_requests: int,
-        solve_seconds: float | None) -> dict[str, Any]:
+def run(
+    base: str,
+    ids: list[str],
+    hosts: list[str],
+    pages: int,
+    sessions: int,
+    seconds: float,
+    max_requests: int,
+    solve_seconds: float | None,
+) -> dict[str, Any]:
     people = [Session(base, ids, hosts, pages, seed=i) for i in range(sessions)]
     job = ""
     if solve_seconds:  # a solve in the background during the measurement
-        started = people[0].client.post("/solve", data={
-            "csrf_token": people[0].csrf(), "objective": "rank-sum", "stability": "strict", "decline_policy": "host",
-            "engine": "auto", "time_limit": str(solve_seconds)})
+        started = people[0].client.post(
+            "/solve",
+            data={
+                "csrf_token": people[0].csrf(),
+                "objective": "rank-sum",
+                "stability": "strict",
+                "decline_policy": "host",
+                "engine": "auto",
+                "time_limit": str(solve_seconds),
+            },
+        )
         job = started.headers.get("location", "").split("?")[0]
     timings: dict[str, list[float]] = {}
     first: dict[str, float] = {}
@@ -185,14 +201,24 @@ def run(base: str, ids: list[str], hosts: list[str], pages: int, sessions: int, 
     solve_state = re.search(r"<h1>Solve: (\w+)", people[0].client.get(job).text) if job else None
     everything = [ms for values in timings.values() for ms in values]
     return {
-        "sessions": sessions, "seconds": round(wall, 1), "requests": len(everything) + len(first),
-        "errors": errors[:20], "error_count": len(errors),
-        "solve_during": (solve_state.group(1) if solve_state else "not started") + " at the end"
-                        + (f", it ended {solve_ended[0]:.0f} s into the measurement" if solve_ended else
-                           ", running throughout"),
-        "pages": {k: {"n": len(v), "p50_ms": round(statistics.median(v), 1), "p95_ms": round(percentile(v, 0.95), 1),
-                      "max_ms": round(max(v), 1), "first_ms": round(first.get(k, float("nan")), 1)}
-                  for k, v in sorted(timings.items())},
+        "sessions": sessions,
+        "seconds": round(wall, 1),
+        "requests": len(everything) + len(first),
+        "errors": errors[:20],
+        "error_count": len(errors),
+        "solve_during": (solve_state.group(1) if solve_state else "not started")
+        + " at the end"
+        + (f", it ended {solve_ended[0]:.0f} s into the measurement" if solve_ended else ", running throughout"),
+        "pages": {
+            k: {
+                "n": len(v),
+                "p50_ms": round(statistics.median(v), 1),
+                "p95_ms": round(percentile(v, 0.95), 1),
+                "max_ms": round(max(v), 1),
+                "first_ms": round(first.get(k, float("nan")), 1),
+            }
+            for k, v in sorted(timings.items())
+        },
         "all_p95_ms": round(percentile(everything, 0.95), 1),
     }
 
@@ -213,11 +239,17 @@ def markdown(r: dict[str, Any]) -> str:
         "| page | requests | p50 ms | p95 ms | max ms | first (cold cache) ms |",
         "|---|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {k} | {p['n']} | {p['p50_ms']} | {p['p95_ms']} | {p['max_ms']} | {p['first_ms']} |"
-              for k, p in r["pages"].items()]
+    lines += [
+        f"| {k} | {p['n']} | {p['p50_ms']} | {p['p95_ms']} | {p['max_ms']} | {p['first_ms']} |"
+        for k, p in r["pages"].items()
+    ]
     verdict = "met" if worst <= GOAL_MS else "NOT met"
-    lines += ["", f"All pages p95: {r['all_p95_ms']} ms; worst page p95 {worst} ms: the goal of "
-              f"{GOAL_MS:g} ms per page at the 95th percentile is **{verdict}**.", ""]
+    lines += [
+        "",
+        f"All pages p95: {r['all_p95_ms']} ms; worst page p95 {worst} ms: the goal of "
+        f"{GOAL_MS:g} ms per page at the 95th percentile is **{verdict}**.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -247,12 +279,27 @@ def main(argv: list[str] | None = None) -> int:
         prepared = time.monotonic() - t0
         load_before = round(os.getloadavg()[0], 1)
         with Served(url, workers=args.workers, timeout=120) as served:
-            result = run(served.url, ids, hosts, pages, args.sessions, args.seconds, args.max_requests,
-                         None if args.no_solve else args.solve_seconds)
+            result = run(
+                served.url,
+                ids,
+                hosts,
+                pages,
+                args.sessions,
+                args.seconds,
+                args.max_requests,
+                None if args.no_solve else args.solve_seconds,
+            )
         load_after = round(os.getloadavg()[0], 1)
-    result.update(solve=not args.no_solve, candidates=args.candidates, target_seconds=args.seconds, workers=args.workers,
-                  prepare_seconds=round(prepared, 1), load_before=load_before, load_after=load_after,
-                  machine=machine_info())
+    result.update(
+        solve=not args.no_solve,
+        candidates=args.candidates,
+        target_seconds=args.seconds,
+        workers=args.workers,
+        prepare_seconds=round(prepared, 1),
+        load_before=load_before,
+        load_after=load_after,
+        machine=machine_info(),
+    )
     text = markdown(result)
     print(text)
     if not args.no_write:

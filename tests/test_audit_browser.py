@@ -27,9 +27,18 @@ pytestmark = [
 def chromium(tmp_path: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     profile = tmp_path / "chromium-profile"
     cmd = [
-        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", *args,
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--enable-logging=stderr",
+        "--v=0",
+        *args,
     ]
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -44,7 +53,9 @@ def console_messages(stderr: str) -> list[str]:
 
 def test_the_console_check_catches_a_broken_page(tmp_path) -> None:
     page = tmp_path / "broken.html"
-    page.write_text('<!DOCTYPE html><html><body><img src="missing.png"><script>undefinedFunction();</script></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="missing.png"><script>undefinedFunction();</script></body></html>'
+    )
     result = chromium(tmp_path, "--dump-dom", page.as_uri())
     assert any("undefinedFunction" in m for m in console_messages(result.stderr)), result.stderr[-2000:]
 
@@ -52,7 +63,9 @@ def test_the_console_check_catches_a_broken_page(tmp_path) -> None:
 def screenshot(tmp_path: Path, page: Path, name: str, height: int = 2200) -> Path:
     """A screenshot of ``page`` in the test's tmp dir, also copied to $PLACEMENT_SCREENSHOTS when that is set."""
     shot = tmp_path / f"{name}.png"
-    taken = chromium(tmp_path, "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={shot}", page.as_uri())
+    taken = chromium(
+        tmp_path, "--hide-scrollbars", f"--window-size=1280,{height}", f"--screenshot={shot}", page.as_uri()
+    )
     assert taken.returncode == 0 and shot.exists(), taken.stderr[-2000:]
     assert console_messages(taken.stderr) == []
     keep = os.environ.get("PLACEMENT_SCREENSHOTS")
@@ -81,8 +94,12 @@ def test_report_loads_without_errors_and_shows_its_key_numbers(engine, tmp_path,
     dom = loaded.stdout
     s = audit["summary"]
     # The scheme-wide totals are exact in both editions.
-    for key, figure in (("candidates", s["candidates"]), ("placed", s["placed"]), ("unplaced", s["unplaced"]),
-                        ("first-choice", s["first_choice"])):
+    for key, figure in (
+        ("candidates", s["candidates"]),
+        ("placed", s["placed"]),
+        ("unplaced", s["unplaced"]),
+        ("first-choice", s["first_choice"]),
+    ):
         assert re.search(rf'data-key="{key}">.*?<span class="v">{figure:,}</span>', dom), key
     assert f"{100 * audit['headline']['first_choice_share_of_placed']:.0f}%" in dom
     assert audit["provenance"]["input_hash"] in dom
@@ -106,7 +123,9 @@ def test_report_loads_without_errors_and_shows_its_key_numbers(engine, tmp_path,
             assert rgb.getpixel((20, 60)) == (0, 94, 184)  # the NHS-blue masthead under it
         else:
             assert rgb.getpixel((20, 20)) == (0, 94, 184)  # the NHS-blue masthead was painted
-        assert len(rgb.resize((160, 275)).getcolors(maxcolors=100_000)) > 50  # text, tables and charts, not a blank page
+        assert (
+            len(rgb.resize((160, 275)).getcolors(maxcolors=100_000)) > 50
+        )  # text, tables and charts, not a blank page
 
 
 @pytest.mark.parametrize("edition", ["internal", "publication"])
@@ -121,8 +140,9 @@ def test_scenario_page_loads_without_errors_and_shows_the_trade_off(engine, tmp_
     import_dir(engine, tmp_path / "scheme")
     result = solve_round(engine, RoundOptions(time_limit=30.0))
     assert result.status in ("OPTIMAL", "FEASIBLE")
-    comparison = compare_scenarios(engine, result.round, ["no targets", "minority-ethnic-cohort soft weight 20"],
-                                   edition=edition, workers=1)
+    comparison = compare_scenarios(
+        engine, result.round, ["no targets", "minority-ethnic-cohort soft weight 20"], edition=edition, workers=1
+    )
     html = render_scenarios(comparison, "html").decode("utf-8")
     page = tmp_path / f"round-1-scenarios-{edition}.html"
     page.write_text(html, encoding="utf-8")
@@ -139,7 +159,8 @@ def test_scenario_page_loads_without_errors_and_shows_the_trade_off(engine, tmp_
     placed_row = re.search(r'<tr data-key="placed">(.*?)</tr>', dom, re.S)
     assert placed_row is not None
     assert [int(x.replace(",", "")) for x in re.findall(r"<td>([\d,]+)<span", placed_row.group(1))] == [
-        c["summary"]["placed"] for c in comparison["variants"]]
+        c["summary"]["placed"] for c in comparison["variants"]
+    ]
     if edition == "internal":
         assert "OFFICIAL-SENSITIVE" in dom and "Who would move" in dom
     else:

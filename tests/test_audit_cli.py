@@ -51,7 +51,9 @@ def test_publication_json_to_a_chosen_file(db, tmp_path) -> None:
     assert audit["stamp"] is None
     # Scheme-wide totals are exact in the publication edition too: 12 considered, 10 placed, 2 not.
     assert (audit["summary"]["candidates"], audit["summary"]["placed"], audit["summary"]["unplaced"]) == (12, 10, 2)
-    female = next(g for c in audit["characteristics"] if c["name"] == "sex" for g in c["groups"] if g["value"] == "female")
+    female = next(
+        g for c in audit["characteristics"] if c["name"] == "sex" for g in c["groups"] if g["value"] == "female"
+    )
     assert female["eligible"] == {"value": None, "suppressed": True}  # 6 women: withheld
     assert stat.S_IMODE(out.stat().st_mode) == 0o644
 
@@ -78,9 +80,21 @@ def test_the_price_of_fairness_comes_from_the_resolves_library(engine, sqlite_ur
     add_candidates(engine, [{"candidate_id": "C1", "sex": "female"}, {"candidate_id": "C2", "sex": "male"}])
     add_hosts(engine, [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}])
     add_preferences(engine, [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H2", 2)])
-    target = {"name": "women", "scope": "host=H1", "attribute": "sex", "value": "female", "hard": False, "min_share": 1.0,
-              "max_share": None, "placed_in_scope": 1, "members_placed": 1, "required_min": 1.0, "required_max": None,
-              "shortfall": 0.0, "met": True}
+    target = {
+        "name": "women",
+        "scope": "host=H1",
+        "attribute": "sex",
+        "value": "female",
+        "hard": False,
+        "min_share": 1.0,
+        "max_share": None,
+        "placed_in_scope": 1,
+        "members_placed": 1,
+        "required_min": 1.0,
+        "required_max": None,
+        "shortfall": 0.0,
+        "met": True,
+    }
     store_round(engine, {"C1": "H1", "C2": "H2"}, targets=[target])
     calls = []
 

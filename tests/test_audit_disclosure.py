@@ -39,16 +39,23 @@ def test_secondary_suppression_never_picks_a_zero_and_can_fall_back_to_the_total
     assert suppressed_cells(cells, [Line("total", ("a", "b", "c"))]) == {"a", "b"}
     # A line of one part: the part equals the total, so when one goes the other does.
     cells = {"part": 12, "total": 12, "other": 5, "sum": 17}
-    assert suppressed_cells(cells, [Line("sum", ("part", "other")), Line("total", ("part",))]) == {"other", "part", "total"}
+    assert suppressed_cells(cells, [Line("sum", ("part", "other")), Line("total", ("part",))]) == {
+        "other",
+        "part",
+        "total",
+    }
 
 
 def test_secondary_suppression_follows_rows_and_columns() -> None:
     # r1: 3 + 20 = 23; r2: 30 + 40 = 70; columns 33 and 60; grand total 93.
     cells = {"r1c1": 3, "r1c2": 20, "r2c1": 30, "r2c2": 40, "r1": 23, "r2": 70, "c1": 33, "c2": 60, "all": 93}
     lines = [
-        Line("r1", ("r1c1", "r1c2")), Line("r2", ("r2c1", "r2c2")),
-        Line("c1", ("r1c1", "r2c1")), Line("c2", ("r1c2", "r2c2")),
-        Line("all", ("r1", "r2")), Line("all", ("c1", "c2")),
+        Line("r1", ("r1c1", "r1c2")),
+        Line("r2", ("r2c1", "r2c2")),
+        Line("c1", ("r1c1", "r2c1")),
+        Line("c2", ("r1c2", "r2c2")),
+        Line("all", ("r1", "r2")),
+        Line("all", ("c1", "c2")),
     ]
     hidden = suppressed_cells(cells, lines)
     assert hidden == {"r1c1", "r1c2", "r2c1", "r2c2"}
@@ -57,8 +64,11 @@ def test_secondary_suppression_follows_rows_and_columns() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.lists(st.integers(0, 40), min_size=2, max_size=5), min_size=2, max_size=5).filter(
-    lambda rows: len({len(r) for r in rows}) == 1))
+@given(
+    st.lists(st.lists(st.integers(0, 40), min_size=2, max_size=5), min_size=2, max_size=5).filter(
+        lambda rows: len({len(r) for r in rows}) == 1
+    )
+)
 def test_no_line_is_left_with_a_single_hidden_cell(rows: list[list[int]]) -> None:
     cells: dict = {}
     lines = []
@@ -91,8 +101,11 @@ def test_a_target_count_equal_to_a_table_cell_is_hidden_with_it() -> None:
     # so if that cell is hidden (here by secondary suppression) the target's count must be too.
     targets = [{"name": "women", "attribute": "sex", "value": "female"}]
     cells = {
-        ("sex", "female", "placed"): 12, ("sex", "male", "placed"): 5, ("cohort", "placed"): 17,
-        ("target", 0, "placed_in_scope"): 17, ("target", 0, "members_placed"): 12,
+        ("sex", "female", "placed"): 12,
+        ("sex", "male", "placed"): 5,
+        ("cohort", "placed"): 17,
+        ("target", 0, "placed_in_scope"): 17,
+        ("target", 0, "members_placed"): 12,
     }
     lines = [Line(("cohort", "placed"), (("sex", "female", "placed"), ("sex", "male", "placed")))]
     lines += target_lines(targets, cells)
@@ -104,9 +117,14 @@ def test_a_target_count_equal_to_a_table_cell_is_hidden_with_it() -> None:
 def test_region_scopes_that_partition_the_cohort_form_a_line() -> None:
     targets = [{"name": "w", "attribute": "sex", "value": "female"}] * 3
     cells = {
-        ("cohort", "placed"): 40, ("sex", "female", "placed"): 20,
-        ("target", 0, "placed_in_scope"): 4, ("target", 1, "placed_in_scope"): 16, ("target", 2, "placed_in_scope"): 20,
-        ("target", 0, "members_placed"): 2, ("target", 1, "members_placed"): 8, ("target", 2, "members_placed"): 9,
+        ("cohort", "placed"): 40,
+        ("sex", "female", "placed"): 20,
+        ("target", 0, "placed_in_scope"): 4,
+        ("target", 1, "placed_in_scope"): 16,
+        ("target", 2, "placed_in_scope"): 20,
+        ("target", 0, "members_placed"): 2,
+        ("target", 1, "members_placed"): 8,
+        ("target", 2, "members_placed"): 9,
     }
     lines = target_lines(targets, cells)
     assert len(lines) == 1  # placed counts add up to the cohort; members (19) do not add up to 20

@@ -41,12 +41,26 @@ GROUPS = ["asian", "black", "mixed", "other"]
 @pytest.fixture
 def planted(engine):
     """80 candidates: White placed at 90% (36 of 40), all other ethnic groups combined at 45% (18 of 40)."""
-    rows = [{"candidate_id": c, "ethnic_group": "white", "sex": "female" if i % 2 else "male",
-             "disability": "yes" if i < 3 else "no", "career_changer": "yes" if i % 3 == 0 else "no"}
-            for i, c in enumerate(WHITE)]
-    rows += [{"candidate_id": c, "ethnic_group": GROUPS[i % 4] if i < 37 else "other", "sex": "male" if i % 2 else "female",
-              "disability": "yes" if i < 5 else "no", "career_changer": "yes" if i % 3 == 0 else "no"}
-             for i, c in enumerate(OTHER)]
+    rows = [
+        {
+            "candidate_id": c,
+            "ethnic_group": "white",
+            "sex": "female" if i % 2 else "male",
+            "disability": "yes" if i < 3 else "no",
+            "career_changer": "yes" if i % 3 == 0 else "no",
+        }
+        for i, c in enumerate(WHITE)
+    ]
+    rows += [
+        {
+            "candidate_id": c,
+            "ethnic_group": GROUPS[i % 4] if i < 37 else "other",
+            "sex": "male" if i % 2 else "female",
+            "disability": "yes" if i < 5 else "no",
+            "career_changer": "yes" if i % 3 == 0 else "no",
+        }
+        for i, c in enumerate(OTHER)
+    ]
     add_candidates(engine, rows)
     add_hosts(engine, [{"host_id": "H1", "capacity": 30}, {"host_id": "H2", "capacity": 30}])
     add_preferences(engine, [(c, h, r) for c in WHITE + OTHER for h, r in (("H1", 1), ("H2", 2))])
@@ -72,13 +86,18 @@ def _group_counts(audit: dict[str, Any]) -> Iterator[tuple[str, str, str, dict]]
 
 def test_a_planted_disparity_is_flagged_exactly_inside_and_named_without_numbers_outside(planted) -> None:
     internal = audit_round(planted, 1, edition="internal", resolve=no_resolve)
-    rl = next(f for f in internal["flags"]
-              if f["metric"] == "relative_likelihood_placed" and f["characteristic"] == "minority_ethnic")
+    rl = next(
+        f
+        for f in internal["flags"]
+        if f["metric"] == "relative_likelihood_placed" and f["characteristic"] == "minority_ethnic"
+    )
     assert rl["value"] == pytest.approx((36 / 40) / (18 / 40)) == pytest.approx(2.0)
     assert rl["verdict"] == "flagged" and rl["p_value"] < 0.001 and rl["groups"] == ["yes", "no"]
     assert rl["ci95"]["low"] > 1.25  # the whole interval lies outside the band
     assert "2.00 times as likely" in rl["message"]
-    air = next(f for f in internal["flags"] if f["metric"] == "adverse_impact" and f["characteristic"] == "minority_ethnic")
+    air = next(
+        f for f in internal["flags"] if f["metric"] == "adverse_impact" and f["characteristic"] == "minority_ethnic"
+    )
     assert air["value"] == pytest.approx(0.5) and air["verdict"] == "flagged" and air["groups"] == ["yes", "no"]
     assert "50%" in air["message"]
     # Exact counts everywhere, small ones included (3 candidates of the "other" group... and 5 disabled).
@@ -88,8 +107,10 @@ def test_a_planted_disparity_is_flagged_exactly_inside_and_named_without_numbers
     named = {(f["characteristic"], f["metric"]): f for f in public["flags"]}
     flag = named[("minority_ethnic", "relative_likelihood_placed")]
     assert flag["verdict"] == "flagged" and flag["value"] is None and flag["groups"] == []
-    assert flag["message"] == ("The placement-rate relative likelihood comparison for ethnicity: White and all other "
-                               "ethnic groups combined was flagged; see the internal edition.")
+    assert flag["message"] == (
+        "The placement-rate relative likelihood comparison for ethnicity: White and all other "
+        "ethnic groups combined was flagged; see the internal edition."
+    )
     assert named[("minority_ethnic", "adverse_impact")]["verdict"] == "flagged"
     assert ("ethnic_group", "adverse_impact") in named  # the same gap, seen group by group
     for f in public["flags"]:
@@ -120,11 +141,17 @@ def _independent_totals(engine, number: int) -> dict[str, int]:
         pool = set(rnd.summary["pool"])
         eligible = set(rnd.summary["eligible"])
         placed = s.execute(
-            select(Candidate.candidate_id, Placement.rank).join(Placement, Placement.candidate_pk == Candidate.id)
-            .where(Placement.round_id == rnd.id)).all()
-        best = dict(s.execute(select(Candidate.candidate_id, func.min(Preference.rank))
-                              .join(Preference, Preference.candidate_pk == Candidate.id)
-                              .group_by(Candidate.candidate_id)).all())
+            select(Candidate.candidate_id, Placement.rank)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .where(Placement.round_id == rnd.id)
+        ).all()
+        best = dict(
+            s.execute(
+                select(Candidate.candidate_id, func.min(Preference.rank))
+                .join(Preference, Preference.candidate_pk == Candidate.id)
+                .group_by(Candidate.candidate_id)
+            ).all()
+        )
         targets = [t for t in rnd.summary["targets"] if t["placed_in_scope"] > 0]
         assert s.scalar(select(func.count()).select_from(Host)) > 0
     return {
@@ -147,13 +174,22 @@ def _brute_force_blocking_pairs(engine, number: int) -> int:
 
     with transaction(engine) as s:
         rnd, enc = stored_inputs(s, number)
-        placed = dict(s.execute(select(Candidate.candidate_id, Host.host_id)
-                                .join(Placement, Placement.candidate_pk == Candidate.id)
-                                .join(Host, Host.id == Placement.host_pk).where(Placement.round_id == rnd.id)).all())
+        placed = dict(
+            s.execute(
+                select(Candidate.candidate_id, Host.host_id)
+                .join(Placement, Placement.candidate_pk == Candidate.id)
+                .join(Host, Host.id == Placement.host_pk)
+                .where(Placement.round_id == rnd.id)
+            ).all()
+        )
     p = enc.problem
     cid, hid = enc.candidate_ids, enc.host_ids
-    rank = {(cid[c], hid[h]): (int(r), int(hr)) for c, h, r, hr in
-            zip(p.pair_cand.tolist(), p.pair_host.tolist(), p.pair_rank.tolist(), p.pair_host_rank.tolist())}
+    rank = {
+        (cid[c], hid[h]): (int(r), int(hr))
+        for c, h, r, hr in zip(
+            p.pair_cand.tolist(), p.pair_host.tolist(), p.pair_rank.tolist(), p.pair_host_rank.tolist()
+        )
+    }
     at: dict[str, list[str]] = {}
     for c, h in placed.items():
         at.setdefault(h, []).append(c)
@@ -207,10 +243,15 @@ def test_every_total_of_both_editions_equals_the_rounds(engine, sqlite_url, tmp_
         for ch in audit["characteristics"]:  # the cohort's row of every table is the same exact cohort
             total = ch["total"]
             assert (total["pool"]["value"], total["eligible"]["value"], total["placed"]["value"]) == (
-                shared["candidates"], shared["eligible"], shared["placed"]), (edition, ch["name"])
+                shared["candidates"],
+                shared["eligible"],
+                shared["placed"],
+            ), (edition, ch["name"])
             assert total["rank_profile"][0]["count"]["value"] == shared["first_choice"]
-        rows = {(r["characteristic"], r["metric"]): r["value"]
-                for r in csv.DictReader(io.StringIO(render(audit, "csv").decode("utf-8-sig")))}
+        rows = {
+            (r["characteristic"], r["metric"]): r["value"]
+            for r in csv.DictReader(io.StringIO(render(audit, "csv").decode("utf-8-sig")))
+        }
         assert {k: int(rows[("summary", k)]) for k in shared} == shared
         assert json.loads(render(audit, "json"))["summary"] == shared
 

@@ -80,8 +80,11 @@ def test_price_of_fairness_lists_only_moves_the_targets_forced(solved) -> None:
     with_targets = encoded.decode(solve(encoded.problem, opts.solver_options()))
 
     def moves(other: dict) -> int:
-        return sum(1 for cid in encoded.candidate_ids
-                   if (with_targets.get(cid) or (None,))[0] != (other.get(cid) or (None,))[0])
+        return sum(
+            1
+            for cid in encoded.candidate_ids
+            if (with_targets.get(cid) or (None,))[0] != (other.get(cid) or (None,))[0]
+        )
 
     kept_moves = moves({k: v for k, v in free.placements.items() if v})
     assert kept_moves < moves(untied)  # on this scheme the untied re-solve moves 24, the fewest-changes one 14

@@ -79,8 +79,16 @@ def test_group_counts_by_hand() -> None:
     ]
     t = group_counts(people, ["female", "male", "not_stated", "not_known"], ["1", "2", "3"])
     assert t["female"] == {
-        "pool": 4, "eligible": 3, "no_eligible_host": 1, "placed": 2, "unplaced": 1,
-        "choice_1": 1, "choice_2": 1, "choice_3": 0, "envious_candidates": 2, "blocking_pairs": 3,
+        "pool": 4,
+        "eligible": 3,
+        "no_eligible_host": 1,
+        "placed": 2,
+        "unplaced": 1,
+        "choice_1": 1,
+        "choice_2": 1,
+        "choice_3": 0,
+        "envious_candidates": 2,
+        "blocking_pairs": 3,
     }
     assert t["not_known"]["pool"] == 0
     assert t["total"]["pool"] == 6 and t["total"]["placed"] == 4 and t["total"]["choice_1"] == 2
@@ -194,13 +202,35 @@ def test_price_of_fairness_sign_convention() -> None:
 
 def _facts(*rows: tuple[str, str | None, int | None]) -> RoundFacts:
     record = RoundRecord(
-        cohort=None, number=1, state="proposal", parent_number=None, created_at=None, created_by="x", approved_by=None,
-        approved_at=None, options={}, input_hash="h", solver_version="v", status="OPTIMAL",
-        objective={"placed": 3.0, "rank_cost": 7.0}, bound={}, solve_seconds=0.0, summary={},
-        pool=[cid for cid, _, _ in rows], eligible={cid for cid, _, _ in rows},
+        cohort=None,
+        number=1,
+        state="proposal",
+        parent_number=None,
+        created_at=None,
+        created_by="x",
+        approved_by=None,
+        approved_at=None,
+        options={},
+        input_hash="h",
+        solver_version="v",
+        status="OPTIMAL",
+        objective={"placed": 3.0, "rank_cost": 7.0},
+        bound={},
+        solve_seconds=0.0,
+        summary={},
+        pool=[cid for cid, _, _ in rows],
+        eligible={cid for cid, _, _ in rows},
         placed={cid: (h, c) for cid, h, c in rows if h is not None and c is not None},
-        choice_of={("C1", "H1"): 1, ("C1", "H2"): 2, ("C2", "H2"): 1, ("C2", "H3"): 3, ("C3", "H1"): 4, ("C4", "H1"): 2},
-        positions_from="inputs", targets=[{"name": "t"}],
+        choice_of={
+            ("C1", "H1"): 1,
+            ("C1", "H2"): 2,
+            ("C2", "H2"): 1,
+            ("C2", "H3"): 3,
+            ("C3", "H1"): 4,
+            ("C4", "H1"): 2,
+        },
+        positions_from="inputs",
+        targets=[{"name": "t"}],
     )
     return RoundFacts(record=record, candidates=[CandidateFacts(cid, {}, True, h, c) for cid, h, c in rows])
 
@@ -237,5 +267,10 @@ def test_equally_good_answers_are_ties_not_moves() -> None:
     assert p.moved == [] and p.tie_differences == 4
     q = compute_price(facts, "OPTIMAL", {"placed": 3.0, "rank_cost": 6.0}, free)
     assert q.round_optimal_without_targets is False and len(q.moved) == 4
-    assert q.moved_summary == {"better_without_targets": 2, "worse_without_targets": 0, "same_choice_other_host": 0,
-                               "placed_only_without_targets": 1, "placed_only_with_targets": 1}
+    assert q.moved_summary == {
+        "better_without_targets": 2,
+        "worse_without_targets": 0,
+        "same_choice_other_host": 0,
+        "placed_only_without_targets": 1,
+        "placed_only_with_targets": 1,
+    }

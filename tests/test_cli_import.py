@@ -76,7 +76,8 @@ def test_bad_file_fails_with_every_problem_and_writes_nothing(sqlite_url: str, t
     assert "3 problem(s) in the input; nothing was written." in result.output
     assert "candidates.csv, row 2, column 'assessment_score'" in result.output
     assert "candidates.csv, row 3, column 'ethnic_category': is not a recognised NHS ethnic category code." in (
-        result.output)
+        result.output
+    )
     assert "Secret Value" not in result.output
     assert "row 4, column 'home_region'" in result.output and "Fix: use one of: London" in result.output
     assert dump(engine) == before
@@ -113,8 +114,9 @@ def test_missing_file_and_empty_folder(sqlite_url: str, tmp_path: Path) -> None:
 def test_generated_scheme_imports(sqlite_url: str, tmp_path: Path) -> None:
     """What `placement fixtures generate` writes imports as it is, all six files."""
     out = tmp_path / "generated"
-    generated = CliRunner().invoke(cli, ["fixtures", "generate", str(out), "--candidates", "300", "--seed", "7"],
-                                   catch_exceptions=False)
+    generated = CliRunner().invoke(
+        cli, ["fixtures", "generate", str(out), "--candidates", "300", "--seed", "7"], catch_exceptions=False
+    )
     assert generated.exit_code == 0, generated.output
     result = _run(sqlite_url, "dir", str(out))
     assert result.exit_code == 0, result.output

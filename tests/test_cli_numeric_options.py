@@ -25,11 +25,20 @@ from placement.rounds import RoundOptions
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
 
 
-@pytest.mark.parametrize("field,value", [
-    ("time_limit", math.inf), ("time_limit", math.nan), ("time_limit", -1.0), ("time_limit", 0.0),
-    ("min_placement_weight", math.nan), ("min_placement_weight", -math.inf), ("workers", -3), ("workers", 0),
-    ("workers", 2.5),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("time_limit", math.inf),
+        ("time_limit", math.nan),
+        ("time_limit", -1.0),
+        ("time_limit", 0.0),
+        ("min_placement_weight", math.nan),
+        ("min_placement_weight", -math.inf),
+        ("workers", -3),
+        ("workers", 0),
+        ("workers", 2.5),
+    ],
+)
 def test_round_options_refuse_values_that_mean_nothing(field, value):
     with pytest.raises(ConfigError):
         RoundOptions(**{field: value})

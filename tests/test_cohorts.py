@@ -62,14 +62,15 @@ def other_intake(folder: Path) -> Path:
         "RW4,North West ICS,ics,North West,3,data;digital;technology,,\n"
     )
     (folder / "preferences.csv").write_text(
-        "candidate_id,host_id,rank\n" + "".join(
-            f"{c},{h},{r}\n" for c in ("C001", "C002", "C003", "C004", "C005", "C006")
+        "candidate_id,host_id,rank\n"
+        + "".join(
+            f"{c},{h},{r}\n"
+            for c in ("C001", "C002", "C003", "C004", "C005", "C006")
             for r, h in enumerate(("RW4", "RQ3", "RX1"), start=1)
         )
     )
     (folder / "targets.csv").write_text(
-        "name,scope,attribute,value,min_share,max_share,strength,weight\n"
-        "women-cohort,cohort,sex,male,0.9,,soft,50\n"
+        "name,scope,attribute,value,min_share,max_share,strength,weight\nwomen-cohort,cohort,sex,male,0.9,,soft,50\n"
     )
     (folder / "pairs.csv").write_text("candidate_id,host_id,rule,reason\nC001,RW4,forbid,conflict of interest\n")
     return folder
@@ -119,16 +120,32 @@ def _dump_cohort(engine, name: str) -> dict[str, list]:
     scope = resolve_in(engine, name)
     with transaction(engine) as s:
         return {
-            "candidates": sorted(tuple(map(repr, r)) for r in s.execute(
-                select(Candidate.candidate_id, Candidate.assessment_score, Candidate.email)
-                .where(Candidate.cohort_id == scope.id)).all()),
-            "places": sorted(tuple(map(repr, r)) for r in s.execute(
-                select(HostPlace.host_pk, HostPlace.capacity, HostPlace.specialisms)
-                .where(HostPlace.cohort_id == scope.id)).all()),
-            "targets": sorted(tuple(map(repr, r)) for r in s.execute(
-                select(Target.name, Target.value, Target.min_share).where(Target.cohort_id == scope.id)).all()),
-            "rounds": sorted(tuple(map(repr, r)) for r in s.execute(
-                select(Round.number, Round.state).where(Round.cohort_id == scope.id)).all()),
+            "candidates": sorted(
+                tuple(map(repr, r))
+                for r in s.execute(
+                    select(Candidate.candidate_id, Candidate.assessment_score, Candidate.email).where(
+                        Candidate.cohort_id == scope.id
+                    )
+                ).all()
+            ),
+            "places": sorted(
+                tuple(map(repr, r))
+                for r in s.execute(
+                    select(HostPlace.host_pk, HostPlace.capacity, HostPlace.specialisms).where(
+                        HostPlace.cohort_id == scope.id
+                    )
+                ).all()
+            ),
+            "targets": sorted(
+                tuple(map(repr, r))
+                for r in s.execute(
+                    select(Target.name, Target.value, Target.min_share).where(Target.cohort_id == scope.id)
+                ).all()
+            ),
+            "rounds": sorted(
+                tuple(map(repr, r))
+                for r in s.execute(select(Round.number, Round.state).where(Round.cohort_id == scope.id)).all()
+            ),
         }
 
 
@@ -204,8 +221,10 @@ def test_the_only_open_cohort_is_the_default_and_several_must_be_named(sqlite_ur
     assert "Did you mean 'default'?" in near.output
     # The environment variable names it for every command; --cohort wins over it.
     assert "in cohort default" in run(sqlite_url, "round", "list", env={"PLACEMENT_COHORT": "default"}).output
-    assert "in cohort 2027" in run(sqlite_url, "round", "list", "--cohort", "2027",
-                                          env={"PLACEMENT_COHORT": "default"}).output
+    assert (
+        "in cohort 2027"
+        in run(sqlite_url, "round", "list", "--cohort", "2027", env={"PLACEMENT_COHORT": "default"}).output
+    )
     assert "in cohort 2027" in run(sqlite_url, "--cohort", "2027", "round", "list").output
     # Closing one leaves one open: the default again.
     run(sqlite_url, "cohort", "close", "2027")
@@ -246,15 +265,17 @@ def test_copy_hosts_starts_a_new_intake_from_last_years_places(engine, tmp_path:
     import_file(engine, "candidates", BASE / "candidates.csv", cohort="2027")
     import_file(engine, "preferences", BASE / "preferences.csv", cohort="2027")
     changed = tmp_path / "hosts.csv"
-    changed.write_text("host_id,name,org_type,region,capacity,specialisms\n"
-                       "RX1,Royal London Hospitals,acute,London,9,data\n")
+    changed.write_text(
+        "host_id,name,org_type,region,capacity,specialisms\nRX1,Royal London Hospitals,acute,London,9,data\n"
+    )
     report = import_file(engine, "hosts", changed, cohort="2027")
     assert (report.added, report.updated, report.unchanged) == (0, 1, 0)
     from placement.db.models import Host
 
     with transaction(engine) as s:
-        caps = s.scalars(select(HostPlace.capacity).join(Host, Host.id == HostPlace.host_pk)
-                         .where(Host.host_id == "RX1")).all()
+        caps = s.scalars(
+            select(HostPlace.capacity).join(Host, Host.id == HostPlace.host_pk).where(Host.host_id == "RX1")
+        ).all()
     assert sorted(caps) == [2, 9]  # last year's RX1 keeps its 2 places
     assert solve_round(engine, RoundOptions(time_limit=20), cohort="2027").round == 1
 

@@ -70,11 +70,17 @@ def _problem(rng: random.Random, n_c: int = 6, n_h: int = 3) -> Problem:
             pr.append(r)
     n = len(pc)
     return Problem(
-        n_candidates=n_c, n_hosts=n_h, pair_cand=np.array(pc, np.int32), pair_host=np.array(ph, np.int32),
-        pair_rank=np.array(pr, np.int32), pair_host_rank=np.ones(n, np.int32),
+        n_candidates=n_c,
+        n_hosts=n_h,
+        pair_cand=np.array(pc, np.int32),
+        pair_host=np.array(ph, np.int32),
+        pair_rank=np.array(pr, np.int32),
+        pair_host_rank=np.ones(n, np.int32),
         capacity=np.array([rng.randint(1, 3) for _ in range(n_h)], np.int32),
-        min_placements=np.zeros(n_h, np.int32), host_region=np.zeros(n_h, np.int32),
-        host_labels=tuple(f"H{h}" for h in range(n_h)), candidate_labels=tuple(f"C{c}" for c in range(n_c)),
+        min_placements=np.zeros(n_h, np.int32),
+        host_region=np.zeros(n_h, np.int32),
+        host_labels=tuple(f"H{h}" for h in range(n_h)),
+        candidate_labels=tuple(f"C{c}" for c in range(n_c)),
     )
 
 
@@ -126,10 +132,18 @@ def test_the_solver_meets_a_registered_family_and_the_brute_force_agrees(toy) ->
 
 def _two_at_one_host(**kw) -> Problem:
     return Problem(
-        n_candidates=2, n_hosts=1, pair_cand=np.array([0, 1], np.int32), pair_host=np.array([0, 0], np.int32),
-        pair_rank=np.ones(2, np.int32), pair_host_rank=np.ones(2, np.int32), capacity=np.array([2], np.int32),
-        min_placements=np.zeros(1, np.int32), host_region=np.zeros(1, np.int32), host_labels=("H0",),
-        candidate_labels=("C0", "C1"), **kw,
+        n_candidates=2,
+        n_hosts=1,
+        pair_cand=np.array([0, 1], np.int32),
+        pair_host=np.array([0, 0], np.int32),
+        pair_rank=np.ones(2, np.int32),
+        pair_host_rank=np.ones(2, np.int32),
+        capacity=np.array([2], np.int32),
+        min_placements=np.zeros(1, np.int32),
+        host_region=np.zeros(1, np.int32),
+        host_labels=("H0",),
+        candidate_labels=("C0", "C1"),
+        **kw,
     )
 
 

@@ -43,8 +43,10 @@ def _rows(path: Path) -> int:
 
 def _counts(engine) -> dict[str, int]:
     with transaction(engine) as s:
-        return {model.__name__: s.scalar(select(func.count()).select_from(model))
-                for model in (Candidate, ProtectedCharacteristics, Host, Preference, ImportBatch, AuditLog)}
+        return {
+            model.__name__: s.scalar(select(func.count()).select_from(model))
+            for model in (Candidate, ProtectedCharacteristics, Host, Preference, ImportBatch, AuditLog)
+        }
 
 
 def _second_waits_for_first(
@@ -105,7 +107,9 @@ def test_preferences_import_waits_for_a_candidates_import_and_validates_against_
 ):
     import_file(engine, "hosts", BASE / "hosts.csv")
     first, second = _second_waits_for_first(
-        sqlite_url, engine, monkeypatch,
+        sqlite_url,
+        engine,
+        monkeypatch,
         lambda eng: import_file(eng, "candidates", BASE / "candidates.csv"),
         # Names only candidates the first import adds: against the stale state every row is unknown.
         lambda eng: import_file(eng, "preferences", BASE / "preferences.csv"),
@@ -129,7 +133,9 @@ def test_a_waiting_import_counts_its_changes_against_the_rows_the_first_wrote(
     changed = tmp_path / "candidates.csv"
     changed.write_text("".join([lines[0], ",".join(cells), *lines[2:]]))
     first, second = _second_waits_for_first(
-        sqlite_url, engine, monkeypatch,
+        sqlite_url,
+        engine,
+        monkeypatch,
         lambda eng: import_file(eng, "candidates", BASE / "candidates.csv"),
         lambda eng: import_file(eng, "candidates", changed),
     )
@@ -188,8 +194,7 @@ def test_a_dry_run_takes_no_write_lock(sqlite_url, engine, held_write_lock):
 def test_write_transaction_rolls_back_on_error_and_releases_the_lock(sqlite_url, engine):
     quick = make_engine(sqlite_url, busy_timeout=0.2)
     with pytest.raises(RuntimeError), write_transaction(quick) as conn:
-        conn.execute(Host.__table__.insert().values(
-            host_id="RZ1", name="Gone", org_type="acute", region="London"))
+        conn.execute(Host.__table__.insert().values(host_id="RZ1", name="Gone", org_type="acute", region="London"))
         raise RuntimeError("boom")
     with write_transaction(quick) as conn:  # the lock was released: this does not time out
         assert conn.scalar(select(func.count()).select_from(Host)) == 0

@@ -58,13 +58,18 @@ def test_gender_identity_migration_keeps_existing_databases_valid(any_db_url: st
     old = ("female", "male", "not_stated", "not_known")
     with engine.begin() as conn:
         for pk, sex in enumerate(old, start=1):
-            conn.execute(text(
-                "INSERT INTO candidates (id, candidate_id, assessment_score, specialisms, home_region, "
-                "willing_to_relocate, career_changer, withdrawn) VALUES (:pk, :cid, 70, 'data', 'London', "
-                "true, 'no', false)"), {"pk": pk, "cid": f"C{pk}"})
-            conn.execute(text(
-                "INSERT INTO protected_characteristics VALUES (:pk, :sex, 'A', 'white', 'no', 'no')"),
-                {"pk": pk, "sex": sex})
+            conn.execute(
+                text(
+                    "INSERT INTO candidates (id, candidate_id, assessment_score, specialisms, home_region, "
+                    "willing_to_relocate, career_changer, withdrawn) VALUES (:pk, :cid, 70, 'data', 'London', "
+                    "true, 'no', false)"
+                ),
+                {"pk": pk, "cid": f"C{pk}"},
+            )
+            conn.execute(
+                text("INSERT INTO protected_characteristics VALUES (:pk, :sex, 'A', 'white', 'no', 'no')"),
+                {"pk": pk, "sex": sex},
+            )
     upgrade(engine, "0002")
     with engine.begin() as conn:
         assert [r[0] for r in conn.execute(text("SELECT sex FROM protected_characteristics ORDER BY 1"))] == sorted(old)

@@ -18,14 +18,22 @@ from placement.solver.problem import Problem, Target
 def _problem(attribute: str, *, quota: bool = False) -> Problem:
     # Two candidates, two hosts of one place; both prefer H0. Candidate 0 counts for the target at H0.
     member = np.array([True, False])
-    target = Target("t", "host=H0", np.array([0], np.int32), member, 1.0, None, False, weight=5.0,
-                    attribute=attribute, value="yes")
+    target = Target(
+        "t", "host=H0", np.array([0], np.int32), member, 1.0, None, False, weight=5.0, attribute=attribute, value="yes"
+    )
     return Problem(
-        n_candidates=2, n_hosts=2, pair_cand=np.array([0, 0, 1, 1], np.int32),
-        pair_host=np.array([0, 1, 0, 1], np.int32), pair_rank=np.array([1, 2, 1, 2], np.int32),
-        pair_host_rank=np.ones(4, np.int32), capacity=np.array([1, 1], np.int32),
-        min_placements=np.array([0, 1 if quota else 0], np.int32), host_region=np.zeros(2, np.int32),
-        targets=() if quota else (target,), host_labels=("H0", "H1"), candidate_labels=("C0", "C1"),
+        n_candidates=2,
+        n_hosts=2,
+        pair_cand=np.array([0, 0, 1, 1], np.int32),
+        pair_host=np.array([0, 1, 0, 1], np.int32),
+        pair_rank=np.array([1, 2, 1, 2], np.int32),
+        pair_host_rank=np.ones(4, np.int32),
+        capacity=np.array([1, 1], np.int32),
+        min_placements=np.array([0, 1 if quota else 0], np.int32),
+        host_region=np.zeros(2, np.int32),
+        targets=() if quota else (target,),
+        host_labels=("H0", "H1"),
+        candidate_labels=("C0", "C1"),
     )
 
 

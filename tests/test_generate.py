@@ -303,7 +303,9 @@ def test_cli_generates_reports_and_refuses_to_overwrite_without_force(tmp_path: 
 
 
 def import_dir(directory: Path, db: Path) -> str:
-    result = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "import", "dir", str(directory)], catch_exceptions=False)
+    result = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{db}", "import", "dir", str(directory)], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     return f"sqlite:///{db}"
 
@@ -348,7 +350,11 @@ def _milp(problem, *, targets: bool) -> tuple[int, float]:
     for c in range(p.n_candidates):  # placed at most once
         rows.append(row({int(i): 1.0 for i in np.flatnonzero(p.pair_cand == c)})), lo.append(0), hi.append(1)
     for h in range(p.n_hosts):  # host capacity
-        rows.append(row({int(i): 1.0 for i in np.flatnonzero(p.pair_host == h)})), lo.append(0), hi.append(p.capacity[h])
+        (
+            rows.append(row({int(i): 1.0 for i in np.flatnonzero(p.pair_host == h)})),
+            lo.append(0),
+            hi.append(p.capacity[h]),
+        )
     for a, b in p.links:  # linked: same region or neither
         for r in np.unique(p.host_region):
             in_r = p.host_region[p.pair_host] == r

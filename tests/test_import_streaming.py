@@ -43,26 +43,36 @@ def test_a_csv_file_is_never_read_whole(monkeypatch, engine, tmp_path: Path) -> 
     monkeypatch.setattr(Path, "read_bytes", whole)
     monkeypatch.setattr(Path, "read_text", whole)
     reports = import_dir(engine, scheme)
-    assert {r.kind: r.added for r in reports} == {"candidates": 4, "hosts": 3, "preferences": 6,
-                                                  "host_rankings": 3, "targets": 2, "pairs": 2}
+    assert {r.kind: r.added for r in reports} == {
+        "candidates": 4,
+        "hosts": 3,
+        "preferences": 6,
+        "host_rankings": 3,
+        "targets": 2,
+        "pairs": 2,
+    }
 
 
 NAMES = "candidate_id,given_name\r\nC1,Zoë\r\nC2,Ångström\r\nC3,Łukasz 😀\r\nC4,Plain\r\n"
 
 
-@pytest.mark.parametrize(("data", "expected"), [
-    (NAMES.encode("utf-8"), "read"),
-    (b"\xef\xbb\xbf" + NAMES.encode("utf-8"), "read"),
-    ("candidate_id,given_name\nC1,Zoë\nC2,Renée\n".encode("cp1252"), "read"),
-    (NAMES.encode("utf-8") + "C5,Zoë\n".encode("cp1252"), (6, "mixes two text encodings")),
-    (b"candidate_id,given_name\nC1,A\nC2,B\x81\nC3,C\n", (3, "neither UTF-8 nor Windows-1252")),
-    (NAMES.encode("utf-8") + b"C5,Bell\x07\n", (6, "control characters")),
-    (NAMES.encode("utf-8") + b"C5,Nul\x00\n", (6, "NUL bytes")),
-    (b"candidate_id,given_name\nC1,Trunc\xc3", "read"),  # not UTF-8 at the very end: read as Windows-1252
-])
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (NAMES.encode("utf-8"), "read"),
+        (b"\xef\xbb\xbf" + NAMES.encode("utf-8"), "read"),
+        ("candidate_id,given_name\nC1,Zoë\nC2,Renée\n".encode("cp1252"), "read"),
+        (NAMES.encode("utf-8") + "C5,Zoë\n".encode("cp1252"), (6, "mixes two text encodings")),
+        (b"candidate_id,given_name\nC1,A\nC2,B\x81\nC3,C\n", (3, "neither UTF-8 nor Windows-1252")),
+        (NAMES.encode("utf-8") + b"C5,Bell\x07\n", (6, "control characters")),
+        (NAMES.encode("utf-8") + b"C5,Nul\x00\n", (6, "NUL bytes")),
+        (b"candidate_id,given_name\nC1,Trunc\xc3", "read"),  # not UTF-8 at the very end: read as Windows-1252
+    ],
+)
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 20])
-def test_chunked_encoding_checks_agree_with_reading_the_whole_file(monkeypatch, tmp_path: Path, data: bytes,
-                                                                    expected, chunk: int) -> None:
+def test_chunked_encoding_checks_agree_with_reading_the_whole_file(
+    monkeypatch, tmp_path: Path, data: bytes, expected, chunk: int
+) -> None:
     """Any chunk size gives what one chunk (the whole file) gives: the same rows, the same problem on the same line."""
     path = tmp_path / "candidates.csv"
     path.write_bytes(data)
@@ -126,9 +136,12 @@ def test_row_store_gives_back_what_was_put_in() -> None:
     rows.append((4, {"candidate_id": "C2", "host_id": "H1", "rank": "1", "extra": 1.0}))
     rows.append((5, {"candidate_id": "C3", "host_id": "H2", "rank": "1", "extra": True}))
     got = list(rows)
-    assert got == [(2, {"candidate_id": "C1", "host_id": "H1", "rank": "1"}), (3, {"candidate_id": "C1"}),
-                   (4, {"candidate_id": "C2", "host_id": "H1", "rank": "1", "extra": 1.0}),
-                   (5, {"candidate_id": "C3", "host_id": "H2", "rank": "1", "extra": True})]
+    assert got == [
+        (2, {"candidate_id": "C1", "host_id": "H1", "rank": "1"}),
+        (3, {"candidate_id": "C1"}),
+        (4, {"candidate_id": "C2", "host_id": "H1", "rank": "1", "extra": 1.0}),
+        (5, {"candidate_id": "C3", "host_id": "H2", "rank": "1", "extra": True}),
+    ]
     assert isinstance(got[1][0], WideRow) and got[1][0].choice_column == "Choice 2"
     assert not isinstance(got[0][0], WideRow)
     assert type(got[2][1]["extra"]) is float and got[3][1]["extra"] is True  # 1.0 and True are not one value
@@ -146,21 +159,34 @@ def test_preferences_plan_matches_a_dict_model(monkeypatch, any_db_url: str, tmp
     stored: dict[tuple[str, str], int] = {}
     for step in range(6):
         named = rng.sample(cids, rng.randint(1, len(cids)))
-        new = {(c, h): r for c in named
-               for r, h in enumerate(rng.sample(hids, rng.randint(1, len(hids))), start=rng.randint(1, 3))}
-        path = write_csv(tmp_path / f"p{step}.csv", [[c, h, str(r)] for (c, h), r in new.items()],
-                         ["candidate_id", "host_id", "rank"])
+        new = {
+            (c, h): r
+            for c in named
+            for r, h in enumerate(rng.sample(hids, rng.randint(1, len(hids))), start=rng.randint(1, 3))
+        }
+        path = write_csv(
+            tmp_path / f"p{step}.csv",
+            [[c, h, str(r)] for (c, h), r in new.items()],
+            ["candidate_id", "host_id", "rank"],
+        )
         report = import_file(engine, "preferences", path)
         expect_removed = sum(1 for c, h in stored if c in named and (c, h) not in new)
         expect_added = sum(1 for key in new if key not in stored)
         expect_updated = sum(1 for key, r in new.items() if key in stored and stored[key] != r)
         assert (report.added, report.updated, report.unchanged, report.removed) == (
-            expect_added, expect_updated, len(new) - expect_added - expect_updated, expect_removed)
+            expect_added,
+            expect_updated,
+            len(new) - expect_added - expect_updated,
+            expect_removed,
+        )
         stored = {key: r for key, r in stored.items() if key[0] not in named} | new
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "select c.candidate_id, h.host_id, p.rank from preferences p join candidates c on c.id = p.candidate_pk "
-                "join hosts h on h.id = p.host_pk")).all()
+            rows = conn.execute(
+                text(
+                    "select c.candidate_id, h.host_id, p.rank from preferences p join candidates c on c.id = p.candidate_pk "
+                    "join hosts h on h.id = p.host_pk"
+                )
+            ).all()
         assert {(c, h): r for c, h, r in rows} == stored and len(rows) == len(stored)
     engine.dispose()
 
@@ -174,13 +200,24 @@ def test_validating_list_files_by_distinct_value_reports_what_the_model_does(mon
     bad_ids = ["C1", " C2 ", "", "C\u200b3", "x" * 101, "Ｃ5", "C1"]
     ranks = ["1", "2", "0", "-1", "1.5", "abc", "", "3", " 4 ", "1e3"]
     rng = random.Random(15)
-    prefs = write_csv(tmp_path / "preferences.csv",
-                      [[rng.choice(bad_ids), rng.choice(["H1", "H 2", "", "H\u202e3"]), rng.choice(ranks)]
-                       for _ in range(300)], ["candidate_id", "host_id", "rank"])
-    pairs = write_csv(tmp_path / "pairs.csv",
-                      [[rng.choice(bad_ids), rng.choice(["H1", ""]), rng.choice(["require", "forbid", "Forbid", "x", ""]),
-                        rng.choice(["", "reason", "r\u200f"])] for _ in range(100)],
-                      ["candidate_id", "host_id", "rule", "reason"])
+    prefs = write_csv(
+        tmp_path / "preferences.csv",
+        [[rng.choice(bad_ids), rng.choice(["H1", "H 2", "", "H\u202e3"]), rng.choice(ranks)] for _ in range(300)],
+        ["candidate_id", "host_id", "rank"],
+    )
+    pairs = write_csv(
+        tmp_path / "pairs.csv",
+        [
+            [
+                rng.choice(bad_ids),
+                rng.choice(["H1", ""]),
+                rng.choice(["require", "forbid", "Forbid", "x", ""]),
+                rng.choice(["", "reason", "r\u200f"]),
+            ]
+            for _ in range(100)
+        ],
+        ["candidate_id", "host_id", "rule", "reason"],
+    )
 
     def run(kind: str, path: Path) -> tuple[list, list]:
         problems = Problems(10_000)

@@ -46,9 +46,16 @@ def _csv_bytes(rows: list[dict[str, str]], newline: str = "\n") -> str:
 
 # ---------------------------------------------------------------- encodings
 
-@pytest.mark.parametrize(("encoding", "newline"), [
-    ("utf-8", "\n"), ("utf-8-sig", "\r\n"), ("utf-8-sig", "\n"), ("cp1252", "\r\n"),
-])
+
+@pytest.mark.parametrize(
+    ("encoding", "newline"),
+    [
+        ("utf-8", "\n"),
+        ("utf-8-sig", "\r\n"),
+        ("utf-8-sig", "\n"),
+        ("cp1252", "\r\n"),
+    ],
+)
 def test_accepted_encodings_keep_accented_names(engine, tmp_path, encoding, newline) -> None:
     rows = candidates_rows()
     rows[0]["family_name"] = "Ó Súilleabháin–Brontë"  # en dash: in Windows-1252, not in Latin-1
@@ -59,16 +66,19 @@ def test_accepted_encodings_keep_accented_names(engine, tmp_path, encoding, newl
     assert _names(engine)["C1"] == "Ó Súilleabháin–Brontë"
 
 
-@pytest.mark.parametrize(("content", "text_"), [
-    (b"", "is empty"),
-    (b"  \r\n\r\n", "is empty"),
-    (b"PK\x03\x04\x14\x00\x06\x00 workbook", "Excel workbook"),
-    ("candidate_id\n".encode("utf-16"), "UTF-16"),
-    (b"candidate_id,given_name\nC1,A\x00\x00\x00nn\n", "NUL bytes"),
-    (b"candidate_id,given_name\nC1,\x81\x8d\n", "neither UTF-8 nor Windows-1252"),
-    ("candidate_id,given_name\nC1,Zoë\n".encode() + "C2,Zoë\n".encode("cp1252"), "mixes two text encodings"),
-    (b"candidate_id,given_name\nC1,\x01\x02\x03\x1b\n", "control characters"),
-])
+@pytest.mark.parametrize(
+    ("content", "text_"),
+    [
+        (b"", "is empty"),
+        (b"  \r\n\r\n", "is empty"),
+        (b"PK\x03\x04\x14\x00\x06\x00 workbook", "Excel workbook"),
+        ("candidate_id\n".encode("utf-16"), "UTF-16"),
+        (b"candidate_id,given_name\nC1,A\x00\x00\x00nn\n", "NUL bytes"),
+        (b"candidate_id,given_name\nC1,\x81\x8d\n", "neither UTF-8 nor Windows-1252"),
+        ("candidate_id,given_name\nC1,Zoë\n".encode() + "C2,Zoë\n".encode("cp1252"), "mixes two text encodings"),
+        (b"candidate_id,given_name\nC1,\x01\x02\x03\x1b\n", "control characters"),
+    ],
+)
 def test_refused_bytes(engine, tmp_path, content, text_) -> None:
     path = tmp_path / "candidates.csv"
     path.write_bytes(content)
@@ -86,6 +96,7 @@ def test_nul_bytes_name_the_line(engine, tmp_path) -> None:
 
 
 # ---------------------------------------------------------------- headers
+
 
 def test_header_only_is_refused(engine, tmp_path) -> None:
     path = write_csv(tmp_path / "candidates.csv", [], CANDIDATE_HEADER)
@@ -112,15 +123,26 @@ def test_unknown_column_is_an_error(engine, tmp_path) -> None:
 
 
 def test_optional_columns_may_be_absent_and_header_case_is_free(engine, tmp_path) -> None:
-    header = ["Candidate_ID", " given_name ", "family_name", "EMAIL", "assessment_score", "specialisms",
-              "home_region", "willing_to_relocate"]
+    header = [
+        "Candidate_ID",
+        " given_name ",
+        "family_name",
+        "EMAIL",
+        "assessment_score",
+        "specialisms",
+        "home_region",
+        "willing_to_relocate",
+    ]
     rows = [["C9", "New", "Person", "new@example.org", "50", "data", "London", "no"]]
     report = import_file(engine, "candidates", write_csv(tmp_path / "candidates.csv", rows, header))
     assert report.added == 1
     with engine.connect() as conn:
-        sex, code, group = conn.execute(text(
-            "select sex, ethnic_category, ethnic_group from protected_characteristics p "
-            "join candidates c on c.id = p.candidate_pk where c.candidate_id = 'C9'")).one()
+        sex, code, group = conn.execute(
+            text(
+                "select sex, ethnic_category, ethnic_group from protected_characteristics p "
+                "join candidates c on c.id = p.candidate_pk where c.candidate_id = 'C9'"
+            )
+        ).one()
     assert (sex, code, group) == ("not_known", "99", "not_known")
 
 
@@ -133,9 +155,11 @@ def test_two_columns_giving_one_canonical_column(engine, tmp_path) -> None:
 
 # ---------------------------------------------------------------- rows
 
+
 def test_blank_rows_trailing_commas_and_blanks_around_values(engine, tmp_path) -> None:
     content = (
-        ",".join(CANDIDATE_HEADER) + ",\r\n"
+        ",".join(CANDIDATE_HEADER)
+        + ",\r\n"
         + "  C9 , New ,Person,new@example.org, 50 ,data ; digital, London ,YES,F,,,,,\r\n"
         + "\r\n"
         + ",,,,,,,,,,,,,\r\n"
@@ -145,8 +169,12 @@ def test_blank_rows_trailing_commas_and_blanks_around_values(engine, tmp_path) -
     report = import_file(engine, "candidates", path)
     assert (report.rows, report.added) == (1, 1)
     with engine.connect() as conn:
-        row = conn.execute(text("select candidate_id, given_name, specialisms, willing_to_relocate "
-                                "from candidates where candidate_id = 'C9'")).one()
+        row = conn.execute(
+            text(
+                "select candidate_id, given_name, specialisms, willing_to_relocate "
+                "from candidates where candidate_id = 'C9'"
+            )
+        ).one()
     assert tuple(row) == ("C9", "New", "data;digital", 1)
 
 

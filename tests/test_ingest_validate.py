@@ -64,7 +64,7 @@ BAD_CANDIDATE_CELLS = [
     ("home_region", "Wales", "not a recognised NHS England region"),
     ("email", "not-an-address", "not an email address"),
     ("given_name", "", "is blank"),
-    ("candidate_id", "=HYPERLINK(\"x\")", "formula"),
+    ("candidate_id", '=HYPERLINK("x")', "formula"),
     ("candidate_id", "+44", "formula"),
     ("candidate_id", "@C9", "formula"),
     ("candidate_id", "-C9", "formula"),
@@ -118,15 +118,19 @@ def test_formula_in_name_is_kept_as_given(loaded, tmp_path) -> None:
     report = import_file(loaded, "candidates", _candidates(tmp_path, rows))
     assert report.updated == 1
     from sqlalchemy import text
+
     with loaded.connect() as conn:
         assert conn.execute(text("select given_name from candidates where candidate_id='C1'")).scalar() == "=Ann"
 
 
-@pytest.mark.parametrize(("second", "text"), [
-    ("C1", "repeats the candidate on row 2"),
-    ("c1", "only in letter case or blanks"),
-    ("C 1", "only in letter case or blanks"),
-])
+@pytest.mark.parametrize(
+    ("second", "text"),
+    [
+        ("C1", "repeats the candidate on row 2"),
+        ("c1", "only in letter case or blanks"),
+        ("C 1", "only in letter case or blanks"),
+    ],
+)
 def test_duplicate_candidate_ids(loaded, tmp_path, second, text) -> None:
     rows = [candidate("C1", linked_with="C2"), candidate("C2", linked_with="C1"), candidate(second, email="z@x.org")]
     error = _fail(loaded, "candidates", _candidates(tmp_path, rows))
@@ -151,12 +155,15 @@ def test_email_of_a_stored_candidate(loaded, tmp_path) -> None:
     _only(error, 2, "email", "candidate C3 in the database")
 
 
-@pytest.mark.parametrize(("links", "row", "text"), [
-    ({"C1": "C1"}, 2, "names the candidate themself"),
-    ({"C1": "C99"}, 2, "names no candidate"),
-    ({"C1": "C3"}, 2, "one-sided"),
-    ({"C1": "C2", "C2": "C3", "C3": "C1"}, 3, "one-sided"),  # a circle is one-sided everywhere
-])
+@pytest.mark.parametrize(
+    ("links", "row", "text"),
+    [
+        ({"C1": "C1"}, 2, "names the candidate themself"),
+        ({"C1": "C99"}, 2, "names no candidate"),
+        ({"C1": "C3"}, 2, "one-sided"),
+        ({"C1": "C2", "C2": "C3", "C3": "C1"}, 3, "one-sided"),  # a circle is one-sided everywhere
+    ],
+)
 def test_bad_links(loaded, tmp_path, links, row, text) -> None:
     rows = [candidate("C1"), candidate("C2"), candidate("C3")]
     for r in rows:
@@ -184,16 +191,20 @@ def test_every_problem_is_reported_up_to_the_limit(loaded, tmp_path) -> None:
 
 # ---------------------------------------------------------------- hosts
 
-@pytest.mark.parametrize(("column", "value", "text"), [
-    ("capacity", "-1", "less than 0"),
-    ("capacity", "2.5", "not a whole number"),
-    ("capacity", "3000000000", "larger than 1,000,000"),  # past PostgreSQL's INTEGER: a cell error, not a crash
-    ("min_placements", "3", "more than the host's capacity"),
-    ("org_type", "hospital", "not a recognised organisation type"),
-    ("min_score", "120", "outside the range"),
-    ("region", "", "is blank"),
-    ("host_id", "=cmd", "formula"),
-])
+
+@pytest.mark.parametrize(
+    ("column", "value", "text"),
+    [
+        ("capacity", "-1", "less than 0"),
+        ("capacity", "2.5", "not a whole number"),
+        ("capacity", "3000000000", "larger than 1,000,000"),  # past PostgreSQL's INTEGER: a cell error, not a crash
+        ("min_placements", "3", "more than the host's capacity"),
+        ("org_type", "hospital", "not a recognised organisation type"),
+        ("min_score", "120", "outside the range"),
+        ("region", "", "is blank"),
+        ("host_id", "=cmd", "formula"),
+    ],
+)
 def test_bad_host_cell(loaded, tmp_path, column, value, text) -> None:
     rows = hosts_rows()
     rows[1][column] = value
@@ -209,21 +220,25 @@ def test_duplicate_host_ids(loaded, tmp_path) -> None:
 
 # ---------------------------------------------------------------- preferences and host rankings
 
+
 def _prefs(tmp_path: Path, rows: list[list[str]]) -> Path:
     return write_csv(tmp_path / "preferences.csv", rows, ["candidate_id", "host_id", "rank"])
 
 
-@pytest.mark.parametrize(("row", "column", "text"), [
-    (["C1", "H9", "1"], "host_id", "is not a host in the database"),
-    (["C9", "H1", "1"], "candidate_id", "is not a candidate in the database"),
-    (["c1", "H1", "1"], "candidate_id", "did you mean 'C1'?"),
-    (["C1", "H1", "0"], "rank", "less than 1"),
-    (["C1", "H1", "-2"], "rank", "less than 1"),
-    (["C1", "H1", "1.5"], "rank", "not a whole number"),
-    (["C1", "H1", "99999999999"], "rank", "larger than 1,000,000"),
-    (["C1", "H1", "first"], "rank", "not a whole number"),
-    (["C1", "H1", ""], "rank", "is blank"),
-])
+@pytest.mark.parametrize(
+    ("row", "column", "text"),
+    [
+        (["C1", "H9", "1"], "host_id", "is not a host in the database"),
+        (["C9", "H1", "1"], "candidate_id", "is not a candidate in the database"),
+        (["c1", "H1", "1"], "candidate_id", "did you mean 'C1'?"),
+        (["C1", "H1", "0"], "rank", "less than 1"),
+        (["C1", "H1", "-2"], "rank", "less than 1"),
+        (["C1", "H1", "1.5"], "rank", "not a whole number"),
+        (["C1", "H1", "99999999999"], "rank", "larger than 1,000,000"),
+        (["C1", "H1", "first"], "rank", "not a whole number"),
+        (["C1", "H1", ""], "rank", "is blank"),
+    ],
+)
 def test_bad_preference(loaded, tmp_path, row, column, text) -> None:
     error = _fail(loaded, "preferences", _prefs(tmp_path, [["C2", "H2", "1"], row]))
     _only(error, 3, column, text)
@@ -247,24 +262,28 @@ def test_bad_host_rankings(loaded, tmp_path) -> None:
 
 # ---------------------------------------------------------------- targets
 
-@pytest.mark.parametrize(("over", "column", "text"), [
-    ({"min_share": "0.6", "max_share": "0.4"}, "min_share", "greater than max_share"),
-    ({"min_share": "1.5"}, "min_share", "outside the range from 0 to 1"),
-    ({"max_share": "-0.1"}, "max_share", "outside the range"),
-    ({"min_share": "40%"}, "min_share", "not a number"),
-    ({"min_share": "", "max_share": ""}, "min_share", "sets no bound"),
-    ({"weight": ""}, "weight", "soft target needs a penalty weight"),
-    ({"weight": "0"}, "weight", "soft target needs a penalty weight"),
-    ({"strength": "hard", "weight": "3"}, "weight", "hard target"),
-    ({"strength": "firm"}, "strength", "not a recognised strength"),
-    ({"scope": "regoin=London"}, "scope", "not a valid scope"),
-    ({"scope": "region"}, "scope", "not a valid scope"),
-    ({"scope": "region=Wales"}, "scope", "unknown region"),
-    ({"scope": "host=H99"}, "scope", "is not a host"),
-    ({"scope": "host=*"}, "scope", "cannot be host=*"),
-    ({"attribute": "age"}, "attribute", "not a recognised target attribute"),
-    ({"value": "blue"}, "value", "not a value of sex"),
-])
+
+@pytest.mark.parametrize(
+    ("over", "column", "text"),
+    [
+        ({"min_share": "0.6", "max_share": "0.4"}, "min_share", "greater than max_share"),
+        ({"min_share": "1.5"}, "min_share", "outside the range from 0 to 1"),
+        ({"max_share": "-0.1"}, "max_share", "outside the range"),
+        ({"min_share": "40%"}, "min_share", "not a number"),
+        ({"min_share": "", "max_share": ""}, "min_share", "sets no bound"),
+        ({"weight": ""}, "weight", "soft target needs a penalty weight"),
+        ({"weight": "0"}, "weight", "soft target needs a penalty weight"),
+        ({"strength": "hard", "weight": "3"}, "weight", "hard target"),
+        ({"strength": "firm"}, "strength", "not a recognised strength"),
+        ({"scope": "regoin=London"}, "scope", "not a valid scope"),
+        ({"scope": "region"}, "scope", "not a valid scope"),
+        ({"scope": "region=Wales"}, "scope", "unknown region"),
+        ({"scope": "host=H99"}, "scope", "is not a host"),
+        ({"scope": "host=*"}, "scope", "cannot be host=*"),
+        ({"attribute": "age"}, "attribute", "not a recognised target attribute"),
+        ({"value": "blue"}, "value", "not a value of sex"),
+    ],
+)
 def test_bad_target(loaded, tmp_path, over, column, text) -> None:
     rows = [target("ok"), target("bad", **over)]
     error = _fail(loaded, "targets", write_csv(tmp_path / "targets.csv", rows, TARGET_HEADER))
@@ -273,14 +292,21 @@ def test_bad_target(loaded, tmp_path, over, column, text) -> None:
         assert "0.4 for 40%" in problem.fix
 
 
-@pytest.mark.parametrize(("over", "column", "fix"), [
-    # A third, enforced exactly as written, is a decimal: at least 0.333333 needs the same people as 1/3 in
-    # any scope of fewer than 1,000,000 placed; at most 0.333334 the same.
-    ({"min_share": "1/3"}, "min_share", "write 0.333333 (at least the same whole number of people as 1/3 in any "
-                                        "scope of fewer than 1,000,000 placed)"),
-    ({"min_share": None, "max_share": "1/3"}, "max_share", "write 0.333334 (at most"),
-    ({"min_share": "1 / 7"}, "min_share", "write 0.142857 ("),
-])
+@pytest.mark.parametrize(
+    ("over", "column", "fix"),
+    [
+        # A third, enforced exactly as written, is a decimal: at least 0.333333 needs the same people as 1/3 in
+        # any scope of fewer than 1,000,000 placed; at most 0.333334 the same.
+        (
+            {"min_share": "1/3"},
+            "min_share",
+            "write 0.333333 (at least the same whole number of people as 1/3 in any "
+            "scope of fewer than 1,000,000 placed)",
+        ),
+        ({"min_share": None, "max_share": "1/3"}, "max_share", "write 0.333334 (at most"),
+        ({"min_share": "1 / 7"}, "min_share", "write 0.142857 ("),
+    ],
+)
 def test_fraction_share_refused_with_the_decimal_to_write(loaded, tmp_path, over, column, fix) -> None:
     rows = [target("ok"), target("bad", **{k: ("" if v is None else v) for k, v in over.items()})]
     error = _fail(loaded, "targets", write_csv(tmp_path / "targets.csv", rows, TARGET_HEADER))
@@ -305,9 +331,15 @@ def test_duplicate_target_names(loaded, tmp_path) -> None:
 
 # ---------------------------------------------------------------- pairs
 
+
 def test_bad_pairs(loaded, tmp_path) -> None:
-    rows = [["C1", "H1", "require", ""], ["C1", "H2", "require", ""], ["C2", "H9", "forbid", ""],
-            ["C2", "H1", "ban", ""], ["C4", "H3", "require", "now agreed"]]
+    rows = [
+        ["C1", "H1", "require", ""],
+        ["C1", "H2", "require", ""],
+        ["C2", "H9", "forbid", ""],
+        ["C2", "H1", "ban", ""],
+        ["C4", "H3", "require", "now agreed"],
+    ]
     path = write_csv(tmp_path / "pairs.csv", rows, ["candidate_id", "host_id", "rule", "reason"])
     error = _fail(loaded, "pairs", path)
     _only(error, 2, "rule", "required at 2 hosts")
@@ -326,6 +358,7 @@ def test_require_clashing_with_a_stored_one(loaded, tmp_path) -> None:
 
 # ---------------------------------------------------------------- across the files of import dir
 
+
 @pytest.fixture(scope="module")
 def empty_template(tmp_path_factory) -> Path:
     return make_template(tmp_path_factory.mktemp("empty"), with_scheme=False)
@@ -334,8 +367,11 @@ def empty_template(tmp_path_factory) -> Path:
 def test_import_dir_checks_ids_across_files_and_reports_all(empty_template, tmp_path) -> None:
     engine = sqlite_copy(empty_template, tmp_path)
     scheme = write_scheme(tmp_path / "scheme")
-    write_csv(scheme / "preferences.csv", [["C1", "H1", "1"], ["C5", "H1", "1"], ["C2", "H4", "x"]],
-              ["candidate_id", "host_id", "rank"])
+    write_csv(
+        scheme / "preferences.csv",
+        [["C1", "H1", "1"], ["C5", "H1", "1"], ["C2", "H4", "x"]],
+        ["candidate_id", "host_id", "rank"],
+    )
     rows = hosts_rows()
     rows[0]["capacity"] = "-3"
     write_csv(scheme / "hosts.csv", rows, HOST_HEADER)
@@ -352,8 +388,9 @@ def test_import_dir_checks_ids_across_files_and_reports_all(empty_template, tmp_
     # and not as an unknown host.
     knock_on = [p for p in error.problems if p.column == "host_id" and p.value == "H1"]
     assert knock_on and len({p.file for p in knock_on}) == len(knock_on)
-    assert all("whose own row (hosts.csv row 2) was refused" in p.problem and "fix that row first" in p.fix
-               for p in knock_on)
+    assert all(
+        "whose own row (hosts.csv row 2) was refused" in p.problem and "fix that row first" in p.fix for p in knock_on
+    )
     engine.dispose()
 
 
@@ -371,8 +408,12 @@ def test_unknown_id_message_names_the_batch_file(empty_template, tmp_path) -> No
 
 def test_purged_candidate_is_not_imported_again(loaded, tmp_path) -> None:
     with loaded.begin() as conn:
-        conn.execute(text("update candidates set given_name = null, family_name = null, email = null, "
-                          "purged_at = '2026-01-01 00:00:00' where candidate_id = 'C4'"))
+        conn.execute(
+            text(
+                "update candidates set given_name = null, family_name = null, email = null, "
+                "purged_at = '2026-01-01 00:00:00' where candidate_id = 'C4'"
+            )
+        )
     error = _fail(loaded, "candidates", _candidates(tmp_path, candidates_rows()))
     _only(error, 5, "candidate_id", "purged")
 

@@ -53,28 +53,47 @@ def test_add_months_keeps_the_day_or_takes_the_months_last() -> None:
     assert add_months(date(2024, 11, 30), 3) == date(2025, 2, 28)
 
 
-@pytest.mark.parametrize(("events", "expected"), [
-    # still in the scheme at both dates
-    # (24 months on, no completion recorded: not completed yet)
-    ([ev("started", "2024-09-01", "5")], {"retained_12": True, "retained_24": True, "completed": False, "band_7": False}),
-    # left at 6 months: out at 12 and 24; completion decided: not completed
-    ([ev("started", "2024-09-01", "5"), ev("left", "2025-03-01")],
-     {"retained_12": False, "retained_24": False, "completed": False, "band_7": False}),
-    # completed on the 24-month day itself: still in the scheme that day
-    ([ev("started", "2024-09-01", "5"), ev("completed", "2026-09-01", "5")],
-     {"retained_12": True, "retained_24": True, "completed": True, "band_7": False}),
-    # left early but took an NHS post before the 12-month day
-    ([ev("started", "2024-09-01", "5"), ev("left", "2025-02-01"), ev("employed", "2025-06-01", "6")],
-     {"retained_12": True, "retained_24": True, "completed": False, "band_7": False}),
-    # completed at 23 months, no post by 24: not retained at 24; band 8a counts as band 7 or above
-    ([ev("started", "2024-09-01", "5"), ev("completed", "2026-08-01", "5"), ev("promoted", "2026-11-01", "8a")],
-     {"retained_12": True, "retained_24": False, "completed": True, "band_7": True}),
-    # started less than 12 months before the audit date: retention not yet due
-    ([ev("started", "2026-01-10", "5")], {"retained_12": None, "retained_24": None, "completed": None, "band_7": False}),
-    # events after the audit date are not yet known
-    ([ev("started", "2025-09-01", "5"), ev("left", "2027-01-01")],
-     {"retained_12": True, "retained_24": None, "completed": None, "band_7": False}),
-])
+@pytest.mark.parametrize(
+    ("events", "expected"),
+    [
+        # still in the scheme at both dates
+        # (24 months on, no completion recorded: not completed yet)
+        (
+            [ev("started", "2024-09-01", "5")],
+            {"retained_12": True, "retained_24": True, "completed": False, "band_7": False},
+        ),
+        # left at 6 months: out at 12 and 24; completion decided: not completed
+        (
+            [ev("started", "2024-09-01", "5"), ev("left", "2025-03-01")],
+            {"retained_12": False, "retained_24": False, "completed": False, "band_7": False},
+        ),
+        # completed on the 24-month day itself: still in the scheme that day
+        (
+            [ev("started", "2024-09-01", "5"), ev("completed", "2026-09-01", "5")],
+            {"retained_12": True, "retained_24": True, "completed": True, "band_7": False},
+        ),
+        # left early but took an NHS post before the 12-month day
+        (
+            [ev("started", "2024-09-01", "5"), ev("left", "2025-02-01"), ev("employed", "2025-06-01", "6")],
+            {"retained_12": True, "retained_24": True, "completed": False, "band_7": False},
+        ),
+        # completed at 23 months, no post by 24: not retained at 24; band 8a counts as band 7 or above
+        (
+            [ev("started", "2024-09-01", "5"), ev("completed", "2026-08-01", "5"), ev("promoted", "2026-11-01", "8a")],
+            {"retained_12": True, "retained_24": False, "completed": True, "band_7": True},
+        ),
+        # started less than 12 months before the audit date: retention not yet due
+        (
+            [ev("started", "2026-01-10", "5")],
+            {"retained_12": None, "retained_24": None, "completed": None, "band_7": False},
+        ),
+        # events after the audit date are not yet known
+        (
+            [ev("started", "2025-09-01", "5"), ev("left", "2027-01-01")],
+            {"retained_12": True, "retained_24": None, "completed": None, "band_7": False},
+        ),
+    ],
+)
 def test_course_measures(events, expected) -> None:
     assert course(events, AS_OF).measures == expected
 
@@ -98,11 +117,13 @@ def two_cohorts(engine):
 
 
 def test_a_file_covering_two_cohorts_imports_into_each_even_a_closed_one(two_cohorts, tmp_path: Path) -> None:
-    f = write(tmp_path / "outcomes.csv",
-              "C001,default,2024-09-02,started,5,\n"
-              "C001,default,2025-01-15,left,,relocated\n"
-              "C001,2027,2025-09-01,Started,Band 5,\n"
-              "C002,,2025-09-01,started,5,\n")  # blank: the only open cohort, 2027
+    f = write(
+        tmp_path / "outcomes.csv",
+        "C001,default,2024-09-02,started,5,\n"
+        "C001,default,2025-01-15,left,,relocated\n"
+        "C001,2027,2025-09-01,Started,Band 5,\n"
+        "C002,,2025-09-01,started,5,\n",
+    )  # blank: the only open cohort, 2027
     report = import_file(two_cohorts, "outcomes", f)
     assert (report.rows, report.added, report.cohort) == (4, 4, "2027, default")
     assert import_file(two_cohorts, "outcomes", f).skipped_same_file
@@ -114,20 +135,26 @@ def test_a_file_covering_two_cohorts_imports_into_each_even_a_closed_one(two_coh
     assert [s["scheme_wide"]["graduates"] for s in a["scopes"]] == [1, 2, 3]
 
 
-@pytest.mark.parametrize(("body", "column", "words"), [
-    ("C001,2026,2025-09-01,started,5,\n", "cohort", "is not a cohort in the database"),
-    ("C999,2027,2025-09-01,started,5,\n", "candidate_id", "is not a candidate of cohort 2027"),
-    ("C001,2027,01/09/2025,started,5,\n", "date", "is not an ISO date"),
-    ("C001,2027,2099-09-01,started,5,\n", "date", "is in the future"),
-    ("C001,2027,2025-09-01,started,Band 10,\n", "band", "is not an Agenda for Change band"),
-    ("C001,2027,2025-09-01,joined,5,\n", "event", "is not a recognised outcome event"),
-    ("C001,2027,2025-09-01,started,5,\nC001,2027,2026-01-01,promoted,,\n", "band", "a promotion is to a band"),
-    ("C001,2027,2025-09-01,left,,\n", "event", "has no 'started' row"),
-    ("C001,2027,2025-09-01,started,5,\nC001,2027,2025-08-01,left,,\n", "date", "before C001 started"),
-    ("C001,2027,2025-09-01,started,5,\nC001,2027,2025-09-01,started,5,\n", "event", "repeats C001's started"),
-    ("C001,2027,2025-09-01,started,5,\nC001,2027,2026-01-01,left,,\nC001,2027,2027-09-01,completed,5,\n",
-     "event", "both completed the scheme and left"),
-])
+@pytest.mark.parametrize(
+    ("body", "column", "words"),
+    [
+        ("C001,2026,2025-09-01,started,5,\n", "cohort", "is not a cohort in the database"),
+        ("C999,2027,2025-09-01,started,5,\n", "candidate_id", "is not a candidate of cohort 2027"),
+        ("C001,2027,01/09/2025,started,5,\n", "date", "is not an ISO date"),
+        ("C001,2027,2099-09-01,started,5,\n", "date", "is in the future"),
+        ("C001,2027,2025-09-01,started,Band 10,\n", "band", "is not an Agenda for Change band"),
+        ("C001,2027,2025-09-01,joined,5,\n", "event", "is not a recognised outcome event"),
+        ("C001,2027,2025-09-01,started,5,\nC001,2027,2026-01-01,promoted,,\n", "band", "a promotion is to a band"),
+        ("C001,2027,2025-09-01,left,,\n", "event", "has no 'started' row"),
+        ("C001,2027,2025-09-01,started,5,\nC001,2027,2025-08-01,left,,\n", "date", "before C001 started"),
+        ("C001,2027,2025-09-01,started,5,\nC001,2027,2025-09-01,started,5,\n", "event", "repeats C001's started"),
+        (
+            "C001,2027,2025-09-01,started,5,\nC001,2027,2026-01-01,left,,\nC001,2027,2027-09-01,completed,5,\n",
+            "event",
+            "both completed the scheme and left",
+        ),
+    ],
+)
 def test_bad_rows_are_reported_with_row_column_and_fix_and_nothing_is_written(
     two_cohorts, tmp_path: Path, body: str, column: str, words: str
 ) -> None:
@@ -189,8 +216,14 @@ def three_cohorts(tmp_path_factory):
         else:
             create_cohort(engine, name)
         import_dir(engine, folder / name, cohort=name)
-        rows += generate_outcomes(read_candidates(folder / name / "candidates.csv"), cohort=name, start=start,
-                                  as_of=AS_OF, seed=7 + i, disparity=2.5)
+        rows += generate_outcomes(
+            read_candidates(folder / name / "candidates.csv"),
+            cohort=name,
+            start=start,
+            as_of=AS_OF,
+            seed=7 + i,
+            disparity=2.5,
+        )
     write_outcomes(rows, folder / "outcomes.csv")
     import_file(engine, "outcomes", folder / "outcomes.csv")
     yield engine, folder
@@ -201,12 +234,13 @@ def _recomputed(folder: Path, cohorts: list[str], months: int) -> tuple[float, f
     """RL of retention at ``months`` (White ÷ all other ethnic groups combined) and Fisher p, from the raw files."""
     out = pd.read_csv(folder / "outcomes.csv", dtype=str, keep_default_na=False)
     out = out[out["cohort"].isin(cohorts)]
-    cands = pd.concat([
-        pd.read_csv(folder / c / "candidates.csv", dtype=str, keep_default_na=False).assign(cohort=c) for c in cohorts
-    ])
+    cands = pd.concat(
+        [pd.read_csv(folder / c / "candidates.csv", dtype=str, keep_default_na=False).assign(cohort=c) for c in cohorts]
+    )
     code = cands["ethnic_category"].str.strip().str.upper()
-    cands["group"] = code.map(lambda x: "white" if x in ("A", "B", "C") else ("minority" if x and x not in ("Z", "99")
-                                                                               else "missing"))
+    cands["group"] = code.map(
+        lambda x: "white" if x in ("A", "B", "C") else ("minority" if x and x not in ("Z", "99") else "missing")
+    )
     out["day"] = pd.to_datetime(out["date"])
     start = out[out["event"] == "started"].set_index(["cohort", "candidate_id"])["day"]
     due = start.map(lambda d: pd.Timestamp(add_months(d.date(), months)))
@@ -259,8 +293,9 @@ def test_the_publication_edition_shows_no_small_count_and_flags_without_numbers(
                         assert r[key]["suppressed"] or v == 0 or (v >= 8 and v % 5 == 0), (t["name"], g["group"], r)
     internal = audit_outcomes(engine, list(COHORTS), as_of=AS_OF)
     # Scheme-wide figures break nobody down: exact in both editions.
-    assert [s["scheme_wide"]["graduates"] for s in audit["scopes"]] == \
-        [s["scheme_wide"]["graduates"] for s in internal["scopes"]]
+    assert [s["scheme_wide"]["graduates"] for s in audit["scopes"]] == [
+        s["scheme_wide"]["graduates"] for s in internal["scopes"]
+    ]
 
 
 def test_reports_are_written_in_every_format_and_the_internal_one_owner_only(three_cohorts, tmp_path) -> None:
@@ -306,7 +341,10 @@ def test_placement_trends_pool_the_cohorts_counts_and_recompute_their_relative_l
     approve_round(engine, 1, "A. Coordinator", cohort="2023")
     report = audit_trends(engine, list(COHORTS))
     assert [(c["cohort"], c["round"], c["state"]) for c in report["cohorts"]] == [
-        ("2023", 1, "approved"), ("2024", 1, "proposal"), ("2025", 1, "proposal")]
+        ("2023", 1, "approved"),
+        ("2024", 1, "proposal"),
+        ("2025", 1, "proposal"),
+    ]
 
     def group(audit, ch, value):
         table = next(t for t in audit["characteristics"] if t["name"] == ch)
@@ -316,13 +354,18 @@ def test_placement_trends_pool_the_cohorts_counts_and_recompute_their_relative_l
     for value in ("no", "yes"):
         pooled, _ = group(report["pooled"], "minority_ethnic", value)
         for col in ("eligible", "placed"):
-            assert pooled[col]["value"] == sum(group(a, "minority_ethnic", value)[0][col]["value"]
-                                               for a in report["per_cohort"])
+            assert pooled[col]["value"] == sum(
+                group(a, "minority_ethnic", value)[0][col]["value"] for a in report["per_cohort"]
+            )
     # ... and the pooled relative likelihood is the placement audit's statistic on those sums.
     white, table = group(report["pooled"], "minority_ethnic", "no")
     other, _ = group(report["pooled"], "minority_ethnic", "yes")
-    a, n, b, m = (white["placed"]["value"], white["eligible"]["value"], other["placed"]["value"],
-                  other["eligible"]["value"])
+    a, n, b, m = (
+        white["placed"]["value"],
+        white["eligible"]["value"],
+        other["placed"]["value"],
+        other["eligible"]["value"],
+    )
     rl = next(r for r in table["relative_likelihoods"] if r["outcome"] == "placed")
     assert rl["value"]["value"] == pytest.approx((a / n) / (b / m), rel=1e-12)
     assert rl["fisher_p"]["value"] == pytest.approx(fisher_exact([[a, n - a], [b, m - b]]).pvalue, rel=1e-9)
@@ -337,8 +380,9 @@ def test_placement_trends_pool_the_cohorts_counts_and_recompute_their_relative_l
     refused = CliRunner().invoke(cli, [*args, "1"])
     assert refused.exit_code == 1 and "Round numbers belong to one cohort" in refused.output
     # One cohort and no number: its final round (2023's approved round 1).
-    one = CliRunner().invoke(cli, ["--db", url, "audit", "--cohort", "2023", "--format", "json",
-                                   "--out", str(tmp_path / "one.json")])
+    one = CliRunner().invoke(
+        cli, ["--db", url, "audit", "--cohort", "2023", "--format", "json", "--out", str(tmp_path / "one.json")]
+    )
     assert one.exit_code == 0, one.output
     assert json.loads((tmp_path / "one.json").read_text())["cohort"] == "2023"
 
@@ -351,8 +395,11 @@ def test_a_purge_empties_outcome_reasons_and_keeps_the_events(engine, tmp_path: 
     from placement.purge import purge
 
     import_dir(engine, BASE)
-    import_file(engine, "outcomes", write(tmp_path / "o.csv", "C001,,2024-09-02,started,5,\n"
-                                                               "C001,,2025-01-15,left,,moved to Leeds\n"))
+    import_file(
+        engine,
+        "outcomes",
+        write(tmp_path / "o.csv", "C001,,2024-09-02,started,5,\nC001,,2025-01-15,left,,moved to Leeds\n"),
+    )
     recent = purge(engine, date(2025, 6, 1), dry_run=True)
     assert recent.candidates == 0  # imported (and so last dealt with) today
     with transaction(engine) as s:
@@ -371,8 +418,24 @@ def test_the_outcome_audit_and_the_trends_as_workbooks(three_cohorts, tmp_path) 
     url = str(engine.url)
     cohorts = [x for c in COHORTS for x in ("--cohort", c)]
     out = tmp_path / "o.xlsx"
-    res = CliRunner().invoke(cli, ["--db", url, "outcomes", "audit", *cohorts, "--as-of", "2026-12-01",
-                                   "--format", "xlsx", "--out", str(out), "--edition", "publication"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "--db",
+            url,
+            "outcomes",
+            "audit",
+            *cohorts,
+            "--as-of",
+            "2026-12-01",
+            "--format",
+            "xlsx",
+            "--out",
+            str(out),
+            "--edition",
+            "publication",
+        ],
+    )
     assert res.exit_code == 0, res.output
     wb = load_workbook(out)
     assert wb.sheetnames == ["Cohort 2023", "Cohort 2024", "Cohort 2025", "Pooled"]

@@ -22,7 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 def test_the_wheel_ships_every_migration_and_the_report_templates(tmp_path):
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert built.returncode == 0, built.stderr[-2000:]
     (wheel,) = tmp_path.glob("placement-*.whl")

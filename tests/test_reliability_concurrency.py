@@ -27,7 +27,6 @@ from tests.helpers.concurrency import CAND_HEADER, run_together
 BASE = Path(__file__).resolve().parent / "corpus" / "base"
 
 
-
 def _candidates_file(path: Path, tag: str, ethnic: str, n: int = 200) -> Path:
     """n new candidates C5000.. whose names carry ``tag``, all with one ethnic code."""
     rows = [
@@ -58,8 +57,9 @@ def test_hosts_and_candidates_imported_at_once_both_land_whole(base_url, tmp_pat
     cands = _candidates_file(tmp_path / "candidates.csv", "Anna", "A")
     hosts = _hosts_file(tmp_path / "hosts.csv")
     engines = [make_engine(base_url), make_engine(base_url)]
-    outcomes = run_together(lambda: import_file(engines[0], "candidates", cands),
-                            lambda: import_file(engines[1], "hosts", hosts))
+    outcomes = run_together(
+        lambda: import_file(engines[0], "candidates", cands), lambda: import_file(engines[1], "hosts", hosts)
+    )
     for outcome in outcomes:
         # Both touch different tables: SQLite may make one wait, never fail; PostgreSQL runs them side by side.
         assert not isinstance(outcome, BaseException), repr(outcome)
@@ -78,8 +78,9 @@ def test_two_files_adding_the_same_candidates_at_once_never_mix(base_url, tmp_pa
     a = _candidates_file(tmp_path / "a.csv", "Anna", "A")
     b = _candidates_file(tmp_path / "b.csv", "Bala", "H")
     engines = [make_engine(base_url), make_engine(base_url)]
-    outcomes = run_together(lambda: import_file(engines[0], "candidates", a),
-                            lambda: import_file(engines[1], "candidates", b))
+    outcomes = run_together(
+        lambda: import_file(engines[0], "candidates", a), lambda: import_file(engines[1], "candidates", b)
+    )
     succeeded = [o for o in outcomes if not isinstance(o, BaseException)]
     failed = [o for o in outcomes if isinstance(o, BaseException)]
     for exc in failed:
@@ -105,7 +106,9 @@ def test_import_through_the_cli_creates_an_owner_only_sqlite_file(tmp_path):
     db = tmp_path / "new" / "placement.db"
     old = os.umask(0o022)  # a typical umask, which would give 0644
     try:
-        result = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "import", "dir", str(BASE)], catch_exceptions=False)
+        result = CliRunner().invoke(
+            cli, ["--db", f"sqlite:///{db}", "import", "dir", str(BASE)], catch_exceptions=False
+        )
     finally:
         os.umask(old)
     assert result.exit_code == 0, result.output
@@ -167,9 +170,18 @@ def test_an_import_killed_while_writing_leaves_the_database_as_it_was(tmp_path):
     before = dump()
     journal = db.with_name(db.name + "-journal")
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from placement.cli import main; main()", "--db", f"sqlite:///{db}",
-         "import", "dir", str(tmp_path / "scheme")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            "from placement.cli import main; main()",
+            "--db",
+            f"sqlite:///{db}",
+            "import",
+            "dir",
+            str(tmp_path / "scheme"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     caught = False
     deadline = time.monotonic() + 60

@@ -69,8 +69,18 @@ def base_db(tmp_path_factory) -> Path:
 def test_corpus_is_big_and_covers_every_file_kind():
     kinds = {row["kind"] for row in MANIFEST}
     assert len(MANIFEST) >= 40
-    assert kinds == {"candidates", "hosts", "preferences", "host_rankings", "targets", "pairs", "offers", "mappings",
-                     "options", "capped"}
+    assert kinds == {
+        "candidates",
+        "hosts",
+        "preferences",
+        "host_rankings",
+        "targets",
+        "pairs",
+        "offers",
+        "mappings",
+        "options",
+        "capped",
+    }
     workbooks = {row["file"] for row in MANIFEST if row["file"].endswith((".xlsx", ".xlsm", ".ods"))}
     assert len(workbooks) >= 8
     listed = {row["file"] for row in MANIFEST}
@@ -108,8 +118,15 @@ def test_malformed_file_is_refused_cleanly(case, base_db, tmp_path):
     elif kind == "options":
         command = path.read_text(encoding="utf-8").splitlines()
     elif kind == "capped":  # a file past small caps: refused before it is read whole
-        command = ["import", path.name.split("__")[0].replace("_", "-"), str(path), "--max-rows", "100",
-                   "--max-bytes", "20000"]
+        command = [
+            "import",
+            path.name.split("__")[0].replace("_", "-"),
+            str(path),
+            "--max-rows",
+            "100",
+            "--max-bytes",
+            "20000",
+        ]
     else:
         command = ["import", kind, str(path)]
 

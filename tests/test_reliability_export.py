@@ -77,15 +77,37 @@ def round_with_formulas(engine, tmp_path):
     cands = tmp_path / "candidates.csv"
     with cands.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["candidate_id", "given_name", "family_name", "email", "assessment_score", "specialisms",
-                    "home_region", "willing_to_relocate"])
+        w.writerow(
+            [
+                "candidate_id",
+                "given_name",
+                "family_name",
+                "email",
+                "assessment_score",
+                "specialisms",
+                "home_region",
+                "willing_to_relocate",
+            ]
+        )
         w.writerow(["C777", NASTY["given_name"], NASTY["family_name"], NASTY["email"], "70", "data", "London", "yes"])
     import_file(engine, "candidates", cands)
     with transaction(engine) as s:
         assert s.scalar(select(Candidate.given_name).where(Candidate.candidate_id == "C777")) == HYPERLINK
-        rnd = Round(cohort_id=1, number=1, state="proposal", created_at=datetime.now(UTC), created_by="t", options={},
-                    input_hash="0" * 64, solver_version="t", status="OPTIMAL", objective={}, bound={}, solve_seconds=0,
-                    summary={"pool": ["C777", "C001"]})
+        rnd = Round(
+            cohort_id=1,
+            number=1,
+            state="proposal",
+            created_at=datetime.now(UTC),
+            created_by="t",
+            options={},
+            input_hash="0" * 64,
+            solver_version="t",
+            status="OPTIMAL",
+            objective={},
+            bound={},
+            solve_seconds=0,
+            summary={"pool": ["C777", "C001"]},
+        )
         s.add(rnd)
         s.flush()
         pk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
@@ -143,7 +165,9 @@ def test_audit_html_escapes_free_text(approved_by_formula, tmp_path):
     from placement.audit import write_report
 
     with transaction(approved_by_formula) as s:
-        s.execute(update(Round).values(approved_by="<script>alert(1)</script>", created_by="<img src=x onerror=alert(2)>"))
+        s.execute(
+            update(Round).values(approved_by="<script>alert(1)</script>", created_by="<img src=x onerror=alert(2)>")
+        )
     html = write_report(approved_by_formula, 1, "html", tmp_path / "audit.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)" in html or "&lt;script>alert(1)" in html
     assert "<script>alert(1)" not in html and "<img src=x" not in html

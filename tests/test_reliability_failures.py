@@ -98,15 +98,19 @@ def damaged(tmp_path) -> Path:
     engine.dispose()
     conn = sqlite3.connect(db)
     page_size = conn.execute("PRAGMA page_size").fetchone()[0]
-    roots = [r for (r,) in conn.execute(
-        "SELECT rootpage FROM sqlite_master WHERE tbl_name IN ('rounds', 'placements', 'candidates', 'audit_log')")]
+    roots = [
+        r
+        for (r,) in conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE tbl_name IN ('rounds', 'placements', 'candidates', 'audit_log')"
+        )
+    ]
     conn.close()
     data = bytearray(db.read_bytes())
     # Whole pages, headers too: a page whose header survived is read by an index lookup (cohort_id, number) as a
     # page of garbage keys that match nothing, so SQLite only notices a wrong page type every time.
     for page in roots:  # pages are numbered from 1
         start = (page - 1) * page_size
-        data[start:start + page_size] = bytes([0x5A]) * page_size
+        data[start : start + page_size] = bytes([0x5A]) * page_size
     db.write_bytes(bytes(data))
     return db
 

@@ -85,14 +85,62 @@ def test_fuzz_bytes(db, kind, body, with_header):
 
 # ------------------------------------------------------------ structured-ish text
 
-IDS = ["C001", "c001", "C 001", "C002", "C003", "C004", "C101", "C102", " C101 ", "RX1", "rx1", "RY2", "RQ3", "RW4", "RZ9"]
+IDS = [
+    "C001",
+    "c001",
+    "C 001",
+    "C002",
+    "C003",
+    "C004",
+    "C101",
+    "C102",
+    " C101 ",
+    "RX1",
+    "rx1",
+    "RY2",
+    "RQ3",
+    "RW4",
+    "RZ9",
+]
 FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "=1+1", "\t=cmd", "\r=cmd"]
 VOCAB = (
-    list(REGIONS) + list(ORG_TYPES) + list(SPECIALISMS) + list(ETHNIC_GROUP_OF_CODE)
-    + ["yes", "no", "YES", "female", "male", "not_stated", "not_known", "cohort", "region=London", "region=*",
-       "org_type=*", "host=RX1", "host=NOPE", "region=Wales", "sex", "ethnic_group", "minority_ethnic",
-       "disability", "career_changer", "home_region", "hard", "soft", "require", "forbid", "data;digital",
-       "data; technology", "Data", "london", "I", "O", "Q"]
+    list(REGIONS)
+    + list(ORG_TYPES)
+    + list(SPECIALISMS)
+    + list(ETHNIC_GROUP_OF_CODE)
+    + [
+        "yes",
+        "no",
+        "YES",
+        "female",
+        "male",
+        "not_stated",
+        "not_known",
+        "cohort",
+        "region=London",
+        "region=*",
+        "org_type=*",
+        "host=RX1",
+        "host=NOPE",
+        "region=Wales",
+        "sex",
+        "ethnic_group",
+        "minority_ethnic",
+        "disability",
+        "career_changer",
+        "home_region",
+        "hard",
+        "soft",
+        "require",
+        "forbid",
+        "data;digital",
+        "data; technology",
+        "Data",
+        "london",
+        "I",
+        "O",
+        "Q",
+    ]
 )
 NUMBERS = st.one_of(
     st.integers(min_value=-5, max_value=200).map(str),

@@ -54,12 +54,30 @@ NEW_CANDIDATE = (
 def _round(s, number: int, when: datetime, pool: list[str], placed: dict[str, str], approved: bool) -> Round:
     """A stored round as rounds.py writes it (figures made up; purge only reads dates and ids)."""
     rnd = Round(
-        cohort_id=1, number=number, state="approved" if approved else "proposal", parent_number=None, created_at=when,
-        created_by="coordinator", options={"objective": "rank-sum"}, input_hash="0" * 64, solver_version="test",
-        status="OPTIMAL", objective={"placed": len(placed)}, bound={"placed": len(placed)}, solve_seconds=0.5,
-        summary={"pool": pool, "eligible": pool, "placed": len(placed), "unplaced": len(pool) - len(placed),
-                 "rank_sum": len(placed), "method": "test", "targets": [{"name": "women-cohort", "met": True}]},
-        approved_by="A. Approver" if approved else None, approved_at=when + timedelta(days=1) if approved else None,
+        cohort_id=1,
+        number=number,
+        state="approved" if approved else "proposal",
+        parent_number=None,
+        created_at=when,
+        created_by="coordinator",
+        options={"objective": "rank-sum"},
+        input_hash="0" * 64,
+        solver_version="test",
+        status="OPTIMAL",
+        objective={"placed": len(placed)},
+        bound={"placed": len(placed)},
+        solve_seconds=0.5,
+        summary={
+            "pool": pool,
+            "eligible": pool,
+            "placed": len(placed),
+            "unplaced": len(pool) - len(placed),
+            "rank_sum": len(placed),
+            "method": "test",
+            "targets": [{"name": "women-cohort", "met": True}],
+        },
+        approved_by="A. Approver" if approved else None,
+        approved_at=when + timedelta(days=1) if approved else None,
         inputs=b"encoded inputs holding member indices",
     )
     s.add(rnd)
@@ -67,8 +85,15 @@ def _round(s, number: int, when: datetime, pool: list[str], placed: dict[str, st
     pk = dict(s.execute(select(Candidate.candidate_id, Candidate.id)).all())
     hk = dict(s.execute(select(Host.host_id, Host.id)).all())
     for cid, hid in placed.items():
-        s.add(Placement(round_id=rnd.id, candidate_pk=pk[cid], host_pk=hk[hid], rank=1,
-                        offer_status="accepted" if approved else "proposed"))
+        s.add(
+            Placement(
+                round_id=rnd.id,
+                candidate_pk=pk[cid],
+                host_pk=hk[hid],
+                rank=1,
+                offer_status="accepted" if approved else "proposed",
+            )
+        )
     return rnd
 
 
@@ -77,8 +102,14 @@ def build_scheme(engine, folder: Path) -> None:
     import_dir(engine, BASE)
     with transaction(engine) as s:
         s.execute(update(ImportBatch).values(imported_at=LAST_YEAR))
-        _round(s, 1, LAST_YEAR + timedelta(days=30), ["C001", "C002", "C003", "C004", "C005", "C006"],
-               {"C001": "RX1", "C002": "RY2", "C003": "RQ3", "C004": "RQ3", "C005": "RW4"}, approved=True)
+        _round(
+            s,
+            1,
+            LAST_YEAR + timedelta(days=30),
+            ["C001", "C002", "C003", "C004", "C005", "C006"],
+            {"C001": "RX1", "C002": "RY2", "C003": "RQ3", "C004": "RQ3", "C005": "RW4"},
+            approved=True,
+        )
     new = folder / "new.csv"
     new.write_text(NEW_CANDIDATE)
     import_file(engine, "candidates", new)
@@ -141,7 +172,9 @@ def test_purge_removes_personal_data_of_candidates_last_involved_before_the_date
 
 def test_purge_keeps_round_aggregates_and_clears_old_inputs(scheme):
     with transaction(scheme) as s:
-        before = {r.number: (r.summary, r.objective, r.status, r.state, r.approved_by) for r in s.scalars(select(Round))}
+        before = {
+            r.number: (r.summary, r.objective, r.status, r.state, r.approved_by) for r in s.scalars(select(Round))
+        }
         placements_before = s.execute(select(Placement.round_id, Placement.candidate_pk, Placement.host_pk)).all()
 
     purge(scheme, CUTOFF)
@@ -152,7 +185,9 @@ def test_purge_keeps_round_aggregates_and_clears_old_inputs(scheme):
         inputs = dict(s.execute(select(Round.number, Round.inputs)).all())
         assert inputs[1] is None, "round 1 (before the date) still holds its encoded inputs"
         assert inputs[2] is not None, "round 2 (after the date) lost its inputs"
-        assert s.execute(select(Placement.round_id, Placement.candidate_pk, Placement.host_pk)).all() == placements_before
+        assert (
+            s.execute(select(Placement.round_id, Placement.candidate_pk, Placement.host_pk)).all() == placements_before
+        )
 
 
 def test_no_name_or_email_of_a_purged_candidate_is_left_anywhere(scheme):
@@ -202,9 +237,21 @@ def test_a_purged_candidate_cannot_be_imported_again(scheme):
 
 def test_candidates_without_a_dated_involvement_are_left_alone(scheme):
     with transaction(scheme) as s:  # written by hand, never imported, never in a round
-        s.add(Candidate(cohort_id=1, candidate_id="C900", given_name="Undated", family_name="Person", email="u@example.org",
-                        assessment_score=50, specialisms="data", home_region="London", willing_to_relocate=True,
-                        career_changer="no", withdrawn=False))
+        s.add(
+            Candidate(
+                cohort_id=1,
+                candidate_id="C900",
+                given_name="Undated",
+                family_name="Person",
+                email="u@example.org",
+                assessment_score=50,
+                specialisms="data",
+                home_region="London",
+                willing_to_relocate=True,
+                career_changer="no",
+                withdrawn=False,
+            )
+        )
     report = purge(scheme, CUTOFF)
     assert report.undated == 1
     assert any("no dated involvement" in line for line in report.lines())
@@ -288,6 +335,7 @@ def test_purge_on_postgresql(pg_url, tmp_path):
 
 
 # ------------------------------------------------------------------ after a purge, the scheme goes on
+
 
 @pytest.fixture
 def solved_and_purged(engine, tmp_path):
@@ -379,12 +427,15 @@ def test_a_purge_leaves_no_personal_data_in_the_sqlite_file_even_without_secure_
         dbapi_conn.execute("PRAGMA secure_delete = OFF")
 
     upgrade(engine)
-    rows = [f"Q{i:03d},Given{i},Xyzzyfam{i:03d},secret.person{i:03d}@example.org,70,data,London,yes,female,A,no,no,"
-            for i in range(60)]
+    rows = [
+        f"Q{i:03d},Given{i},Xyzzyfam{i:03d},secret.person{i:03d}@example.org,70,data,London,yes,female,A,no,no,"
+        for i in range(60)
+    ]
     path = tmp_path / "candidates.csv"
-    path.write_text("candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,"
-                    "willing_to_relocate,sex,ethnic_category,disability,career_changer,linked_with\n"
-                    + "\n".join(rows) + "\n")
+    path.write_text(
+        "candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,"
+        "willing_to_relocate,sex,ethnic_category,disability,career_changer,linked_with\n" + "\n".join(rows) + "\n"
+    )
     import_file(engine, "candidates", path)
     with transaction(engine) as s:
         assert s.execute(text("PRAGMA secure_delete")).scalar() == 0  # the simulated default holds

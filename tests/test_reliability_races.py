@@ -37,12 +37,14 @@ from tests.helpers.concurrency import CAND_HEADER, run_together
 HOST_HEADER = "host_id,name,org_type,region,capacity,specialisms,min_score,min_placements\n"
 
 
-
 def _candidates(path: Path, ids: list[str], given: str, emails: list[str] | None = None) -> Path:
     emails = emails or [f"{cid.lower()}@example.org" for cid in ids]
-    path.write_text(CAND_HEADER + "".join(
-        f"{cid},{given},Family,{email},70,data,London,yes,female,A,no,no,\n" for cid, email in zip(ids, emails)
-    ))
+    path.write_text(
+        CAND_HEADER
+        + "".join(
+            f"{cid},{given},Family,{email},70,data,London,yes,female,A,no,no,\n" for cid, email in zip(ids, emails)
+        )
+    )
     return path
 
 
@@ -66,12 +68,16 @@ def test_a_purge_racing_an_import_never_erases_what_the_import_reported(db, tmp_
             s.execute(update(ImportBatch).values(imported_at=datetime(2020, 1, 1, tzinfo=UTC)))
         new = _candidates(tmp_path / f"new{it}.csv", ids, "New")
 
-        imported, purged = run_together(partial(import_file, importer, "candidates", new),
-                                        partial(purge, purger, yesterday))
+        imported, purged = run_together(
+            partial(import_file, importer, "candidates", new), partial(purge, purger, yesterday)
+        )
         assert not isinstance(purged, BaseException), repr(purged)
         with transaction(engine) as s:
-            rows = s.execute(select(Candidate.given_name, Candidate.email, Candidate.purged_at)
-                             .where(Candidate.candidate_id.in_(ids))).all()
+            rows = s.execute(
+                select(Candidate.given_name, Candidate.email, Candidate.purged_at).where(
+                    Candidate.candidate_id.in_(ids)
+                )
+            ).all()
         assert len(rows) == len(ids)
         # Never half purged: a purged row keeps no name or email.
         assert not [r for r in rows if r.purged_at is not None and (r.given_name or r.email)]
@@ -102,33 +108,44 @@ def test_two_imports_at_once_never_leave_twins_or_repeated_ranks(db, tmp_path):
         # Twins differing only in case, with emails differing only in case.
         twin_a = _candidates(tmp_path / f"a{it}.csv", [f"Z-{it}"], "Anna", [f"Same.{it}@Example.org"])
         twin_b = _candidates(tmp_path / f"b{it}.csv", [f"z-{it}"], "Bala", [f"same.{it}@example.org"])
-        outcomes = run_together(partial(import_file, a, "candidates", twin_a), partial(import_file, b, "candidates", twin_b))
+        outcomes = run_together(
+            partial(import_file, a, "candidates", twin_a), partial(import_file, b, "candidates", twin_b)
+        )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 assert isinstance(outcome, PlacementError), repr(outcome)
                 assert "nothing was written" in str(outcome)
         with transaction(engine) as s:
-            n = s.scalar(select(func.count()).select_from(Candidate)
-                         .where(func.lower(Candidate.candidate_id) == f"z-{it}"))
+            n = s.scalar(
+                select(func.count()).select_from(Candidate).where(func.lower(Candidate.candidate_id) == f"z-{it}")
+            )
         assert n == 1, f"iteration {it}: {n} twins of z-{it}"
 
         # Two preference lists for the same candidate at once: one list wins whole.
         prefs = []
         for k, hosts_of in enumerate((("H1", "H2", "H3"), ("H4", "H5", "H6"))):
             path = tmp_path / f"prefs{it}-{k}.csv"
-            path.write_text("candidate_id,host_id,rank\n" + "".join(f"Z-{it},{h},{r}\n" for r, h in enumerate(hosts_of, 1)))
+            path.write_text(
+                "candidate_id,host_id,rank\n" + "".join(f"Z-{it},{h},{r}\n" for r, h in enumerate(hosts_of, 1))
+            )
             prefs.append(path)
         cid = f"Z-{it}" if not isinstance(outcomes[0], BaseException) else f"z-{it}"
         for path in prefs:
             path.write_text(path.read_text().replace(f"Z-{it},", f"{cid},"))
-        outcomes = run_together(partial(import_file, a, "preferences", prefs[0]),
-                                partial(import_file, b, "preferences", prefs[1]))
+        outcomes = run_together(
+            partial(import_file, a, "preferences", prefs[0]), partial(import_file, b, "preferences", prefs[1])
+        )
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 assert isinstance(outcome, PlacementError), repr(outcome)
         with transaction(engine) as s:
-            ranks = sorted(s.scalars(select(Preference.rank).join(Candidate, Candidate.id == Preference.candidate_pk)
-                                     .where(Candidate.candidate_id == cid)).all())
+            ranks = sorted(
+                s.scalars(
+                    select(Preference.rank)
+                    .join(Candidate, Candidate.id == Preference.candidate_pk)
+                    .where(Candidate.candidate_id == cid)
+                ).all()
+            )
         assert ranks == [1, 2, 3], f"iteration {it}: ranks {ranks}"
     a.dispose()
     b.dispose()
@@ -144,10 +161,13 @@ def test_a_solve_loading_the_scheme_during_imports_reads_one_state(db, tmp_path)
         # Each import adds hosts and preferences for them in one transaction.
         folder = tmp_path / f"add{it}"
         folder.mkdir()
-        (folder / "hosts.csv").write_text(HOST_HEADER + "".join(
-            f"N{it}-{k},New host,acute,London,1,data,,\n" for k in range(40)))
-        (folder / "preferences.csv").write_text("candidate_id,host_id,rank\n" + "".join(
-            f"C00{c},N{it}-{k},{k + 1}\n" for c in range(1, 7) for k in range(40)))
+        (folder / "hosts.csv").write_text(
+            HOST_HEADER + "".join(f"N{it}-{k},New host,acute,London,1,data,,\n" for k in range(40))
+        )
+        (folder / "preferences.csv").write_text(
+            "candidate_id,host_id,rank\n"
+            + "".join(f"C00{c},N{it}-{k},{k + 1}\n" for c in range(1, 7) for k in range(40))
+        )
         folders.append(folder)
     done = threading.Event()
     failures: list[BaseException] = []
@@ -194,10 +214,12 @@ def test_an_import_waiting_for_the_postgresql_lock_gives_up_clearly(pg_url, tmp_
     assert "nothing was written" in excinfo.value.message
     with transaction(engine) as s:
         assert s.scalar(select(func.count()).select_from(Candidate)) == 0
-        held = s.execute(text(
-            "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
-            "WHERE l.locktype = 'advisory' AND d.datname = current_database()"
-        )).scalar()
+        held = s.execute(
+            text(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND d.datname = current_database()"
+            )
+        ).scalar()
         assert held == 0
     engine.dispose()
 
@@ -229,8 +251,10 @@ def test_approving_a_proposal_solved_before_a_later_answer_is_refused(two_rounds
     with pytest.raises(RoundError) as excinfo:
         approve_round(engine, 2, "Alex Coordinator")
     # Refused: the decline either marked the stale proposal superseded, or approval saw its basis change.
-    assert ("was solved before the latest answers" in excinfo.value.message
-            or "is superseded, not a proposal" in excinfo.value.message)
+    assert (
+        "was solved before the latest answers" in excinfo.value.message
+        or "is superseded, not a proposal" in excinfo.value.message
+    )
     assert placements(engine, 1)[offered[0]][1] == "declined"
     # Solving again takes the decline into account, and that round can be approved.
     assert solve_round(engine).round == 3

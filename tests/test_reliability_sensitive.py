@@ -46,8 +46,11 @@ def planted_scheme(folder: Path) -> tuple[Path, Path, dict[str, dict[str, str]]]
         rows = list(csv.DictReader(fh))
     truth: dict[str, dict[str, str]] = {}
     for row in rows:
-        truth[row["candidate_id"]] = {"ethnic_category": row["ethnic_category"] or "99", "disability": row["disability"],
-                                      "names": (row["given_name"], row["family_name"], row["email"])}
+        truth[row["candidate_id"]] = {
+            "ethnic_category": row["ethnic_category"] or "99",
+            "disability": row["disability"],
+            "names": (row["given_name"], row["family_name"], row["email"]),
+        }
         if row["ethnic_category"]:
             row["ethnic_category"] = f"Ethnicity {row['ethnic_category']} {SECRET}ETH"
         if row["disability"]:
@@ -121,7 +124,11 @@ def test_special_category_data_never_leaves_in_default_outputs(run, tmp_path, ca
     scheme, mapping, truth = planted_scheme(tmp_path / "scheme")
     out = tmp_path / "out"
     disabled = sorted(c for c, t in truth.items() if t["disability"] == "yes")
-    minority = sorted(c for c, t in truth.items() if ETHNIC_GROUP_OF_CODE[t["ethnic_category"]] not in ("white", "not_stated", "not_known"))
+    minority = sorted(
+        c
+        for c, t in truth.items()
+        if ETHNIC_GROUP_OF_CODE[t["ethnic_category"]] not in ("white", "not_stated", "not_known")
+    )
     assert disabled and minority, "the sample scheme must have disabled and minority ethnic candidates"
 
     run("import", "dir", str(scheme), "--mapping", str(mapping))
@@ -186,15 +193,22 @@ def test_special_category_data_never_leaves_in_default_outputs(run, tmp_path, ca
 def test_the_demo_shows_no_special_category_data(tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     with (SAMPLE / "candidates.csv").open(newline="", encoding="utf-8-sig") as fh:
-        truth = {r["candidate_id"]: {"ethnic_category": r["ethnic_category"] or "99", "disability": r["disability"],
-                                     "names": (r["given_name"], r["family_name"], r["email"])}
-                 for r in csv.DictReader(fh)}
+        truth = {
+            r["candidate_id"]: {
+                "ethnic_category": r["ethnic_category"] or "99",
+                "disability": r["disability"],
+                "names": (r["given_name"], r["family_name"], r["email"]),
+            }
+            for r in csv.DictReader(fh)
+        }
     demo = tmp_path / "demo"
     result = CliRunner().invoke(cli, ["demo", "--dir", str(demo), "--time-limit", "10"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     fd = capfd.readouterr()
     texts = {"demo output": result.output, "python logging (DEBUG)": caplog.text, "file descriptors": fd.out + fd.err}
-    texts.update({f.name: f.read_text(encoding="utf-8") for f in demo.iterdir() if f.suffix in (".html", ".csv", ".json")})
+    texts.update(
+        {f.name: f.read_text(encoding="utf-8") for f in demo.iterdir() if f.suffix in (".html", ".csv", ".json")}
+    )
     assert any(f.endswith(".html") for f in texts), "the demo wrote no audit report"
     for where, text in texts.items():
         assert offending_lines(text, truth) == [], f"{where} shows special category data next to a candidate"

@@ -102,7 +102,9 @@ class Watched:
         env = {**os.environ, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "200"}
         self.proc = subprocess.Popen(
             [sys.executable, "-c", _HOOKED, "--db", f"sqlite:///{db}", "solve", "--time-limit", SOLVE_LIMIT, *options],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         self.err = bytearray()
         self._out = bytearray()
@@ -176,7 +178,9 @@ def interrupt(db: Path, sig: signal.Signals, when: tuple[str, ...], delay: float
     assert code != 0, f"exit code 0 after {sig.name}; rounds now {after}"
     assert after == before, f"{sig.name} left {after}"
     if sig == signal.SIGINT:  # Ctrl-C: a clean exit with a message and the README's code 130, not a crash
-        assert code == 130, f"exit code {code} after Ctrl-C (negative: killed by signal {-code}):\n{solve.stderr[-400:]}"
+        assert code == 130, (
+            f"exit code {code} after Ctrl-C (negative: killed by signal {-code}):\n{solve.stderr[-400:]}"
+        )
         assert "terminate called" not in solve.stderr
     assert time.monotonic() - started < float(SOLVE_LIMIT) + 2, f"{sig.name} was ignored until past the time limit"
     return searches_before_signal
@@ -223,7 +227,9 @@ def test_a_solve_killed_while_writing_leaves_no_round_or_a_whole_one(big_copy):
 
     from placement.cli import cli
 
-    listed = CliRunner().invoke(cli, ["--db", f"sqlite:///{big_copy}", "round", "list", "--json"], catch_exceptions=False)
+    listed = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{big_copy}", "round", "list", "--json"], catch_exceptions=False
+    )
     assert listed.exit_code == 0, listed.output
     assert [r["round"] for r in json.loads(listed.output)] == [number for number, _, _ in rounds]
 
@@ -249,7 +255,8 @@ def _check_rounds_are_whole(url: str, results: dict) -> None:
         assert len(numbers) == len(set(numbers))
         for r in s.scalars(select(Round)).all():
             rows = s.execute(
-                select(Candidate.candidate_id, Placement.rank).join(Candidate, Candidate.id == Placement.candidate_pk)
+                select(Candidate.candidate_id, Placement.rank)
+                .join(Candidate, Candidate.id == Placement.candidate_pk)
                 .where(Placement.round_id == r.id)
             ).all()
             assert len(rows) == r.summary["placed"], f"round {r.number}: placements do not match its summary"
@@ -300,8 +307,15 @@ def test_two_cli_solves_at_once_on_postgresql(pg_url, tmp_path):
     upgrade(engine)
     import_dir(engine, tmp_path / "scheme")
     engine.dispose()
-    procs = [subprocess.Popen(_cli(pg_url, "solve", "--time-limit", "20", "--json"), stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            _cli(pg_url, "solve", "--time-limit", "20", "--json"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outs = [p.communicate(timeout=120) for p in procs]
     results = {}
     for i, (p, (out, err)) in enumerate(zip(procs, outs)):
@@ -330,8 +344,9 @@ def _stored_placements(engine, number: int) -> dict[str, tuple[str, int]]:
     return {cid: (hid, rank) for cid, hid, rank in rows}
 
 
-@pytest.mark.parametrize("size", [pytest.param(0, id="base-scheme"),
-                                  pytest.param(300, id="generated-300", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "size", [pytest.param(0, id="base-scheme"), pytest.param(300, id="generated-300", marks=pytest.mark.slow)]
+)
 def test_a_stored_round_re_derives_to_the_same_placements(engine, tmp_path, size):
     if size:
         generate_scheme(tmp_path / "scheme", candidates=size, seed=3)

@@ -71,8 +71,21 @@ def test_new_proposal_supersedes_unapproved_one_and_stale_proposal_cannot_be_app
 
 
 def test_hard_quota_on_protected_characteristic_is_refused_without_acknowledgement(engine):
-    small_scheme(engine, targets=[{"name": "women", "scope": "cohort", "attribute": "sex", "value": "female",
-                                       "min_share": 0.5, "max_share": None, "strength": "hard", "weight": 0.0}])
+    small_scheme(
+        engine,
+        targets=[
+            {
+                "name": "women",
+                "scope": "cohort",
+                "attribute": "sex",
+                "value": "female",
+                "min_share": 0.5,
+                "max_share": None,
+                "strength": "hard",
+                "weight": 0.0,
+            }
+        ],
+    )
     with pytest.raises(QuotaRefused) as exc:
         solve_round(engine)
     assert "Equality Act 2010" in exc.value.hint and "--allow-quota" in exc.value.hint
@@ -86,8 +99,21 @@ def test_hard_quota_on_protected_characteristic_is_refused_without_acknowledgeme
 
 @pytest.mark.parametrize("attribute,value", [("sex", "male"), ("disability", "yes"), ("minority_ethnic", "yes")])
 def test_a_hard_upper_share_on_a_protected_characteristic_is_a_quota_too(engine, attribute, value):
-    small_scheme(engine, targets=[{"name": "cap", "scope": "host=H1", "attribute": attribute, "value": value,
-                                       "min_share": None, "max_share": 0.5, "strength": "hard", "weight": 0.0}])
+    small_scheme(
+        engine,
+        targets=[
+            {
+                "name": "cap",
+                "scope": "host=H1",
+                "attribute": attribute,
+                "value": value,
+                "min_share": None,
+                "max_share": 0.5,
+                "strength": "hard",
+                "weight": 0.0,
+            }
+        ],
+    )
     with pytest.raises(QuotaRefused) as exc:
         solve_round(engine)
     assert "cap" in exc.value.message and "--allow-quota" in exc.value.hint
@@ -99,14 +125,41 @@ def test_a_hard_upper_share_on_a_protected_characteristic_is_a_quota_too(engine,
 
 
 def test_bounds_that_constrain_nothing_and_soft_limits_are_not_quotas(engine):
-    small_scheme(engine, targets=[
-        {"name": "vacuous", "scope": "cohort", "attribute": "sex", "value": "female", "min_share": 0.0, "max_share": 1.0,
-             "strength": "hard", "weight": 0.0},
-        {"name": "soft-cap", "scope": "cohort", "attribute": "sex", "value": "male", "min_share": None, "max_share": 0.5,
-             "strength": "soft", "weight": 2.0},
-        {"name": "not-protected", "scope": "cohort", "attribute": "career_changer", "value": "yes", "min_share": None,
-             "max_share": 0.9, "strength": "hard", "weight": 0.0},
-    ])
+    small_scheme(
+        engine,
+        targets=[
+            {
+                "name": "vacuous",
+                "scope": "cohort",
+                "attribute": "sex",
+                "value": "female",
+                "min_share": 0.0,
+                "max_share": 1.0,
+                "strength": "hard",
+                "weight": 0.0,
+            },
+            {
+                "name": "soft-cap",
+                "scope": "cohort",
+                "attribute": "sex",
+                "value": "male",
+                "min_share": None,
+                "max_share": 0.5,
+                "strength": "soft",
+                "weight": 2.0,
+            },
+            {
+                "name": "not-protected",
+                "scope": "cohort",
+                "attribute": "career_changer",
+                "value": "yes",
+                "min_share": None,
+                "max_share": 0.9,
+                "strength": "hard",
+                "weight": 0.0,
+            },
+        ],
+    )
     r = solve_round(engine)
     with transaction(engine) as s:
         assert s.scalar(select(Round.summary)).get("hard_protected_targets") == []
@@ -114,8 +167,21 @@ def test_bounds_that_constrain_nothing_and_soft_limits_are_not_quotas(engine):
 
 
 def test_rederive_and_resolve_without_targets(engine):
-    small_scheme(engine, targets=[{"name": "women", "scope": "region=*", "attribute": "sex", "value": "female",
-                                       "min_share": 0.5, "max_share": None, "strength": "soft", "weight": 3.0}])
+    small_scheme(
+        engine,
+        targets=[
+            {
+                "name": "women",
+                "scope": "region=*",
+                "attribute": "sex",
+                "value": "female",
+                "min_share": 0.5,
+                "max_share": None,
+                "strength": "soft",
+                "weight": 3.0,
+            }
+        ],
+    )
     r = solve_round(engine)
     stored = {c: h for c, (h, _) in placements(engine, r.round).items()}
     assert {c: h for c, (h, _) in rederive(engine, r.round).items()} == stored
@@ -137,8 +203,18 @@ def test_cli_solve_json_approve_offer_export_explain(tmp_path, sqlite_url):
     res = run(cli, ["--db", sqlite_url, "solve", "--json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output)
-    assert set(summary) >= {"round", "status", "placed", "unplaced", "rank_sum", "objective", "bound",
-                            "solve_seconds", "blocking_pairs", "targets"}
+    assert set(summary) >= {
+        "round",
+        "status",
+        "placed",
+        "unplaced",
+        "rank_sum",
+        "objective",
+        "bound",
+        "solve_seconds",
+        "blocking_pairs",
+        "targets",
+    }
     assert (summary["round"], summary["placed"]) == (1, 4)
     assert summary["tie_break"] == "host_order: optimal"
     res = run(cli, ["--db", sqlite_url, "round", "show", "1"], catch_exceptions=False)
@@ -161,7 +237,9 @@ def test_cli_solve_json_approve_offer_export_explain(tmp_path, sqlite_url):
     assert res.exit_code == 0
     header = out.read_text().splitlines()[0].split(",")
     assert "candidate_id" in header and not {"ethnic_category", "disability", "ethnic_group", "sex"} & set(header)
-    res = run(cli, ["--db", sqlite_url, "export", "1", "--out", str(out), "--include-sensitive"], catch_exceptions=False)
+    res = run(
+        cli, ["--db", sqlite_url, "export", "1", "--out", str(out), "--include-sensitive"], catch_exceptions=False
+    )
     assert "disability" in out.read_text().splitlines()[0]
     res = run(cli, ["--db", sqlite_url, "explain", unplaced, "--round", "1"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
@@ -174,8 +252,12 @@ def test_explain_names_the_rule_or_the_objective_level_that_decided(engine):
     seed(
         engine,
         [{"candidate_id": "X"}, {"candidate_id": "Y"}, {"candidate_id": "Z", "score": 40}],
-        [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}, {"host_id": "H3", "capacity": 1, "min_score": 60},
-         {"host_id": "H4", "capacity": 1}],
+        [
+            {"host_id": "H1", "capacity": 1},
+            {"host_id": "H2", "capacity": 1},
+            {"host_id": "H3", "capacity": 1, "min_score": 60},
+            {"host_id": "H4", "capacity": 1},
+        ],
         [("X", "H1", 1), ("X", "H2", 2), ("Y", "H1", 1), ("Z", "H3", 1), ("Z", "H4", 2)],
     )
     solve_round(engine)
@@ -223,11 +305,30 @@ def test_explain_says_when_the_host_order_tie_break_decided(engine):
 def test_explain_does_not_name_targets_on_special_category_data(engine):
     # C1 (the top scorer, white) would take H1's only place from C2 (minority ethnic); the soft minority
     # target then misses. The explanation may say a diversity target, never which one.
-    cands = [{"candidate_id": "C1", "score": 90, "ethnic_category": "A"}, {"candidate_id": "C2", "score": 80, "ethnic_category": "H"}]
+    cands = [
+        {"candidate_id": "C1", "score": 90, "ethnic_category": "A"},
+        {"candidate_id": "C2", "score": 80, "ethnic_category": "H"},
+    ]
     hosts = [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}]
     prefs = [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H2", 2)]
-    seed(engine, cands, hosts, prefs, targets=[{"name": "minority-at-h1", "scope": "host=H1", "attribute": "minority_ethnic",
-                                                     "value": "yes", "min_share": 1.0, "max_share": None, "strength": "soft", "weight": 5.0}])
+    seed(
+        engine,
+        cands,
+        hosts,
+        prefs,
+        targets=[
+            {
+                "name": "minority-at-h1",
+                "scope": "host=H1",
+                "attribute": "minority_ethnic",
+                "value": "yes",
+                "min_share": 1.0,
+                "max_share": None,
+                "strength": "soft",
+                "weight": 5.0,
+            }
+        ],
+    )
     solve_round(engine)
     from placement.explain import explain
 

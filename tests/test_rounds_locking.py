@@ -128,10 +128,14 @@ def test_of_two_racing_approvals_only_the_first_passes_its_checks(db):
 
     def approve_in_holder(sql):
         # The holder approves round 1 (as a racing `round approve` would) and commits when it releases.
-        sql("UPDATE rounds SET state = 'approved', approved_by = 'First Approver', approved_at = CURRENT_TIMESTAMP WHERE number = 1")
+        sql(
+            "UPDATE rounds SET state = 'approved', approved_by = 'First Approver', approved_at = CURRENT_TIMESTAMP WHERE number = 1"
+        )
         sql("UPDATE placements SET offer_status = 'offered'")
 
-    result = _waits_then_runs(url, lambda eng: approve_round(eng, 1, "Second Approver"), before_release=approve_in_holder)
+    result = _waits_then_runs(
+        url, lambda eng: approve_round(eng, 1, "Second Approver"), before_release=approve_in_holder
+    )
     # Checked after the first approval committed: refused, not approved twice.
     assert isinstance(result, RoundError), result
     assert "is approved, not a proposal" in result.message
@@ -169,7 +173,9 @@ def test_a_store_that_waited_sees_a_round_approved_meanwhile_and_stores_nothing(
     solve_round(engine)
 
     def approve_in_holder(sql):
-        sql("UPDATE rounds SET state = 'approved', approved_by = 'First Approver', approved_at = CURRENT_TIMESTAMP WHERE number = 1")
+        sql(
+            "UPDATE rounds SET state = 'approved', approved_by = 'First Approver', approved_at = CURRENT_TIMESTAMP WHERE number = 1"
+        )
 
     result = _waits_then_runs(url, solve_round, started=store_entered, before_release=approve_in_holder)
     assert isinstance(result, ConcurrencyError), result
@@ -184,8 +190,10 @@ def test_an_answer_waits_for_the_held_lock_and_sees_a_racing_answer(db):
     cid = sorted(placements(engine, 1))[0]
 
     def decline_in_holder(sql):
-        sql(f"UPDATE placements SET offer_status = 'declined' WHERE candidate_pk = "
-            f"(SELECT id FROM candidates WHERE candidate_id = '{cid}')")
+        sql(
+            f"UPDATE placements SET offer_status = 'declined' WHERE candidate_pk = "
+            f"(SELECT id FROM candidates WHERE candidate_id = '{cid}')"
+        )
 
     result = _waits_then_runs(url, lambda eng: record_response(eng, cid, "accept"), before_release=decline_in_holder)
     assert isinstance(result, RoundError), result

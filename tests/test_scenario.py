@@ -53,28 +53,48 @@ def test_each_change_parses_to_what_it_says() -> None:
     assert parse_variant("Tie-Break=none").changes[0].option == "tie_break"
     add = parse_variant("add changers: career_changer=yes min 0.2 per region hard").changes[0]
     assert (add.kind, add.target, add.attribute, add.value, add.min_share, add.scope, add.hard) == (
-        "add", "changers", "career_changer", "yes", Fraction(1, 5), "region=*", True)
+        "add",
+        "changers",
+        "career_changer",
+        "yes",
+        Fraction(1, 5),
+        "region=*",
+        True,
+    )
     assert parse_variant("add w: sex=female min 0.4").changes[0].weight == 10.0  # soft, default weight
     assert parse_variant("as solved").is_base
     # Started hardest first: stability, then another objective, then a target that may bind, then the rest.
-    assert [parse_variant(t).effort for t in ("no targets", "drop x", "x soft", "x min 0.4", "add y: sex=female min 0.4",
-                                              "x hard", "objective=generous", "no targets; stability=strict")] == [
-        0, 0, 0, 1, 1, 1, 2, 3]
+    assert [
+        parse_variant(t).effort
+        for t in (
+            "no targets",
+            "drop x",
+            "x soft",
+            "x min 0.4",
+            "add y: sex=female min 0.4",
+            "x hard",
+            "objective=generous",
+            "no targets; stability=strict",
+        )
+    ] == [0, 0, 0, 1, 1, 1, 2, 3]
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("women-per-region min 1.5", "between 0 and 1"),
-    ("women-per-region min lots", "is not a share"),
-    ("women-per-region min 0.1234567891", "more than 9 decimal places"),
-    ("objective=fastest", "objective is one of rank-sum, rank-maximal, generous"),
-    ("colour=blue", "not an option a variant can change"),
-    ("add x: eye_colour=blue min 0.1", "not a target attribute"),
-    ("add x: sex=woman min 0.1", "sex takes one of"),
-    ("add x: sex=female", "needs a min or a max share"),
-    ("add x: sex=female min 0.5 max 0.2", "min share is above its max share"),
-    ("make it fairer", "none of the changes a variant can make"),
-    ("quota soft weight -1", "positive number"),
-])
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("women-per-region min 1.5", "between 0 and 1"),
+        ("women-per-region min lots", "is not a share"),
+        ("women-per-region min 0.1234567891", "more than 9 decimal places"),
+        ("objective=fastest", "objective is one of rank-sum, rank-maximal, generous"),
+        ("colour=blue", "not an option a variant can change"),
+        ("add x: eye_colour=blue min 0.1", "not a target attribute"),
+        ("add x: sex=woman min 0.1", "sex takes one of"),
+        ("add x: sex=female", "needs a min or a max share"),
+        ("add x: sex=female min 0.5 max 0.2", "min share is above its max share"),
+        ("make it fairer", "none of the changes a variant can make"),
+        ("quota soft weight -1", "positive number"),
+    ],
+)
 def test_a_bad_change_is_refused_naming_it_and_the_fix(text, says) -> None:
     with pytest.raises(ConfigError) as excinfo:
         parse_variant(text)
@@ -89,23 +109,49 @@ def _problem() -> Problem:
     i32 = lambda xs: np.asarray(xs, np.int32)  # noqa: E731
     women = np.array([True, False, True])
     targets = tuple(
-        Target(name="women-per-region", scope=f"region={r}", scope_hosts=i32(h), member=women, min_share=0.4,
-               max_share=None, hard=False, weight=5.0, attribute="sex", value="female")
+        Target(
+            name="women-per-region",
+            scope=f"region={r}",
+            scope_hosts=i32(h),
+            member=women,
+            min_share=0.4,
+            max_share=None,
+            hard=False,
+            weight=5.0,
+            attribute="sex",
+            value="female",
+        )
         for r, h in (("London", [0, 1]), ("North West", [2]))
     )
-    return Problem(n_candidates=3, n_hosts=3, pair_cand=i32([0, 1, 2]), pair_host=i32([0, 1, 2]), pair_rank=i32([1, 1, 1]),
-                   pair_host_rank=i32([1, 1, 1]), capacity=i32([1, 1, 1]), min_placements=i32([0, 0, 0]),
-                   host_region=i32([0, 0, 1]), targets=targets, candidate_labels=("C1", "C2", "C3"),
-                   host_labels=("H1", "H2", "H3"), region_labels=("London", "North West"))
+    return Problem(
+        n_candidates=3,
+        n_hosts=3,
+        pair_cand=i32([0, 1, 2]),
+        pair_host=i32([0, 1, 2]),
+        pair_rank=i32([1, 1, 1]),
+        pair_host_rank=i32([1, 1, 1]),
+        capacity=i32([1, 1, 1]),
+        min_placements=i32([0, 0, 0]),
+        host_region=i32([0, 0, 1]),
+        targets=targets,
+        candidate_labels=("C1", "C2", "C3"),
+        host_labels=("H1", "H2", "H3"),
+        region_labels=("London", "North West"),
+    )
 
 
-ATTRS = [{"sex": "female", "disability": "yes"}, {"sex": "male", "disability": "no"}, {"sex": "female", "disability": "no"}]
+ATTRS = [
+    {"sex": "female", "disability": "yes"},
+    {"sex": "male", "disability": "no"},
+    {"sex": "female", "disability": "no"},
+]
 OPTIONS = {"objective": "rank-sum", "stability": "none", "tie_break": "host-order", "time_limit": 10.0}
 
 
 def _apply(text: str, **kw):
-    return apply_variant(parse_variant(text), _problem(), OPTIONS, attributes=ATTRS,
-                         host_org_types=["acute", "ics", "acute"], **kw)
+    return apply_variant(
+        parse_variant(text), _problem(), OPTIONS, attributes=ATTRS, host_org_types=["acute", "ics", "acute"], **kw
+    )
 
 
 def test_applying_changes_targets_and_options() -> None:
@@ -152,20 +198,49 @@ def solved(engine):
     from placement.db.models import Target as TargetRow
     from placement.rounds import RoundOptions, solve_round
 
-    add_candidates(engine, [{"candidate_id": c, "sex": "female", "ethnic_group": "white" if i % 2 else "asian",
-                             "disability": "no"} for i, c in enumerate(WOMEN)]
-                   + [{"candidate_id": c, "sex": "male", "ethnic_group": "white", "disability": "yes" if i < 2 else "no",
-                       "score": 80.0} for i, c in enumerate(MEN)])
-    add_hosts(engine, [{"host_id": "H1", "capacity": 4, "region": "London"},
-                       {"host_id": "H2", "capacity": 4, "region": "North West"}])
+    add_candidates(
+        engine,
+        [
+            {"candidate_id": c, "sex": "female", "ethnic_group": "white" if i % 2 else "asian", "disability": "no"}
+            for i, c in enumerate(WOMEN)
+        ]
+        + [
+            {
+                "candidate_id": c,
+                "sex": "male",
+                "ethnic_group": "white",
+                "disability": "yes" if i < 2 else "no",
+                "score": 80.0,
+            }
+            for i, c in enumerate(MEN)
+        ],
+    )
+    add_hosts(
+        engine,
+        [
+            {"host_id": "H1", "capacity": 4, "region": "London"},
+            {"host_id": "H2", "capacity": 4, "region": "North West"},
+        ],
+    )
     # Men want H1, then H2; women want H2, then H1 — except ZZF3, who wants H1 first.
     prefs = [(c, "H1", 1) for c in MEN] + [(c, "H2", 2) for c in MEN]
     prefs += [(c, "H1", 1) if c == "ZZF3" else (c, "H2", 1) for c in WOMEN]
     prefs += [(c, "H2", 2) if c == "ZZF3" else (c, "H1", 2) for c in WOMEN]
     add_preferences(engine, prefs)
     with transaction(engine) as s:
-        s.add(TargetRow(cohort_id=resolve(s, None).id, name="women-per-region", scope="region=*", attribute="sex", value="female", min_share=0.6,
-                        max_share=None, strength="soft", weight=5.0))
+        s.add(
+            TargetRow(
+                cohort_id=resolve(s, None).id,
+                name="women-per-region",
+                scope="region=*",
+                attribute="sex",
+                value="female",
+                min_share=0.6,
+                max_share=None,
+                strength="soft",
+                weight=5.0,
+            )
+        )
     result = solve_round(engine, RoundOptions(time_limit=30.0))
     assert result.status == "OPTIMAL"
     return engine
@@ -197,7 +272,9 @@ def _flow_optimum(engine, number: int) -> tuple[int, int]:
 def test_the_base_column_is_the_rounds_own_audit_and_no_targets_is_the_flow_optimum(solved) -> None:
     with transaction(solved) as s:
         rounds_before = s.scalar(select(func.count()).select_from(Round))
-    comparison = compare_scenarios(solved, 1, ["no targets", "women-per-region min 0.75", "objective=generous"], workers=1)
+    comparison = compare_scenarios(
+        solved, 1, ["no targets", "women-per-region min 0.75", "objective=generous"], workers=1
+    )
     base, free, raised, generous = comparison["variants"]
     assert comparison["schema"] == "placement-scenario/1" and comparison["edition"] == "internal"
 
@@ -206,7 +283,8 @@ def test_the_base_column_is_the_rounds_own_audit_and_no_targets_is_the_flow_opti
     assert base["base"] and base["summary"] == audit["summary"] and base["headline"] == audit["headline"]
     assert base["flags"] == audit["flags"]
     assert [r["value"] for r in base["relative_likelihoods"]] == [
-        rl["value"] for ch in audit["characteristics"] for rl in ch["relative_likelihoods"]]
+        rl["value"] for ch in audit["characteristics"] for rl in ch["relative_likelihoods"]
+    ]
     assert base["base_targets"]["met"] == audit["summary"]["targets_met"]
 
     # Without targets the answer is the network optimum, checked by an independent min-cost flow.
@@ -250,8 +328,14 @@ def test_a_share_written_as_a_fraction_is_solved_and_reported_exactly(solved) ->
     assert "<svg" in render(comparison, "html").decode()
 
 
-VARIANTS = ["no targets", "women-per-region min 0.75", "women-per-region min 0.6", "objective=generous",
-            "women-per-region soft weight 50; stability=strict", "add disabled: disability=yes min 0.25 soft weight 3"]
+VARIANTS = [
+    "no targets",
+    "women-per-region min 0.75",
+    "women-per-region min 0.6",
+    "objective=generous",
+    "women-per-region soft weight 50; stability=strict",
+    "add disabled: disability=yes min 0.25 soft weight 3",
+]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -266,18 +350,23 @@ def test_each_variant_is_as_good_as_solving_it_alone(solved, workers) -> None:
     with transaction(solved) as s:
         record = read_round(s, 1)
     problem = record.inputs.problem
-    attributes = [{"sex": "female" if c in WOMEN else "male", "disability": "yes" if c in MEN[:2] else "no"}
-                  for c in record.inputs.candidate_ids]
+    attributes = [
+        {"sex": "female" if c in WOMEN else "male", "disability": "yes" if c in MEN[:2] else "no"}
+        for c in record.inputs.candidate_ids
+    ]
     for text, col in zip(VARIANTS, columns):
-        a = apply_variant(parse_variant(text), problem, record.options, attributes=attributes,
-                          host_org_types=[""] * problem.n_hosts)
+        a = apply_variant(
+            parse_variant(text), problem, record.options, attributes=attributes, host_org_types=[""] * problem.n_hosts
+        )
         alone = solve(a.problem, replace(RoundOptions.stored(a.options).solver_options(), tie_break="none"))
         assert (col["status"], col["objective"]) == (alone.status, alone.objective), text
         assert col["summary"]["placed"] == alone.placed
     # The same share as the round's: its answer is the round's own, nobody moves.
     same = columns[VARIANTS.index("women-per-region min 0.6")]
-    assert same["moved_summary"]["moved"] == 0 and same["rank_cost"] == compare_scenarios(
-        solved, 1, ["as solved"], workers=1)["variants"][0]["rank_cost"]
+    assert (
+        same["moved_summary"]["moved"] == 0
+        and same["rank_cost"] == compare_scenarios(solved, 1, ["as solved"], workers=1)["variants"][0]["rank_cost"]
+    )
 
 
 def _children() -> set[int]:
@@ -289,7 +378,9 @@ def _children() -> set[int]:
     for task in Path(f"/proc/{os.getpid()}/task").iterdir():
         with contextlib.suppress(OSError):
             out |= {int(p) for p in (task / "children").read_text().split()}
-    return {p for p in out if Path(f"/proc/{p}/stat").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"}
+    return {
+        p for p in out if Path(f"/proc/{p}/stat").exists() and Path(f"/proc/{p}/stat").read_text().split()[2] != "Z"
+    }
 
 
 def test_no_worker_outlives_a_comparison_that_fails_or_ends(solved) -> None:
@@ -311,7 +402,9 @@ def test_where_no_worker_can_start_this_process_solves_every_variant(solved, mon
     alone = compare_scenarios(solved, 1, ["no targets", "objective=generous"], workers=1)["variants"]
     fallen_back = compare_scenarios(solved, 1, ["no targets", "objective=generous"], workers=2)["variants"]
     for a, b in zip(alone, fallen_back):
-        assert {k: v for k, v in a.items() if k != "solve_seconds"} == {k: v for k, v in b.items() if k != "solve_seconds"}
+        assert {k: v for k, v in a.items() if k != "solve_seconds"} == {
+            k: v for k, v in b.items() if k != "solve_seconds"
+        }
 
 
 def test_variants_in_parallel_processes_give_the_same_figures(solved) -> None:
@@ -319,7 +412,9 @@ def test_variants_in_parallel_processes_give_the_same_figures(solved) -> None:
     alone = compare_scenarios(solved, 1, variants, workers=1)["variants"]
     parallel = compare_scenarios(solved, 1, variants, workers=2)["variants"]
     for a, b in zip(alone, parallel):
-        assert {k: v for k, v in a.items() if k != "solve_seconds"} == {k: v for k, v in b.items() if k != "solve_seconds"}
+        assert {k: v for k, v in a.items() if k != "solve_seconds"} == {
+            k: v for k, v in b.items() if k != "solve_seconds"
+        }
 
 
 def test_write_scenarios_logs_and_keeps_the_internal_edition_private(solved, tmp_path) -> None:
@@ -327,7 +422,9 @@ def test_write_scenarios_logs_and_keeps_the_internal_edition_private(solved, tmp
     assert path.name == "round-1-scenarios-internal.html" and stat.S_IMODE(path.stat().st_mode) == 0o600
     html = path.read_text()
     assert "OFFICIAL-SENSITIVE" in html and html.count("<svg") == 2 and "Who would move" in html
-    public = write_scenarios(solved, 1, ["no targets"], "json", tmp_path / "board.json", edition="publication", workers=1)
+    public = write_scenarios(
+        solved, 1, ["no targets"], "json", tmp_path / "board.json", edition="publication", workers=1
+    )
     assert stat.S_IMODE(public.stat().st_mode) == 0o644 and json.loads(public.read_text())["edition"] == "publication"
     with transaction(solved) as s:
         logs = [r.detail for r in s.scalars(select(AuditLog).where(AuditLog.action == "scenario"))]
@@ -336,15 +433,50 @@ def test_write_scenarios_logs_and_keeps_the_internal_edition_private(solved, tmp
 
 def test_cli_compare_writes_the_page_and_refuses_bad_variants_without_writing(solved, sqlite_url, tmp_path) -> None:
     runner = CliRunner()
-    ok = runner.invoke(cli, ["--db", sqlite_url, "scenario", "compare", "--base", "1", "--variant", "no targets",
-                             "--variant", "women-per-region soft weight 50", "--workers", "1", "--format", "json"])
+    ok = runner.invoke(
+        cli,
+        [
+            "--db",
+            sqlite_url,
+            "scenario",
+            "compare",
+            "--base",
+            "1",
+            "--variant",
+            "no targets",
+            "--variant",
+            "women-per-region soft weight 50",
+            "--workers",
+            "1",
+            "--format",
+            "json",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     out = tmp_path / "round-1-scenarios-internal.json"
     assert ok.stdout.strip() == str(out)
     assert [v["label"] for v in json.loads(out.read_text())["variants"]] == [
-        "as solved (round 1)", "no targets", "women-per-region soft weight 50"]
-    bad = runner.invoke(cli, ["--db", sqlite_url, "scenario", "compare", "--base", "1", "--variant", "no targets",
-                              "--variant", "men-per-region min 0.3", "--out", str(tmp_path / "x.html")])
+        "as solved (round 1)",
+        "no targets",
+        "women-per-region soft weight 50",
+    ]
+    bad = runner.invoke(
+        cli,
+        [
+            "--db",
+            sqlite_url,
+            "scenario",
+            "compare",
+            "--base",
+            "1",
+            "--variant",
+            "no targets",
+            "--variant",
+            "men-per-region min 0.3",
+            "--out",
+            str(tmp_path / "x.html"),
+        ],
+    )
     assert bad.exit_code == 1 and "no target named “men-per-region”" in bad.output and "women-per-region" in bad.output
     assert not (tmp_path / "x.html").exists()
     missing = runner.invoke(cli, ["--db", sqlite_url, "scenario", "compare", "--base", "7", "--variant", "no targets"])

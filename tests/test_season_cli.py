@@ -17,29 +17,41 @@ from placement.db.migrate import upgrade
 from placement.db.models import Candidate, Host, Placement, Round
 from placement.db.session import make_engine, transaction
 
-HOSTS = [("H1", "North Trust", "North West", 3), ("H2", "South Trust", "London", 2), ("H3", "East ICB", "East of England", 2),
-         ("H4", "West CSU", "South West", 2), ("H5", "Midlands Trust", "Midlands", 1)]
+HOSTS = [
+    ("H1", "North Trust", "North West", 3),
+    ("H2", "South Trust", "London", 2),
+    ("H3", "East ICB", "East of England", 2),
+    ("H4", "West CSU", "South West", 2),
+    ("H5", "Midlands Trust", "Midlands", 1),
+]
 CANDIDATES = [f"K{i:02d}" for i in range(1, 15)]
 
 
 def write_scheme(folder):
     folder.mkdir()
-    rows = ["candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,willing_to_relocate,"
-            "sex,ethnic_category,disability,career_changer,linked_with"]
+    rows = [
+        "candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,willing_to_relocate,"
+        "sex,ethnic_category,disability,career_changer,linked_with"
+    ]
     for i, cid in enumerate(CANDIDATES):
-        rows.append(f"{cid},Given{i},[bold]Family{i},{cid.lower()}@example.org,{90 - i},data;digital,London,yes,"
-                    f"{'female' if i % 2 else 'male'},A,no,no,")
+        rows.append(
+            f"{cid},Given{i},[bold]Family{i},{cid.lower()}@example.org,{90 - i},data;digital,London,yes,"
+            f"{'female' if i % 2 else 'male'},A,no,no,"
+        )
     (folder / "candidates.csv").write_text("\n".join(rows) + "\n")
-    (folder / "hosts.csv").write_text("host_id,name,org_type,region,capacity,specialisms,min_score,min_placements\n" + "".join(
-        f"{h},{name},acute,{region},{cap},data;digital,,\n" for h, name, region, cap in HOSTS))
+    (folder / "hosts.csv").write_text(
+        "host_id,name,org_type,region,capacity,specialisms,min_score,min_placements\n"
+        + "".join(f"{h},{name},acute,{region},{cap},data;digital,,\n" for h, name, region, cap in HOSTS)
+    )
     prefs = ["candidate_id,host_id,rank"]
     order = [h for h, *_ in HOSTS]
     for i, cid in enumerate(CANDIDATES):
-        mine = order[i % 3:] + order[: i % 3]  # everyone ranks all five, starting at H1, H2 or H3
+        mine = order[i % 3 :] + order[: i % 3]  # everyone ranks all five, starting at H1, H2 or H3
         prefs += [f"{cid},{h},{r}" for r, h in enumerate(mine, start=1)]
     (folder / "preferences.csv").write_text("\n".join(prefs) + "\n")
-    (folder / "targets.csv").write_text("name,scope,attribute,value,min_share,max_share,strength,weight\n"
-                                        "women-cohort,cohort,sex,female,0.4,,soft,5\n")
+    (folder / "targets.csv").write_text(
+        "name,scope,attribute,value,min_share,max_share,strength,weight\nwomen-cohort,cohort,sex,female,0.4,,soft,5\n"
+    )
     (folder / "pairs.csv").write_text("candidate_id,host_id,rule,reason\nK14,H5,require,agreed with the host\n")
 
 
@@ -51,8 +63,9 @@ class Season:
         self.accepted: dict[str, tuple[str, int]] = {}  # who accepted where in which round: they stay there
 
     def run(self, *args, code=0):
-        res = CliRunner().invoke(__import__("placement.cli", fromlist=["cli"]).cli, ["--db", self.url, *args],
-                                 catch_exceptions=False)
+        res = CliRunner().invoke(
+            __import__("placement.cli", fromlist=["cli"]).cli, ["--db", self.url, *args], catch_exceptions=False
+        )
         assert res.exit_code == code, f"{args}: {res.output}"
         return res.output
 
@@ -87,14 +100,18 @@ class Season:
             assert view["state"] == rounds[n]
             assert {p["candidate_id"]: (p["host_id"], p["offer"]) for p in view["placements"]} == placed[n]
             assert all(p["candidate_name"] and p["host_name"] for p in view["placements"])
-            assert sum(h["placed"] for h in view["hosts"]) == len(placed[n]) == view["placed"] == view["totals"]["placed"]
+            assert (
+                sum(h["placed"] for h in view["hosts"]) == len(placed[n]) == view["placed"] == view["totals"]["placed"]
+            )
             assert view["totals"]["unplaced"] == len(view["unplaced"]) == view["unplaced_count"]
             for h in view["hosts"]:
                 assert h["placed"] == sum(1 for hid, _ in placed[n].values() if hid == h["host_id"]) <= h["capacity"]
             assert {u["candidate_id"] for u in view["unplaced"]}.isdisjoint(placed[n])
         status = self.json("status")
         assert status["latest_approved"] == latest
-        assert status["rounds"] == {st: list(rounds.values()).count(st) for st in ("proposal", "approved", "superseded")}
+        assert status["rounds"] == {
+            st: list(rounds.values()).count(st) for st in ("proposal", "approved", "superseded")
+        }
         if latest is not None:
             counts = Counter(st for _, st in placed[latest].values())
             assert status["offers"] == {st: counts.get(st, 0) for st in ("offered", "accepted", "declined", "released")}
@@ -106,7 +123,8 @@ class Season:
             card = self.json("candidate", "show", cid)
             assert card["state"] == ("withdrawn" if cid in withdrawn else "active")
             assert {o["round"]: (o["host_id"], o["offer"]) for o in card["offers"]} == {
-                n: placed[n][cid] for n in placed if cid in placed[n]}
+                n: placed[n][cid] for n in placed if cid in placed[n]
+            }
             assert "sex" not in json.dumps(card)  # special category data only with --include-sensitive
             if latest is not None and cid in placed[latest]:
                 assert status["latest_approved"] in {o["round"] for o in card["offers"]}
@@ -114,7 +132,9 @@ class Season:
         for n in sorted(rounds):
             for cid, (hid, since) in self.accepted.items():
                 if n >= since:
-                    assert placed[n].get(cid) == (hid, "accepted"), f"{cid} accepted {hid} but round {n} has {placed[n].get(cid)}"
+                    assert placed[n].get(cid) == (hid, "accepted"), (
+                        f"{cid} accepted {hid} but round {n} has {placed[n].get(cid)}"
+                    )
 
     def latest_offers(self, number):
         return {p["candidate_id"]: p for p in self.json("round", "show", str(number))["placements"]}
@@ -140,14 +160,19 @@ def test_a_whole_season(any_db_url, tmp_path):
     ids = sorted(r1)
     accept, decline, change, release, withdraw = ids[0:3], ids[3], ids[4], ids[5], ids[6]
     answers = tmp_path / "answers.csv"
-    answers.write_text("candidate_id,response\n" + "".join(f"{c},accept\n" for c in [*accept, change, release])
-                       + f"{decline},decline\n")
+    answers.write_text(
+        "candidate_id,response\n"
+        + "".join(f"{c},accept\n" for c in [*accept, change, release])
+        + f"{decline},decline\n"
+    )
     assert "Recorded 6 answers" in season.run("offer", "import", str(answers))
     season.accepted.update({c: (r1[c]["host_id"], 1) for c in [*accept, change, release]})
     season.check()
 
     # A changed answer, a released offer, a withdrawn candidate (who held an offer).
-    assert "is now declined (was accepted)" in season.run("offer", "change", change, "decline", "--reason", "changed their mind")
+    assert "is now declined (was accepted)" in season.run(
+        "offer", "change", change, "decline", "--reason", "changed their mind"
+    )
     season.accepted.pop(change)
     assert "released" in season.run("offer", "release", release, "--reason", "failed pre-employment checks")
     season.accepted.pop(release)
@@ -156,7 +181,10 @@ def test_a_whole_season(any_db_url, tmp_path):
     season.check()
     card = season.json("candidate", "show", change)
     assert [(e["action"], e["before"], e["after"]) for e in card["events"]] == [
-        ("approve", "proposed", "offered"), ("accept", "offered", "accepted"), ("change", "accepted", "declined")]
+        ("approve", "proposed", "offered"),
+        ("accept", "offered", "accepted"),
+        ("change", "accepted", "declined"),
+    ]
     assert card["events"][-1]["reason"] == "changed their mind"
 
     # Round 2: approved, then the approval revoked before any answer, then approved again.

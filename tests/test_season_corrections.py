@@ -24,9 +24,13 @@ from tests.helpers.dbseed import seed
 
 def three_for_two(engine, **kw):
     # H1 has two places, H2 one; four candidates rank H1 then H2.
-    seed(engine, [{"candidate_id": f"C{i}", "score": 90 - i} for i in range(1, 5)],
-         [{"host_id": "H1", "capacity": 2}, {"host_id": "H2", "capacity": 1}],
-         [(f"C{i}", h, r) for i in range(1, 5) for r, h in enumerate(("H1", "H2"), start=1)], **kw)
+    seed(
+        engine,
+        [{"candidate_id": f"C{i}", "score": 90 - i} for i in range(1, 5)],
+        [{"host_id": "H1", "capacity": 2}, {"host_id": "H2", "capacity": 1}],
+        [(f"C{i}", h, r) for i in range(1, 5) for r, h in enumerate(("H1", "H2"), start=1)],
+        **kw,
+    )
 
 
 def states(engine) -> dict[int, str]:
@@ -38,8 +42,12 @@ def test_every_correction_needs_a_reason(engine):
     three_for_two(engine)
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
-    for call in (lambda: revoke_approval(engine, 1, " "), lambda: release_offer(engine, "C1", ""),
-                 lambda: change_answer(engine, "C1", "accept", ""), lambda: withdraw_candidate(engine, "C1", "")):
+    for call in (
+        lambda: revoke_approval(engine, 1, " "),
+        lambda: release_offer(engine, "C1", ""),
+        lambda: change_answer(engine, "C1", "accept", ""),
+        lambda: withdraw_candidate(engine, "C1", ""),
+    ):
         with pytest.raises(RoundError, match="needs a reason"):
             call()
 
@@ -106,9 +114,22 @@ def test_revoke_only_the_latest_approval_and_only_before_an_answer(engine):
 
 
 def test_change_withdraw_and_removals(engine):
-    three_for_two(engine, targets=[{"name": "women", "scope": "cohort", "attribute": "sex", "value": "female", "min_share": 0.5,
-                                        "max_share": None, "strength": "soft", "weight": 1.0}],
-                  pairs=[("C4", "H2", "forbid", "conflict of interest")])
+    three_for_two(
+        engine,
+        targets=[
+            {
+                "name": "women",
+                "scope": "cohort",
+                "attribute": "sex",
+                "value": "female",
+                "min_share": 0.5,
+                "max_share": None,
+                "strength": "soft",
+                "weight": 1.0,
+            }
+        ],
+        pairs=[("C4", "H2", "forbid", "conflict of interest")],
+    )
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
     record_response(engine, "C1", "accept")
@@ -127,8 +148,10 @@ def test_change_withdraw_and_removals(engine):
     with transaction(engine) as s:
         assert s.scalars(select(Target)).all() == [] and s.scalars(select(PairRule)).all() == []
         subjects = list(s.scalars(select(SeasonEvent.subject).where(SeasonEvent.action == "remove")))
-    assert subjects == ["target women: sex = female, at least 0.5, soft, in cohort",
-                        "pair forbid C4 at H2 (conflict of interest)"]
+    assert subjects == [
+        "target women: sex = female, at least 0.5, soft, in cohort",
+        "pair forbid C4 at H2 (conflict of interest)",
+    ]
     status = season_status(engine)
     assert status.candidates["withdrawn"] == 1 and status.offers["released"] == 1 and status.offers["declined"] == 1
     host = show_host(engine, "H1")

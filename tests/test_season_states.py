@@ -38,8 +38,13 @@ def log(engine, action="solve") -> list[str]:
 
 
 def two_required_at_one_place(engine):
-    seed(engine, [{"candidate_id": "C1"}, {"candidate_id": "C2"}], [{"host_id": "H1", "capacity": 1}],
-         [("C1", "H1", 1), ("C2", "H1", 1)], pairs=[("C1", "H1", "require", ""), ("C2", "H1", "require", "")])
+    seed(
+        engine,
+        [{"candidate_id": "C1"}, {"candidate_id": "C2"}],
+        [{"host_id": "H1", "capacity": 1}],
+        [("C1", "H1", 1), ("C2", "H1", 1)],
+        pairs=[("C1", "H1", "require", ""), ("C2", "H1", "require", "")],
+    )
 
 
 def test_an_infeasible_solve_stores_no_round_prints_its_diagnosis_and_exits_3(engine, sqlite_url):
@@ -62,8 +67,16 @@ def test_an_infeasible_solve_stores_no_round_prints_its_diagnosis_and_exits_3(en
 def _unknown(problem, options, **_kw):
     from placement.solver.problem import Solution
 
-    return Solution(status="UNKNOWN", chosen=np.zeros(0, np.int32), placed=0, rank_sum=0, objective={}, bound={},
-                    solve_seconds=options.time_limit, method="cp-sat")
+    return Solution(
+        status="UNKNOWN",
+        chosen=np.zeros(0, np.int32),
+        placed=0,
+        rank_sum=0,
+        objective={},
+        bound={},
+        solve_seconds=options.time_limit,
+        method="cp-sat",
+    )
 
 
 def test_no_answer_within_the_time_limit_exits_4_and_leaves_the_proposal_standing(engine, sqlite_url, monkeypatch):
@@ -93,8 +106,12 @@ def test_an_interrupted_solve_exits_130_and_a_usage_error_exits_1(engine, sqlite
 
 
 def test_an_approved_round_stays_approved_and_only_proposals_are_superseded(engine):
-    seed(engine, [{"candidate_id": c} for c in ("C1", "C2", "C3")], [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}],
-         [(c, h, r) for c in ("C1", "C2", "C3") for r, h in enumerate(("H1", "H2"), start=1)])
+    seed(
+        engine,
+        [{"candidate_id": c} for c in ("C1", "C2", "C3")],
+        [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}],
+        [(c, h, r) for c in ("C1", "C2", "C3") for r, h in enumerate(("H1", "H2"), start=1)],
+    )
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
     record_response(engine, "C1", "decline")
@@ -106,9 +123,12 @@ def test_an_approved_round_stays_approved_and_only_proposals_are_superseded(engi
 
 def test_offered_and_accepted_placements_are_named_by_their_state_in_diagnosis_and_explain(engine, sqlite_url):
     # Round 1: C1 and C2 at H1 (2 places), C3 at H2. C1 accepts, C2 has not answered, C3 declines.
-    seed(engine, [{"candidate_id": c, "score": 90 - i} for i, c in enumerate(("C1", "C2", "C3"))],
-         [{"host_id": "H1", "capacity": 2}, {"host_id": "H2", "capacity": 1}],
-         [("C1", "H1", 1), ("C2", "H1", 1), ("C3", "H1", 1), ("C3", "H2", 2)])
+    seed(
+        engine,
+        [{"candidate_id": c, "score": 90 - i} for i, c in enumerate(("C1", "C2", "C3"))],
+        [{"host_id": "H1", "capacity": 2}, {"host_id": "H2", "capacity": 1}],
+        [("C1", "H1", 1), ("C2", "H1", 1), ("C3", "H1", 1), ("C3", "H2", 2)],
+    )
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
     record_response(engine, "C1", "accept")
@@ -123,7 +143,10 @@ def test_offered_and_accepted_placements_are_named_by_their_state_in_diagnosis_a
     assert "not eligible: the candidate declined this host's offer in round 1." in text
     assert "C1" not in text and "C2" not in text  # other candidates are never named to the candidate
     assert ".." not in text and " you" not in text
-    assert "In round 1, C2 was placed at H1 (their choice ranked 1); the offer is offered." in explain(engine, "C2").render()
+    assert (
+        "In round 1, C2 was placed at H1 (their choice ranked 1); the offer is offered."
+        in explain(engine, "C2").render()
+    )
     # Cut H1 to one place: the diagnosis names each holder by the state their offer is in.
     with transaction(engine) as s:
         s.scalar(select(HostPlace).join(Host, Host.id == HostPlace.host_pk).where(Host.host_id == "H1")).capacity = 1
@@ -140,9 +163,19 @@ def test_solve_summary_labels_the_objective_and_lists_every_blocking_pair_count(
     from placement.cli.solve import print_round_summary
     from placement.rounds import RoundResult
 
-    result = RoundResult(round=1, status="OPTIMAL", placed=3, unplaced=0, rank_sum=83, objective={"placed": 3, "rank_cost": 85.0},
-                         bound={}, solve_seconds=0.1, blocking_pairs=[[f"C{i}", "H1"] for i in range(29)], targets=[],
-                         method="cp-sat")
+    result = RoundResult(
+        round=1,
+        status="OPTIMAL",
+        placed=3,
+        unplaced=0,
+        rank_sum=83,
+        objective={"placed": 3, "rank_cost": 85.0},
+        bound={},
+        solve_seconds=0.1,
+        blocking_pairs=[[f"C{i}", "H1"] for i in range(29)],
+        targets=[],
+        method="cp-sat",
+    )
     console = Console(record=True, width=200)
     print_round_summary(result, console)
     out = console.export_text()
@@ -164,23 +197,40 @@ def test_a_dry_run_import_creates_no_database_file(tmp_path):
     db = tmp_path / "new.db"
     csv = tmp_path / "hosts.csv"
     csv.write_text("host_id,name,org_type,region,capacity,specialisms\nH1,Host One,acute,London,2,data\n")
-    res = CliRunner().invoke(cli, ["--db", f"sqlite:///{db}", "import", "hosts", str(csv), "--dry-run"], catch_exceptions=False)
+    res = CliRunner().invoke(
+        cli, ["--db", f"sqlite:///{db}", "import", "hosts", str(csv), "--dry-run"], catch_exceptions=False
+    )
     assert res.exit_code == 0, res.output
     assert not db.exists() and "nothing was created" in res.output
 
 
-@pytest.mark.parametrize("answers, problems", [
-    ("candidate_id,response\nC1,Yes\nC9,accept\nC2,accepted\nC2,decline\n",
-     ["row 2, column 'response': is not a recognised response (value 'Yes')",
-      "row 3, column 'candidate_id': There is no candidate 'C9'",
-      "row 4, column 'response': is not a recognised response (value 'accepted')"]),
-    ("candidate_id,response\nC1,accept\nC1,decline\nC3,decline\n",
-     ["row 3, column 'candidate_id': answers for the same candidate as row 2",
-      "row 4, column 'candidate_id': C3 has no offer in round 1"]),
-])
+@pytest.mark.parametrize(
+    "answers, problems",
+    [
+        (
+            "candidate_id,response\nC1,Yes\nC9,accept\nC2,accepted\nC2,decline\n",
+            [
+                "row 2, column 'response': is not a recognised response (value 'Yes')",
+                "row 3, column 'candidate_id': There is no candidate 'C9'",
+                "row 4, column 'response': is not a recognised response (value 'accepted')",
+            ],
+        ),
+        (
+            "candidate_id,response\nC1,accept\nC1,decline\nC3,decline\n",
+            [
+                "row 3, column 'candidate_id': answers for the same candidate as row 2",
+                "row 4, column 'candidate_id': C3 has no offer in round 1",
+            ],
+        ),
+    ],
+)
 def test_offer_import_lists_every_bad_row_and_records_nothing(engine, sqlite_url, tmp_path, answers, problems):
-    seed(engine, [{"candidate_id": c} for c in ("C1", "C2", "C3")], [{"host_id": "H1", "capacity": 2}],
-         [("C1", "H1", 1), ("C2", "H1", 1)])
+    seed(
+        engine,
+        [{"candidate_id": c} for c in ("C1", "C2", "C3")],
+        [{"host_id": "H1", "capacity": 2}],
+        [("C1", "H1", 1), ("C2", "H1", 1)],
+    )
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
     path = tmp_path / "answers.csv"
@@ -194,13 +244,19 @@ def test_offer_import_lists_every_bad_row_and_records_nothing(engine, sqlite_url
 
 
 def test_offer_import_with_a_mapping(engine, sqlite_url, tmp_path):
-    seed(engine, [{"candidate_id": c} for c in ("C1", "C2")], [{"host_id": "H1", "capacity": 2}],
-         [("C1", "H1", 1), ("C2", "H1", 1)])
+    seed(
+        engine,
+        [{"candidate_id": c} for c in ("C1", "C2")],
+        [{"host_id": "H1", "capacity": 2}],
+        [("C1", "H1", 1), ("C2", "H1", 1)],
+    )
     solve_round(engine)
     approve_round(engine, 1, "Sam Lead")
     (tmp_path / "answers.csv").write_text("Ref,Outcome\nC1,Yes\nC2,No\n")
-    (tmp_path / "map.toml").write_text('[answers.columns]\n"Ref" = "candidate_id"\n"Outcome" = "response"\n'
-                                       '[answers.values.response]\n"Yes" = "accept"\n"No" = "decline"\n')
+    (tmp_path / "map.toml").write_text(
+        '[answers.columns]\n"Ref" = "candidate_id"\n"Outcome" = "response"\n'
+        '[answers.values.response]\n"Yes" = "accept"\n"No" = "decline"\n'
+    )
     res = run(sqlite_url, "offer", "import", str(tmp_path / "answers.csv"), "--mapping", str(tmp_path / "map.toml"))
     assert res.exit_code == 0, res.output
     assert "Recorded 2 answers from answers.csv (round 1): 1 accepted, 1 declined." in res.output
@@ -212,8 +268,14 @@ def test_offer_import_with_a_mapping(engine, sqlite_url, tmp_path):
 def test_import_problems_are_listed_file_by_file_in_row_order():
     from placement.errors import InputError, RowProblem
 
-    err = InputError([RowProblem("b.csv", 9, "x", None, "p", "f"), RowProblem("a.csv", 7, "x", None, "p", "f"),
-                      RowProblem("b.csv", 2, "x", None, "p", "f"), RowProblem("b.csv", None, None, None, "p", "f")])
+    err = InputError(
+        [
+            RowProblem("b.csv", 9, "x", None, "p", "f"),
+            RowProblem("a.csv", 7, "x", None, "p", "f"),
+            RowProblem("b.csv", 2, "x", None, "p", "f"),
+            RowProblem("b.csv", None, None, None, "p", "f"),
+        ]
+    )
     assert [(p.file, p.row) for p in err.problems] == [("b.csv", None), ("b.csv", 2), ("b.csv", 9), ("a.csv", 7)]
 
 

@@ -25,9 +25,16 @@ def tiny(n_c: int = 3, n_h: int = 2, pairs=(), capacity=(1, 1), **kw) -> Problem
     """A hand-made problem: pairs as (candidate, host, rank)."""
     c, h, r = (np.array(v, np.int32) for v in zip(*pairs)) if pairs else (np.zeros(0, np.int32),) * 3
     return Problem(
-        n_candidates=n_c, n_hosts=n_h, pair_cand=c, pair_host=h, pair_rank=r, pair_host_rank=np.ones(len(c), np.int32),
-        capacity=np.array(capacity, np.int32), min_placements=np.zeros(n_h, np.int32),
-        host_region=np.arange(n_h, dtype=np.int32), **kw,
+        n_candidates=n_c,
+        n_hosts=n_h,
+        pair_cand=c,
+        pair_host=h,
+        pair_rank=r,
+        pair_host_rank=np.ones(len(c), np.int32),
+        capacity=np.array(capacity, np.int32),
+        min_placements=np.zeros(n_h, np.int32),
+        host_region=np.arange(n_h, dtype=np.int32),
+        **kw,
     )
 
 
@@ -127,7 +134,8 @@ def test_awkward_shares_and_weights_stay_exact() -> None:
         at0 = [q for q in chosen if q < 4]
         N0 = sum(1 for q in at0 if not member[q])
         want = Fraction(5, 2) * max(Fraction(0), Fraction(1, 3) * S - M) + Fraction(7, 10) * max(
-            Fraction(0), N0 - Fraction(3, 5) * len(at0))
+            Fraction(0), N0 - Fraction(3, 5) * len(at0)
+        )
         assert Fraction(ev.penalty_scaled, ev.K) == want
 
 
@@ -135,8 +143,12 @@ def test_check_validity_names_each_broken_rule() -> None:
     pairs = [(0, 0, 1), (0, 1, 2), (1, 0, 1), (2, 1, 1)]
     member = np.array([False, False, False])
     t = Target("hard", "host=0", np.array([0], np.int32), member, 0.5, None, True)
-    p = replace(tiny(3, 2, pairs, capacity=(1, 1), targets=(t,)), required=np.array([3], np.int32),
-                links=np.array([[1, 2]], np.int32), min_placements=np.array([0, 1], np.int32))
+    p = replace(
+        tiny(3, 2, pairs, capacity=(1, 1), targets=(t,)),
+        required=np.array([3], np.int32),
+        links=np.array([[1, 2]], np.int32),
+        min_placements=np.array([0, 1], np.int32),
+    )
     kinds = {v.kind for v in check_validity(p, [0, 1, 2], Options(hard_min_placements=True))}
     # candidate 0 twice; host 0 over capacity; pair 3 required; 1 and 2 not in one region; target missed.
     assert kinds == {"candidate-twice", "capacity", "required", "link", "target"}
@@ -285,8 +297,13 @@ def test_unreachable_network_count_is_found_by_pricing_not_by_widening_the_exact
     n = 8
     member = np.zeros(n, bool)
     member[:3] = True
-    p = tiny(n, 2, [(c, h, h + 1) for c in range(n) for h in (0, 1)], capacity=(4, 4),
-             targets=(Target("members", "cohort", np.array([0, 1], np.int32), member, 0.75, None, True),))
+    p = tiny(
+        n,
+        2,
+        [(c, h, h + 1) for c in range(n) for h in (0, 1)],
+        capacity=(4, 4),
+        targets=(Target("members", "cohort", np.array([0, 1], np.int32), member, 0.75, None, True),),
+    )
     notes: list[str] = []
     sol = solve(p, Options(), notes.append, force_exact=True)
     assert sol.status == "OPTIMAL" and sol.placed == 4

@@ -56,20 +56,27 @@ def make_problem(
     )
 
 
-def women_target(n_candidates: int, women: list[int], hosts: list[int], *, min_share=0.4, max_share=None, scope="region=London") -> Target:
+def women_target(
+    n_candidates: int, women: list[int], hosts: list[int], *, min_share=0.4, max_share=None, scope="region=London"
+) -> Target:
     member = np.zeros(n_candidates, bool)
     member[women] = True
     return Target(
-        name="women-per-region", scope=scope, scope_hosts=np.array(hosts, np.int32), member=member,
-        min_share=min_share, max_share=max_share, hard=True, attribute="sex", value="female",
+        name="women-per-region",
+        scope=scope,
+        scope_hosts=np.array(hosts, np.int32),
+        member=member,
+        min_share=min_share,
+        max_share=max_share,
+        hard=True,
+        attribute="sex",
+        value="female",
     )
 
 
 def no_personal_sex_data(sentences: list[str], problem: Problem) -> bool:
     """No sentence puts a named candidate next to the counted value."""
-    return not any(
-        label in s and "female" in s for s in sentences for label in problem.candidate_labels
-    )
+    return not any(label in s and "female" in s for s in sentences for label in problem.candidate_labels)
 
 
 # --------------------------------------------------------------------------- crafted conflicts
@@ -97,9 +104,7 @@ def test_hard_target_that_the_eligible_members_cannot_meet():
     # RX0 (London) must take 3 (hard lower quota); only 1 of the 3 candidates eligible there is a woman,
     # so at most 2 can be placed in London while keeping 40% women. RX1 elsewhere is irrelevant.
     target = women_target(6, women=[0, 5], hosts=[0])
-    problem = make_problem(
-        [[0], [0], [0], [1], [1], [1]], [4, 4], regions=[0, 1], mins=[3, 1], targets=(target,)
-    )
+    problem = make_problem([[0], [0], [0], [1], [1], [1]], [4, 4], regions=[0, 1], mins=[3, 1], targets=(target,))
     options = Options(hard_min_placements=True)
     assert find_conflict(problem, options).groups == (("min_placements", 0), ("target", 0))
     sentences = diagnose(problem, options)
@@ -147,7 +152,9 @@ def test_hard_lower_quota_above_eligible_supply():
     options = Options(hard_min_placements=True)
     assert find_conflict(problem, options).groups == (("min_placements", 0),)
     sentences = diagnose(problem, options)
-    assert sentences[0] == "RX0 needs at least 3 placements (hard lower quota) but only 2 candidates are eligible there."
+    assert (
+        sentences[0] == "RX0 needs at least 3 placements (hard lower quota) but only 2 candidates are eligible there."
+    )
     assert sentences[-1].startswith("This constraint cannot hold even on its own")
     # Soft lower quotas are not constraints at all.
     assert find_conflict(problem, Options()).status == "feasible"
@@ -183,8 +190,9 @@ def test_candidate_required_at_one_host_and_accepted_at_another():
 
 def test_a_capacity_cut_below_held_offers_names_each_by_its_state_and_the_command_that_resolves_it():
     # RX0 now has 2 places; C0000 and C0001 accepted there, C0002 holds an offer not yet answered.
-    problem = make_problem([[0], [0], [0], [1]], [2, 1], fixed=[(0, 0), (1, 0), (2, 0)],
-                           fixed_states=("accepted", "accepted", "offered"))
+    problem = make_problem(
+        [[0], [0], [0], [1]], [2, 1], fixed=[(0, 0), (1, 0), (2, 0)], fixed_states=("accepted", "accepted", "offered")
+    )
     sentences = diagnose(problem, Options())
     assert sentences[0] == (
         "RX0 now has 2 places but 3 candidates hold placements there: C0000 (accepted), C0001 (accepted), "
@@ -193,7 +201,8 @@ def test_a_capacity_cut_below_held_offers_names_each_by_its_state_and_the_comman
     )
     problem = make_problem([[0], [0], [0]], [2], fixed=[(0, 0), (1, 0), (2, 0)], fixed_states=("accepted",) * 3)
     assert diagnose(problem, Options())[0].startswith(
-        "RX0 now has 2 places but 3 candidates accepted there: C0000, C0001, C0002.")
+        "RX0 now has 2 places but 3 candidates accepted there: C0000, C0001, C0002."
+    )
     # Nowhere is an offered placement called accepted.
     problem = make_problem([[0], [0]], [1], fixed=[(0, 0), (1, 0)], fixed_states=("offered", "offered"))
     words = " ".join(diagnose(problem, Options()))
@@ -343,8 +352,15 @@ def brute_feasible(problem: Problem, options: Options, groups: list[tuple[str, i
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(
     problem=problems(
-        max_candidates=5, max_hosts=3, max_rank=3, required=True, fixed=True, links=True,
-        min_placements=True, targets=True, hard_targets=True,
+        max_candidates=5,
+        max_hosts=3,
+        max_rank=3,
+        required=True,
+        fixed=True,
+        links=True,
+        min_placements=True,
+        targets=True,
+        hard_targets=True,
     ),
     hard_min=st.booleans(),
     stability=st.sampled_from(["none", "strict"]),

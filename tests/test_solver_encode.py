@@ -9,8 +9,14 @@ from placement.solver import encode as E
 
 
 def cand(cid, score=70.0, spec=("data",), region="London", relocate=True, linked=None, **attrs):
-    base = {"sex": "not_known", "ethnic_group": "not_known", "minority_ethnic": "not_known",
-            "disability": "not_known", "career_changer": "not_known", "home_region": region}
+    base = {
+        "sex": "not_known",
+        "ethnic_group": "not_known",
+        "minority_ethnic": "not_known",
+        "disability": "not_known",
+        "career_changer": "not_known",
+        "home_region": region,
+    }
     base.update(attrs)
     return CandidateRec(cid, score, frozenset(spec), region, relocate, linked, base)
 
@@ -26,10 +32,22 @@ def reasons(enc):
 def test_each_eligibility_rule_drops_with_its_reason():
     scheme = Scheme(
         candidates=[cand("A", score=50, region="London", relocate=False), cand("B", spec=("technology",))],
-        hosts=[host("H1", min_score=60), host("H2", region="North West"), host("H3"), host("H4", cap=0),
-               host("H5", spec=("technology",))],
-        preferences=[("A", "H1", 1), ("A", "H2", 2), ("A", "H3", 3), ("A", "H4", 4), ("A", "H5", 5),
-                     ("B", "H3", 1), ("B", "H5", 2)],
+        hosts=[
+            host("H1", min_score=60),
+            host("H2", region="North West"),
+            host("H3"),
+            host("H4", cap=0),
+            host("H5", spec=("technology",)),
+        ],
+        preferences=[
+            ("A", "H1", 1),
+            ("A", "H2", 2),
+            ("A", "H3", 3),
+            ("A", "H4", 4),
+            ("A", "H5", 5),
+            ("B", "H3", 1),
+            ("B", "H5", 2),
+        ],
         host_rankings={"H5": {"A": 1}},  # H5 listed A only, so B is not on its list
     )
     enc = E.encode(scheme)
@@ -41,7 +59,10 @@ def test_each_eligibility_rule_drops_with_its_reason():
     assert "no specialism in common" in r[("B", "H3")]
     assert "did not list this candidate" in r[("B", "H5")]
     # Only A-H3 survives, at A's 3rd position.
-    pairs = [(enc.candidate_ids[c], enc.host_ids[h], int(rk)) for c, h, rk in zip(enc.problem.pair_cand, enc.problem.pair_host, enc.problem.pair_rank)]
+    pairs = [
+        (enc.candidate_ids[c], enc.host_ids[h], int(rk))
+        for c, h, rk in zip(enc.problem.pair_cand, enc.problem.pair_host, enc.problem.pair_rank)
+    ]
     assert pairs == [("A", "H3", 3)]
     assert enc.eligible_candidates() == ["A"]
 
@@ -49,7 +70,10 @@ def test_each_eligibility_rule_drops_with_its_reason():
 def test_rank_is_position_in_the_candidates_list_gaps_removed():
     scheme = Scheme([cand("A")], [host("H1"), host("H2")], [("A", "H2", 10), ("A", "H1", 3)])
     enc = E.encode(scheme)
-    got = {enc.host_ids[h]: (int(r), int(g)) for h, r, g in zip(enc.problem.pair_host, enc.problem.pair_rank, enc.pair_given_rank)}
+    got = {
+        enc.host_ids[h]: (int(r), int(g))
+        for h, r, g in zip(enc.problem.pair_host, enc.problem.pair_rank, enc.pair_given_rank)
+    }
     assert got == {"H1": (1, 3), "H2": (2, 10)}
 
 
@@ -61,7 +85,10 @@ def test_host_order_from_ranking_else_scores_with_ties():
         host_rankings={"H2": {"A": 1, "B": 2, "C": 2}},
     )
     enc = E.encode(scheme)
-    hr = {(enc.candidate_ids[c], enc.host_ids[h]): int(r) for c, h, r in zip(enc.problem.pair_cand, enc.problem.pair_host, enc.problem.pair_host_rank)}
+    hr = {
+        (enc.candidate_ids[c], enc.host_ids[h]): int(r)
+        for c, h, r in zip(enc.problem.pair_cand, enc.problem.pair_host, enc.problem.pair_host_rank)
+    }
     assert hr[("B", "H1")] < hr[("A", "H1")] == hr[("C", "H1")]  # by score, equal scores tie
     assert hr[("A", "H2")] == 1 and hr[("B", "H2")] == hr[("C", "H2")] == 2  # the host's own list
 
@@ -85,8 +112,11 @@ def test_forbid_require_fixed_and_declines():
 
 
 def test_withdrawn_candidates_and_broken_links():
-    scheme = Scheme([cand("A", linked="B"), cand("B", linked="A"), cand("C", linked="D"), cand("D", linked="C")],
-                    [host("H1")], [(c, "H1", 1) for c in "ABCD"])
+    scheme = Scheme(
+        [cand("A", linked="B"), cand("B", linked="A"), cand("C", linked="D"), cand("D", linked="C")],
+        [host("H1")],
+        [(c, "H1", 1) for c in "ABCD"],
+    )
     enc = E.encode(scheme, History(withdrawn={"D"}))
     assert enc.candidate_ids == ["A", "B", "C"]
     assert enc.problem.links.tolist() == [[0, 1]]
@@ -96,12 +126,18 @@ def test_withdrawn_candidates_and_broken_links():
 def test_targets_expand_per_scope_value():
     scheme = Scheme(
         [cand("A", sex="female"), cand("B", sex="male")],
-        [host("H1", region="London"), host("H2", region="North West", org="ics"), host("H3", region="London", org="ics")],
+        [
+            host("H1", region="London"),
+            host("H2", region="North West", org="ics"),
+            host("H3", region="London", org="ics"),
+        ],
         [("A", "H1", 1), ("B", "H2", 1)],
-        targets=[TargetRec("women", "region=*", "sex", "female", 0.4, None, "soft", 5.0),
-                 TargetRec("ics", "org_type=ics", "sex", "female", None, 0.9, "hard"),
-                 TargetRec("one", "host=H3", "sex", "female", 0.5, None, "hard"),
-                 TargetRec("all", "cohort", "sex", "female", 0.2, None, "soft", 1.0)],
+        targets=[
+            TargetRec("women", "region=*", "sex", "female", 0.4, None, "soft", 5.0),
+            TargetRec("ics", "org_type=ics", "sex", "female", None, 0.9, "hard"),
+            TargetRec("one", "host=H3", "sex", "female", 0.5, None, "hard"),
+            TargetRec("all", "cohort", "sex", "female", 0.2, None, "soft", 1.0),
+        ],
     )
     enc = E.encode(scheme)
     got = [(t.name, t.scope, sorted(enc.host_ids[i] for i in t.scope_hosts), t.hard) for t in enc.problem.targets]

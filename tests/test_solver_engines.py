@@ -32,7 +32,9 @@ def test_engines_agree_and_are_recorded(binding_db, sqlite_url) -> None:
     run = CliRunner().invoke
     answers = {}
     for engine in ("highs", "cp-sat", "auto"):
-        res = run(cli, ["--db", sqlite_url, "solve", "--allow-quota", "--engine", engine, "--json"], catch_exceptions=False)
+        res = run(
+            cli, ["--db", sqlite_url, "solve", "--allow-quota", "--engine", engine, "--json"], catch_exceptions=False
+        )
         assert res.exit_code == 0, res.output
         summary = json.loads(res.output)
         assert summary["status"] == "OPTIMAL", summary

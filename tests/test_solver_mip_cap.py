@@ -146,7 +146,8 @@ def test_a_script_without_main_guard_is_not_rerun_in_the_child(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(repo), str(repo / "src")])}
     env.pop("PLACEMENT_HIGHS_LOG", None)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env,
-                          cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["top level ran", "child 0"]

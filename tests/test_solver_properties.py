@@ -133,42 +133,58 @@ def test_targets_match_brute_force(p: Problem) -> None:
 
 
 @FAST
-@given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, fixed=True,
-                min_placements=True), st.booleans(), st.sampled_from(["auto", "cp-sat"]))
+@given(
+    problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, fixed=True, min_placements=True),
+    st.booleans(),
+    st.sampled_from(["auto", "cp-sat"]),
+)
 def test_all_side_constraints_match_brute_force(p: Problem, hard_min: bool, engine: str) -> None:
     _assert_matches_brute_force(p, Options(hard_min_placements=hard_min, min_placement_weight=2.5), engine)
 
 
 @FAST
-@given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, min_placements=True),
-       st.booleans(), st.sampled_from(["auto", "cp-sat"]), st.sampled_from(["rank-sum", "rank-maximal", "generous"]))
+@given(
+    problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, min_placements=True),
+    st.booleans(),
+    st.sampled_from(["auto", "cp-sat"]),
+    st.sampled_from(["rank-sum", "rank-maximal", "generous"]),
+)
 def test_reduced_exact_models_match_brute_force(p: Problem, hard_min: bool, engine: str, objective: str) -> None:
     """Without the Lagrangian shortcuts: reduced-cost fixing at the weak unpriced bound, then branch-and-bound."""
     _assert_matches_brute_force(p, Options(objective=objective, hard_min_placements=hard_min), engine, force_exact=True)
 
 
 @FAST
-@given(problems(max_candidates=5, max_hosts=3, targets=True, links=True, min_placements=True),
-       st.sampled_from(["rank-maximal", "generous"]), st.booleans())
+@given(
+    problems(max_candidates=5, max_hosts=3, targets=True, links=True, min_placements=True),
+    st.sampled_from(["rank-maximal", "generous"]),
+    st.booleans(),
+)
 def test_rank_profiles_match_brute_force(p: Problem, objective: str, hard_min: bool) -> None:
     _assert_matches_brute_force(p, Options(objective=objective, hard_min_placements=hard_min))
 
 
 @FAST
-@given(problems(max_candidates=6, max_hosts=3, min_placements=True, required=True),
-       st.sampled_from(["rank-sum", "rank-maximal", "generous"]), st.booleans())
+@given(
+    problems(max_candidates=6, max_hosts=3, min_placements=True, required=True),
+    st.sampled_from(["rank-sum", "rank-maximal", "generous"]),
+    st.booleans(),
+)
 def test_network_levels_match_brute_force(p: Problem, objective: str, hard_min: bool) -> None:
     """Lexicographic flows (levels locked by complementary slackness) on networks with quotas."""
     _assert_matches_brute_force(p, Options(objective=objective, hard_min_placements=hard_min))
 
 
 @FAST
-@given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, min_placements=True),
-       st.data())
+@given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, min_placements=True), st.data())
 def test_ruler_agrees_with_brute_force_on_any_placement(p: Problem, data) -> None:
     """check_validity and evaluate agree with the independent scoring on arbitrary placements."""
-    o = Options(hard_min_placements=data.draw(st.booleans()), min_placement_weight=data.draw(st.sampled_from([1.0, 2.5])))
-    choice = [data.draw(st.sampled_from([-1, *np.flatnonzero(p.pair_cand == c).tolist()])) for c in range(p.n_candidates)]
+    o = Options(
+        hard_min_placements=data.draw(st.booleans()), min_placement_weight=data.draw(st.sampled_from([1.0, 2.5]))
+    )
+    choice = [
+        data.draw(st.sampled_from([-1, *np.flatnonzero(p.pair_cand == c).tolist()])) for c in range(p.n_candidates)
+    ]
     chosen = [q for q in choice if q >= 0]
     key = _feasible_and_levels(p, o, chosen)
     assert (key is not None) == (check_validity(p, chosen, o) == [])
@@ -179,7 +195,9 @@ def test_ruler_agrees_with_brute_force_on_any_placement(p: Problem, data) -> Non
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, fixed=True, min_placements=True))
+@given(
+    problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, fixed=True, min_placements=True)
+)
 def test_agrees_with_benchmark_brute_force(p: Problem) -> None:
     """The benchmark helper's own enumerator (separate code again) gives the same optimum."""
     references = pytest.importorskip("benchmarks.references")

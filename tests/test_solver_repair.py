@@ -123,8 +123,9 @@ def test_prefer_stability_still_answers_when_cp_sat_finds_nothing(monkeypatch) -
     stable_levels = importlib.import_module("placement.solver.stable_levels")
     p = synthetic_problem(300, seed=1, women_min_share=0.45)
     o = Options(stability="prefer")
-    monkeypatch.setattr(stable_levels, "solve_cpsat",
-                        lambda spec, *a, **k: EngineResult("UNKNOWN", None, None, None, 0.0, "cp-sat"))
+    monkeypatch.setattr(
+        stable_levels, "solve_cpsat", lambda spec, *a, **k: EngineResult("UNKNOWN", None, None, None, 0.0, "cp-sat")
+    )
     sol = solve(p, o)
     assert sol.status == "FEASIBLE"
     assert sol.method == "cp-sat+repair"

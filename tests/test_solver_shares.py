@@ -59,18 +59,32 @@ def _problem(rng: random.Random) -> Problem:
         h = i % n_h
         is_min = name.startswith("min") or (name == "seventh_decimal" and rng.random() < 0.5)
         hard = rng.random() < 0.6
-        targets.append(Target(
-            name=name, scope=f"host={h}", scope_hosts=np.array([h], np.int32),
-            member=member if i % 2 == 0 else ~member,
-            min_share=share if is_min else None, max_share=None if is_min else share,
-            hard=hard, weight=0.0 if hard else rng.choice([1.0, 2.5, 7.0]), attribute="sex", value="female",
-        ))
+        targets.append(
+            Target(
+                name=name,
+                scope=f"host={h}",
+                scope_hosts=np.array([h], np.int32),
+                member=member if i % 2 == 0 else ~member,
+                min_share=share if is_min else None,
+                max_share=None if is_min else share,
+                hard=hard,
+                weight=0.0 if hard else rng.choice([1.0, 2.5, 7.0]),
+                attribute="sex",
+                value="female",
+            )
+        )
     n = len(pc)
     return Problem(
-        n_candidates=n_c, n_hosts=n_h,
-        pair_cand=np.array(pc, np.int32), pair_host=np.array(ph, np.int32), pair_rank=np.array(pr, np.int32),
-        pair_host_rank=np.ones(n, np.int32), capacity=capacity, min_placements=np.zeros(n_h, np.int32),
-        host_region=np.array([h % 2 for h in range(n_h)], np.int32), targets=tuple(targets),
+        n_candidates=n_c,
+        n_hosts=n_h,
+        pair_cand=np.array(pc, np.int32),
+        pair_host=np.array(ph, np.int32),
+        pair_rank=np.array(pr, np.int32),
+        pair_host_rank=np.ones(n, np.int32),
+        capacity=capacity,
+        min_placements=np.zeros(n_h, np.int32),
+        host_region=np.array([h % 2 for h in range(n_h)], np.int32),
+        targets=tuple(targets),
     )
 
 
@@ -78,7 +92,8 @@ def _audit_met(t: Target, placed: int, members: int) -> bool:
     """The audit's reading of a target on one scope: members within its whole-people limits."""
     fig = target_figures(t.min_share, t.max_share, placed, members)
     return (fig.required_min is None or members >= fig.required_min) and (
-        fig.required_max is None or members <= fig.required_max)
+        fig.required_max is None or members <= fig.required_max
+    )
 
 
 def _all_agree_on(problem: Problem, chosen: np.ndarray) -> None:
@@ -123,23 +138,41 @@ def test_solver_check_diagnosis_audit_and_an_independent_mip_agree() -> None:
 def _cohort(n: int, members: int, share, *, hard: bool = True, side: str = "max") -> Problem:
     """n candidates, one host of n places, each candidate's only choice; ``members`` of them counted."""
     member = np.arange(n) < members
-    t = Target("t", "cohort", np.array([0], np.int32), member, share if side == "min" else None,
-               share if side == "max" else None, hard, weight=0.0 if hard else 1.0)
+    t = Target(
+        "t",
+        "cohort",
+        np.array([0], np.int32),
+        member,
+        share if side == "min" else None,
+        share if side == "max" else None,
+        hard,
+        weight=0.0 if hard else 1.0,
+    )
     return Problem(
-        n_candidates=n, n_hosts=1, pair_cand=np.arange(n, dtype=np.int32), pair_host=np.zeros(n, np.int32),
-        pair_rank=np.ones(n, np.int32), pair_host_rank=np.ones(n, np.int32), capacity=np.array([n], np.int32),
-        min_placements=np.zeros(1, np.int32), host_region=np.zeros(1, np.int32), targets=(t,),
+        n_candidates=n,
+        n_hosts=1,
+        pair_cand=np.arange(n, dtype=np.int32),
+        pair_host=np.zeros(n, np.int32),
+        pair_rank=np.ones(n, np.int32),
+        pair_host_rank=np.ones(n, np.int32),
+        capacity=np.array([n], np.int32),
+        min_placements=np.zeros(1, np.int32),
+        host_region=np.zeros(1, np.int32),
+        targets=(t,),
     )
 
 
-@pytest.mark.parametrize(("n", "members", "share", "met"), [
-    (3, 1, 0.33333, False),  # 1/3 > 0.33333
-    (3, 1, Fraction(1, 3), True),
-    (21, 3, 0.142857, False),  # 3/21 = 0.1428571... > 0.142857
-    (21, 3, Fraction(1, 7), True),
-    (7, 1, 0.142857, False),
-    (7, 1, Fraction(1, 7), True),
-])
+@pytest.mark.parametrize(
+    ("n", "members", "share", "met"),
+    [
+        (3, 1, 0.33333, False),  # 1/3 > 0.33333
+        (3, 1, Fraction(1, 3), True),
+        (21, 3, 0.142857, False),  # 3/21 = 0.1428571... > 0.142857
+        (21, 3, Fraction(1, 7), True),
+        (7, 1, 0.142857, False),
+        (7, 1, Fraction(1, 7), True),
+    ],
+)
 def test_a_max_share_as_written_is_what_every_reader_enforces(n, members, share, met) -> None:
     problem = _cohort(n, members, share)
     everyone = np.arange(n)

@@ -229,8 +229,10 @@ def test_deferred_acceptance_on_20000_candidates_is_stable(capsys):
     t2 = time.perf_counter()
     assert found == []
     with capsys.disabled():
-        print(f"\n20,000 candidates x 10 preferences: deferred acceptance {t1 - t0:.3f} s, "
-              f"blocking pairs {t2 - t1:.4f} s, {len(chosen)} placed")
+        print(
+            f"\n20,000 candidates x 10 preferences: deferred acceptance {t1 - t0:.3f} s, "
+            f"blocking pairs {t2 - t1:.4f} s, {len(chosen)} placed"
+        )
     # The times are printed for the record; speed is the benchmarks' business (no wall-clock assertion here).
     assert 0 < len(chosen) <= int(problem.capacity.sum())
 
@@ -278,7 +280,9 @@ def test_blocking_pairs_refuses_a_candidate_placed_twice():
 # --------------------------------------------------------------------------- CP-SAT constraints
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 @given(problem=problems(max_candidates=4, max_hosts=3, max_rank=3, host_ties=True))
 def test_strict_constraints_accept_exactly_the_stable_placements(host_side, problem):
     """Weak stability with ties: the model's feasible placements are the ones with no blocking pair."""
@@ -354,7 +358,9 @@ def test_prefer_indicators_count_the_blocking_pairs(host_side, case):
     solver, _ = solve(model, x)
     found = blocking_pairs(problem, np.array(chosen, np.int32))
     assert round(solver.objective_value) == len(found)
-    flagged = sorted((int(problem.pair_cand[p]), int(problem.pair_host[p])) for p in range(problem.n_pairs) if solver.value(b[p]))
+    flagged = sorted(
+        (int(problem.pair_cand[p]), int(problem.pair_host[p])) for p in range(problem.n_pairs) if solver.value(b[p])
+    )
     assert flagged == found
 
 

@@ -26,10 +26,14 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 def two_candidates() -> Problem:
     """Both score 70 (one tie at H1); candidate 0 ranks H1 then H2, candidate 1 H1 only; one place each."""
     return Problem(
-        n_candidates=2, n_hosts=2,
-        pair_cand=np.array([0, 0, 1], np.int32), pair_host=np.array([0, 1, 0], np.int32),
-        pair_rank=np.array([1, 2, 1], np.int32), pair_host_rank=np.array([1, 1, 1], np.int32),
-        capacity=np.array([1, 1], np.int32), min_placements=np.zeros(2, np.int32),
+        n_candidates=2,
+        n_hosts=2,
+        pair_cand=np.array([0, 0, 1], np.int32),
+        pair_host=np.array([0, 1, 0], np.int32),
+        pair_rank=np.array([1, 2, 1], np.int32),
+        pair_host_rank=np.array([1, 1, 1], np.int32),
+        capacity=np.array([1, 1], np.int32),
+        min_placements=np.zeros(2, np.int32),
         host_region=np.zeros(2, np.int32),
     )
 
@@ -84,8 +88,7 @@ def test_strict_with_ties_equals_brute_force(p):
 
 
 @SETTINGS
-@given(problems(max_candidates=5, max_hosts=3, max_capacity=2, host_ties=True, targets=True, links=True,
-                required=True))
+@given(problems(max_candidates=5, max_hosts=3, max_capacity=2, host_ties=True, targets=True, links=True, required=True))
 def test_strict_with_ties_and_side_rules_equals_brute_force(p):
     options = Options(stability="strict", tie_break="none")
     status, _, ref = brute_force_stable(p, options)
@@ -120,10 +123,14 @@ def _random_tied(seed: int, n: int = 40) -> Problem:
             rank.append(i + 1)
     score = rng.integers(0, 4, n)  # four score bands: many ties at every host
     return Problem(
-        n_candidates=n, n_hosts=n_h,
-        pair_cand=np.array(cand, np.int32), pair_host=np.array(host, np.int32), pair_rank=np.array(rank, np.int32),
+        n_candidates=n,
+        n_hosts=n_h,
+        pair_cand=np.array(cand, np.int32),
+        pair_host=np.array(host, np.int32),
+        pair_rank=np.array(rank, np.int32),
         pair_host_rank=(4 - score[np.array(cand)]).astype(np.int32),
-        capacity=rng.integers(1, 3, n_h).astype(np.int32), min_placements=np.zeros(n_h, np.int32),
+        capacity=rng.integers(1, 3, n_h).astype(np.int32),
+        min_placements=np.zeros(n_h, np.int32),
         host_region=np.zeros(n_h, np.int32),
     )
 
@@ -141,8 +148,9 @@ def test_strict_with_ties_equals_a_plain_cpsat_model_on_random_tied_schemes(seed
 
 
 @SETTINGS
-@given(problems(max_candidates=6, max_hosts=3, max_capacity=2, host_ties=True, targets=True, hard_targets=True,
-                links=True))
+@given(
+    problems(max_candidates=6, max_hosts=3, max_capacity=2, host_ties=True, targets=True, hard_targets=True, links=True)
+)
 def test_fewer_blocking_keeps_every_hard_rule_and_never_adds_blocking_pairs(p):
     import time
 

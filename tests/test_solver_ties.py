@@ -62,15 +62,20 @@ def _check_host_order(p: Problem, o: Options) -> None:
 
 
 @FAST
-@given(problems(max_candidates=6, max_hosts=3, min_placements=True, required=True),
-       st.sampled_from(["rank-sum", "rank-maximal", "generous"]))
+@given(
+    problems(max_candidates=6, max_hosts=3, min_placements=True, required=True),
+    st.sampled_from(["rank-sum", "rank-maximal", "generous"]),
+)
 def test_host_order_on_the_network_is_the_best_tie(p: Problem, objective: str) -> None:
     _check_host_order(p, Options(objective=objective))
 
 
 @FAST
-@given(problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, min_placements=True),
-       st.sampled_from(["rank-sum", "rank-maximal"]), st.sampled_from(["auto", "cp-sat"]))
+@given(
+    problems(max_candidates=6, max_hosts=3, targets=True, links=True, required=True, min_placements=True),
+    st.sampled_from(["rank-sum", "rank-maximal"]),
+    st.sampled_from(["auto", "cp-sat"]),
+)
 def test_host_order_with_side_constraints_is_the_best_tie(p: Problem, objective: str, engine: str) -> None:
     o = Options(objective=objective)
     sol = solve(p, o, engine=engine)
@@ -133,9 +138,17 @@ def test_higher_ranked_candidates_get_places_and_better_choices_first() -> None:
     n = 6
     pair_cand = np.repeat(np.arange(n), 3).astype(np.int32)
     pair_host = np.tile(np.arange(3), n).astype(np.int32)
-    p = Problem(n_candidates=n, n_hosts=3, pair_cand=pair_cand, pair_host=pair_host, pair_rank=(pair_host + 1).astype(np.int32),
-                pair_host_rank=(pair_cand + 1).astype(np.int32), capacity=np.array([2, 1, 1], np.int32),
-                min_placements=np.zeros(3, np.int32), host_region=np.zeros(3, np.int32))
+    p = Problem(
+        n_candidates=n,
+        n_hosts=3,
+        pair_cand=pair_cand,
+        pair_host=pair_host,
+        pair_rank=(pair_host + 1).astype(np.int32),
+        pair_host_rank=(pair_cand + 1).astype(np.int32),
+        capacity=np.array([2, 1, 1], np.int32),
+        min_placements=np.zeros(3, np.int32),
+        host_region=np.zeros(3, np.int32),
+    )
     sol = solve(p, Options())
     got = {int(p.pair_cand[q]): int(p.pair_host[q]) for q in sol.chosen}
     assert got == {0: 0, 1: 0, 2: 1, 3: 2}

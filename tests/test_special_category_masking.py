@@ -25,12 +25,25 @@ TARGET = "no-disabled-at-H1"
 
 @pytest.fixture
 def db(sqlite_url, engine):
-    cands = [{"candidate_id": "C1", "score": 95, "disability": "yes"}, {"candidate_id": "C2", "score": 90, "disability": "no"},
-             {"candidate_id": "C3", "score": 85, "disability": "no"}]
+    cands = [
+        {"candidate_id": "C1", "score": 95, "disability": "yes"},
+        {"candidate_id": "C2", "score": 90, "disability": "no"},
+        {"candidate_id": "C3", "score": 85, "disability": "no"},
+    ]
     hosts = [{"host_id": "H1", "capacity": 1}, {"host_id": "H2", "capacity": 1}, {"host_id": "H3", "capacity": 1}]
     prefs = [("C1", "H1", 1), ("C1", "H2", 2), ("C2", "H1", 1), ("C2", "H3", 2), ("C3", "H3", 1), ("C3", "H2", 2)]
-    targets = [{"name": TARGET, "scope": "host=H1", "attribute": "disability", "value": "yes", "min_share": None,
-                    "max_share": 0.0, "strength": "hard", "weight": 0.0}]
+    targets = [
+        {
+            "name": TARGET,
+            "scope": "host=H1",
+            "attribute": "disability",
+            "value": "yes",
+            "min_share": None,
+            "max_share": 0.0,
+            "strength": "hard",
+            "weight": 0.0,
+        }
+    ]
     seed(engine, cands, hosts, prefs, targets=targets)
     return sqlite_url
 
@@ -71,9 +84,16 @@ def test_the_masking_rules():
     assert not withhold_scope("sex", 0, 1)  # not special category data
     line = "Target x in host=H1 (hard): allows at most 0% disability = yes among those placed there, but only 1 of 3."
     assert diagnosis_line(line) == (
-        "Target x in host=H1 (hard): allows at most 0% disability = yes among those placed there, but only * of *.")
+        "Target x in host=H1 (hard): allows at most 0% disability = yes among those placed there, but only * of *."
+    )
     assert diagnosis_line("Host H1 has 2 places but 3 must go there.") == "Host H1 has 2 places but 3 must go there."
-    said = for_candidate("placing you there is impossible without breaking a hard rule: target t in cohort needs "
-                         "10% minority_ethnic = yes; C7 and C8 are linked.", ["t"], frozenset({"C7", "C8"}))
-    assert said == ("placing you there is impossible without breaking a hard rule: a diversity target the scheme set; "
-                    "another candidate and another candidate are linked.")
+    said = for_candidate(
+        "placing you there is impossible without breaking a hard rule: target t in cohort needs "
+        "10% minority_ethnic = yes; C7 and C8 are linked.",
+        ["t"],
+        frozenset({"C7", "C8"}),
+    )
+    assert said == (
+        "placing you there is impossible without breaking a hard rule: a diversity target the scheme set; "
+        "another candidate and another candidate are linked."
+    )

@@ -49,8 +49,11 @@ def test_every_page_but_login_needs_a_session(accounts) -> None:
 def test_sign_in_sets_a_signed_httponly_strict_cookie_and_goes_where_asked(accounts) -> None:
     client = client_for(accounts)
     token = token_on(client, "/login?next=/rounds")
-    response = client.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token,
-                                           "next": "/rounds"}, follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={"username": "alice", "password": PASSWORD, "csrf_token": token, "next": "/rounds"},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and response.headers["location"] == "/rounds"
     cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("placement_session="))
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Max-Age=28800" in cookie
@@ -72,8 +75,11 @@ def test_an_offsite_next_is_ignored(accounts) -> None:
     client = client_for(accounts)
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil"):
         token = token_on(client, "/login")
-        response = client.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token,
-                                               "next": target}, follow_redirects=False)
+        response = client.post(
+            "/login",
+            data={"username": "alice", "password": PASSWORD, "csrf_token": token, "next": target},
+            follow_redirects=False,
+        )
         assert response.headers["location"] == "/"
         client.cookies.clear()
 
@@ -123,7 +129,9 @@ def test_login_without_its_csrf_token_is_refused(accounts) -> None:
     other = client_for(accounts)  # a token from another browser's form (its cookie is not ours)
     stolen = token_on(other, "/login")
     fresh = client_for(accounts)
-    assert fresh.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": stolen}).status_code == 403
+    assert (
+        fresh.post("/login", data={"username": "alice", "password": PASSWORD, "csrf_token": stolen}).status_code == 403
+    )
 
 
 def test_forms_without_the_session_csrf_token_are_refused(accounts) -> None:
@@ -133,7 +141,10 @@ def test_forms_without_the_session_csrf_token_are_refused(accounts) -> None:
     assert client.post("/logout", data={}).status_code == 403
     assert client.get("/").status_code == 200  # still signed in
     token = token_on(client, "/")
-    assert client.post("/cohort", data={"cohort": "default", "csrf_token": token}, follow_redirects=False).status_code == 303
+    assert (
+        client.post("/cohort", data={"cohort": "default", "csrf_token": token}, follow_redirects=False).status_code
+        == 303
+    )
 
 
 def test_sign_out_revokes_the_session_server_side(accounts) -> None:
@@ -221,8 +232,9 @@ def test_user_commands(sqlite_url) -> None:
         assert result.exit_code == code, result.output
         return result.output
 
-    assert "added (coordinator)" in run("add", "carol", "--role", "coordinator", "--full-name", "Carol Jones",
-                                        "--password-stdin", input=PASSWORD + "\n")
+    assert "added (coordinator)" in run(
+        "add", "carol", "--role", "coordinator", "--full-name", "Carol Jones", "--password-stdin", input=PASSWORD + "\n"
+    )
     assert "shorter than 12" in run("add", "dan", "--role", "viewer", "--password-stdin", input="short\n", code=1)
     assert "--password-stdin" in run("add", "dan", "--role", "viewer", code=1)  # never a password argument
     listed = run("list")

@@ -46,8 +46,11 @@ class Browser:
     def _console(self, message) -> None:
         # A form sent with mistakes answers 400 on purpose (the page shows the error summary): Chromium logs
         # that as a failed load. Anything else (a 404, a CSP violation, a script error) is a problem.
-        if message.type in ("error", "warning") and "status of 400" not in message.text \
-                and "status of 403" not in message.text:
+        if (
+            message.type in ("error", "warning")
+            and "status of 400" not in message.text
+            and "status of 403" not in message.text
+        ):
             self.problems.append(message.text)
 
     def go(self, path: str):
@@ -134,8 +137,10 @@ def test_a_season_in_the_browser(server, chromium, shots) -> None:
 
     # Import: a bad file first (every row error in a table, nothing written), then the sample, checked then imported.
     bad = shots.parent / "bad-hosts.csv"
-    bad.write_text("host_id,name,org_type,region,capacity,specialisms,min_score,min_placements\n"
-                   "H1,One,acute,Atlantis,2,data,,\nH2,Two,acute,London,-3,data,,\n")
+    bad.write_text(
+        "host_id,name,org_type,region,capacity,specialisms,min_score,min_placements\n"
+        "H1,One,acute,Atlantis,2,data,,\nH2,Two,acute,London,-3,data,,\n"
+    )
     b.go("/import")
     b.page.get_by_label("What the file holds").select_option("hosts")
     b.page.get_by_label("File (CSV").set_input_files(str(bad))

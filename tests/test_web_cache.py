@@ -33,8 +33,14 @@ def test_paging_a_sorted_filtered_table_sorts_once_until_the_data_changes(season
     assert computed[1:] == [("candidate", "name", "asc"), ("host", "host", "asc")]
     offered = client.get("/rounds/1?by=candidate&offer=offered").text
     cid = next(c for c in sorted(candidate_ids(season)) if f">{c}<" in offered)
-    assert client.post("/offers/answer", data={"csrf_token": token_on(client, "/offers"), "candidate_id": cid,
-                                               "answer": "accept"}, follow_redirects=False).status_code == 303
+    assert (
+        client.post(
+            "/offers/answer",
+            data={"csrf_token": token_on(client, "/offers"), "candidate_id": cid, "answer": "accept"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     before = len(computed)
     accepted = client.get("/rounds/1?by=candidate&offer=accepted").text
     assert f">{cid}<" in accepted and len(computed) == before + 1  # the answer changed the data: recomputed
@@ -51,8 +57,9 @@ def test_one_candidates_slice_of_the_encoding_shows_what_the_whole_encoding_show
     indexed = routes_candidates.encoding_index(season, None)
     assert any(indexed.dropped.values())  # the sample has dropped preferences: the check below means something
     for cid in candidate_ids(season):
-        assert (show_candidate(season, cid, encoded=routes_candidates._for_candidate(indexed, cid))
-                == show_candidate(season, cid, encoded=whole)), cid
+        assert show_candidate(season, cid, encoded=routes_candidates._for_candidate(indexed, cid)) == show_candidate(
+            season, cid, encoded=whole
+        ), cid
 
 
 def test_a_change_of_the_data_recomputes_the_open_round_in_the_background(season, monkeypatch) -> None:
@@ -73,8 +80,14 @@ def test_a_change_of_the_data_recomputes_the_open_round_in_the_background(season
     assert "offered" in client.get("/rounds/1").text and shown == [1]
     assert pages.refresh(state) == 0  # nothing changed: nothing to do
     cid = next(c for c in sorted(candidate_ids(season)) if f">{c}<" in client.get("/rounds/1?offer=offered").text)
-    assert client.post("/offers/answer", data={"csrf_token": token_on(client, "/offers"), "candidate_id": cid,
-                                               "answer": "accept"}, follow_redirects=False).status_code == 303
+    assert (
+        client.post(
+            "/offers/answer",
+            data={"csrf_token": token_on(client, "/offers"), "candidate_id": cid, "answer": "accept"},
+            follow_redirects=False,
+        ).status_code
+        == 303
+    )
     computed = len(shown)
     assert pages.refresh(state) >= 1 and shown[computed:] == [1]  # the stale round view, computed again
     page = client.get("/rounds/1?offer=accepted").text
@@ -99,7 +112,9 @@ def test_the_audit_log_pages_read_by_the_database_are_the_newest_entries_in_orde
         shown = []
         for page in range(1, pages + 2):  # one beyond the last: shows the last
             text = client.get(f"/log?action={action}&page={page}").text
-            rows = re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td></tr>", text)
+            rows = re.findall(
+                r"<tr><td>[^<]*</td><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td><td>([^<]*)</td></tr>", text
+            )
             assert f"Page {min(page, pages)} of {pages}" in text
             if page <= pages:
                 shown += rows
@@ -117,4 +132,5 @@ def test_one_hosts_slice_of_the_encoding_shows_what_the_whole_encoding_shows(sea
         hosts = list(s.scalars(select(Host.host_id)))
     for hid in hosts:
         assert show_host(season, hid, encoded=routes_candidates.for_host(indexed, hid)) == show_host(
-            season, hid, encoded=whole), hid
+            season, hid, encoded=whole
+        ), hid

@@ -27,9 +27,20 @@ def add_job(engine, job_id: str, *, silent_for: float = 0.0, **result) -> None:
     at = now() - timedelta(seconds=silent_for)
     options = asdict(RoundOptions(stability="strict", time_limit=600))
     with write_session(engine) as s:
-        s.add(WebJob(id=job_id, kind="solve", state=jobs.RUNNING, cohort="default", created_by="web:coord",
-                     created_at=at, updated_at=at, progress="Starting the solve\n", cancel_requested=False,
-                     result={"options": options, **result}))
+        s.add(
+            WebJob(
+                id=job_id,
+                kind="solve",
+                state=jobs.RUNNING,
+                cohort="default",
+                created_by="web:coord",
+                created_at=at,
+                updated_at=at,
+                progress="Starting the solve\n",
+                cancel_requested=False,
+                result={"options": options, **result},
+            )
+        )
 
 
 def state(engine, job_id: str) -> str:
@@ -50,22 +61,36 @@ def test_a_job_whose_process_is_gone_is_failed_when_read(season) -> None:
     add_job(season, "alive", pid=os.getpid(), host=socket.gethostname())
     add_job(season, "elsewhere", pid=dead_pid(), host="another-machine")  # can't see its process: trust the beat
     page = client.get("/solve/jobs/gone").text
-    assert "<h1>Solve: failed" in page and "its process is no longer running" in page and "Start the solve again" in page
+    assert (
+        "<h1>Solve: failed" in page and "its process is no longer running" in page and "Start the solve again" in page
+    )
     assert 'http-equiv="refresh"' not in page and 'id="cancel"' not in page
     listing = client.get("/solve").text  # the list marks the silent one too
     assert listing.count("<td>failed</td>") == 2 and listing.count("<td>running</td>") == 2
     assert [state(season, j) for j in ("gone", "silent", "alive", "elsewhere")] == [
-        "failed", "failed", "running", "running"]
-    assert client.post("/solve/jobs/gone/cancel", data={"csrf_token": token_on(client, "/")},
-                       follow_redirects=False).status_code == 400  # not running any more
+        "failed",
+        "failed",
+        "running",
+        "running",
+    ]
+    assert (
+        client.post(
+            "/solve/jobs/gone/cancel", data={"csrf_token": token_on(client, "/")}, follow_redirects=False
+        ).status_code
+        == 400
+    )  # not running any more
 
 
 def test_a_killed_job_process_without_its_server_is_failed_and_another_solve_starts(season) -> None:
     # The job process started on its own, as after a server restart: no worker is waiting for it.
     add_job(season, "killed")
     env = {**os.environ, DATABASE_URL_ENV: season.url.render_as_string(hide_password=False)}
-    process = subprocess.Popen([sys.executable, "-m", "placement.web.jobs", "killed"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "placement.web.jobs", "killed"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while (jobs._read_job(season, "killed").result or {}).get("pid") != process.pid:  # its first beat
@@ -77,10 +102,21 @@ def test_a_killed_job_process_without_its_server_is_failed_and_another_solve_sta
         process.wait()
     client = signed_in(season, "coord")
     assert "<h1>Solve: failed" in client.get("/solve/jobs/killed").text
-    started = client.post("/solve", data={"csrf_token": token_on(client, "/solve"), "objective": "rank-sum",
-                                          "stability": "strict", "decline_policy": "host", "engine": "auto",
-                                          "time_limit": "600"}, follow_redirects=False)
+    started = client.post(
+        "/solve",
+        data={
+            "csrf_token": token_on(client, "/solve"),
+            "objective": "rank-sum",
+            "stability": "strict",
+            "decline_policy": "host",
+            "engine": "auto",
+            "time_limit": "600",
+        },
+        follow_redirects=False,
+    )
     assert started.status_code == 303
     job_url = started.headers["location"].split("?")[0]
-    assert client.post(f"{job_url}/cancel", data={"csrf_token": token_on(client, "/")},
-                       follow_redirects=False).status_code == 303
+    assert (
+        client.post(f"{job_url}/cancel", data={"csrf_token": token_on(client, "/")}, follow_redirects=False).status_code
+        == 303
+    )

@@ -12,8 +12,23 @@ from benchmarks.web_load import main
 
 @pytest.mark.slow
 def test_short_load_run_answers_every_request(tmp_path, capsys) -> None:
-    code = main(["--candidates", "400", "--sessions", "4", "--seconds", "8", "--workers", "1",
-                 "--solve-seconds", "20", "--workdir", str(tmp_path), "--no-write"])
+    code = main(
+        [
+            "--candidates",
+            "400",
+            "--sessions",
+            "4",
+            "--seconds",
+            "8",
+            "--workers",
+            "1",
+            "--solve-seconds",
+            "20",
+            "--workdir",
+            str(tmp_path),
+            "--no-write",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert "0 errors" in out and "| candidate |" in out and "| round by host |" in out and "| host |" in out

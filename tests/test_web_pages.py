@@ -13,7 +13,7 @@ from placement.rounds import RoundOptions, record_response, solve_round
 from placement.views import diff_rounds, show_round
 from tests.helpers.web import season_fixture, season_template_fixture, signed_in  # noqa: F401  (the fixtures)
 
-HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>']
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>']
 
 
 def second_round(engine) -> str:
@@ -85,8 +85,13 @@ def test_hostile_names_on_the_diff_and_host_pages_are_escaped(season) -> None:
         conn.execute(update(Host).where(Host.host_id == host).values(name=HOSTILE[1]))
     for username in ("coord", "viewer"):
         client = signed_in(season, username)
-        for path in ("/rounds/diff?a=1&b=2", f"/hosts/{host}?round=1", "/rounds/diff?a=1&b=2&q=%3Cscript%3E",
-                     "/rounds/diff?a=%22%3E%3Cimg&b=2", "/rounds/1?by=host"):
+        for path in (
+            "/rounds/diff?a=1&b=2",
+            f"/hosts/{host}?round=1",
+            "/rounds/diff?a=1&b=2&q=%3Cscript%3E",
+            "/rounds/diff?a=%22%3E%3Cimg&b=2",
+            "/rounds/1?by=host",
+        ):
             html = client.get(path).text
             assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get("/rounds/diff?a=1&b=2").text
@@ -101,13 +106,23 @@ def test_every_reason_form_has_one_shape(season) -> None:
     client = signed_in(season, "coord")
     token = token_on(client, "/")
     cid = show_round(season, 1).placements[0].candidate_id
-    forms = [(f"/candidates/{cid}/withdraw", "reason", {}), ("/rounds/1/revoke", "reason", {}),
-             ("/offers/correct", "correct_reason", {"correct_candidate_id": cid, "action": "release"})]
+    forms = [
+        (f"/candidates/{cid}/withdraw", "reason", {}),
+        ("/rounds/1/revoke", "reason", {}),
+        ("/offers/correct", "correct_reason", {"correct_candidate_id": cid, "action": "release"}),
+    ]
     for path, field, extra in forms:
         empty = client.post(path, data={"csrf_token": token, field: "  ", **extra})
         assert empty.status_code == 400 and f'<a href="#{field}">' in empty.text, path
-    refused = client.post("/offers/correct", data={"csrf_token": token, "correct_candidate_id": "NO-SUCH",
-                                                   "action": "release", "correct_reason": "typed <b>reason</b>"})
+    refused = client.post(
+        "/offers/correct",
+        data={
+            "csrf_token": token,
+            "correct_candidate_id": "NO-SUCH",
+            "action": "release",
+            "correct_reason": "typed <b>reason</b>",
+        },
+    )
     assert refused.status_code == 400 and 'href="#correct_candidate_id"' in refused.text
     assert "typed &lt;b&gt;reason&lt;/b&gt;</textarea>" in refused.text
     both = client.post("/offers/correct", data={"csrf_token": token, "correct_candidate_id": "", "action": "x"})

@@ -55,8 +55,12 @@ CHANGES = {"/cohort": False, "/logout": False}  # choosing a cohort and signing 
 CHANGES |= {"/scenarios": False, "/scenarios/jobs/{job_id}/cancel": False}
 # explain and a scenario comparison re-solve, and a comparison's relative likelihoods are figures on special
 # categories: not for a viewer.
-SCENARIOS = {"/scenarios", "/scenarios/jobs/{job_id}", "/scenarios/jobs/{job_id}/cancel",
-             "/scenarios/jobs/{job_id}/comparison.{fmt}"}
+SCENARIOS = {
+    "/scenarios",
+    "/scenarios/jobs/{job_id}",
+    "/scenarios/jobs/{job_id}/cancel",
+    "/scenarios/jobs/{job_id}/comparison.{fmt}",
+}
 INTERNAL_ONLY = {"/log", "/candidates/{candidate_id}/explain"} | SCENARIOS
 COORDINATOR_ONLY = {"/import", "/solve", "/solve/jobs/{job_id}"}  # importing and solving are the coordinator's
 

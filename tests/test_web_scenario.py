@@ -56,10 +56,12 @@ def test_a_comparison_runs_in_the_background_and_shows_the_librarys_figures(seas
     expected = compare_scenarios(season, 1, VARIANTS, workers=1)
     columns = expected["variants"]
     assert cells(page, "Placed") == [
-        f"{c['summary']['placed']} ({c['headline']['placement_rate'] * 100:.1f}%)" for c in columns]
+        f"{c['summary']['placed']} ({c['headline']['placement_rate'] * 100:.1f}%)" for c in columns
+    ]
     assert cells(page, "Blocking pairs") == [str(c["summary"]["blocking_pairs"]) for c in columns]
     assert [c.split(":")[0] for c in cells(page, "Would move")] == ["–"] + [
-        str(c["moved_summary"]["moved"]) for c in columns[1:]]
+        str(c["moved_summary"]["moved"]) for c in columns[1:]
+    ]
     assert "OFFICIAL-SENSITIVE" in page
     shown = logs(season, "scenario")[-1]
     assert shown.os_user == "web:coord" and "shown in the web console" in shown.detail
@@ -95,14 +97,18 @@ def test_an_equality_lead_compares_the_publication_edition(season) -> None:
 
 def test_a_viewer_cannot_compare(season) -> None:
     lead = signed_in(season, "lead")
-    url = post(lead, "/scenarios", {"base": "1", "variants": "no targets", "edition": "publication"}
-               ).headers["location"].split("?")[0]
+    url = (
+        post(lead, "/scenarios", {"base": "1", "variants": "no targets", "edition": "publication"})
+        .headers["location"]
+        .split("?")[0]
+    )
     viewer = signed_in(season, "viewer")
     assert "/scenarios" not in viewer.get("/").text.split("</nav>")[0]
     for path in ("/scenarios", url, f"{url}/comparison.html", f"{url}/comparison.json"):
         assert viewer.get(path).status_code == 403, path
-    assert post(viewer, "/scenarios", {"base": "1", "variants": "no targets", "edition": "publication"}
-                ).status_code == 403
+    assert (
+        post(viewer, "/scenarios", {"base": "1", "variants": "no targets", "edition": "publication"}).status_code == 403
+    )
     assert post(viewer, f"{url}/cancel", {}).status_code == 403
     wait(lead, url)
 
@@ -118,16 +124,22 @@ def test_mistakes_link_to_the_field_and_nothing_starts(season) -> None:
     assert "frobnicate" in unread.text.split("</textarea>")[0].rsplit(">", 1)[1]  # kept as typed
     assert "<td>running</td>" not in client.get("/scenarios").text
     # A variant the library reads but the round refuses (no such target): the job says why.
-    url = post(client, "/scenarios", {"base": "1", "variants": "drop no-such-target", "edition": "internal"}
-               ).headers["location"].split("?")[0]
+    url = (
+        post(client, "/scenarios", {"base": "1", "variants": "drop no-such-target", "edition": "internal"})
+        .headers["location"]
+        .split("?")[0]
+    )
     page = wait(client, url)
     assert "<h1>Scenario comparison: failed" in page and "no-such-target" in page
 
 
 def test_a_comparison_can_be_cancelled(season) -> None:
     client = signed_in(season, "coord")
-    url = post(client, "/scenarios", {"base": "1", "variants": "no targets\nstability=strict", "edition": "internal"}
-               ).headers["location"].split("?")[0]
+    url = (
+        post(client, "/scenarios", {"base": "1", "variants": "no targets\nstability=strict", "edition": "internal"})
+        .headers["location"]
+        .split("?")[0]
+    )
     assert post(client, f"{url}/cancel", {}).status_code == 303
     page = wait(client, url, seconds=60)
     assert "<h1>Scenario comparison: cancelled" in page

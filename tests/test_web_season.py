@@ -15,9 +15,12 @@ from tests.helpers.web import season_fixture, season_template_fixture, signed_in
 
 def offers(engine, number: int) -> dict[str, str]:
     with transaction(engine) as s:
-        rows = s.execute(select(Candidate.candidate_id, Placement.offer_status)
-                         .join(Placement, Placement.candidate_pk == Candidate.id)
-                         .join(Round, Round.id == Placement.round_id).where(Round.number == number)).all()
+        rows = s.execute(
+            select(Candidate.candidate_id, Placement.offer_status)
+            .join(Placement, Placement.candidate_pk == Candidate.id)
+            .join(Round, Round.id == Placement.round_id)
+            .where(Round.number == number)
+        ).all()
     return dict(rows)
 
 
@@ -57,17 +60,28 @@ def test_answers_and_corrections_name_the_account(season) -> None:
     again = post(client, "/offers/answer", {"candidate_id": first, "answer": "decline"})
     assert again.status_code == 400 and 'class="error-summary"' in again.text
     # A correction needs a reason: the summary links to the field.
-    missing = post(client, "/offers/correct", {"correct_candidate_id": first, "action": "decline", "correct_reason": ""})
+    missing = post(
+        client, "/offers/correct", {"correct_candidate_id": first, "action": "decline", "correct_reason": ""}
+    )
     assert missing.status_code == 400 and 'href="#correct_reason"' in missing.text
-    changed = post(client, "/offers/correct", {"correct_candidate_id": first, "action": "decline",
-                                               "correct_reason": "phoned back: declines after all"})
+    changed = post(
+        client,
+        "/offers/correct",
+        {"correct_candidate_id": first, "action": "decline", "correct_reason": "phoned back: declines after all"},
+    )
     assert changed.status_code == 303 and offers(season, 1)[first] == "declined"
-    released = post(client, "/offers/correct", {"correct_candidate_id": third, "action": "release",
-                                                "correct_reason": "failed pre-employment checks"})
+    released = post(
+        client,
+        "/offers/correct",
+        {"correct_candidate_id": third, "action": "release", "correct_reason": "failed pre-employment checks"},
+    )
     assert released.status_code == 303 and offers(season, 1)[third] == "released"
     with transaction(season) as s:
-        events = s.execute(select(SeasonEvent.action, SeasonEvent.os_user, SeasonEvent.reason)
-                           .where(SeasonEvent.action.in_(["change", "release"]))).all()
+        events = s.execute(
+            select(SeasonEvent.action, SeasonEvent.os_user, SeasonEvent.reason).where(
+                SeasonEvent.action.in_(["change", "release"])
+            )
+        ).all()
     assert {(a, u) for a, u, _ in events} == {("change", "web:coord"), ("release", "web:coord")}
     shown = client.get(f"/candidates/{first}").text
     assert "phoned back: declines after all" in shown and "web:coord" in shown
@@ -86,11 +100,17 @@ def test_solve_in_the_background_then_approve_as_the_account_and_revoke(season) 
     client = signed_in(season, "coord")
     # Offers outstanding: the next round holds them and places whom it can (the infeasible case shows its
     # diagnosis on the same page: see test_an_infeasible_solve_shows_its_diagnosis).
-    bad = post(client, "/solve", {"objective": "rank-sum", "stability": "none", "decline_policy": "host",
-                                  "engine": "auto", "time_limit": "abc"})
+    bad = post(
+        client,
+        "/solve",
+        {"objective": "rank-sum", "stability": "none", "decline_policy": "host", "engine": "auto", "time_limit": "abc"},
+    )
     assert bad.status_code == 400 and 'href="#time_limit"' in bad.text
-    started = post(client, "/solve", {"objective": "rank-sum", "stability": "none", "decline_policy": "host",
-                                      "engine": "auto", "time_limit": "20"})
+    started = post(
+        client,
+        "/solve",
+        {"objective": "rank-sum", "stability": "none", "decline_policy": "host", "engine": "auto", "time_limit": "20"},
+    )
     assert started.status_code == 303
     job_url = started.headers["location"].split("?")[0]
     assert client.get("/").status_code == 200  # the server answers while the solve runs
@@ -116,8 +136,11 @@ def test_an_infeasible_solve_shows_its_diagnosis(season) -> None:
     for cid, st in offers(season, 1).items():  # the sample's hard career-changer target cannot hold after these
         if st == "offered":
             post(client, "/offers/answer", {"candidate_id": cid, "answer": "decline" if cid < "C020" else "accept"})
-    started = post(client, "/solve", {"objective": "rank-sum", "stability": "none", "decline_policy": "host",
-                                      "engine": "auto", "time_limit": "20"})
+    started = post(
+        client,
+        "/solve",
+        {"objective": "rank-sum", "stability": "none", "decline_policy": "host", "engine": "auto", "time_limit": "20"},
+    )
     page = wait_for_job(client, started.headers["location"].split("?")[0])
     assert "No round stored: INFEASIBLE" in page and "Relaxing any one of them removes this conflict" in page
     with transaction(season) as s:
@@ -126,8 +149,17 @@ def test_an_infeasible_solve_shows_its_diagnosis(season) -> None:
 
 def test_a_solve_can_be_cancelled(season) -> None:
     client = signed_in(season, "coord")
-    started = post(client, "/solve", {"objective": "rank-sum", "stability": "strict", "decline_policy": "host",
-                                      "engine": "auto", "time_limit": "600"})
+    started = post(
+        client,
+        "/solve",
+        {
+            "objective": "rank-sum",
+            "stability": "strict",
+            "decline_policy": "host",
+            "engine": "auto",
+            "time_limit": "600",
+        },
+    )
     job_url = started.headers["location"].split("?")[0]
     assert post(client, f"{job_url}/cancel", {}).status_code == 303
     page = wait_for_job(client, job_url, seconds=60)
@@ -140,21 +172,35 @@ def test_a_solve_can_be_cancelled(season) -> None:
 
 def test_import_checks_first_and_lists_every_row_error(season) -> None:
     client = signed_in(season, "coord")
-    header = ("candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,"
-              "willing_to_relocate,sex,ethnic_category,disability,career_changer,linked_with\n")
-    bad = header + ("N001,Ann,Lee,ann@example.org,abc,data,London,yes,female,A,no,no,\n"
-                    "N002,Bo,Ng,bo@example.org,70,data,Atlantis,yes,male,A,no,no,\n")
-    checked = post(client, "/import", {"kind": "candidates", "step": "check"},
-                   files={"data_file": ("new.csv", bad.encode(), "text/csv")})
+    header = (
+        "candidate_id,given_name,family_name,email,assessment_score,specialisms,home_region,"
+        "willing_to_relocate,sex,ethnic_category,disability,career_changer,linked_with\n"
+    )
+    bad = header + (
+        "N001,Ann,Lee,ann@example.org,abc,data,London,yes,female,A,no,no,\n"
+        "N002,Bo,Ng,bo@example.org,70,data,Atlantis,yes,male,A,no,no,\n"
+    )
+    checked = post(
+        client,
+        "/import",
+        {"kind": "candidates", "step": "check"},
+        files={"data_file": ("new.csv", bad.encode(), "text/csv")},
+    )
     assert checked.status_code == 400
-    table = checked.text[checked.text.index('id="row-errors"'):]
+    table = checked.text[checked.text.index('id="row-errors"') :]
     assert "assessment_score" in table and "home_region" in table and ">2<" in table and ">3<" in table
     with transaction(season) as s:
         assert s.scalar(select(Candidate.id).where(Candidate.candidate_id == "N001")) is None
     good = header + "N001,Ann,Lee,ann@example.org,71,data,London,yes,female,A,no,no,\n"
-    checked = post(client, "/import", {"kind": "candidates", "step": "check"},
-                   files={"data_file": ("new.csv", good.encode(), "text/csv")})
-    assert checked.status_code == 200 and "ready to import" in checked.text and "Nothing has been written" in checked.text
+    checked = post(
+        client,
+        "/import",
+        {"kind": "candidates", "step": "check"},
+        files={"data_file": ("new.csv", good.encode(), "text/csv")},
+    )
+    assert (
+        checked.status_code == 200 and "ready to import" in checked.text and "Nothing has been written" in checked.text
+    )
     with transaction(season) as s:
         assert s.scalar(select(Candidate.id).where(Candidate.candidate_id == "N001")) is None
     token = re.search(r'name="token" value="([^"]+)"', checked.text).group(1)
@@ -181,7 +227,7 @@ def test_answers_by_upload_all_or_none(season) -> None:
     assert offers(season, 1)[offered[0]] == "accepted" and offers(season, 1)[offered[1]] == "declined"
 
 
-HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(2)>']
+HOSTILE = ["<script>alert(1)</script>", '"><img src=x onerror=alert(2)>']
 
 
 def test_hostile_names_are_shown_escaped(season) -> None:
@@ -191,8 +237,14 @@ def test_hostile_names_are_shown_escaped(season) -> None:
             conn.execute(update(Candidate).where(Candidate.candidate_id == cid).values(given_name=name))
     for username in ("coord", "viewer"):
         client = signed_in(season, username)
-        for path in ("/rounds/1", "/offers?offer=", f"/candidates/{placed[0]}", f"/candidates/{placed[1]}",
-                     "/rounds/1?q=script", "/rounds/1?q=%22%3E%3Cimg"):
+        for path in (
+            "/rounds/1",
+            "/offers?offer=",
+            f"/candidates/{placed[0]}",
+            f"/candidates/{placed[1]}",
+            "/rounds/1?q=script",
+            "/rounds/1?q=%22%3E%3Cimg",
+        ):
             html = client.get(path).text
             assert "<script>alert" not in html and "<img src=x" not in html, path
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in client.get(f"/candidates/{placed[0]}").text

@@ -30,16 +30,25 @@ def seed(engine, candidates, hosts, preferences, *, targets=(), pairs=(), host_r
         for c in candidates:
             code = c.get("ethnic_category", "99")
             row = Candidate(
-                cohort_id=scope.id, candidate_id=c["candidate_id"], given_name="Given", family_name=c["candidate_id"],
-                email=f"{c['candidate_id'].lower()}@example.org", assessment_score=c.get("score", 70.0),
-                specialisms=c.get("specialisms", "data"), home_region=c.get("region", "London"),
-                willing_to_relocate=c.get("relocate", True), career_changer=c.get("career_changer", "not_known"),
+                cohort_id=scope.id,
+                candidate_id=c["candidate_id"],
+                given_name="Given",
+                family_name=c["candidate_id"],
+                email=f"{c['candidate_id'].lower()}@example.org",
+                assessment_score=c.get("score", 70.0),
+                specialisms=c.get("specialisms", "data"),
+                home_region=c.get("region", "London"),
+                willing_to_relocate=c.get("relocate", True),
+                career_changer=c.get("career_changer", "not_known"),
                 linked_with=c.get("linked_with"),
             )
             grp = ethnic_group(code)
             row.protected = ProtectedCharacteristics(
-                sex=c.get("sex", "not_known"), ethnic_category=code, ethnic_group=grp,
-                minority_ethnic=minority_ethnic(grp), disability=c.get("disability", "not_known"),
+                sex=c.get("sex", "not_known"),
+                ethnic_category=code,
+                ethnic_group=grp,
+                minority_ethnic=minority_ethnic(grp),
+                disability=c.get("disability", "not_known"),
             )
             s.add(row)
             s.flush()
@@ -49,18 +58,27 @@ def seed(engine, candidates, hosts, preferences, *, targets=(), pairs=(), host_r
             row = s.scalar(select(Host).where(Host.host_id == h["host_id"]))
             if row is None:
                 row = Host(
-                    host_id=h["host_id"], name=h.get("name", f"Host {h['host_id']}"),
-                    org_type=h.get("org_type", "acute"), region=h.get("region", "London"),
+                    host_id=h["host_id"],
+                    name=h.get("name", f"Host {h['host_id']}"),
+                    org_type=h.get("org_type", "acute"),
+                    region=h.get("region", "London"),
                 )
                 s.add(row)
                 s.flush()
-            s.add(HostPlace(
-                cohort_id=scope.id, host_pk=row.id, capacity=h["capacity"],
-                specialisms=h.get("specialisms", "data;digital"), min_score=h.get("min_score", 0.0),
-                min_placements=h.get("min_placements", 0),
-            ))
+            s.add(
+                HostPlace(
+                    cohort_id=scope.id,
+                    host_pk=row.id,
+                    capacity=h["capacity"],
+                    specialisms=h.get("specialisms", "data;digital"),
+                    min_score=h.get("min_score", 0.0),
+                    min_placements=h.get("min_placements", 0),
+                )
+            )
             hpk[row.host_id] = row.id
         s.add_all(Preference(candidate_pk=cpk[c], host_pk=hpk[h], rank=r) for c, h, r in preferences)
         s.add_all(HostRanking(host_pk=hpk[h], candidate_pk=cpk[c], rank=r) for h, c, r in host_rankings)
-        s.add_all(PairRule(candidate_pk=cpk[c], host_pk=hpk[h], rule=rule, reason=reason) for c, h, rule, reason in pairs)
+        s.add_all(
+            PairRule(candidate_pk=cpk[c], host_pk=hpk[h], rule=rule, reason=reason) for c, h, rule, reason in pairs
+        )
         s.add_all(Target(cohort_id=scope.id, **t) for t in targets)

@@ -12,7 +12,11 @@ from tests.helpers.dbseed import seed
 def small_scheme(engine, targets=()):
     # Three hosts with four places for six candidates; everyone's first choice is H1.
     cands = [{"candidate_id": f"C{i}", "score": 90 - i, "sex": "female" if i % 2 else "male"} for i in range(1, 7)]
-    hosts = [{"host_id": "H1", "capacity": 2}, {"host_id": "H2", "capacity": 1}, {"host_id": "H3", "capacity": 1, "region": "Midlands"}]
+    hosts = [
+        {"host_id": "H1", "capacity": 2},
+        {"host_id": "H2", "capacity": 1},
+        {"host_id": "H3", "capacity": 1, "region": "Midlands"},
+    ]
     prefs = [(f"C{i}", h, r) for i in range(1, 7) for r, h in enumerate(("H1", "H2", "H3"), start=1)]
     seed(engine, cands, hosts, prefs, targets=targets)
 

@@ -90,7 +90,11 @@ def problems(
     def draw_pairs(enabled: bool, exclude: set[int]) -> np.ndarray:
         if not enabled or not by_cand:
             return np.zeros(0, np.int32)
-        chosen_c = draw(st.lists(st.sampled_from(sorted(set(by_cand) - exclude)), unique=True, max_size=2)) if set(by_cand) - exclude else []
+        chosen_c = (
+            draw(st.lists(st.sampled_from(sorted(set(by_cand) - exclude)), unique=True, max_size=2))
+            if set(by_cand) - exclude
+            else []
+        )
         return np.array(sorted(draw(st.sampled_from(by_cand[c])) for c in chosen_c), np.int32)
 
     req = draw_pairs(required, set())
@@ -199,7 +203,9 @@ def realistic_problem(
     host_org = rng.choice(len(ORG_TYPES), size=n_h, p=[0.40, 0.15, 0.12, 0.06, 0.15, 0.04, 0.08]).astype(np.int32)
     capacity = rng.integers(1, 7, size=n_h).astype(np.int32)
     appeal = rng.lognormal(0.0, 1.0, size=n_h)
-    host_spec = rng.choice([1, 2, 4, 3, 5, 6, 7], size=n_h, p=[0.15, 0.15, 0.1, 0.2, 0.1, 0.15, 0.15])  # bitmask over data/digital/technology
+    host_spec = rng.choice(
+        [1, 2, 4, 3, 5, 6, 7], size=n_h, p=[0.15, 0.15, 0.1, 0.2, 0.1, 0.15, 0.15]
+    )  # bitmask over data/digital/technology
     host_min_score = np.where(rng.random(n_h) < 0.25, rng.uniform(35, 60, size=n_h), 0.0)
 
     home = rng.choice(N_REGIONS, size=n_c, p=region_weight).astype(np.int32)
@@ -230,7 +236,11 @@ def realistic_problem(
         keys = np.log(w) + rng.gumbel(size=n_h)
         hs = np.argpartition(-keys, k - 1)[:k]
         hs = hs[np.argsort(-keys[hs])]
-        ok = ((cand_spec[c] & host_spec[hs]) != 0) & (score[c] >= host_min_score[hs]) & (willing[c] | (host_region[hs] == home[c]))
+        ok = (
+            ((cand_spec[c] & host_spec[hs]) != 0)
+            & (score[c] >= host_min_score[hs])
+            & (willing[c] | (host_region[hs] == home[c]))
+        )
         ranked.append(hs[ok].tolist())
     pair_cand, pair_host, pair_rank = pairs_from_lists(ranked)
     # Hosts rank by assessment score, higher first, equal scores tied (dense rank).
@@ -255,20 +265,67 @@ def realistic_problem(
     tgts: list[Target] = []
     if targets == "three":
         for r in range(N_REGIONS):
-            tgts.append(Target("women-per-region", f"region={r}", np.flatnonzero(host_region == r).astype(np.int32),
-                               female, 0.40, None, False, 5.0, "sex", "female"))
-        tgts.append(Target("minority-ethnic-cohort", "cohort", np.arange(n_h, dtype=np.int32), minority, 0.25, None,
-                           False, 5.0, "minority_ethnic", "yes"))
+            tgts.append(
+                Target(
+                    "women-per-region",
+                    f"region={r}",
+                    np.flatnonzero(host_region == r).astype(np.int32),
+                    female,
+                    0.40,
+                    None,
+                    False,
+                    5.0,
+                    "sex",
+                    "female",
+                )
+            )
+        tgts.append(
+            Target(
+                "minority-ethnic-cohort",
+                "cohort",
+                np.arange(n_h, dtype=np.int32),
+                minority,
+                0.25,
+                None,
+                False,
+                5.0,
+                "minority_ethnic",
+                "yes",
+            )
+        )
         for o, name in enumerate(ORG_TYPES):
-            tgts.append(Target("career-changers-per-org-type", f"org_type={name}",
-                               np.flatnonzero(host_org == o).astype(np.int32), changer, 0.15, None, True, 0.0,
-                               "career_changer", "yes"))
+            tgts.append(
+                Target(
+                    "career-changers-per-org-type",
+                    f"org_type={name}",
+                    np.flatnonzero(host_org == o).astype(np.int32),
+                    changer,
+                    0.15,
+                    None,
+                    True,
+                    0.0,
+                    "career_changer",
+                    "yes",
+                )
+            )
     elif targets is not None:
         raise ValueError(f"unknown target set {targets!r}")
     if women_hard_min is not None:
         for r in range(N_REGIONS):
-            tgts.append(Target("women-per-region-hard", f"region={r}", np.flatnonzero(host_region == r).astype(np.int32),
-                               female, women_hard_min, None, True, 0.0, "sex", "female"))
+            tgts.append(
+                Target(
+                    "women-per-region-hard",
+                    f"region={r}",
+                    np.flatnonzero(host_region == r).astype(np.int32),
+                    female,
+                    women_hard_min,
+                    None,
+                    True,
+                    0.0,
+                    "sex",
+                    "female",
+                )
+            )
 
     return Problem(
         n_candidates=n_c,

@@ -80,8 +80,9 @@ def token_on(client: TestClient, path: str) -> str:
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD):
     token = token_on(client, "/login")
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token},
-                       follow_redirects=False)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}, follow_redirects=False
+    )
 
 
 def signed_in(engine, username: str, **settings) -> TestClient:
@@ -109,9 +110,23 @@ class Served:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", "from placement.cli import main; main()", "--db", db_url, "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", str(workers)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            [
+                sys.executable,
+                "-c",
+                "from placement.cli import main; main()",
+                "--db",
+                db_url,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self._wait(timeout)
 
     def _wait(self, timeout: float) -> None:

@@ -99,7 +99,9 @@ def workbook(sheets: list[Sheet], *, macros: bool = False) -> bytes:
                     out.append(f'<c r="{ref}" s="{style(value.fmt)}"><v>{_serial(value.value)!r}</v></c>')
                 elif isinstance(value, Formula):
                     if isinstance(value.cached, str):
-                        out.append(f'<c r="{ref}" t="str"><f>{escape(value.formula)}</f><v>{escape(value.cached)}</v></c>')
+                        out.append(
+                            f'<c r="{ref}" t="str"><f>{escape(value.formula)}</f><v>{escape(value.cached)}</v></c>'
+                        )
                     else:
                         out.append(f'<c r="{ref}"><f>{escape(value.formula)}</f><v>{value.cached!r}</v></c>')
                 elif isinstance(value, Err):
@@ -109,31 +111,45 @@ def workbook(sheets: list[Sheet], *, macros: bool = False) -> bytes:
             rows.append(f'<row r="{r}">{"".join(out)}</row>')
         merged = ""
         if sheet.merged:
-            merged = f'<mergeCells count="{len(sheet.merged)}">' + "".join(
-                f'<mergeCell ref="{m}"/>' for m in sheet.merged) + "</mergeCells>"
-        sheet_xml.append(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}">'
-                         f'<sheetData>{"".join(rows)}</sheetData>{merged}</worksheet>')
+            merged = (
+                f'<mergeCells count="{len(sheet.merged)}">'
+                + "".join(f'<mergeCell ref="{m}"/>' for m in sheet.merged)
+                + "</mergeCells>"
+            )
+        sheet_xml.append(
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{MAIN}">'
+            f"<sheetData>{''.join(rows)}</sheetData>{merged}</worksheet>"
+        )
 
     custom = {fmt: 164 + i for i, fmt in enumerate(formats)}
-    num_fmts = "".join(f'<numFmt numFmtId="{i}" formatCode="{escape(f, {chr(34): "&quot;"})}"/>' for f, i in custom.items())
+    num_fmts = "".join(
+        f'<numFmt numFmtId="{i}" formatCode="{escape(f, {chr(34): "&quot;"})}"/>' for f, i in custom.items()
+    )
     xfs = '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>' + "".join(
         f'<xf numFmtId="{custom[f]}" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        for f in formats)
-    styles = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{MAIN}">'
-              f'<numFmts count="{len(custom)}">{num_fmts}</numFmts>'
-              '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
-              '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
-              '<borders count="1"><border/></borders>'
-              '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-              f'<cellXfs count="{len(formats) + 1}">{xfs}</cellXfs>'
-              '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+        for f in formats
+    )
+    styles = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{MAIN}">'
+        f'<numFmts count="{len(custom)}">{num_fmts}</numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
+        '<borders count="1"><border/></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        f'<cellXfs count="{len(formats) + 1}">{xfs}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>'
+    )
 
-    main_type = ("application/vnd.ms-excel.sheet.macroEnabled.main+xml" if macros
-                 else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml")
+    main_type = (
+        "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+        if macros
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    )
     overrides = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        for i in range(1, len(sheets) + 1))
+        for i in range(1, len(sheets) + 1)
+    )
     vba_default = '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>' if macros else ""
     content_types = (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -142,26 +158,40 @@ def workbook(sheets: list[Sheet], *, macros: bool = False) -> bytes:
         f'<Default Extension="xml" ContentType="application/xml"/>{vba_default}'
         f'<Override PartName="/xl/workbook.xml" ContentType="{main_type}"/>{overrides}'
         '<Override PartName="/xl/styles.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>')
-    root_rels = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">'
-                 f'<Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/></Types>'
+    )
+    root_rels = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">'
+        f'<Relationship Id="rId1" Type="{REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+    )
     sheet_entries = "".join(
         f'<sheet name="{escape(s.name, {chr(34): "&quot;"})}" sheetId="{i}" r:id="rId{i}"'
-        f'{" state=" + chr(34) + "hidden" + chr(34) if s.hidden else ""}/>'
-        for i, s in enumerate(sheets, start=1))
-    wb_xml = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{MAIN}" xmlns:r="{REL}">'
-              f'<sheets>{sheet_entries}</sheets></workbook>')
+        f"{' state=' + chr(34) + 'hidden' + chr(34) if s.hidden else ''}/>"
+        for i, s in enumerate(sheets, start=1)
+    )
+    wb_xml = (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{MAIN}" xmlns:r="{REL}">'
+        f"<sheets>{sheet_entries}</sheets></workbook>"
+    )
     n = len(sheets)
-    rels = "".join(f'<Relationship Id="rId{i}" Type="{REL}/worksheet" Target="worksheets/sheet{i}.xml"/>'
-                   for i in range(1, n + 1))
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="{REL}/worksheet" Target="worksheets/sheet{i}.xml"/>' for i in range(1, n + 1)
+    )
     rels += f'<Relationship Id="rId{n + 1}" Type="{REL}/styles" Target="styles.xml"/>'
     if macros:
-        rels += (f'<Relationship Id="rId{n + 2}" Type="http://schemas.microsoft.com/office/2006/relationships/'
-                 'vbaProject" Target="vbaProject.bin"/>')
+        rels += (
+            f'<Relationship Id="rId{n + 2}" Type="http://schemas.microsoft.com/office/2006/relationships/'
+            'vbaProject" Target="vbaProject.bin"/>'
+        )
     wb_rels = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{PKG_REL}">{rels}</Relationships>'
 
-    parts = [("[Content_Types].xml", content_types), ("_rels/.rels", root_rels), ("xl/workbook.xml", wb_xml),
-             ("xl/_rels/workbook.xml.rels", wb_rels), ("xl/styles.xml", styles)]
+    parts = [
+        ("[Content_Types].xml", content_types),
+        ("_rels/.rels", root_rels),
+        ("xl/workbook.xml", wb_xml),
+        ("xl/_rels/workbook.xml.rels", wb_rels),
+        ("xl/styles.xml", styles),
+    ]
     parts += [(f"xl/worksheets/sheet{i}.xml", x) for i, x in enumerate(sheet_xml, start=1)]
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -183,11 +213,15 @@ def ods(sheets: list[Sheet]) -> bytes:
                 if value is None:
                     out.append("<table:table-cell/>")
                 elif isinstance(value, str):
-                    out.append(f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p>'
-                               "</table:table-cell>")
+                    out.append(
+                        f'<table:table-cell office:value-type="string"><text:p>{escape(value)}</text:p>'
+                        "</table:table-cell>"
+                    )
                 else:
-                    out.append(f'<table:table-cell office:value-type="float" office:value="{value!r}">'
-                               f"<text:p>{value!r}</text:p></table:table-cell>")
+                    out.append(
+                        f'<table:table-cell office:value-type="float" office:value="{value!r}">'
+                        f"<text:p>{value!r}</text:p></table:table-cell>"
+                    )
             rows.append(f"<table:table-row>{''.join(out)}</table:table-row>")
         tables.append(f'<table:table table:name="{escape(sheet.name)}">{"".join(rows)}</table:table>')
     content = (
@@ -196,16 +230,20 @@ def ods(sheets: list[Sheet]) -> bytes:
         'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
         'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
         f"<office:body><office:spreadsheet>{''.join(tables)}</office:spreadsheet></office:body>"
-        "</office:document-content>")
+        "</office:document-content>"
+    )
     manifest = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest '
         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
         '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-        "</manifest:manifest>")
+        "</manifest:manifest>"
+    )
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr(zipfile.ZipInfo("mimetype", (1980, 1, 1, 0, 0, 0)), b"application/vnd.oasis.opendocument.spreadsheet")
+        zf.writestr(
+            zipfile.ZipInfo("mimetype", (1980, 1, 1, 0, 0, 0)), b"application/vnd.oasis.opendocument.spreadsheet"
+        )
         zf.writestr(zipfile.ZipInfo("META-INF/manifest.xml", (1980, 1, 1, 0, 0, 0)), manifest.encode())
         zf.writestr(zipfile.ZipInfo("content.xml", (1980, 1, 1, 0, 0, 0)), content.encode())
     return buf.getvalue()
