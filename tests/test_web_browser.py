@@ -109,7 +109,11 @@ def shots(tmp_path):
 
 def wait_for_solve(b: Browser) -> str:
     # The job page refreshes itself every 2 s while the solve runs.
-    b.page.wait_for_function("() => !document.querySelector('h1').innerText.includes('running')", timeout=240_000)
+    # The job page reloads itself every 2 s: between two loads there may be no <h1> yet, so wait on.
+    b.page.wait_for_function(
+        "() => { const h = document.querySelector('h1'); return h !== null && !h.innerText.includes('running'); }",
+        timeout=240_000,
+    )
     return b.h1()
 
 
