@@ -16,10 +16,9 @@ from ..ingest import load_mapping
 from ..offers import import_answers
 from ..rounds import record_response
 from ..season import season_status
-from ..views import show_round
 from .auth import call, page
 from .pages import cached, cohort_of, done, paginate, problem, render, with_reason
-from .routes_rounds import facts
+from .routes_rounds import facts, load
 from .uploads import saved, upload_of
 
 CORRECTIONS = {
@@ -48,14 +47,7 @@ async def _offers_page(
     q = request.query_params.get("q", "").strip().casefold()
     counts: dict[str, int] = {}
     if number is not None:
-        view = await call(
-            request,
-            cached,
-            request,
-            ("round", cohort, number),
-            lambda: show_round(engine, number, cohort=cohort),
-            warm=True,
-        )
+        view = await load(request, number)
         counts = (await facts(request, view)).offer_counts
         rows = await call(
             request, cached, request, ("offer rows", cohort, number, state, q), lambda: _rows(view, state, q)
