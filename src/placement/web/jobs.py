@@ -53,11 +53,12 @@ SHOWN_JOBS = 10
 # is dead, whatever its process id says (a process id can be reused by an unrelated process).
 HEARTBEAT_SECONDS = 15.0
 STALE_SECONDS = 300.0
+# {what}: the job's kind in words (WHAT).
 DIED = (
-    "The solve stopped unexpectedly: its process is no longer running (the server may have restarted, "
+    "The {what} stopped unexpectedly: its process is no longer running (the server may have restarted, "
     "or the machine ran out of memory). Nothing was stored."
 )
-DIED_HINT = "Start the solve again. If it stops again, ask whoever runs the server to look at its log."
+DIED_HINT = "Start the {what} again. If it stops again, ask whoever runs the server to look at its log."
 
 
 def start_solve(engine: Engine, options: RoundOptions, *, cohort: str | None, actor: str) -> str:
@@ -211,7 +212,7 @@ def _dead(found: WebJob) -> bool:
 def _bury(engine: Engine, found: WebJob) -> None:
     """Mark a dead job failed; only if it is still running (its process may have finished it meanwhile)."""
     what = WHAT.get(found.kind, "solve")
-    result = {**(found.result or {}), "error": DIED.replace("solve", what), "hint": DIED_HINT.replace("solve", what)}
+    result = {**(found.result or {}), "error": DIED.format(what=what), "hint": DIED_HINT.format(what=what)}
     with write_session(engine) as s:
         s.execute(
             update(WebJob)

@@ -228,8 +228,9 @@ def _compute(state: Any, key: tuple, version: tuple, compute: Any) -> Any:
         with _LOCKS_GUARD:
             store.pop(key, None)
             while len(store) >= CACHE_SIZE:
-                state.warm.pop(next(iter(store)), None)
-                store.pop(next(iter(store)), None)
+                oldest = next(iter(store))  # least recently used: evicted, and no longer kept warm
+                state.warm.pop(oldest, None)
+                store.pop(oldest, None)
             store[key] = (version, value)
     return value
 
