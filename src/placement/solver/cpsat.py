@@ -9,9 +9,11 @@ rank counts, a penalty cap).
 
 CP-SAT is the engine where exact integer arithmetic matters or where its
 search wins: stability models (the stability module's no-blocking rows),
-grouped rank-count levels of ``rank-maximal``/``generous`` (weights up to
-2^30), and any reduced model on request (``engine="cp-sat"``). Settings,
-chosen by measurement on scheme-shaped instances:
+levels whose integer weights exceed what floating point holds safely (pair
+costs above 10^6 outside a rank-count group; the groups of ``rank-maximal``/
+``generous`` are built within ``levels.GROUP_LIMIT`` and go to HiGHS), and any
+reduced model on request (``engine="cp-sat"``). Settings, chosen by
+measurement on scheme-shaped instances:
 
 * reduced models: one worker, ``linearization_level=2`` (../shared/spec/model.md measured
   0.35 s against 20 s+ for the default), presolve off (0.7 s against 1.7 s
@@ -53,7 +55,9 @@ class ModelSpec:
     penalty_cap: int | None = None  # sum of soft penalties at most this (an earlier "penalty" level)
     equalities: list[tuple[np.ndarray, int]] = field(default_factory=list)  # (cost per pair, value): earlier levels
     hint: np.ndarray | None = None  # 0/1 per pair
-    cutoff: int | None = None  # only placements with objective <= cutoff are wanted
+    # The objective is a group of rank counts (``levels.next_group``): large weights, but built so that floating
+    # point holds every value exactly.
+    count_group: bool = False
 
     def fixed_const(self, coef_pairs: np.ndarray, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Split a row's terms into the free part and the constant the fixed pairs contribute."""
@@ -153,8 +157,6 @@ def build_cpsat(spec: ModelSpec, extra: Callable[[cp_model.CpModel, list], None]
     objective = _linear(x, free, spec.pair_cost) + int(spec.pair_cost[spec.fixed_one].sum()) + spec.constant
     if spec.soft_in_objective:
         objective = objective + penalty_expr
-    if spec.cutoff is not None:
-        model.add(objective <= spec.cutoff)
     model.minimize(objective)
 
     if extra is not None:

@@ -149,8 +149,6 @@ def build(spec: ModelSpec) -> tuple[Model, int]:
 
     c = np.concatenate([spec.pair_cost[free].astype(float), weights if spec.soft_in_objective else np.zeros(n_soft)])
     offset = int(spec.pair_cost[spec.fixed_one].sum()) + spec.constant
-    if spec.cutoff is not None:
-        add(sp.csr_matrix(c.reshape(1, -1)), -np.inf, spec.cutoff - offset)
 
     integrality = np.concatenate([np.ones(nf), np.zeros(n_soft)])
     upper = np.concatenate([np.ones(nf), np.full(n_soft, np.inf)])
