@@ -50,15 +50,20 @@ def held(level: Level, x: np.ndarray) -> list[tuple[np.ndarray, int]]:
     return [(m.cost, int(np.dot(m.cost, x))) for m in (level.members or (level,))]
 
 
-def make_levels(p: Problem, options: Options, K: int) -> list[Level]:
-    """The lexicographic levels of ``options.objective`` as integer costs per pair (level 2 in 1/K units)."""
+def make_levels(p: Problem, options: Options, K: int, *, rank_guided_penalty: bool = False) -> list[Level]:
+    """The lexicographic levels of ``options.objective`` as integer costs per pair (level 2 in 1/K units).
+
+    ``rank_guided_penalty``: rank-maximal's and generous' penalty level as :func:`penalty_then_rank` (the
+    priced route, which needs pair costs to price, fix and repair by); the stable route's CP-SAT levels take
+    the penalty alone."""
     names = level_names(p, options)
     out = [Level("placed", -np.ones(p.n_pairs, np.int64), False, -1)]
     for name in names[1:]:
         if name == "rank_cost":
             out.append(Level(name, K * p.pair_rank.astype(np.int64), True))
         elif name == "penalty":
-            out.append(Level(name, np.zeros(p.n_pairs, np.int64), True))
+            plain = Level(name, np.zeros(p.n_pairs, np.int64), True)
+            out.append(penalty_then_rank(p, K, options.objective) if rank_guided_penalty else plain)
         else:
             r = int(name.split("_")[1])
             hit = (p.pair_rank == r).astype(np.int64)

@@ -58,7 +58,7 @@ from .constraints import pure_network
 from .cpsat import EngineResult, ModelSpec, solve_cpsat
 from .cuts import share_cuts
 from .lagrange import Lagrange, fixings, lagrangian
-from .levels import Level, held, make_levels, next_group, open_ranks, penalty_then_rank, tie_level
+from .levels import Level, held, make_levels, next_group, open_ranks, tie_level
 from .network import Flow, Network
 from .problem import Options, Problem, Solution, Status, TieBreak, TieOutcome
 from .repair import repair_best
@@ -525,9 +525,7 @@ def solve(
 def _solve_plain(run: _Run) -> tuple[str, np.ndarray, dict[str, float], str]:
     """Returns (status, chosen, bound per level, method)."""
     p, net = run.problem, run.net
-    levels = make_levels(run.problem, run.options, run.scale.K)
-    if levels[1].name == "penalty":
-        levels[1] = penalty_then_rank(run.problem, run.scale.K, run.options.objective)
+    levels = make_levels(run.problem, run.options, run.scale.K, rank_guided_penalty=True)
     if net.conflicts:
         run.messages.extend(net.conflicts)
         return "INFEASIBLE", np.zeros(0, np.int32), {}, "min-cost-flow"
