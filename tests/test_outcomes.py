@@ -135,6 +135,15 @@ def test_a_file_covering_two_cohorts_imports_into_each_even_a_closed_one(two_coh
     assert [s["scheme_wide"]["graduates"] for s in a["scopes"]] == [1, 2, 3]
 
 
+def test_an_outcomes_report_says_how_the_file_was_read_as_other_imports_do(two_cohorts, tmp_path: Path) -> None:
+    # One constructor (ImportReport.of) for every file's report: a semicolon-separated export is named as such.
+    f = write(tmp_path / "outcomes.csv", "C001,2027,2025-09-01,started,5,\n")
+    f.write_text(f.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    report = import_file(two_cohorts, "outcomes", f)
+    assert (report.kind, report.rows, report.added) == ("outcomes", 1, 1)
+    assert report.source == "separated by semicolons"
+
+
 @pytest.mark.parametrize(
     ("body", "column", "words"),
     [

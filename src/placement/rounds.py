@@ -33,7 +33,7 @@ from .domain import PROTECTED_ATTRIBUTES
 from .errors import ConcurrencyError, Interrupted, NotFound, QuotaRefused, RoundError, SolveTimeout
 from .scheme import History, Scheme
 from .solver import encode as enc_mod
-from .solver.problem import Options, Solution
+from .solver.problem import Objective, Options, Solution, Stability, TieBreakRule
 
 T = TypeVar("T")
 
@@ -48,8 +48,8 @@ QUOTA_EXPLANATION = (
 
 @dataclass(frozen=True)
 class RoundOptions:
-    objective: Literal["rank-sum", "rank-maximal", "generous"] = "rank-sum"
-    stability: Literal["none", "strict", "prefer"] = "none"
+    objective: Objective = "rank-sum"
+    stability: Stability = "none"
     hard_min_placements: bool = False
     min_placement_weight: float = 10.0
     time_limit: float = 60.0
@@ -59,7 +59,7 @@ class RoundOptions:
     decline_policy: Literal["host", "scheme"] = "host"
     use_targets: bool = True
     # Among equally good placements: to the candidates hosts rank higher, or the engine's own choice.
-    tie_break: Literal["host-order", "none"] = "host-order"
+    tie_break: TieBreakRule = "host-order"
     # Branch-and-bound for the exact steps: "auto" (HiGHS on reduced models, CP-SAT for stability and
     # large integer weights: the faster on the benchmark suite, see benchmarks/results), or one of them.
     engine: Literal["auto", "cp-sat", "highs"] = "auto"

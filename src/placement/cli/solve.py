@@ -7,6 +7,7 @@ import json
 import click
 
 from ..masking import WITHHELD, diagnosis_line, is_special, withhold_scope
+from ..solver.problem import OBJECTIVES, STABILITIES, TIE_BREAKS
 from . import AppContext, cli, cohort_option, handle_errors, params, pass_app, tables
 from .tables import esc
 
@@ -163,14 +164,14 @@ def tie_words(tie_break: str) -> str:
 @cli.command("solve")
 @click.option(
     "--objective",
-    type=click.Choice(["rank-sum", "rank-maximal", "generous"]),
+    type=click.Choice(OBJECTIVES),
     default="rank-sum",
     show_default=True,
     help="After placing as many as possible: least total rank, most first choices, or fewest worst choices.",
 )
 @click.option(
     "--stability",
-    type=click.Choice(["none", "strict", "prefer"]),
+    type=click.Choice(STABILITIES),
     default="none",
     show_default=True,
     help="Stability against hosts' orders: ignore, require (no blocking pairs), or prefer (fewest blocking pairs).",
@@ -202,7 +203,7 @@ def tie_words(tie_break: str) -> str:
 )
 @click.option(
     "--tie-break",
-    type=click.Choice(["host-order", "none"]),
+    type=click.Choice(TIE_BREAKS),
     default="host-order",
     show_default=True,
     help="Among equally good placements: places go to the candidates hosts rank higher "

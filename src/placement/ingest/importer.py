@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,30 +36,11 @@ from .mapping import (
     valid_delimiter,
 )
 from .reader import Problems, Table, read_table
-from .store import PLANNERS, Snapshot, record_import
+from .store import PLANNERS, ImportReport, Snapshot, record_import
 from .validate import validate
 from .workbook import WORKBOOK_SUFFIXES, Workbooks
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ImportReport:
-    """What importing one file did (or, in a dry run, would do)."""
-
-    kind: str
-    file: str
-    sha256: str
-    rows: int
-    added: int
-    updated: int
-    unchanged: int
-    removed: int
-    skipped_same_file: bool  # imported before, byte for byte, and nothing in it differs from the database
-    dry_run: bool = False
-    batch_id: int | None = None  # the import_batches row written; None in a dry run or a no-op
-    source: str = ""  # how the file was read: "sheet 'Prefs': the first of 3 sheets ...", "separated by semicolons"
-    cohort: str = ""  # the cohort imported into
 
 
 def _as_mapping(mapping: Mapping | str | Path | None) -> Mapping:
@@ -225,20 +205,8 @@ def _import(
                     )
                     plan.write(conn, batch_id)
                 reports.append(
-                    ImportReport(
-                        kind=kind,
-                        file=table.file,
-                        sha256=table.sha256,
-                        rows=len(table.rows),
-                        added=plan.added,
-                        updated=plan.updated,
-                        unchanged=plan.unchanged,
-                        removed=plan.removed,
-                        skipped_same_file=skipped,
-                        dry_run=dry_run,
-                        batch_id=batch_id,
-                        source=table.source,
-                        cohort=cohort.name,
+                    ImportReport.of(
+                        table, plan, skipped=skipped, dry_run=dry_run, batch_id=batch_id, cohort=cohort.name
                     )
                 )
     except PlacementError:

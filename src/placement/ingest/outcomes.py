@@ -39,7 +39,7 @@ from ..schemas import OutcomeRow
 from .mapping import Mapping
 from .reader import Problems, read_table
 from .reader import Table as ReadTable
-from .store import Plan, record_import
+from .store import ImportReport, Plan, record_import
 from .validate import validate_rows
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,6 @@ def import_outcomes(
     limits: ImportLimits | None = None,
 ) -> Any:
     """Import an outcomes file; returns the ``ImportReport`` (cohort: the cohorts it named, comma-joined)."""
-    from .importer import ImportReport
 
     problems = Problems(max_errors)
     table = read_table("outcomes", Path(path), mapping.for_kind("outcomes"), problems, limits=limits)
@@ -107,20 +106,7 @@ def import_outcomes(
             "Check that no one else is importing into the same database and try again; "
             "if it happens again, report it (with the command, not the file's contents).",
         ) from None
-    report = ImportReport(
-        kind="outcomes",
-        file=table.file,
-        sha256=table.sha256,
-        rows=len(table.rows),
-        added=plan.added,
-        updated=plan.updated,
-        unchanged=plan.unchanged,
-        removed=plan.removed,
-        skipped_same_file=skipped,
-        dry_run=dry_run,
-        batch_id=batch_id,
-        cohort=", ".join(named),
-    )
+    report = ImportReport.of(table, plan, skipped=skipped, dry_run=dry_run, batch_id=batch_id, cohort=", ".join(named))
     log.info(
         "import outcomes %s into cohort(s) %s: %d rows, %d added, %d updated, %d unchanged, %d removed%s",
         report.file,

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -47,6 +47,9 @@ from ..db.models import (
 )
 from ..domain import ethnic_group, minority_ethnic
 from .rows import RowStore
+
+if TYPE_CHECKING:
+    from .reader import Table as ReadTable
 
 CANDIDATES: Table = Candidate.__table__  # type: ignore[assignment]
 PROTECTED: Table = ProtectedCharacteristics.__table__  # type: ignore[assignment]
@@ -202,6 +205,46 @@ class Plan:
     @property
     def changes(self) -> int:
         return self.added + self.updated + self.removed
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What importing one file did (or, in a dry run, would do)."""
+
+    kind: str
+    file: str
+    sha256: str
+    rows: int
+    added: int
+    updated: int
+    unchanged: int
+    removed: int
+    skipped_same_file: bool  # imported before, byte for byte, and nothing in it differs from the database
+    dry_run: bool = False
+    batch_id: int | None = None  # the import_batches row written; None in a dry run or a no-op
+    source: str = ""  # how the file was read: "sheet 'Prefs': the first of 3 sheets ...", "separated by semicolons"
+    cohort: str = ""  # the cohort imported into
+
+    @classmethod
+    def of(
+        cls, table: ReadTable, plan: Plan, *, skipped: bool, dry_run: bool, batch_id: int | None, cohort: str
+    ) -> ImportReport:
+        """The report of importing ``table`` by ``plan``: the one place a file's report is put together."""
+        return cls(
+            kind=table.kind,
+            file=table.file,
+            sha256=table.sha256,
+            rows=len(table.rows),
+            added=plan.added,
+            updated=plan.updated,
+            unchanged=plan.unchanged,
+            removed=plan.removed,
+            skipped_same_file=skipped,
+            dry_run=dry_run,
+            batch_id=batch_id,
+            source=table.source,
+            cohort=cohort,
+        )
 
 
 def _fields(model: BaseModel, names: Iterable[str]) -> dict[str, Any]:

@@ -30,13 +30,9 @@ import numpy as np
 from ..domain import ATTRIBUTE_VALUES, PROTECTED_ATTRIBUTES, TARGET_ATTRIBUTES
 from ..errors import ConfigError, QuotaRefused
 from ..shares import ShareError, exact_share, share_text
-from ..solver.problem import Problem, Target
+from ..solver.problem import OBJECTIVES, STABILITIES, TIE_BREAKS, Problem, Target
 
-OPTION_VALUES: dict[str, tuple[str, ...]] = {
-    "objective": ("rank-sum", "rank-maximal", "generous"),
-    "stability": ("none", "strict", "prefer"),
-    "tie_break": ("host-order", "none"),
-}
+OPTION_VALUES: dict[str, tuple[str, ...]] = {"objective": OBJECTIVES, "stability": STABILITIES, "tie_break": TIE_BREAKS}
 DEFAULT_WEIGHT = 10.0
 GRAMMAR = (
     "Write a variant as changes separated by ';': 'no targets', 'drop NAME', 'NAME min 0.45', 'NAME max 60%', "

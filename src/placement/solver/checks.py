@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import ConfigError
 from .constraints import Row, Rows, SoftShortfall, Violation, families, model_rows, soft_shortfalls, targets
 from .constraints import violations as family_violations
-from .problem import Options, Problem, Solution, TargetResult
+from .problem import OBJECTIVES, STABILITIES, TIE_BREAKS, Options, Problem, Solution, TargetResult
 
 __all__ = [
     "Evaluation",
@@ -185,18 +185,22 @@ def evaluate(
     return Evaluation(int(idx.size), rank_sum, penalty, scale.K, rank_counts, objective, scaled, results, shortfalls)
 
 
+def _one_of(words: tuple[str, ...]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
 def check_options(options: Options, engine: str, engines: tuple[str, ...]) -> None:
     """The solve options and engine name are ones the solver knows (ConfigError naming the fix if not)."""
-    if options.objective not in ("rank-sum", "rank-maximal", "generous"):
-        raise ConfigError(f"unknown objective {options.objective!r}", "Use rank-sum, rank-maximal or generous.")
-    if options.stability not in ("none", "strict", "prefer"):
-        raise ConfigError(f"unknown stability option {options.stability!r}", "Use none, strict or prefer.")
+    if options.objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {options.objective!r}", f"Use {_one_of(OBJECTIVES)}.")
+    if options.stability not in STABILITIES:
+        raise ConfigError(f"unknown stability option {options.stability!r}", f"Use {_one_of(STABILITIES)}.")
     if not options.time_limit > 0:
         raise ConfigError(f"time limit {options.time_limit} is not positive", "Give a time limit in seconds, e.g. 60.")
     for fam in families():
         fam.check_options(options)
-    if options.tie_break not in ("host-order", "none"):
-        raise ConfigError(f"unknown tie-break {options.tie_break!r}", "Use host-order or none.")
+    if options.tie_break not in TIE_BREAKS:
+        raise ConfigError(f"unknown tie-break {options.tie_break!r}", f"Use {_one_of(TIE_BREAKS)}.")
     if engine not in engines:
         raise ValueError(f"engine must be one of {engines}")
 

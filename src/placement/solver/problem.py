@@ -16,15 +16,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from fractions import Fraction
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
 
 if TYPE_CHECKING:
     from .constraints.base import SoftShortfall
 
+# The solve options' vocabularies, spelled here only: the CLI's choices, the web form, scenario variants and
+# the option checks read these.
 Objective = Literal["rank-sum", "rank-maximal", "generous"]
 Stability = Literal["none", "strict", "prefer"]
+TieBreakRule = Literal["host-order", "none"]
+OBJECTIVES: tuple[str, ...] = get_args(Objective)
+STABILITIES: tuple[str, ...] = get_args(Stability)
+TIE_BREAKS: tuple[str, ...] = get_args(TieBreakRule)
 Status = Literal["OPTIMAL", "FEASIBLE", "INFEASIBLE", "UNKNOWN"]
 
 
@@ -104,7 +110,7 @@ class Options:
     workers: int = 2
     # Among equally good placements: places to the candidates hosts rank higher ("host-order"), or the
     # engine's own choice ("none"). solve(keep=...) settles them by fewest changes instead.
-    tie_break: Literal["host-order", "none"] = "host-order"
+    tie_break: TieBreakRule = "host-order"
 
 
 @dataclass
