@@ -88,3 +88,19 @@ def test_open_ranks_counts_the_placed_candidates_whose_rank_is_still_to_settle()
     assert open_ranks(levels, x) == 3
     assert open_ranks(levels[1:], x) == 2
     assert open_ranks(levels[2:], x) == 1
+
+
+def test_a_solved_group_reports_each_count_and_a_stopped_one_bounds_its_first() -> None:
+    from placement.solver.solve import Outcome, _level_bounds
+
+    p = _scheme(n_candidates=5, ranks=3)
+    group, _ = next_group(p, _count_levels(p, "rank-maximal"), 5)
+    x = np.zeros(p.pair_cand.size, np.int64)
+    x[[0, 3, 6, 10]] = 1  # three candidates at rank 1, one at rank 2
+    value = int(np.dot(group.cost, x))
+    solved = _level_bounds(group, Outcome("OPTIMAL", x, value, value, "highs"))
+    assert solved == {"rank_1": 3.0, "rank_2": 1.0, "rank_3": 0.0}
+    # Stopped by the clock with a lower bound on the minimised value: at most that many first choices.
+    lb = value - 2 * group.weights[0]
+    assert _level_bounds(group, Outcome("FEASIBLE", x, value, lb, "highs")) == {"rank_1": 5.0}
+    assert _level_bounds(group, Outcome("FEASIBLE", x, value, None, "highs")) == {}
