@@ -11,9 +11,10 @@ CP-SAT is the engine where exact integer arithmetic matters or where its
 search wins: stability models (the stability module's no-blocking rows),
 levels whose integer weights exceed what floating point holds safely (pair
 costs above 10^6 outside a rank-count group; the groups of ``rank-maximal``/
-``generous`` are built within ``levels.GROUP_LIMIT`` and go to HiGHS), and any
-reduced model on request (``engine="cp-sat"``). Settings, chosen by
-measurement on scheme-shaped instances:
+``generous`` are built within ``levels.GROUP_LIMIT`` and go to HiGHS unless
+stability puts them in CP-SAT), and any reduced model on request
+(``engine="cp-sat"``). Settings, chosen by measurement on scheme-shaped
+instances:
 
 * reduced models: one worker, ``linearization_level=2`` (../shared/spec/model.md measured
   0.35 s against 20 s+ for the default), presolve off (0.7 s against 1.7 s
