@@ -3,7 +3,7 @@
 The toy family "at most one career changer per host" lives in this file. Once
 registered, the solver solves with it, ``check_validity`` checks it, the
 diagnosis finds and words a conflict with it, and a brute force over every
-placement agrees on the optimum - with no change to ``solve.py``.
+placement agrees on the optimum - with no change to ``solve.py`` or ``run.py``.
 (``docs/solver.md`` walks through this example.)
 """
 

@@ -24,7 +24,7 @@ from placement.solver.network import Network
 from placement.solver.repair import repair
 from tests.helpers.strategies import problems
 
-solve_module = importlib.import_module("placement.solver.solve")
+run_module = importlib.import_module("placement.solver.run")
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -75,7 +75,7 @@ def _never_finishes(monkeypatch) -> None:
     def stuck(self, spec):
         return EngineResult("UNKNOWN", None, None, None, 0.0, "highs")
 
-    monkeypatch.setattr(solve_module._Run, "_exact", stuck)
+    monkeypatch.setattr(run_module.Run, "_exact", stuck)
 
 
 def test_a_solve_whose_engine_never_finishes_still_returns_a_placement(monkeypatch) -> None:

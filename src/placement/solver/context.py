@@ -1,6 +1,6 @@
 """What a solve's parts share while it runs: the typed context ``ties`` and ``stable_levels`` work in.
 
-``solve._Run`` is the one implementation; the tie-break and the stability
+``run.Run`` is the one implementation; the tie-break and the stability
 route see only this interface (the problem, its rows and network, the clock,
 the exact engine and what was said), never the solver's private state.
 """
