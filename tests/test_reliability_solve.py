@@ -94,6 +94,13 @@ def rounds_and_placements(db: Path) -> tuple[list[tuple], int]:
         conn.close()
 
 
+def _as_in_a_terminal() -> None:
+    """Ctrl-C as a coordinator's terminal delivers it. A test run started in the background (``pytest &``,
+    CI under ``nohup``) inherits SIGINT ignored, the solve child would inherit that too, and Python then
+    installs no KeyboardInterrupt handler: the Ctrl-C tests would see a solve run to the end."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Watched:
     """A `placement solve` subprocess whose stderr is read as it arrives (the progress line says when it solves)."""
 
@@ -105,6 +112,7 @@ class Watched:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=env,
+            preexec_fn=_as_in_a_terminal,
         )
         self.err = bytearray()
         self._out = bytearray()
