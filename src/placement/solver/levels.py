@@ -93,8 +93,10 @@ def penalty_then_rank(p: Problem, K: int, objective: str) -> Level:
 
 
 # Largest objective magnitude of a grouped count level (its first weight times the candidates whose rank is
-# still open). Measured at 1,000 binding candidates (rank-maximal / generous, seconds): 2^20 8.6 / 8.6;
-# 2^30 7.2 / 10.4; 2^44 13.2 / 10.5; 2^60 17.4 / 16.9 (weights from each rank's reach then).
+# still open). Measured with open-rank weights at 1,000 binding candidates, five seeds (python -m
+# benchmarks.seeds, load ~1; rank-maximal / generous, median and worst seconds, all proven): 2^26 26.6, 57.0 /
+# 26.1, 33.6; 2^30 13.5, 38.7 / 12.8, 15.6; 2^34 14.7, 56.3 / 12.5, 15.3. (With weights from each rank's
+# reach, one seed: 2^20 8.6 / 8.6; 2^30 7.2 / 10.4; 2^44 13.2 / 10.5; 2^60 17.4 / 16.9.)
 GROUP_LIMIT = 2**30
 
 
