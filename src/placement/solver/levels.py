@@ -110,10 +110,12 @@ def next_group(p: Problem, pending: list[Level], room: int) -> tuple[Level, list
     9e5, 900 and 1 by each rank's reach: HiGHS ended at the time limit with 33 at rank 4. By the 194
     candidates left they weigh 37,831, 195 and 1, and the level is proven with 50 at rank 4.
     """
+    # How many candidates have a pair of each pending rank: counted once, not once per trial group.
+    reach = [min(room, int(np.unique(p.pair_cand[lvl.cost != 0]).size)) for lvl in pending]
     group = [pending[0]]
     weights = [1]
     for lvl in pending[1:]:
-        trial = _group_weights(p, group + [lvl], room)
+        trial = _group_weights(reach[: len(group) + 1], room)
         if trial[0] * max(1, room) > GROUP_LIMIT:
             break
         group.append(lvl)
@@ -146,15 +148,14 @@ def open_ranks(pending: list[Level], x: np.ndarray) -> int:
     return int(sum(abs(int(np.dot(lvl.cost, x))) for lvl in pending))
 
 
-def _group_weights(p: Problem, group: list[Level], room: int) -> list[int]:
-    """Weights under which the group's weighted optimum is its lexicographic one: each count's weight exceeds
-    the most the later counts can add (each count at most its reach and ``room``, all together at most
-    ``room``: filled from the heaviest)."""
-    reach = [min(room, int(np.unique(p.pair_cand[lvl.cost != 0]).size)) for lvl in group]
-    weights = [1] * len(group)
-    for i in range(len(group) - 2, -1, -1):
+def _group_weights(reach: list[int], room: int) -> list[int]:
+    """Weights under which a group's weighted optimum is its lexicographic one: each count's weight exceeds
+    the most the later counts can add (each count at most its ``reach``, all together at most ``room``:
+    filled from the heaviest)."""
+    weights = [1] * len(reach)
+    for i in range(len(reach) - 2, -1, -1):
         left, most = room, 0
-        for j in range(i + 1, len(group)):  # weights fall with j: the heaviest first
+        for j in range(i + 1, len(reach)):  # weights fall with j: the heaviest first
             take = min(reach[j], left)
             most += weights[j] * take
             left -= take
